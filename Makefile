@@ -1,0 +1,132 @@
+# chat: corporate chat and announcements module of the ERP.
+# `make run` and `make test` are the two commands; see README.md.
+
+PREFIX   ?= /usr/local
+SYSCONFDIR ?= /etc/chat
+CC       ?= cc
+PKGS      = libpq json-c libjwt libwebsockets libcurl
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+VERSION  := $(shell git describe --always --dirty 2>/dev/null || echo dev)
+
+# SAN=1 builds everything with AddressSanitizer and UBSan into build/san.
+ifeq ($(SAN),1)
+B        := build/san
+SANFLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+OPT      := -O1
+else
+B        := build
+SANFLAGS :=
+OPT      := -O2
+endif
+
+CFLAGS   ?= $(OPT) -g
+ALL_CFLAGS = -std=gnu11 -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wno-format-nonliteral \
+             -D_GNU_SOURCE -DCHAT_VERSION='"$(VERSION)"' -Ishared -I$(B)/gen \
+             $(PKG_CFLAGS) $(SANFLAGS) $(CFLAGS)
+LDLIBS_ALL = -lfcgi $(PKG_LIBS) -lpthread -lm
+ALL_LDFLAGS = $(SANFLAGS) $(LDFLAGS)
+
+SHARED_SRC := $(sort $(wildcard shared/*.c))
+FCGI_SRC   := $(sort $(wildcard fcgi/*.c))
+RTD_SRC    := $(sort $(wildcard rtd/*.c))
+CRON_SRC   := $(sort $(wildcard cron/*.c))
+SQL_FILES  := $(sort $(wildcard sql/*.sql))
+UNIT_SRC   := $(sort $(wildcard tests/unit/test_*.c))
+INTEG_SRC  := $(sort $(wildcard tests/integ/test_*.c))
+INTEG_LIB  := $(sort $(wildcard tests/integ/lib_*.c))
+
+SHARED_OBJ := $(SHARED_SRC:%.c=$(B)/obj/%.o) $(B)/obj/gen/migrations.o
+FCGI_OBJ   := $(FCGI_SRC:%.c=$(B)/obj/%.o)
+RTD_OBJ    := $(RTD_SRC:%.c=$(B)/obj/%.o)
+CRON_OBJ   := $(CRON_SRC:%.c=$(B)/obj/%.o)
+LIB        := $(B)/lib/libchat.a
+UNIT_BIN   := $(UNIT_SRC:tests/unit/%.c=$(B)/tests/%)
+INTEG_BIN  := $(INTEG_SRC:tests/integ/%.c=$(B)/tests/integ/%)
+PROGS      := $(B)/bin/chat-fcgi $(B)/bin/chat-cron $(if $(RTD_SRC),$(B)/bin/chat-rtd)
+
+.PHONY: all deps run start stop test test-unit test-integ test-san clean install bench
+.DEFAULT_GOAL := all
+
+all: $(PROGS) $(UNIT_BIN) $(INTEG_BIN)
+
+$(B)/obj/%.o: %.c $(wildcard shared/*.h fcgi/*.h rtd/*.h cron/*.h tests/unit/*.h tests/integ/*.h) Makefile
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -c -o $@ $<
+
+# The migrations are compiled into the programs, so an installed binary
+# carries the schema it needs.
+$(B)/gen/migrations.c: $(SQL_FILES) scripts/embed-sql.sh
+	@mkdir -p $(dir $@)
+	sh scripts/embed-sql.sh $(SQL_FILES) > $@.tmp && mv $@.tmp $@
+
+$(B)/obj/gen/migrations.o: $(B)/gen/migrations.c
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -c -o $@ $<
+
+$(LIB): $(SHARED_OBJ)
+	@mkdir -p $(dir $@)
+	rm -f $@ && ar rcs $@ $^
+
+$(B)/bin/chat-fcgi: $(FCGI_OBJ) $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_LDFLAGS) -o $@ $(FCGI_OBJ) $(LIB) $(LDLIBS_ALL)
+
+$(B)/bin/chat-rtd: $(RTD_OBJ) $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_LDFLAGS) -o $@ $(RTD_OBJ) $(LIB) $(LDLIBS_ALL)
+
+$(B)/bin/chat-cron: $(CRON_OBJ) $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_LDFLAGS) -o $@ $(CRON_OBJ) $(LIB) $(LDLIBS_ALL)
+
+$(B)/tests/test_%: tests/unit/test_%.c $(LIB) tests/unit/cu.h
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -Itests/unit $(ALL_LDFLAGS) -o $@ $< $(LIB) $(LDLIBS_ALL) -lcunit
+
+$(B)/tests/integ/test_%: tests/integ/test_%.c $(INTEG_LIB) $(LIB) $(wildcard tests/integ/*.h)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -Itests/unit -Itests/integ $(ALL_LDFLAGS) -o $@ $< $(INTEG_LIB) $(LIB) $(LDLIBS_ALL) -lcunit
+
+deps:
+	@sh scripts/deps.sh
+
+run: deps all
+	@sh scripts/stack.sh run
+
+start: deps all
+	@sh scripts/stack.sh start
+
+stop:
+	@sh scripts/stack.sh stop
+
+# Unit tests need only the build; integration tests start their own stack
+# on free ports in a temporary folder and always tear it down.
+test-unit: $(UNIT_BIN)
+	@sh scripts/run-tests.sh unit $(B)
+
+test-integ: $(PROGS) $(INTEG_BIN)
+	@sh scripts/run-tests.sh integ $(B)
+
+test-san:
+	$(MAKE) SAN=1 all
+	@sh scripts/run-tests.sh unit build/san
+	@sh scripts/run-tests.sh integ build/san
+
+test: deps
+	$(MAKE) all
+	@sh scripts/run-tests.sh all build
+
+bench: deps all
+	@sh scripts/bench.sh
+
+install: all
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(SYSCONFDIR) $(DESTDIR)$(PREFIX)/share/chat/www
+	install -m 755 $(PROGS) $(DESTDIR)$(PREFIX)/bin/
+	install -m 640 etc/chat.conf $(DESTDIR)$(SYSCONFDIR)/chat.conf
+	cp -r etc $(DESTDIR)$(PREFIX)/share/chat/
+	cp -r www/. $(DESTDIR)$(PREFIX)/share/chat/www/
+
+clean:
+	-@sh scripts/stack.sh stop 2>/dev/null
+	rm -rf build var

@@ -1,0 +1,106 @@
+/* h_interno.c: the ERP's internal endpoints (API.md §4.8), service token only. */
+#include <stdio.h>
+#include <string.h>
+
+#include "jsonx.h"
+#include "routes.h"
+
+/* The id_erp path segment: 1..200 bytes of valid UTF-8 text. */
+static int interno_id_erp(struct req *rq, const char **out, struct err *e)
+{
+    const char *v = route_capture(&rq->caps, "id_erp");
+    if (!v || !*v || strlen(v) > 200 || jsonx_utf8_chars(v) < 0)
+        return err_set(e, ERR_INVALID, "id_erp inválido");
+    *out = v;
+    return 0;
+}
+
+/* An optional text field of at most max characters; "" stays "". */
+static int interno_text(json_object *j, const char *key, long max, const char **out,
+                        struct err *e)
+{
+    *out = NULL;
+    int r = jsonx_get_str(j, key, out, e);
+    if (r < 0)
+        return -1;
+    if (r == 0) {
+        long n = jsonx_utf8_chars(*out);
+        if (n < 0 || n > max)
+            return err_set(e, ERR_INVALID, "%s debe ser texto de hasta %ld caracteres", key, max);
+    }
+    return 0;
+}
+
+int h_interno_provision(struct req *rq, struct err *e)
+{
+    const char *id_erp;
+    struct usr_profile p;
+    if (interno_id_erp(rq, &id_erp, e) < 0 ||
+        interno_text(rq->json, "nombre", 200, &p.nombre, e) < 0 ||
+        interno_text(rq->json, "email", 320, &p.email, e) < 0 ||
+        interno_text(rq->json, "puesto", 200, &p.puesto, e) < 0 ||
+        interno_text(rq->json, "departamento", 200, &p.departamento, e) < 0 ||
+        interno_text(rq->json, "imagen_url", 2000, &p.imagen_url, e) < 0)
+        return -1;
+    bool created;
+    json_object *u;
+    if (usr_provision(rq->db, rq->a, id_erp, &p, &created, &u, e) < 0)
+        return -1;
+    return http_json(rq, created ? 201 : 200, json_object_get(u));
+}
+
+static int interno_active(struct req *rq, bool activo, struct err *e)
+{
+    const char *id_erp;
+    json_object *u;
+    if (interno_id_erp(rq, &id_erp, e) < 0 ||
+        usr_set_active(rq->db, rq->a, id_erp, activo, &u, e) < 0)
+        return -1;
+    return http_json(rq, 200, json_object_get(u));
+}
+
+int h_interno_desactivar(struct req *rq, struct err *e)
+{
+    return interno_active(rq, false, e);
+}
+
+int h_interno_reactivar(struct req *rq, struct err *e)
+{
+    return interno_active(rq, true, e);
+}
+
+/* A real calendar date "YYYY-MM-DD". */
+static bool interno_date(const char *s)
+{
+    int y, m, d;
+    char tail;
+    if (strlen(s) != 10 || sscanf(s, "%4d-%2d-%2d%c", &y, &m, &d, &tail) != 3 ||
+        s[4] != '-' || s[7] != '-')
+        return false;
+    static const int days[] = { 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 };
+    if (y < 1900 || y > 9999 || m < 1 || m > 12 || d < 1)
+        return false;
+    int max = days[m - 1] + (m == 2 && ((y % 4 == 0 && y % 100 != 0) || y % 400 == 0));
+    return d <= max;
+}
+
+int h_interno_vacaciones(struct req *rq, struct err *e)
+{
+    const char *id_erp, *hasta = NULL;
+    bool activo;
+    if (interno_id_erp(rq, &id_erp, e) < 0)
+        return -1;
+    int r = jsonx_get_bool(rq->json, "activo", &activo, e);
+    if (r < 0)
+        return -1;
+    if (r == 1)
+        return err_set(e, ERR_INVALID, "activo es obligatorio (true o false)");
+    if (jsonx_get_str(rq->json, "hasta", &hasta, e) < 0)
+        return -1;
+    if (hasta && !interno_date(hasta))
+        return err_set(e, ERR_INVALID, "hasta debe ser una fecha YYYY-MM-DD");
+    json_object *u;
+    if (usr_set_vacation(rq->db, rq->a, id_erp, activo, hasta, &u, e) < 0)
+        return -1;
+    return http_json(rq, 200, json_object_get(u));
+}

@@ -1,0 +1,99 @@
+/* h_users.c: health, me, users and presence endpoints (API.md §4.1, §4.9). */
+#include <stdlib.h>
+#include <string.h>
+
+#include "jsonx.h"
+#include "migrate.h"
+#include "routes.h"
+
+int h_salud(struct req *rq, struct err *e)
+{
+    (void)e;
+    json_object *o = json_object_new_object();
+    char mig[128] = "";
+    bool up = db_ensure(rq->db) == 0 && migrate_current(rq->db->conn, mig, sizeof(mig)) == 0;
+    json_object_object_add(o, "estado", json_object_new_string(up ? "ok" : "degradado"));
+    json_object_object_add(o, "db", json_object_new_string(up ? "ok" : "inaccesible"));
+    json_object_object_add(o, "migracion", up ? json_object_new_string(mig) : NULL);
+    json_object_object_add(o, "version", json_object_new_string(CHAT_VERSION));
+    return http_json(rq, up ? 200 : 503, o);
+}
+
+int h_me(struct req *rq, struct err *e)
+{
+    json_object *u;
+    if (usr_get(rq->db, rq->a, rq->who.id, false, &u, e) < 0)
+        return -1;
+    json_object *o = json_object_new_object();
+    json_object_object_add(o, "usuario", json_object_get(u));
+    json_object *perms = json_object_new_array();
+    for (size_t i = 0; i < rq->who.npermisos; i++)
+        json_object_array_add(perms, json_object_new_int(rq->who.permisos[i]));
+    json_object_object_add(o, "permisos", perms);
+    json_object *rtd = json_object_new_object();
+    json_object_object_add(rtd, "path", json_object_new_string("/chat/socket.io"));
+    json_object_object_add(o, "rtd", rtd);
+    return http_json(rq, 200, o);
+}
+
+int h_usuarios_list(struct req *rq, struct err *e)
+{
+    int limite;
+    long long antes;
+    if (http_paging(rq, &limite, &antes, NULL, e) < 0)
+        return -1;
+    bool bad = false;
+    const char *q = http_query(rq, "q", &bad);
+    if (bad)
+        return err_set(e, ERR_INVALID, "El parámetro q está mal codificado");
+    if (q) {
+        long n = jsonx_utf8_chars(q);
+        if (n < 0 || n > 100)
+            return err_set(e, ERR_INVALID, "q debe ser texto de hasta 100 caracteres");
+    }
+    json_object *arr;
+    bool more;
+    if (usr_search(rq->db, rq->a, q, antes, limite, &arr, &more, e) < 0)
+        return -1;
+    json_object *o = json_object_new_object();
+    json_object_object_add(o, "usuarios", json_object_get(arr));
+    json_object_object_add(o, "hay_mas", json_object_new_boolean(more));
+    return http_json(rq, 200, o);
+}
+
+int h_usuarios_get(struct req *rq, struct err *e)
+{
+    long long id;
+    json_object *u;
+    if (http_id(rq, "id", &id, e) < 0 || usr_get(rq->db, rq->a, id, false, &u, e) < 0)
+        return -1;
+    return http_json(rq, 200, json_object_get(u));
+}
+
+#define PRESENCE_MAX_IDS 200
+
+int h_presencia(struct req *rq, struct err *e)
+{
+    bool bad = false;
+    const char *s = http_query(rq, "ids", &bad);
+    if (!s || bad || !*s)
+        return err_set(e, ERR_INVALID, "ids es obligatorio: ids=1,2,3");
+    long long *ids = arena_alloc(rq->a, sizeof(long long) * PRESENCE_MAX_IDS);
+    size_t n = 0;
+    char *copy = arena_strdup(rq->a, s), *save = NULL;
+    for (char *t = strtok_r(copy, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
+        if (n == PRESENCE_MAX_IDS)
+            return err_set(e, ERR_INVALID, "ids admite hasta %d ids", PRESENCE_MAX_IDS);
+        if (route_parse_id(t, &ids[n]) < 0)
+            return err_set(e, ERR_INVALID, "ids debe ser una lista de ids separados por comas");
+        n++;
+    }
+    if (n == 0)
+        return err_set(e, ERR_INVALID, "ids es obligatorio: ids=1,2,3");
+    json_object *arr;
+    if (usr_presence(rq->db, rq->a, ids, n, &arr, e) < 0)
+        return -1;
+    json_object *o = json_object_new_object();
+    json_object_object_add(o, "presencia", json_object_get(arr));
+    return http_json(rq, 200, o);
+}

@@ -1,0 +1,86 @@
+/* http.h: one FastCGI request: its parsed parts, the caller, and the
+ * JSON responses and API.md error bodies written back. */
+#ifndef CHAT_FCGI_HTTP_H
+#define CHAT_FCGI_HTTP_H
+
+#include <fcgiapp.h>
+#include <json-c/json.h>
+#include <stdbool.h>
+
+#include "arena.h"
+#include "cfg.h"
+#include "db.h"
+#include "err.h"
+#include "route.h"
+#include "token.h"
+#include "usr.h"
+
+/* What a worker keeps across requests. */
+struct worker {
+    const struct cfg *cfg;
+    const struct token_keys *keys;
+    struct db *db;
+    struct arena *arena;
+    unsigned long served;
+};
+
+struct req {
+    struct worker *w;
+    FCGX_Request *fx;
+    struct arena *a;                /* == w->arena, reset after each request */
+    struct db *db;
+    const struct cfg *cfg;
+    char id[40];                    /* request id for the logs */
+    const char *method;
+    const char *path;               /* under /chat/api/v1, no query string */
+    const char *query;              /* raw, without '?' ("" when none) */
+    struct route_captures caps;
+    const char *body;               /* the JSON body when the route reads one */
+    size_t body_len;
+    json_object *json;              /* the parsed body (ROUTE_JSON) */
+    struct principal who;
+    int status;                     /* written status, for the log line */
+    int force_status;               /* error status other than the code's (405) */
+    const char *extra[8];           /* extra response header lines */
+    int nextra;
+};
+
+#define HTTP_MAX_EXTRA 8
+
+/* A CGI variable ("HTTP_AUTHORIZATION", "CONTENT_TYPE"...) or NULL. */
+const char *http_env(const struct req *rq, const char *name);
+
+/* A query parameter, percent-decoded ('+' as space) into the arena; NULL
+ * when absent. A bad escape gives "" and sets *bad (may be NULL). */
+const char *http_query(struct req *rq, const char *name, bool *bad);
+
+/* The cookie name's value or NULL. */
+const char *http_cookie(struct req *rq, const char *name);
+
+/* Reads the request body: more than max bytes is ERR_TOO_BIG, a body
+ * shorter than CONTENT_LENGTH is ERR_INVALID. Returns 0 or -1 with e. */
+int http_read_body(struct req *rq, size_t max, struct err *e);
+
+/* Parses the optional paging parameters limite (default 50, 1..200),
+ * antes and despues (ids; at most one). Returns 0 or -1 with e. */
+int http_paging(struct req *rq, int *limite, long long *antes, long long *despues,
+                struct err *e);
+
+/* The path capture name as an id; -1 with ERR_NOT_FOUND when malformed. */
+int http_id(struct req *rq, const char *name, long long *out, struct err *e);
+
+/* Writes status and o (consumed: the arena owns it) as the JSON response.
+ * Returns 0. */
+int http_json(struct req *rq, int status, json_object *o);
+
+/* Writes API.md's error body for e (its message, or the code's default). */
+int http_error(struct req *rq, const struct err *e);
+
+/* Writes a bodiless response (204). */
+int http_empty(struct req *rq, int status);
+
+/* Writes extra response headers before the body: call before http_json;
+ * each line "Name: value" without CRLF. At most 8 per request. */
+void http_header(struct req *rq, const char *line);
+
+#endif

@@ -1,0 +1,134 @@
+/* routes.c: every REST endpoint, as data, and the dispatcher. */
+#include "routes.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "jsonx.h"
+#include "log.h"
+
+const struct route routes[] = {
+    { "GET",  "/salud",                              h_salud,               ROUTE_PUBLIC },
+    { "GET",  "/me",                                 h_me,                  ROUTE_USER },
+    { "GET",  "/usuarios",                           h_usuarios_list,       ROUTE_USER },
+    { "GET",  "/usuarios/{id}",                      h_usuarios_get,        ROUTE_USER },
+    { "GET",  "/presencia",                          h_presencia,           ROUTE_USER },
+    { "PUT",  "/interno/usuarios/{id_erp}",          h_interno_provision,   ROUTE_SERVICE | ROUTE_JSON },
+    { "POST", "/interno/usuarios/{id_erp}/desactivar", h_interno_desactivar, ROUTE_SERVICE | ROUTE_JSON_OPT },
+    { "POST", "/interno/usuarios/{id_erp}/reactivar", h_interno_reactivar,  ROUTE_SERVICE | ROUTE_JSON_OPT },
+    { "PUT",  "/interno/usuarios/{id_erp}/vacaciones", h_interno_vacaciones, ROUTE_SERVICE | ROUTE_JSON },
+    { NULL, NULL, NULL, 0 },
+};
+
+#define API_PREFIX "/chat/api/v1"
+
+/* The bearer token or the ERP cookie; NULL when neither is there. */
+static const char *routes_token(struct req *rq)
+{
+    const char *h = http_env(rq, "HTTP_AUTHORIZATION");
+    if (h && strncasecmp(h, "Bearer ", 7) == 0) {
+        h += 7;
+        while (*h == ' ')
+            h++;
+        return h;
+    }
+    if (rq->cfg->jwt_cookie[0])
+        return http_cookie(rq, rq->cfg->jwt_cookie);
+    return NULL;
+}
+
+static int routes_auth(struct req *rq, const struct token_keys *keys, unsigned flags,
+                       struct err *e)
+{
+    const char *tok = routes_token(rq);
+    if (!tok || !*tok)
+        return err_set(e, ERR_TOKEN, "Falta el token de acceso");
+    struct token_claims c;
+    if (token_verify(rq->cfg, keys, tok, (long long)time(NULL), rq->a, &c, e) < 0)
+        return -1;
+    if ((flags & ROUTE_SERVICE) && !c.service)
+        return err_set(e, ERR_FORBIDDEN, "Se requiere el token de servicio del ERP");
+    if ((flags & ROUTE_USER) && c.service)
+        return err_set(e, ERR_FORBIDDEN, "Se requiere el token de un usuario");
+    return usr_login(rq->db, rq->a, &c, &rq->who, e);
+}
+
+/* Finds the route; sets *method_mismatch when the path exists with
+ * another method. */
+static const struct route *routes_find(struct req *rq, bool *method_mismatch)
+{
+    *method_mismatch = false;
+    for (const struct route *r = routes; r->method; r++) {
+        struct route_captures caps;
+        if (!route_match(r->pattern, rq->path, rq->a, &caps))
+            continue;
+        if (strcmp(r->method, rq->method) != 0) {
+            *method_mismatch = true;
+            continue;
+        }
+        rq->caps = caps;
+        return r;
+    }
+    return NULL;
+}
+
+static int routes_run(struct req *rq, const struct token_keys *keys, struct err *e)
+{
+    const char *uri = http_env(rq, "REQUEST_URI");
+    if (!uri)
+        uri = "";
+    const char *q = strchr(uri, '?');
+    size_t ulen = q ? (size_t)(q - uri) : strlen(uri);
+    rq->query = q ? q + 1 : "";
+    if (ulen < sizeof(API_PREFIX) - 1 || memcmp(uri, API_PREFIX, sizeof(API_PREFIX) - 1) != 0)
+        return err_set(e, ERR_NOT_FOUND, "Ruta desconocida");
+    rq->path = arena_strndup(rq->a, uri + sizeof(API_PREFIX) - 1,
+                             ulen - (sizeof(API_PREFIX) - 1));
+    if (!rq->path[0])
+        rq->path = "/";
+    bool mismatch;
+    const struct route *r = routes_find(rq, &mismatch);
+    if (!r) {
+        if (mismatch) {
+            rq->force_status = 405;
+            return err_set(e, ERR_INVALID, "Método no permitido para esta ruta");
+        }
+        return err_set(e, ERR_NOT_FOUND, "Ruta desconocida");
+    }
+    if ((r->flags & (ROUTE_USER | ROUTE_SERVICE)) && routes_auth(rq, keys, r->flags, e) < 0)
+        return -1;
+    if (r->flags & (ROUTE_JSON | ROUTE_JSON_OPT)) {
+        if (http_read_body(rq, (size_t)rq->cfg->body_max_bytes, e) < 0)
+            return -1;
+        if (rq->body_len > 0 || (r->flags & ROUTE_JSON)) {
+            const char *ct = http_env(rq, "CONTENT_TYPE");
+            if (ct && *ct && strncasecmp(ct, "application/json", 16) != 0)
+                return err_set(e, ERR_INVALID, "Se esperaba Content-Type: application/json");
+            rq->json = jsonx_parse_object(rq->a, rq->body, rq->body_len, e);
+            if (!rq->json)
+                return -1;
+        }
+    }
+    return r->fn(rq, e);
+}
+
+void routes_dispatch(struct req *rq, const struct token_keys *keys)
+{
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    struct err e = { ERR_NONE, "" };
+    rq->method = http_env(rq, "REQUEST_METHOD");
+    if (!rq->method)
+        rq->method = "GET";
+    if (routes_run(rq, keys, &e) < 0) {
+        if (rq->db->depth)
+            db_rollback(rq->db);
+        http_error(rq, &e);
+    }
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    double ms = (double)(t1.tv_sec - t0.tv_sec) * 1e3 + (double)(t1.tv_nsec - t0.tv_nsec) / 1e6;
+    log_info("req=%s method=%s path=%s status=%d user=%lld ms=%.1f%s%s", rq->id, rq->method,
+             rq->path ? rq->path : "-", rq->status, rq->who.id, ms,
+             e.code != ERR_NONE ? " error=" : "", e.code != ERR_NONE ? err_codigo(e.code) : "");
+}

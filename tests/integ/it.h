@@ -1,0 +1,63 @@
+/* it.h: the integration test kit: HTTP calls to the running stack (libcurl),
+ * tokens minted with the stack's config, and direct database checks. */
+#ifndef CHAT_TEST_IT_H
+#define CHAT_TEST_IT_H
+
+#include <json-c/json.h>
+#include <libpq-fe.h>
+#include <stddef.h>
+
+#include "cfg.h"
+
+/* One response. json is NULL when the body is not JSON. Free with it_free. */
+struct it_resp {
+    long status;
+    char *body;
+    size_t len;
+    json_object *json;
+    char *headers;
+};
+
+/* Reads CHAT_TEST_URL and CHAT_CONFIG; exits 2 with a message when missing. */
+void it_init(void);
+
+/* The stack's config (for minting tokens), loaded by it_init. */
+const struct cfg *it_cfg(void);
+
+/* Performs method on CHAT_TEST_URL + path with an optional bearer token and
+ * body (sent as application/json unless ctype given). Never NULL. */
+struct it_resp *it_req(const char *method, const char *path, const char *token,
+                       const char *body);
+struct it_resp *it_req_ex(const char *method, const char *path, const char *token,
+                          const char *body, size_t body_len, const char *ctype,
+                          const char *extra_header);
+
+void it_free(struct it_resp *r);
+
+/* A user token for id_erp (nombre given or derived), with permisos as
+ * "565,567" or NULL. ttl seconds. Returns a malloc'd string. */
+char *it_token(const char *id_erp, const char *nombre, const char *permisos, long ttl);
+
+/* A service token (scope chat:interno). */
+char *it_service_token(void);
+
+/* A fresh unique id_erp for this test run ("t<pid>_<n>_<prefix>"). */
+const char *it_uid(const char *prefix);
+
+/* The error code of a response ("solicitud_invalida"...), or "" when the
+ * body is not API.md's error shape. */
+const char *it_error_code(const struct it_resp *r);
+
+/* A field of the JSON body by dotted path ("usuario.id"), or NULL. */
+json_object *it_get(const struct it_resp *r, const char *path);
+long long it_get_ll(const struct it_resp *r, const char *path);
+const char *it_get_str(const struct it_resp *r, const char *path);
+
+/* A connection to the stack's database (shared, opened on first use). */
+PGconn *it_db(void);
+
+/* Runs one SQL query with no parameters and returns the first column of the
+ * first row as a number (e.g. a count); exits the test run on SQL error. */
+long long it_db_ll(const char *sql);
+
+#endif

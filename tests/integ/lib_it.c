@@ -1,0 +1,247 @@
+/* lib_it.c: the integration test kit. */
+#include "it.h"
+
+#include <curl/curl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "token.h"
+
+static const char *it_base;
+static struct cfg *it_config;
+static PGconn *it_conn;
+
+void it_init(void)
+{
+    it_base = getenv("CHAT_TEST_URL");
+    const char *conf = getenv("CHAT_CONFIG");
+    if (!it_base || !conf) {
+        fprintf(stderr, "integration tests need CHAT_TEST_URL and CHAT_CONFIG "
+                        "(run them with `make test`)\n");
+        exit(2);
+    }
+    char why[512];
+    it_config = cfg_load(conf, why, sizeof(why));
+    if (!it_config) {
+        fprintf(stderr, "cannot load %s: %s\n", conf, why);
+        exit(2);
+    }
+    curl_global_init(CURL_GLOBAL_DEFAULT);
+}
+
+const struct cfg *it_cfg(void)
+{
+    return it_config;
+}
+
+static size_t it_write(char *p, size_t size, size_t n, void *ud)
+{
+    struct it_resp *r = ud;
+    size_t add = size * n;
+    char *nb = realloc(r->body, r->len + add + 1);
+    if (!nb)
+        return 0;
+    memcpy(nb + r->len, p, add);
+    r->len += add;
+    nb[r->len] = '\0';
+    r->body = nb;
+    return add;
+}
+
+static size_t it_header(char *p, size_t size, size_t n, void *ud)
+{
+    struct it_resp *r = ud;
+    size_t add = size * n, old = r->headers ? strlen(r->headers) : 0;
+    char *nb = realloc(r->headers, old + add + 1);
+    if (!nb)
+        return 0;
+    memcpy(nb + old, p, add);
+    nb[old + add] = '\0';
+    r->headers = nb;
+    return add;
+}
+
+struct it_resp *it_req_ex(const char *method, const char *path, const char *token,
+                          const char *body, size_t body_len, const char *ctype,
+                          const char *extra_header)
+{
+    struct it_resp *r = calloc(1, sizeof(*r));
+    CURL *c = curl_easy_init();
+    char url[4096], auth[16384], ct[256];
+    snprintf(url, sizeof(url), "%s%s", it_base, path);
+    struct curl_slist *h = NULL;
+    if (token) {
+        snprintf(auth, sizeof(auth), "Authorization: Bearer %s", token);
+        h = curl_slist_append(h, auth);
+    }
+    if (body) {
+        snprintf(ct, sizeof(ct), "Content-Type: %s", ctype ? ctype : "application/json");
+        h = curl_slist_append(h, ct);
+    }
+    if (extra_header)
+        h = curl_slist_append(h, extra_header);
+    h = curl_slist_append(h, "Expect:");
+    curl_easy_setopt(c, CURLOPT_URL, url);
+    curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
+    curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
+    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, it_write);
+    curl_easy_setopt(c, CURLOPT_WRITEDATA, r);
+    curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, it_header);
+    curl_easy_setopt(c, CURLOPT_HEADERDATA, r);
+    curl_easy_setopt(c, CURLOPT_TIMEOUT, 30L);
+    if (body) {
+        curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
+        curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)body_len);
+    }
+    CURLcode rc = curl_easy_perform(c);
+    if (rc != CURLE_OK)
+        fprintf(stderr, "curl %s %s: %s\n", method, url, curl_easy_strerror(rc));
+    curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &r->status);
+    curl_slist_free_all(h);
+    curl_easy_cleanup(c);
+    if (!r->body)
+        r->body = calloc(1, 1);
+    if (r->len)
+        r->json = json_tokener_parse(r->body);
+    return r;
+}
+
+struct it_resp *it_req(const char *method, const char *path, const char *token,
+                       const char *body)
+{
+    return it_req_ex(method, path, token, body, body ? strlen(body) : 0, NULL, NULL);
+}
+
+void it_free(struct it_resp *r)
+{
+    if (!r)
+        return;
+    json_object_put(r->json);
+    free(r->body);
+    free(r->headers);
+    free(r);
+}
+
+char *it_token(const char *id_erp, const char *nombre, const char *permisos, long ttl)
+{
+    const struct cfg *c = it_config;
+    json_object *o = json_object_new_object();
+    json_object_object_add(o, c->jwt_claim_id, json_object_new_string(id_erp));
+    json_object_object_add(o, c->jwt_claim_nombre,
+                           json_object_new_string(nombre ? nombre : id_erp));
+    json_object *p = json_object_new_array();
+    if (permisos) {
+        char *copy = strdup(permisos), *save = NULL;
+        for (char *t = strtok_r(copy, ",", &save); t; t = strtok_r(NULL, ",", &save))
+            json_object_array_add(p, json_object_new_int(atoi(t)));
+        free(copy);
+    }
+    json_object_object_add(o, c->jwt_claim_permisos, p);
+    char why[256];
+    char *t = token_mint(c, json_object_to_json_string(o), ttl, why, sizeof(why));
+    json_object_put(o);
+    if (!t) {
+        fprintf(stderr, "token_mint: %s\n", why);
+        exit(2);
+    }
+    return t;
+}
+
+char *it_service_token(void)
+{
+    const struct cfg *c = it_config;
+    json_object *o = json_object_new_object();
+    json_object_object_add(o, c->jwt_claim_scope, json_object_new_string("chat:interno"));
+    char why[256];
+    char *t = token_mint(c, json_object_to_json_string(o), 600, why, sizeof(why));
+    json_object_put(o);
+    if (!t) {
+        fprintf(stderr, "token_mint: %s\n", why);
+        exit(2);
+    }
+    return t;
+}
+
+const char *it_uid(const char *prefix)
+{
+    static char buf[16][64];
+    static int n;
+    char *b = buf[n % 16];
+    snprintf(b, 64, "t%d_%d_%s", (int)getpid(), n, prefix);
+    n++;
+    return b;
+}
+
+const char *it_error_code(const struct it_resp *r)
+{
+    json_object *e, *c;
+    if (r->json && json_object_object_get_ex(r->json, "error", &e) &&
+        json_object_object_get_ex(e, "codigo", &c) && json_object_is_type(c, json_type_string)) {
+        json_object *m;
+        /* the shape also needs a mensaje */
+        if (!json_object_object_get_ex(e, "mensaje", &m) || !json_object_is_type(m, json_type_string))
+            return "";
+        return json_object_get_string(c);
+    }
+    return "";
+}
+
+json_object *it_get(const struct it_resp *r, const char *path)
+{
+    json_object *o = r->json;
+    char key[128];
+    const char *p = path;
+    while (o && *p) {
+        const char *dot = strchr(p, '.');
+        size_t n = dot ? (size_t)(dot - p) : strlen(p);
+        if (n >= sizeof(key))
+            return NULL;
+        memcpy(key, p, n);
+        key[n] = '\0';
+        if (json_object_is_type(o, json_type_array)) {
+            o = json_object_array_get_idx(o, (size_t)atoi(key));
+        } else if (!json_object_object_get_ex(o, key, &o)) {
+            return NULL;
+        }
+        p = dot ? dot + 1 : p + n;
+    }
+    return o;
+}
+
+long long it_get_ll(const struct it_resp *r, const char *path)
+{
+    json_object *o = it_get(r, path);
+    return o ? json_object_get_int64(o) : -1;
+}
+
+const char *it_get_str(const struct it_resp *r, const char *path)
+{
+    json_object *o = it_get(r, path);
+    return o && json_object_is_type(o, json_type_string) ? json_object_get_string(o) : NULL;
+}
+
+PGconn *it_db(void)
+{
+    if (!it_conn) {
+        it_conn = PQconnectdb(it_config->db_conninfo);
+        if (PQstatus(it_conn) != CONNECTION_OK) {
+            fprintf(stderr, "it_db: %s\n", PQerrorMessage(it_conn));
+            exit(2);
+        }
+    }
+    return it_conn;
+}
+
+long long it_db_ll(const char *sql)
+{
+    PGresult *r = PQexec(it_db(), sql);
+    if (PQresultStatus(r) != PGRES_TUPLES_OK || PQntuples(r) < 1) {
+        fprintf(stderr, "it_db_ll(%s): %s\n", sql, PQerrorMessage(it_conn));
+        exit(2);
+    }
+    long long v = strtoll(PQgetvalue(r, 0, 0), NULL, 10);
+    PQclear(r);
+    return v;
+}
