@@ -1,0 +1,297 @@
+#!/usr/bin/env bash
+# run-tests.sh unit|integ|all BUILDDIR: runs the test executables and ends
+# with one line "N passed, N failed"; exits non-zero when any failed or when
+# none ran.
+#   unit   every BUILDDIR/tests/test_* executable
+#   integ  starts a private stack (temp dir, free ports, fsync off), runs every
+#          BUILDDIR/tests/integ/test_* executable and the Node tests
+#          (tests/node/*.test.mjs) against it, and always tears it down
+#   all    unit and integ on BUILDDIR, then `make SAN=1 all` and both again
+#          on build/san under AddressSanitizer and UBSan
+# CHAT_TEST_TIMEOUT (seconds, default 300) bounds each test executable.
+[ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
+set -u -o pipefail
+
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+cd "$ROOT" || exit 1
+TEST_TIMEOUT=${CHAT_TEST_TIMEOUT:-300}
+SAN_MARKERS='ERROR: AddressSanitizer|runtime error:|LeakSanitizer'
+
+PASSED=0
+FAILED=0
+FAILS=()
+CHILD=
+WORK=$(mktemp -d /tmp/chat-test.XXXXXX) || exit 1
+INTEG_TMP=
+INTEG_UP=0
+
+say() { printf '%s\n' "$*"; }
+hr() { printf -- '-- %s\n' "$*"; }
+
+pass() {
+    PASSED=$((PASSED + 1))
+}
+
+fail() {
+    FAILED=$((FAILED + 1))
+    FAILS+=("$1")
+}
+
+# run_one LABEL OUTFILE CMD...: runs one test executable with a time limit,
+# its output kept in OUTFILE and shown only when it fails.
+run_one() {
+    local label=$1 out=$2 rc=0 t0=$SECONDS why
+    shift 2
+    # In the background so that a Ctrl-C reaches our trap at once (timeout
+    # puts the test in its own process group, away from the terminal).
+    timeout -k 10 "$TEST_TIMEOUT" "$@" </dev/null >"$out" 2>&1 &
+    CHILD=$!
+    wait "$CHILD" || rc=$?
+    CHILD=
+    why="exit $rc"
+    [ "$rc" = 124 ] && why="timed out after ${TEST_TIMEOUT}s"
+    if [ "$rc" = 0 ] && grep -qE "$SAN_MARKERS" "$out"; then
+        rc=1
+        why="sanitizer report"
+    fi
+    if [ "$rc" = 0 ]; then
+        pass
+        printf 'ok   %s (%ss)\n' "$label" "$((SECONDS - t0))"
+    else
+        fail "$label"
+        printf 'FAIL %s (%s, %ss)\n' "$label" "$why" "$((SECONDS - t0))"
+        tail -n 150 "$out" | sed 's/^/    | /'
+    fi
+    return "$rc"
+}
+
+executables() { # DIR: the test_* executables directly in DIR, sorted
+    local f
+    for f in "$1"/test_*; do
+        [ -f "$f" ] && [ -x "$f" ] && printf '%s\n' "$f"
+    done
+    return 0
+}
+
+san_env() { # BUILDDIR: sanitizer options for a sanitizer build
+    case $1 in
+        */san | san)
+            export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0:halt_on_error=1}
+            export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
+            ;;
+    esac
+}
+
+phase_unit() { # BUILDDIR
+    local b=$1 tests f
+    mapfile -t tests < <(executables "$b/tests")
+    hr "unit tests ($b/tests): ${#tests[@]}"
+    mkdir -p "$WORK/unit"
+    for f in "${tests[@]}"; do
+        run_one "$(basename "$f")${SAN_TAG:-}" "$WORK/unit/$(basename "$f").out" "$f"
+    done
+}
+
+# ---- integration ----------------------------------------------------------------
+
+port_free() { [ -z "$(ss -ltnH "sport = :$1" 2>/dev/null)" ]; }
+
+pick_ports() {
+    local p picked=() n
+    while [ "${#picked[@]}" -lt 3 ]; do
+        p=$((20000 + RANDOM % 40000))
+        for n in "${picked[@]}"; do [ "$n" = "$p" ] && continue 2; done
+        port_free "$p" && picked+=("$p")
+    done
+    HTTP_PORT=${picked[0]} PG_PORT=${picked[1]} RTD_PORT=${picked[2]}
+}
+
+stack() { # start|stop
+    CHAT_VAR=$INTEG_TMP/var CHAT_BIN=$INTEG_BIN CHAT_PG_FAST=1 \
+        CHAT_HTTP_PORT=$HTTP_PORT CHAT_PG_PORT=$PG_PORT CHAT_RTD_PORT=$RTD_PORT \
+        bash "$ROOT/scripts/stack.sh" "$1"
+}
+
+show_stack_logs() {
+    local f
+    for f in "$INTEG_TMP"/var/log/*.log "$INTEG_TMP"/var/nginx/error.log; do
+        [ -s "$f" ] || continue
+        printf '\n---- %s (last 30 lines)\n' "${f#"$INTEG_TMP"/}"
+        tail -n 30 "$f"
+    done
+}
+
+# Stops the stack and removes the temp dir; safe to call more than once.
+integ_cleanup() {
+    [ -n "$INTEG_TMP" ] || return 0
+    if [ "$INTEG_UP" = 1 ]; then
+        stack stop >"$INTEG_TMP/stack-stop.out" 2>&1 || cat "$INTEG_TMP/stack-stop.out"
+        INTEG_UP=0
+    fi
+    # the cluster lives outside when postgres could not traverse the temp dir
+    local pg=$INTEG_TMP/var/pg target
+    if [ -L "$pg" ]; then
+        target=$(readlink "$pg")
+        case $target in /var/tmp/chat-pg-*/data) rm -rf "${target%/data}" ;; esac
+    fi
+    rm -rf "$INTEG_TMP"
+    INTEG_TMP=
+}
+
+phase_integ() { # BUILDDIR
+    local b=$1 tests nodes=() f failed0=$FAILED attempt out
+    mapfile -t tests < <(executables "$b/tests/integ")
+    if [ -f tests/node/package.json ]; then
+        for f in tests/node/*.test.mjs; do [ -f "$f" ] && nodes+=("$f"); done
+    fi
+    hr "integration tests ($b/tests/integ): ${#tests[@]}; node tests: ${#nodes[@]}"
+    if [ "${#tests[@]}" = 0 ] && [ "${#nodes[@]}" = 0 ]; then
+        return 0
+    fi
+    INTEG_BIN=$(cd "$b/bin" 2>/dev/null && pwd) || {
+        fail "integration stack${SAN_TAG:-} ($b/bin missing)"
+        say "FAIL $b/bin does not exist: build first"
+        return 0
+    }
+    INTEG_TMP=$(mktemp -d /tmp/chat-test.XXXXXX) || return 1
+    chmod 755 "$INTEG_TMP" # so that postgres can reach its data and socket
+    out=$INTEG_TMP/stack-start.out
+    for attempt in 1 2 3; do
+        pick_ports
+        INTEG_UP=1
+        if stack start >"$out" 2>&1; then
+            break
+        fi
+        INTEG_UP=0
+        # another run may have taken a port between the check and the bind
+        grep -q 'already in use' "$out" || break
+    done
+    if [ "$INTEG_UP" != 1 ]; then
+        fail "integration stack${SAN_TAG:-}"
+        say "FAIL the stack did not start (ports $HTTP_PORT $PG_PORT $RTD_PORT):"
+        sed 's/^/    | /' "$out"
+        INTEG_UP=1 # stop whatever is left
+        integ_cleanup
+        return 0
+    fi
+    say "stack up in $INTEG_TMP/var on http://127.0.0.1:$HTTP_PORT (pg $PG_PORT, rtd $RTD_PORT)"
+
+    (
+        export CHAT_TEST_URL=http://127.0.0.1:$HTTP_PORT/chat/api/v1
+        export CHAT_TEST_BASE=http://127.0.0.1:$HTTP_PORT
+        export CHAT_CONFIG=$INTEG_TMP/var/chat.conf
+        export CHAT_TEST_VAR=$INTEG_TMP/var
+        export CHAT_HTTP_PORT=$HTTP_PORT CHAT_PG_PORT=$PG_PORT CHAT_RTD_PORT=$RTD_PORT
+        trap '[ -n "$CHILD" ] && kill -TERM "$CHILD" 2>/dev/null; exit 130' INT TERM
+        for f in "${tests[@]}"; do
+            run_one "integ/$(basename "$f")${SAN_TAG:-}" "$INTEG_TMP/$(basename "$f").out" "$f"
+            printf '%s %s\n' "$?" "integ/$(basename "$f")${SAN_TAG:-}" >>"$INTEG_TMP/results"
+        done
+        for f in "${nodes[@]}"; do
+            run_one "node/$(basename "$f")${SAN_TAG:-}" "$INTEG_TMP/$(basename "$f").out" \
+                node --test --test-reporter=spec "$f"
+            printf '%s %s\n' "$?" "node/$(basename "$f")${SAN_TAG:-}" >>"$INTEG_TMP/results"
+        done
+    ) &
+    CHILD=$!
+    wait "$CHILD"
+    CHILD=
+    # the subshell counted in its own copy: take its results back
+    local rc label
+    while read -r rc label; do
+        if [ "$rc" = 0 ]; then pass; else fail "$label"; fi
+    done <"$INTEG_TMP/results"
+
+    # Stop first: LeakSanitizer reports when a program exits.
+    stack stop >"$INTEG_TMP/stack-stop.out" 2>&1 || cat "$INTEG_TMP/stack-stop.out"
+    INTEG_UP=0
+    local reports
+    reports=$(grep -lE "$SAN_MARKERS" "$INTEG_TMP"/var/log/*.log 2>/dev/null)
+    if [ -n "$reports" ]; then
+        fail "sanitizer report in the stack's logs${SAN_TAG:-}"
+        say "FAIL sanitizer report in:"
+        for f in $reports; do
+            printf '\n---- %s\n' "${f#"$INTEG_TMP"/}"
+            grep -m 1 -B 2 -A 40 -E "$SAN_MARKERS" "$f"
+        done
+    fi
+    if [ "$FAILED" != "$failed0" ]; then
+        show_stack_logs
+    fi
+    integ_cleanup
+}
+
+# ---- main ---------------------------------------------------------------------
+
+on_exit() {
+    integ_cleanup
+    rm -rf "$WORK"
+}
+trap on_exit EXIT
+trap '[ -n "$CHILD" ] && kill -TERM "$CHILD" 2>/dev/null; wait; exit 130' INT TERM
+
+summary() {
+    local f
+    if [ "$FAILED" -gt 0 ]; then
+        printf '\nfailed:\n'
+        for f in "${FAILS[@]}"; do printf '  %s\n' "$f"; done
+    fi
+    if [ $((PASSED + FAILED)) = 0 ]; then
+        printf '\nno tests ran\n'
+    fi
+    printf '\n%s passed, %s failed\n' "$PASSED" "$FAILED"
+    [ "$FAILED" = 0 ] && [ $((PASSED + FAILED)) -gt 0 ]
+}
+
+usage() {
+    echo "usage: $0 unit|integ|all BUILDDIR" >&2
+    exit 2
+}
+
+[ $# = 2 ] || usage
+MODE=$1
+BUILD=${2%/}
+[ -d "$BUILD" ] || { echo "run-tests: $BUILD does not exist: build first (make all)" >&2; exit 1; }
+
+case $MODE in
+    unit)
+        san_env "$BUILD"
+        phase_unit "$BUILD"
+        ;;
+    integ)
+        san_env "$BUILD"
+        phase_integ "$BUILD"
+        ;;
+    all)
+        phase_unit "$BUILD"
+        phase_integ "$BUILD"
+        hr "sanitizer build: make SAN=1 all"
+        if make -C "$ROOT" SAN=1 all >"$WORK/make-san.out" 2>&1; then
+            (
+                san_env build/san
+                SAN_TAG=' [san]'
+                # counts come back through a file, as for the integ subshell
+                phase_unit build/san
+                phase_integ build/san
+                printf '%s %s\n' "$PASSED" "$FAILED" >"$WORK/san-counts"
+                printf '%s\n' "${FAILS[@]}" >"$WORK/san-fails"
+            ) &
+            CHILD=$!
+            wait "$CHILD"
+            CHILD=
+            if [ -f "$WORK/san-counts" ]; then
+                read -r PASSED FAILED <"$WORK/san-counts"
+                mapfile -t FAILS < <(grep -v '^$' "$WORK/san-fails")
+            else
+                fail "sanitizer run (interrupted)"
+            fi
+        else
+            fail "sanitizer build (make SAN=1 all)"
+            say "FAIL make SAN=1 all:"
+            tail -n 60 "$WORK/make-san.out" | sed 's/^/    | /'
+        fi
+        ;;
+    *) usage ;;
+esac
+
+summary

@@ -1,0 +1,384 @@
+/* test_users.c: health, auth, me, users, presence and the ERP's internal
+ * endpoints against the running stack. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "cu.h"
+#include "it.h"
+#include "token.h"
+
+static char *svc;
+
+static void test_users__salud(void)
+{
+    struct it_resp *r = it_req("GET", "/salud", NULL, NULL);
+    CU_ASSERT_EQUAL(r->status, 200);
+    CU_ASSERT_STRING_EQUAL(it_get_str(r, "estado"), "ok");
+    CU_ASSERT_STRING_EQUAL(it_get_str(r, "db"), "ok");
+    CU_ASSERT_PTR_NOT_NULL(it_get_str(r, "migracion"));
+    CU_ASSERT_PTR_NOT_NULL(it_get_str(r, "version"));
+    it_free(r);
+}
+
+static void test_users__me_requires_token(void)
+{
+    struct it_resp *r = it_req("GET", "/me", NULL, NULL);
+    CU_ASSERT_EQUAL(r->status, 401);
+    CU_ASSERT_STRING_EQUAL(it_error_code(r), "token_invalido");
+    it_free(r);
+    r = it_req("GET", "/me", "not.a.token", NULL);
+    CU_ASSERT_EQUAL(r->status, 401);
+    CU_ASSERT_STRING_EQUAL(it_error_code(r), "token_invalido");
+    it_free(r);
+    r = it_req_ex("GET", "/me", NULL, NULL, 0, NULL, "Authorization: Basic Zm9vOmJhcg==");
+    CU_ASSERT_EQUAL(r->status, 401);
+    it_free(r);
+}
+
+static void test_users__me_expired_token(void)
+{
+    /* exp two minutes ago: past the default 30 s leeway */
+    char claims[256], why[256];
+    snprintf(claims, sizeof(claims), "{\"%s\":\"%s\",\"exp\":%lld}", it_cfg()->jwt_claim_id,
+             it_uid("exp"), (long long)time(NULL) - 120);
+    char *t = token_mint(it_cfg(), claims, 600, why, sizeof(why));
+    CU_ASSERT_PTR_NOT_NULL_FATAL(t);
+    struct it_resp *r = it_req("GET", "/me", t, NULL);
+    CU_ASSERT_EQUAL(r->status, 401);
+    CU_ASSERT_STRING_EQUAL(it_error_code(r), "token_invalido");
+    it_free(r);
+    free(t);
+    CU_ASSERT_EQUAL(it_db_ll("SELECT count(*) FROM usuarios WHERE id_erp LIKE '%_exp'"), 0);
+}
+
+static void test_users__me_tampered_token(void)
+{
+    const char *id = it_uid("tamper");
+    char *t = it_token(id, "Alterado", NULL, 600);
+    char *dot1 = strchr(t, '.');
+    CU_ASSERT_PTR_NOT_NULL_FATAL(dot1);
+    /* tampering with the payload breaks the signature: also a 401 */
+    dot1[2] = dot1[2] == 'A' ? 'B' : 'A';
+    struct it_resp *r = it_req("GET", "/me", t, NULL);
+    CU_ASSERT_EQUAL(r->status, 401);
+    CU_ASSERT_STRING_EQUAL(it_error_code(r), "token_invalido");
+    it_free(r);
+    free(t);
+    CU_ASSERT_EQUAL(it_db_ll("SELECT count(*) FROM usuarios WHERE id_erp LIKE '%_tamper'"), 0);
+}
+
+static void test_users__me_upserts_lazily(void)
+{
+    const char *id = it_uid("lazy");
+    char *t = it_token(id, "Lucía Pérez", "565,567", 600);
+    struct it_resp *r = it_req("GET", "/me", t, NULL);
+    CU_ASSERT_EQUAL(r->status, 200);
+    CU_ASSERT_STRING_EQUAL(it_get_str(r, "usuario.id_erp"), id);
+    CU_ASSERT_STRING_EQUAL(it_get_str(r, "usuario.nombre"), "Lucía Pérez");
+    CU_ASSERT_EQUAL(json_object_get_boolean(it_get(r, "usuario.activo")), 1);
+    CU_ASSERT_STRING_EQUAL(it_get_str(r, "usuario.estatus"), "desconectado");
+    CU_ASSERT_EQUAL(json_object_array_length(it_get(r, "permisos")), 2);
+    CU_ASSERT_EQUAL(it_get_ll(r, "permisos.0"), 565);
+    CU_ASSERT_STRING_EQUAL(it_get_str(r, "rtd.path"), "/chat/socket.io");
+    long long uid = it_get_ll(r, "usuario.id");
+    CU_ASSERT(uid > 0);
+    it_free(r);
+    free(t);
+    /* a later token refreshes the name; the id stays */
+    t = it_token(id, "Lucía Pérez Gómez", NULL, 600);
+    r = it_req("GET", "/me", t, NULL);
+    CU_ASSERT_EQUAL(r->status, 200);
+    CU_ASSERT_EQUAL(it_get_ll(r, "usuario.id"), uid);
+    CU_ASSERT_STRING_EQUAL(it_get_str(r, "usuario.nombre"), "Lucía Pérez Gómez");
+    CU_ASSERT_EQUAL(json_object_array_length(it_get(r, "permisos")), 0);
+    it_free(r);
+    free(t);
+}
+
+static void test_users__cookie_is_ignored_when_not_configured(void)
+{
+    const char *id = it_uid("cookie");
+    char *t = it_token(id, NULL, NULL, 600);
+    char hdr[4096];
+    snprintf(hdr, sizeof(hdr), "Cookie: erp_session=%s", t);
+    struct it_resp *r = it_req_ex("GET", "/me", NULL, NULL, 0, NULL, hdr);
+    CU_ASSERT_EQUAL(r->status, 401);
+    it_free(r);
+    free(t);
+}
+
+static long long make_user(const char *tag, const char *nombre, char **token)
+{
+    const char *id = it_uid(tag);
+    *token = it_token(id, nombre, NULL, 600);
+    struct it_resp *r = it_req("GET", "/me", *token, NULL);
+    CU_ASSERT_EQUAL(r->status, 200);
+    long long uid = it_get_ll(r, "usuario.id");
+    it_free(r);
+    return uid;
+}
+
+static void test_users__get_and_search(void)
+{
+    char *ta, *tb;
+    long long a = make_user("srcha", "Zacarías Buscable", &ta);
+    long long b = make_user("srchb", "Zoe Buscable", &tb);
+    char path[256];
+    snprintf(path, sizeof(path), "/usuarios/%lld", b);
+    struct it_resp *r = it_req("GET", path, ta, NULL);
+    CU_ASSERT_EQUAL(r->status, 200);
+    CU_ASSERT_STRING_EQUAL(it_get_str(r, "nombre"), "Zoe Buscable");
+    it_free(r);
+
+    r = it_req("GET", "/usuarios/999999999", ta, NULL);
+    CU_ASSERT_EQUAL(r->status, 404);
+    CU_ASSERT_STRING_EQUAL(it_error_code(r), "no_encontrado");
+    it_free(r);
+    r = it_req("GET", "/usuarios/abc", ta, NULL);
+    CU_ASSERT_EQUAL(r->status, 404);
+    it_free(r);
+
+    r = it_req("GET", "/usuarios?q=buscable&limite=1", ta, NULL);
+    CU_ASSERT_EQUAL(r->status, 200);
+    CU_ASSERT_EQUAL(json_object_array_length(it_get(r, "usuarios")), 1);
+    CU_ASSERT_EQUAL(json_object_get_boolean(it_get(r, "hay_mas")), 1);
+    CU_ASSERT_EQUAL(it_get_ll(r, "usuarios.0.id"), a);
+    it_free(r);
+    snprintf(path, sizeof(path), "/usuarios?q=buscable&limite=1&antes=%lld", a);
+    r = it_req("GET", path, ta, NULL);
+    CU_ASSERT_EQUAL(r->status, 200);
+    CU_ASSERT_EQUAL(it_get_ll(r, "usuarios.0.id"), b);
+    CU_ASSERT_EQUAL(json_object_get_boolean(it_get(r, "hay_mas")), 0);
+    it_free(r);
+    /* LIKE wildcards in q are literal */
+    r = it_req("GET", "/usuarios?q=%25_%25", ta, NULL);
+    CU_ASSERT_EQUAL(r->status, 200);
+    CU_ASSERT_EQUAL(json_object_array_length(it_get(r, "usuarios")), 0);
+    it_free(r);
+    static const char *bad[] = { "/usuarios?limite=0", "/usuarios?limite=201",
+                                 "/usuarios?limite=x", "/usuarios?antes=-1",
+                                 "/usuarios?q=%ZZ", NULL };
+    for (int i = 0; bad[i]; i++) {
+        r = it_req("GET", bad[i], ta, NULL);
+        CU_ASSERT_EQUAL(r->status, 400);
+        CU_ASSERT_STRING_EQUAL(it_error_code(r), "solicitud_invalida");
+        it_free(r);
+    }
+    free(ta);
+    free(tb);
+}
+
+static void test_users__presencia(void)
+{
+    char *ta;
+    long long a = make_user("pres", "Presente", &ta);
+    char path[256];
+    snprintf(path, sizeof(path), "/presencia?ids=%lld,999999999", a);
+    struct it_resp *r = it_req("GET", path, ta, NULL);
+    CU_ASSERT_EQUAL(r->status, 200);
+    CU_ASSERT_EQUAL(json_object_array_length(it_get(r, "presencia")), 1);
+    CU_ASSERT_EQUAL(it_get_ll(r, "presencia.0.usuario_id"), a);
+    CU_ASSERT_STRING_EQUAL(it_get_str(r, "presencia.0.estatus"), "desconectado");
+    it_free(r);
+    static const char *bad[] = { "/presencia", "/presencia?ids=", "/presencia?ids=1,x",
+                                 "/presencia?ids=1,,2", NULL };
+    for (int i = 0; bad[i]; i++) {
+        r = it_req("GET", bad[i], ta, NULL);
+        CU_ASSERT_EQUAL(r->status, 400);
+        it_free(r);
+    }
+    free(ta);
+}
+
+static void test_users__interno_requires_service_token(void)
+{
+    char *ta;
+    make_user("svc", "Sin Servicio", &ta);
+    struct it_resp *r = it_req("PUT", "/interno/usuarios/x1", ta, "{\"nombre\":\"X\"}");
+    CU_ASSERT_EQUAL(r->status, 403);
+    CU_ASSERT_STRING_EQUAL(it_error_code(r), "prohibido");
+    it_free(r);
+    r = it_req("PUT", "/interno/usuarios/x1", NULL, "{\"nombre\":\"X\"}");
+    CU_ASSERT_EQUAL(r->status, 401);
+    it_free(r);
+    /* and a service token cannot act as a user */
+    r = it_req("GET", "/me", svc, NULL);
+    CU_ASSERT_EQUAL(r->status, 403);
+    it_free(r);
+    CU_ASSERT_EQUAL(it_db_ll("SELECT count(*) FROM usuarios WHERE id_erp = 'x1'"), 0);
+    free(ta);
+}
+
+static void test_users__provision_deactivate_reactivate(void)
+{
+    const char *id = it_uid("life");
+    char path[256];
+    snprintf(path, sizeof(path), "/interno/usuarios/%s", id);
+    struct it_resp *r = it_req("PUT", path, svc,
+                               "{\"nombre\":\"Provisto\",\"email\":\"p@example.com\","
+                               "\"puesto\":\"Contador\",\"departamento\":\"Finanzas\"}");
+    CU_ASSERT_EQUAL(r->status, 201);
+    CU_ASSERT_STRING_EQUAL(it_get_str(r, "departamento"), "Finanzas");
+    long long uid = it_get_ll(r, "id");
+    it_free(r);
+    r = it_req("PUT", path, svc, "{\"puesto\":\"Gerente\"}");
+    CU_ASSERT_EQUAL(r->status, 200);
+    CU_ASSERT_STRING_EQUAL(it_get_str(r, "puesto"), "Gerente");
+    CU_ASSERT_STRING_EQUAL(it_get_str(r, "nombre"), "Provisto");
+    it_free(r);
+
+    /* the first login finds the provisioned row */
+    char *t = it_token(id, "Provisto", NULL, 600);
+    r = it_req("GET", "/me", t, NULL);
+    CU_ASSERT_EQUAL(r->status, 200);
+    CU_ASSERT_EQUAL(it_get_ll(r, "usuario.id"), uid);
+    CU_ASSERT_STRING_EQUAL(it_get_str(r, "usuario.departamento"), "Finanzas");
+    it_free(r);
+
+    char *tv;
+    make_user("viewer", "Observador", &tv);
+    long long before = it_db_ll("SELECT count(*) FROM eventos");
+    snprintf(path, sizeof(path), "/interno/usuarios/%s/desactivar", id);
+    r = it_req("POST", path, svc, NULL);
+    CU_ASSERT_EQUAL(r->status, 200);
+    CU_ASSERT_EQUAL(json_object_get_boolean(it_get(r, "activo")), 0);
+    CU_ASSERT_STRING_EQUAL(it_get_str(r, "id_erp"), id);   /* service view */
+    it_free(r);
+    CU_ASSERT(it_db_ll("SELECT count(*) FROM eventos") >= before + 1);
+
+    r = it_req("GET", "/me", t, NULL);
+    CU_ASSERT_EQUAL(r->status, 403);
+    CU_ASSERT_STRING_EQUAL(it_error_code(r), "usuario_desactivado");
+    it_free(r);
+
+    snprintf(path, sizeof(path), "/usuarios/%lld", uid);
+    r = it_req("GET", path, tv, NULL);
+    CU_ASSERT_EQUAL(r->status, 200);
+    CU_ASSERT_STRING_EQUAL(it_get_str(r, "nombre"), "Usuario desactivado");
+    CU_ASSERT_PTR_NULL(it_get(r, "id_erp"));
+    CU_ASSERT_PTR_NULL(it_get(r, "email"));
+    CU_ASSERT_PTR_NULL(it_get(r, "puesto"));
+    CU_ASSERT_PTR_NULL(it_get(r, "departamento"));
+    CU_ASSERT_EQUAL(json_object_get_boolean(it_get(r, "activo")), 0);
+    it_free(r);
+
+    r = it_req("GET", "/usuarios?q=Provisto", tv, NULL);
+    CU_ASSERT_EQUAL(json_object_array_length(it_get(r, "usuarios")), 0);
+    it_free(r);
+
+    snprintf(path, sizeof(path), "/interno/usuarios/%s/reactivar", id);
+    r = it_req("POST", path, svc, NULL);
+    CU_ASSERT_EQUAL(r->status, 200);
+    CU_ASSERT_EQUAL(json_object_get_boolean(it_get(r, "activo")), 1);
+    it_free(r);
+    r = it_req("GET", "/me", t, NULL);
+    CU_ASSERT_EQUAL(r->status, 200);
+    it_free(r);
+
+    r = it_req("POST", "/interno/usuarios/nadie_existe/desactivar", svc, NULL);
+    CU_ASSERT_EQUAL(r->status, 404);
+    it_free(r);
+    free(t);
+    free(tv);
+}
+
+static void test_users__vacaciones(void)
+{
+    char *ta;
+    long long a = make_user("vac", "Vacacionista", &ta);
+    char path[256], q[256];
+    PGresult *res = PQexecParams(it_db(), "SELECT id_erp FROM usuarios WHERE id = $1::bigint", 1,
+                                 NULL, (const char *[]){ (snprintf(q, sizeof(q), "%lld", a), q) },
+                                 NULL, NULL, 0);
+    snprintf(path, sizeof(path), "/interno/usuarios/%s/vacaciones", PQgetvalue(res, 0, 0));
+    PQclear(res);
+    struct it_resp *r = it_req("PUT", path, svc, "{\"activo\":true,\"hasta\":\"2999-12-31\"}");
+    CU_ASSERT_EQUAL(r->status, 200);
+    CU_ASSERT_STRING_EQUAL(it_get_str(r, "estatus"), "vacaciones");
+    it_free(r);
+    snprintf(q, sizeof(q), "/presencia?ids=%lld", a);
+    r = it_req("GET", q, ta, NULL);
+    CU_ASSERT_STRING_EQUAL(it_get_str(r, "presencia.0.estatus"), "vacaciones");
+    it_free(r);
+    /* a past end date means it is over */
+    r = it_req("PUT", path, svc, "{\"activo\":true,\"hasta\":\"2000-01-01\"}");
+    CU_ASSERT_STRING_EQUAL(it_get_str(r, "estatus"), "desconectado");
+    it_free(r);
+    r = it_req("PUT", path, svc, "{\"activo\":false}");
+    CU_ASSERT_EQUAL(r->status, 200);
+    CU_ASSERT_STRING_EQUAL(it_get_str(r, "estatus"), "desconectado");
+    it_free(r);
+    static const char *bad[] = { "{}", "{\"activo\":\"si\"}", "{\"activo\":true,\"hasta\":\"2026-02-30\"}",
+                                 "{\"activo\":true,\"hasta\":\"mañana\"}", "{\"activo\":true,\"hasta\":5}",
+                                 "[1]", "{\"activo\":true", NULL };
+    for (int i = 0; bad[i]; i++) {
+        r = it_req("PUT", path, svc, bad[i]);
+        CU_ASSERT_EQUAL(r->status, 400);
+        CU_ASSERT_STRING_EQUAL(it_error_code(r), "solicitud_invalida");
+        it_free(r);
+    }
+    CU_ASSERT_EQUAL(it_db_ll("SELECT count(*) FROM usuarios WHERE vacaciones"), 0);
+    free(ta);
+}
+
+static void test_users__unknown_route_and_method(void)
+{
+    char *ta;
+    make_user("route", "Ruta", &ta);
+    struct it_resp *r = it_req("GET", "/no/existe", ta, NULL);
+    CU_ASSERT_EQUAL(r->status, 404);
+    CU_ASSERT_STRING_EQUAL(it_error_code(r), "no_encontrado");
+    it_free(r);
+    r = it_req("DELETE", "/me", ta, NULL);
+    CU_ASSERT_EQUAL(r->status, 405);
+    CU_ASSERT_STRING_EQUAL(it_error_code(r), "solicitud_invalida");
+    it_free(r);
+    free(ta);
+}
+
+static void test_users__body_limits(void)
+{
+    /* past body_max_bytes: 413 with the API's shape */
+    size_t n = (size_t)it_cfg()->body_max_bytes + 10;
+    char *big = malloc(n + 1);
+    memset(big, ' ', n);
+    big[0] = '{';
+    big[n - 1] = '}';
+    big[n] = '\0';
+    struct it_resp *r = it_req_ex("PUT", "/interno/usuarios/grande", svc, big, n, NULL, NULL);
+    CU_ASSERT_EQUAL(r->status, 413);
+    CU_ASSERT_STRING_EQUAL(it_error_code(r), "demasiado_grande");
+    it_free(r);
+    free(big);
+    r = it_req_ex("PUT", "/interno/usuarios/ct", svc, "{}", 2, "text/plain", NULL);
+    CU_ASSERT_EQUAL(r->status, 400);
+    it_free(r);
+    CU_ASSERT_EQUAL(it_db_ll("SELECT count(*) FROM usuarios WHERE id_erp IN ('grande','ct')"), 0);
+}
+
+int main(void)
+{
+    it_init();
+    svc = it_service_token();
+    static const struct cu_test tests[] = {
+        { "salud", test_users__salud },
+        { "me_requires_token", test_users__me_requires_token },
+        { "me_expired_token", test_users__me_expired_token },
+        { "me_tampered_token", test_users__me_tampered_token },
+        { "me_upserts_lazily", test_users__me_upserts_lazily },
+        { "cookie_ignored_when_not_configured", test_users__cookie_is_ignored_when_not_configured },
+        { "get_and_search", test_users__get_and_search },
+        { "presencia", test_users__presencia },
+        { "interno_requires_service_token", test_users__interno_requires_service_token },
+        { "provision_deactivate_reactivate", test_users__provision_deactivate_reactivate },
+        { "vacaciones", test_users__vacaciones },
+        { "unknown_route_and_method", test_users__unknown_route_and_method },
+        { "body_limits", test_users__body_limits },
+        { NULL, NULL },
+    };
+    int rc = cu_run("users", tests);
+    free(svc);
+    return rc;
+}
