@@ -62,7 +62,7 @@ run_one() {
         printf 'FAIL %s (%s, %ss)\n' "$label" "$why" "$((SECONDS - t0))"
         tail -n 150 "$out" | sed 's/^/    | /'
     fi
-    return "$rc"
+    return 0
 }
 
 executables() { # DIR: the test_* executables directly in DIR, sorted
@@ -116,6 +116,7 @@ show_stack_logs() {
     local f
     for f in "$INTEG_TMP"/var/log/*.log "$INTEG_TMP"/var/nginx/error.log; do
         [ -s "$f" ] || continue
+        case $f in */initdb.log) continue ;; esac
         printf '\n---- %s (last 30 lines)\n' "${f#"$INTEG_TMP"/}"
         tail -n 30 "$f"
     done
@@ -139,7 +140,7 @@ integ_cleanup() {
 }
 
 phase_integ() { # BUILDDIR
-    local b=$1 tests nodes=() f failed0=$FAILED attempt out
+    local b=$1 tests nodes=() f failed0=$FAILED out
     mapfile -t tests < <(executables "$b/tests/integ")
     if [ -f tests/node/package.json ]; then
         for f in tests/node/*.test.mjs; do [ -f "$f" ] && nodes+=("$f"); done
@@ -156,7 +157,7 @@ phase_integ() { # BUILDDIR
     INTEG_TMP=$(mktemp -d /tmp/chat-test.XXXXXX) || return 1
     chmod 755 "$INTEG_TMP" # so that postgres can reach its data and socket
     out=$INTEG_TMP/stack-start.out
-    for attempt in 1 2 3; do
+    for _ in 1 2 3; do
         pick_ports
         INTEG_UP=1
         if stack start >"$out" 2>&1; then
@@ -176,31 +177,21 @@ phase_integ() { # BUILDDIR
     fi
     say "stack up in $INTEG_TMP/var on http://127.0.0.1:$HTTP_PORT (pg $PG_PORT, rtd $RTD_PORT)"
 
-    (
-        export CHAT_TEST_URL=http://127.0.0.1:$HTTP_PORT/chat/api/v1
-        export CHAT_TEST_BASE=http://127.0.0.1:$HTTP_PORT
-        export CHAT_CONFIG=$INTEG_TMP/var/chat.conf
-        export CHAT_TEST_VAR=$INTEG_TMP/var
-        export CHAT_HTTP_PORT=$HTTP_PORT CHAT_PG_PORT=$PG_PORT CHAT_RTD_PORT=$RTD_PORT
-        trap '[ -n "$CHILD" ] && kill -TERM "$CHILD" 2>/dev/null; exit 130' INT TERM
-        for f in "${tests[@]}"; do
-            run_one "integ/$(basename "$f")${SAN_TAG:-}" "$INTEG_TMP/$(basename "$f").out" "$f"
-            printf '%s %s\n' "$?" "integ/$(basename "$f")${SAN_TAG:-}" >>"$INTEG_TMP/results"
-        done
-        for f in "${nodes[@]}"; do
-            run_one "node/$(basename "$f")${SAN_TAG:-}" "$INTEG_TMP/$(basename "$f").out" \
-                node --test --test-reporter=spec "$f"
-            printf '%s %s\n' "$?" "node/$(basename "$f")${SAN_TAG:-}" >>"$INTEG_TMP/results"
-        done
-    ) &
-    CHILD=$!
-    wait "$CHILD"
-    CHILD=
-    # the subshell counted in its own copy: take its results back
-    local rc label
-    while read -r rc label; do
-        if [ "$rc" = 0 ]; then pass; else fail "$label"; fi
-    done <"$INTEG_TMP/results"
+    local tenv=(
+        CHAT_TEST_URL="http://127.0.0.1:$HTTP_PORT/chat/api/v1"
+        CHAT_TEST_BASE="http://127.0.0.1:$HTTP_PORT"
+        CHAT_CONFIG="$INTEG_TMP/var/chat.conf"
+        CHAT_TEST_VAR="$INTEG_TMP/var"
+        CHAT_HTTP_PORT="$HTTP_PORT" CHAT_PG_PORT="$PG_PORT" CHAT_RTD_PORT="$RTD_PORT"
+    )
+    for f in "${tests[@]}"; do
+        run_one "integ/$(basename "$f")${SAN_TAG:-}" "$INTEG_TMP/$(basename "$f").out" \
+            env "${tenv[@]}" "$f"
+    done
+    for f in "${nodes[@]}"; do
+        run_one "node/$(basename "$f")${SAN_TAG:-}" "$INTEG_TMP/$(basename "$f").out" \
+            env "${tenv[@]}" node --test --test-reporter=spec "$f"
+    done
 
     # Stop first: LeakSanitizer reports when a program exits.
     stack stop >"$INTEG_TMP/stack-stop.out" 2>&1 || cat "$INTEG_TMP/stack-stop.out"
@@ -267,24 +258,10 @@ case $MODE in
         phase_integ "$BUILD"
         hr "sanitizer build: make SAN=1 all"
         if make -C "$ROOT" SAN=1 all >"$WORK/make-san.out" 2>&1; then
-            (
-                san_env build/san
-                SAN_TAG=' [san]'
-                # counts come back through a file, as for the integ subshell
-                phase_unit build/san
-                phase_integ build/san
-                printf '%s %s\n' "$PASSED" "$FAILED" >"$WORK/san-counts"
-                printf '%s\n' "${FAILS[@]}" >"$WORK/san-fails"
-            ) &
-            CHILD=$!
-            wait "$CHILD"
-            CHILD=
-            if [ -f "$WORK/san-counts" ]; then
-                read -r PASSED FAILED <"$WORK/san-counts"
-                mapfile -t FAILS < <(grep -v '^$' "$WORK/san-fails")
-            else
-                fail "sanitizer run (interrupted)"
-            fi
+            san_env build/san
+            SAN_TAG=' [san]'
+            phase_unit build/san
+            phase_integ build/san
         else
             fail "sanitizer build (make SAN=1 all)"
             say "FAIL make SAN=1 all:"

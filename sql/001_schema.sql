@@ -370,6 +370,8 @@ CREATE TABLE comunicado_destinatarios (
 COMMENT ON TABLE comunicado_destinatarios IS 'One row per announcement recipient (resolved at send time); leido_at = first read confirmation';
 -- "addressed to me", newest first: WHERE usuario_id = $1 AND comunicado_id < $antes ORDER BY comunicado_id DESC
 CREATE INDEX comunicado_destinatarios_usuario_idx ON comunicado_destinatarios (usuario_id, comunicado_id DESC);
+-- my unread announcements (badge)
+CREATE INDEX comunicado_destinatarios_no_leidos_idx ON comunicado_destinatarios (usuario_id) WHERE leido_at IS NULL;
 
 CREATE TABLE reacciones_comunicados (
     comunicado_id  bigint NOT NULL REFERENCES comunicados (id) ON DELETE CASCADE,
