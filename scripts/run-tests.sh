@@ -46,10 +46,15 @@ run_one() {
     # puts the test in its own process group, away from the terminal).
     timeout -k 10 "$TEST_TIMEOUT" "$@" </dev/null >"$out" 2>&1 &
     CHILD=$!
-    wait "$CHILD" || rc=$?
+    # (stderr: bash's own "Aborted" line; the status is reported below)
+    wait "$CHILD" 2>/dev/null || rc=$?
     CHILD=
     why="exit $rc"
-    [ "$rc" = 124 ] && why="timed out after ${TEST_TIMEOUT}s"
+    if [ "$rc" = 124 ] || { [ "$rc" = 137 ] && [ $((SECONDS - t0)) -ge "$TEST_TIMEOUT" ]; }; then
+        why="timed out after ${TEST_TIMEOUT}s"
+    elif [ "$rc" -gt 128 ]; then
+        why="killed by SIG$(kill -l $((rc - 128)) 2>/dev/null || echo $((rc - 128)))"
+    fi
     if [ "$rc" = 0 ] && grep -qE "$SAN_MARKERS" "$out"; then
         rc=1
         why="sanitizer report"

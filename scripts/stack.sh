@@ -692,7 +692,11 @@ cmd_run() {
     }
     trap on_run_signal INT TERM
     touch "$NGX/error.log"
-    tail -n 0 -F "$LOG"/*.log "$NGX/error.log" &
+    local f logs=()
+    for f in "$LOG"/*.log "$NGX/error.log"; do
+        case ${f##*/} in initdb.log | chat-cron-token.log) ;; *) logs+=("$f") ;; esac
+    done
+    tail -n 0 -F "${logs[@]}" &
     tailpid=$!
     wait "$tailpid" || true
     # tail went away on its own: still stop cleanly
