@@ -89,36 +89,36 @@ $(B)/tests/integ/test_%: tests/integ/test_%.c $(INTEG_LIB) $(LIB) $(wildcard tes
 	$(CC) $(ALL_CFLAGS) -Itests/unit -Itests/integ $(ALL_LDFLAGS) -o $@ $< $(INTEG_LIB) $(LIB) $(LDLIBS_ALL) -lcunit
 
 deps:
-	@sh scripts/deps.sh
+	@bash scripts/deps.sh
 
 run: deps all
-	@sh scripts/stack.sh run
+	@bash scripts/stack.sh run
 
 start: deps all
-	@sh scripts/stack.sh start
+	@bash scripts/stack.sh start
 
 stop:
-	@sh scripts/stack.sh stop
+	@bash scripts/stack.sh stop
 
 # Unit tests need only the build; integration tests start their own stack
 # on free ports in a temporary folder and always tear it down.
 test-unit: $(UNIT_BIN)
-	@sh scripts/run-tests.sh unit $(B)
+	@bash scripts/run-tests.sh unit $(B)
 
 test-integ: $(PROGS) $(INTEG_BIN)
-	@sh scripts/run-tests.sh integ $(B)
+	@bash scripts/run-tests.sh integ $(B)
 
 test-san:
 	$(MAKE) SAN=1 all
-	@sh scripts/run-tests.sh unit build/san
-	@sh scripts/run-tests.sh integ build/san
+	@bash scripts/run-tests.sh unit build/san
+	@bash scripts/run-tests.sh integ build/san
 
 test: deps
 	$(MAKE) all
-	@sh scripts/run-tests.sh all build
+	@bash scripts/run-tests.sh all build
 
 bench: deps all
-	@sh scripts/bench.sh
+	@bash scripts/bench.sh
 
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(SYSCONFDIR) $(DESTDIR)$(PREFIX)/share/chat/www
@@ -128,5 +128,5 @@ install: all
 	cp -r www/. $(DESTDIR)$(PREFIX)/share/chat/www/
 
 clean:
-	-@sh scripts/stack.sh stop 2>/dev/null
+	-@bash scripts/stack.sh stop 2>/dev/null
 	rm -rf build var

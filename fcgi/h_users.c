@@ -80,13 +80,17 @@ int h_presencia(struct req *rq, struct err *e)
         return err_set(e, ERR_INVALID, "ids es obligatorio: ids=1,2,3");
     long long *ids = arena_alloc(rq->a, sizeof(long long) * PRESENCE_MAX_IDS);
     size_t n = 0;
-    char *copy = arena_strdup(rq->a, s), *save = NULL;
-    for (char *t = strtok_r(copy, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
+    for (const char *p = s;;) {
+        const char *comma = strchr(p, ',');
+        size_t len = comma ? (size_t)(comma - p) : strlen(p);
         if (n == PRESENCE_MAX_IDS)
             return err_set(e, ERR_INVALID, "ids admite hasta %d ids", PRESENCE_MAX_IDS);
-        if (route_parse_id(t, &ids[n]) < 0)
+        if (route_parse_id(arena_strndup(rq->a, p, len), &ids[n]) < 0)
             return err_set(e, ERR_INVALID, "ids debe ser una lista de ids separados por comas");
         n++;
+        if (!comma)
+            break;
+        p = comma + 1;
     }
     if (n == 0)
         return err_set(e, ERR_INVALID, "ids es obligatorio: ids=1,2,3");

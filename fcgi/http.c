@@ -116,7 +116,8 @@ int http_paging(struct req *rq, int *limite, long long *antes, long long *despue
 {
     *limite = 50;
     *antes = 0;
-    *despues = 0;
+    if (despues)
+        *despues = 0;
     bool bad = false;
     const char *l = http_query(rq, "limite", &bad);
     if (l) {

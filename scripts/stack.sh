@@ -437,7 +437,8 @@ has_cron_loops() {
     [ -x "$CHAT_BIN/chat-cron" ] || return 1
     local help
     help=$(CHAT_CONFIG=$CONF "$CHAT_BIN/chat-cron" help 2>&1 || true)
-    grep -qw push <<<"$help" && grep -qw receipts <<<"$help"
+    grep -qE '^[[:space:]]*push([[:space:]]|$)' <<<"$help" &&
+        grep -qE '^[[:space:]]*receipts([[:space:]]|$)' <<<"$help"
 }
 
 # Component table: label, name matched in the command line, pid file, log.
@@ -487,6 +488,7 @@ show_logs() {
     local f off n
     for f in "$LOG"/*.log "$NGX"/error.log; do
         [ -s "$f" ] || continue
+        case ${f##*/} in initdb.log) continue ;; esac # shown when initdb fails
         off=${LOGOFF[$f]:-0}
         [ "$(stat -L -c %s "$f")" -gt "$off" ] || continue
         n=${1:-25}
