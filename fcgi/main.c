@@ -17,21 +17,9 @@
 
 static volatile sig_atomic_t stop_flag;
 
-/* Workers: idle in accept(), a TERM ends them at once; busy, they finish
- * the request first. */
-static volatile sig_atomic_t worker_busy;
-
 static void on_stop(int sig)
 {
     (void)sig;
-    stop_flag = 1;
-}
-
-static void on_worker_stop(int sig)
-{
-    (void)sig;
-    if (!worker_busy)
-        _exit(0);
     stop_flag = 1;
 }
 
@@ -43,17 +31,15 @@ static void usage(void)
 
 static int worker_run(const struct cfg *c, const struct token_keys *keys, int listen_fd)
 {
-    struct sigaction sa = { 0 };
-    sa.sa_handler = on_worker_stop;
-    sigaction(SIGTERM, &sa, NULL);
-    sigaction(SIGINT, &sa, NULL);
-    signal(SIGPIPE, SIG_IGN);
-
+    /* The parent's handler stays: a TERM sets the stop flag; accept() is
+     * interrupted (no SA_RESTART, FCGI_FAIL_ACCEPT_ON_INTR) and a busy
+     * worker finishes its request first. Leaving through main's return
+     * lets the leak checker run in sanitizer builds. */
     struct worker w = { .cfg = c, .keys = keys };
     w.db = app_db(c, false);
     w.arena = arena_new();
     FCGX_Request fx;
-    if (FCGX_Init() != 0 || FCGX_InitRequest(&fx, listen_fd, 0) != 0) {
+    if (FCGX_Init() != 0 || FCGX_InitRequest(&fx, listen_fd, FCGI_FAIL_ACCEPT_ON_INTR) != 0) {
         log_error("event=worker_failed reason=\"FCGX init\"");
         return 1;
     }
@@ -63,7 +49,6 @@ static int worker_run(const struct cfg *c, const struct token_keys *keys, int li
                 continue;
             break;
         }
-        worker_busy = 1;
         struct req rq = { .w = &w, .fx = &fx, .a = w.arena, .db = w.db, .cfg = c };
         const char *rid = FCGX_GetParam("HTTP_X_REQUEST_ID", fx.envp);
         if (rid && strlen(rid) < sizeof(rq.id) && strspn(rid, "abcdefghijklmnopqrstuvwxyz"
@@ -75,7 +60,6 @@ static int worker_run(const struct cfg *c, const struct token_keys *keys, int li
         routes_dispatch(&rq, keys);
         FCGX_Finish_r(&fx);
         arena_reset(w.arena);
-        worker_busy = 0;
     }
     FCGX_Free(&fx, 1);
     arena_free(w.arena);
