@@ -123,7 +123,11 @@ bench: deps all
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(SYSCONFDIR) $(DESTDIR)$(PREFIX)/share/chat/www
 	install -m 755 $(PROGS) $(DESTDIR)$(PREFIX)/bin/
-	install -m 640 etc/chat.conf $(DESTDIR)$(SYSCONFDIR)/chat.conf
+	@# an existing config is the operator's: never overwrite it
+	@if [ -e $(DESTDIR)$(SYSCONFDIR)/chat.conf ]; then \
+	    install -m 640 etc/chat.conf $(DESTDIR)$(SYSCONFDIR)/chat.conf.dist; \
+	    echo "kept $(DESTDIR)$(SYSCONFDIR)/chat.conf; the shipped one is chat.conf.dist"; \
+	else install -m 640 etc/chat.conf $(DESTDIR)$(SYSCONFDIR)/chat.conf; fi
 	cp -r etc $(DESTDIR)$(PREFIX)/share/chat/
 	cp -r www/. $(DESTDIR)$(PREFIX)/share/chat/www/
 

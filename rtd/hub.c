@@ -1,0 +1,349 @@
+/* hub.c: rooms (chat:<id>), users (user:<id>) and delivery to sockets. */
+#include <json-c/json.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "log.h"
+#include "rt.h"
+
+/* Past this many queued frames a socket is a slow consumer: it is closed
+ * rather than letting its backlog grow without bound. */
+#define RT_QUEUE_MAX 4096
+
+void hub_send(struct rt *rt, struct rt_conn *c, struct rt_buf *b)
+{
+    (void)rt;
+    if (c->state == RT_CLOSING)
+        return;
+    if (c->qlen >= RT_QUEUE_MAX) {
+        hub_close(rt, c, "slow_consumer", false);
+        return;
+    }
+    struct rt_out *o = malloc(sizeof(*o));
+    if (!o)
+        abort();
+    o->next = NULL;
+    o->b = b;
+    b->refs++;
+    if (c->qtail)
+        c->qtail->next = o;
+    else
+        c->qhead = o;
+    c->qtail = o;
+    c->qlen++;
+    lws_callback_on_writable(c->wsi);
+}
+
+void hub_close(struct rt *rt, struct rt_conn *c, const char *reason, bool goaway)
+{
+    (void)rt;
+    if (c->state == RT_CLOSING)
+        return;
+    c->state = RT_CLOSING;
+    c->reason = reason;
+    c->goaway = goaway;
+    lws_callback_on_writable(c->wsi);
+}
+
+static struct rt_room *hub_room(struct rt *rt, long long chat_id, bool create)
+{
+    struct rt_room *r = rt_map_get(&rt->rooms, (uint64_t)chat_id);
+    if (!r && create) {
+        r = calloc(1, sizeof(*r));
+        if (!r)
+            abort();
+        r->chat_id = chat_id;
+        rt_map_put(&rt->rooms, (uint64_t)chat_id, r);
+    }
+    return r;
+}
+
+void hub_join(struct rt *rt, struct rt_conn *c, long long chat_id)
+{
+    for (uint32_t i = 0; i < c->nrooms; i++)
+        if (c->rooms[i].room->chat_id == chat_id)
+            return;
+    struct rt_room *r = hub_room(rt, chat_id, true);
+    if (r->n == r->cap) {
+        r->cap = r->cap ? r->cap * 2 : 4;
+        r->m = realloc(r->m, r->cap * sizeof(*r->m));
+        if (!r->m)
+            abort();
+    }
+    if (c->nrooms == c->caprooms) {
+        c->caprooms = c->caprooms ? c->caprooms * 2 : 4;
+        c->rooms = realloc(c->rooms, c->caprooms * sizeof(*c->rooms));
+        if (!c->rooms)
+            abort();
+    }
+    r->m[r->n] = (struct rt_member){ c, c->nrooms };
+    c->rooms[c->nrooms] = (struct rt_slot){ r, r->n };
+    r->n++;
+    c->nrooms++;
+}
+
+/* Removes c's slot s from its room and from c, both by swapping the last
+ * entry into the hole. */
+static void hub_unslot(struct rt *rt, struct rt_conn *c, uint32_t s)
+{
+    struct rt_room *r = c->rooms[s].room;
+    uint32_t idx = c->rooms[s].idx;
+    r->m[idx] = r->m[--r->n];
+    if (idx < r->n)
+        r->m[idx].c->rooms[r->m[idx].slot].idx = idx;
+    c->rooms[s] = c->rooms[--c->nrooms];
+    if (s < c->nrooms)
+        c->rooms[s].room->m[c->rooms[s].idx].slot = s;
+    if (r->n == 0) {
+        rt_map_del(&rt->rooms, (uint64_t)r->chat_id);
+        free(r->m);
+        free(r);
+    }
+}
+
+void hub_leave(struct rt *rt, struct rt_conn *c, long long chat_id)
+{
+    for (uint32_t i = 0; i < c->nrooms; i++)
+        if (c->rooms[i].room->chat_id == chat_id) {
+            hub_unslot(rt, c, i);
+            return;
+        }
+}
+
+void hub_leave_all(struct rt *rt, struct rt_conn *c)
+{
+    while (c->nrooms)
+        hub_unslot(rt, c, c->nrooms - 1);
+    free(c->rooms);
+    c->rooms = NULL;
+    c->caprooms = 0;
+}
+
+void hub_room_send(struct rt *rt, long long chat_id, struct rt_buf *b, long long skip_user)
+{
+    struct rt_room *r = hub_room(rt, chat_id, false);
+    if (!r)
+        return;
+    /* hub_send may close (not free) a socket: the array stays intact */
+    for (uint32_t i = 0; i < r->n; i++) {
+        struct rt_conn *c = r->m[i].c;
+        if (skip_user && c->user && c->user->id == skip_user)
+            continue;
+        hub_send(rt, c, b);
+    }
+}
+
+void hub_user_send(struct rt *rt, long long user_id, struct rt_buf *b)
+{
+    struct rt_user *u = rt_map_get(&rt->users, (uint64_t)user_id);
+    if (!u)
+        return;
+    for (struct rt_conn *c = u->conns; c; c = c->unext)
+        hub_send(rt, c, b);
+}
+
+void hub_user_attach(struct rt *rt, struct rt_conn *c, long long user_id)
+{
+    struct rt_user *u = rt_map_get(&rt->users, (uint64_t)user_id);
+    if (!u) {
+        u = calloc(1, sizeof(*u));
+        if (!u)
+            abort();
+        u->id = user_id;
+        rt_map_put(&rt->users, (uint64_t)user_id, u);
+    }
+    c->user = u;
+    c->uprev = NULL;
+    c->unext = u->conns;
+    if (u->conns)
+        u->conns->uprev = c;
+    u->conns = c;
+    u->sockets++;
+    if (c->inactive)
+        u->inactive++;
+    pres_changed(rt, u);
+}
+
+void hub_user_detach(struct rt *rt, struct rt_conn *c)
+{
+    struct rt_user *u = c->user;
+    if (!u)
+        return;
+    if (c->uprev)
+        c->uprev->unext = c->unext;
+    else
+        u->conns = c->unext;
+    if (c->unext)
+        c->unext->uprev = c->uprev;
+    c->user = NULL;
+    u->sockets--;
+    if (c->inactive)
+        u->inactive--;
+    pres_changed(rt, u);
+}
+
+void hub_user_maybe_free(struct rt *rt, struct rt_user *u)
+{
+    if (u->sockets || u->grace_armed || u->sync_inflight || u->sync_dirty)
+        return;
+    rt_map_del(&rt->users, (uint64_t)u->id);
+    lws_sul_cancel(&u->sul_grace);
+    free(u);
+}
+
+/* "user:12" -> 12; 0 when s does not start with prefix or is no id. */
+static long long hub_sala_id(const char *sala, const char *prefix)
+{
+    size_t n = strlen(prefix);
+    if (strncmp(sala, prefix, n) != 0)
+        return 0;
+    char *end;
+    long long id = strtoll(sala + n, &end, 10);
+    return *end || id <= 0 ? 0 : id;
+}
+
+/* The member user ids of a chat:miembros payload ({chat_id, miembros:
+ * [{usuario: {id}}]} or [{usuario_id}] or [id]). Returns a malloc'd array. */
+static long long *hub_member_ids(json_object *payload, size_t *n)
+{
+    *n = 0;
+    json_object *arr;
+    if (!json_object_object_get_ex(payload, "miembros", &arr) ||
+        !json_object_is_type(arr, json_type_array))
+        return NULL;
+    size_t len = json_object_array_length(arr);
+    long long *ids = calloc(len ? len : 1, sizeof(*ids));
+    if (!ids)
+        abort();
+    for (size_t i = 0; i < len; i++) {
+        json_object *m = json_object_array_get_idx(arr, i), *u, *id = NULL;
+        if (json_object_is_type(m, json_type_int))
+            id = m;
+        else if (json_object_object_get_ex(m, "usuario", &u))
+            json_object_object_get_ex(u, "id", &id);
+        else
+            json_object_object_get_ex(m, "usuario_id", &id);
+        if (id && json_object_is_type(id, json_type_int))
+            ids[(*n)++] = json_object_get_int64(id);
+    }
+    return ids;
+}
+
+static long long hub_json_id(json_object *o, const char *key)
+{
+    json_object *v;
+    if (o && json_object_object_get_ex(o, key, &v) && json_object_is_type(v, json_type_int))
+        return json_object_get_int64(v);
+    return 0;
+}
+
+/* Brings the room of chat_id in line with a members list: local sockets
+ * of members join, sockets of anyone else leave. */
+static void hub_sync_members(struct rt *rt, long long chat_id, const long long *ids, size_t n)
+{
+    struct rt_room *r = hub_room(rt, chat_id, false);
+    for (uint32_t i = r ? r->n : 0; i-- > 0;) {
+        struct rt_conn *c = r->m[i].c;
+        bool keep = false;
+        for (size_t k = 0; k < n && !keep; k++)
+            keep = c->user && c->user->id == ids[k];
+        if (!keep) {
+            bool last = r->n == 1;
+            hub_leave(rt, c, chat_id);
+            if (last)
+                break; /* the room is gone */
+        }
+    }
+    for (size_t k = 0; k < n; k++) {
+        struct rt_user *u = rt_map_get(&rt->users, (uint64_t)ids[k]);
+        for (struct rt_conn *c = u ? u->conns : NULL; c; c = c->unext)
+            if (c->state == RT_CONNECTED)
+                hub_join(rt, c, chat_id);
+    }
+}
+
+/* Applies what a membership event means for the rooms. before: run before
+ * the event is delivered (joins), else after (leaves). */
+static void hub_membership(struct rt *rt, const char *tipo, const char *sala, json_object *p,
+                           bool before)
+{
+    long long uid = hub_sala_id(sala, "user:");
+    long long cid = hub_sala_id(sala, "chat:");
+    if (before && uid && strcmp(tipo, "chat:nuevo") == 0) {
+        long long chat = hub_json_id(p, "id");
+        struct rt_user *u = rt_map_get(&rt->users, (uint64_t)uid);
+        for (struct rt_conn *c = u && chat ? u->conns : NULL; c; c = c->unext)
+            if (c->state == RT_CONNECTED)
+                hub_join(rt, c, chat);
+    } else if (!before && uid &&
+               (strcmp(tipo, "chat:eliminado") == 0 || strcmp(tipo, "chat:removido") == 0 ||
+                strcmp(tipo, "chat:salida") == 0)) {
+        long long chat = hub_json_id(p, "chat_id");
+        struct rt_user *u = rt_map_get(&rt->users, (uint64_t)uid);
+        for (struct rt_conn *c = u && chat ? u->conns : NULL; c; c = c->unext)
+            hub_leave(rt, c, chat);
+    } else if (!before && cid && strcmp(tipo, "chat:eliminado") == 0) {
+        struct rt_room *r;
+        while ((r = hub_room(rt, cid, false)) != NULL)
+            hub_leave(rt, r->m[r->n - 1].c, cid);
+    } else if (!before && cid && strcmp(tipo, "chat:miembros") == 0) {
+        size_t n;
+        long long *ids = hub_member_ids(p, &n);
+        if (ids)
+            hub_sync_members(rt, cid, ids, n);
+        free(ids);
+    } else if (!before && uid && strcmp(tipo, "usuario:desactivado") == 0) {
+        struct rt_user *u = rt_map_get(&rt->users, (uint64_t)uid);
+        struct rt_buf *bye = rt_buf_new("41", 2);
+        for (struct rt_conn *c = u ? u->conns : NULL; c; c = c->unext) {
+            hub_send(rt, c, bye);
+            hub_close(rt, c, "deactivated", false);
+        }
+        rt_buf_unref(bye);
+    }
+}
+
+static bool hub_is_membership(const char *tipo)
+{
+    return strcmp(tipo, "chat:nuevo") == 0 || strcmp(tipo, "chat:eliminado") == 0 ||
+           strcmp(tipo, "chat:removido") == 0 || strcmp(tipo, "chat:salida") == 0 ||
+           strcmp(tipo, "chat:miembros") == 0 || strcmp(tipo, "usuario:desactivado") == 0;
+}
+
+void hub_deliver(struct rt *rt, const char *tipo, const char *sala, const char *payload,
+                 const long long *chats, size_t nchats, long long skip_user)
+{
+    json_object *p = NULL;
+    bool member = hub_is_membership(tipo);
+    if (member) {
+        p = json_tokener_parse(payload);
+        hub_membership(rt, tipo, sala, p, true);
+    }
+    struct rt_buf *b = rt_buf_event(tipo, payload);
+    long long id;
+    if ((id = hub_sala_id(sala, "chat:")) != 0) {
+        hub_room_send(rt, id, b, skip_user);
+    } else if ((id = hub_sala_id(sala, "user:")) != 0) {
+        hub_user_send(rt, id, b);
+    } else if ((id = hub_sala_id(sala, "presencia:")) != 0) {
+        /* everyone sharing a chat with the user, each socket once */
+        uint32_t stamp = ++rt->stamp;
+        for (size_t k = 0; k < nchats; k++) {
+            struct rt_room *r = hub_room(rt, chats[k], false);
+            for (uint32_t i = 0; r && i < r->n; i++) {
+                struct rt_conn *c = r->m[i].c;
+                if (c->stamp == stamp)
+                    continue;
+                c->stamp = stamp;
+                hub_send(rt, c, b);
+            }
+        }
+    } else {
+        log_debug("event=deliver_skip sala=%s tipo=%s", sala, tipo);
+    }
+    rt_buf_unref(b);
+    if (member)
+        hub_membership(rt, tipo, sala, p, false);
+    json_object_put(p);
+    rt->delivered++;
+}
