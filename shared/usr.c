@@ -130,27 +130,15 @@ int usr_get(struct db *d, struct arena *a, long long id, bool service_view,
     return 0;
 }
 
-/* LIKE pattern matching q anywhere, with q's own % _ \ taken literally. */
-static const char *usr_like(struct arena *a, const char *q)
-{
-    size_t n = strlen(q);
-    char *s = arena_alloc(a, n * 2 + 3), *w = s;
-    *w++ = '%';
-    for (; *q; q++) {
-        if (*q == '%' || *q == '_' || *q == '\\')
-            *w++ = '\\';
-        *w++ = *q;
-    }
-    *w++ = '%';
-    *w = '\0';
-    return s;
-}
-
+/* Every word of q must appear in busqueda (name, email, puesto and
+ * departamento, lower case without accents), in any order; LIKE wildcards
+ * in q are taken literally. */
 static const char usr_sql_search[] =
     "SELECT " USR_COLS " FROM usuarios u"
     " WHERE u.activo"
-    "  AND ($1::text IS NULL OR u.nombre ILIKE $1 OR u.email ILIKE $1"
-    "       OR u.puesto ILIKE $1 OR u.departamento ILIKE $1)"
+    "  AND ($1::text IS NULL OR NOT EXISTS ("
+    "       SELECT 1 FROM regexp_split_to_table(chat_normalizar($1), '\\s+') w"
+    "        WHERE w <> '' AND u.busqueda NOT LIKE '%' || chat_like_escapar(w) || '%'))"
     "  AND ($2::bigint IS NULL OR (lower(u.nombre), u.id) >"
     "       (SELECT lower(nombre), id FROM usuarios WHERE id = $2))"
     " ORDER BY lower(u.nombre), u.id LIMIT $3";
@@ -158,7 +146,7 @@ static const char usr_sql_search[] =
 int usr_search(struct db *d, struct arena *a, const char *q, long long antes, int limite,
                json_object **out_array, bool *hay_mas, struct err *e)
 {
-    const char *p[3] = { q && *q ? usr_like(a, q) : NULL, antes > 0 ? db_ll(a, antes) : NULL,
+    const char *p[3] = { q && *q ? q : NULL, antes > 0 ? db_ll(a, antes) : NULL,
                          db_ll(a, limite + 1) };
     PGresult *r = db_exec(d, a, usr_sql_search, 3, p, e);
     if (!r)

@@ -152,6 +152,11 @@ static void test_users__get_and_search(void)
     CU_ASSERT_EQUAL(it_get_ll(r, "usuarios.0.id"), b);
     CU_ASSERT_EQUAL(json_object_get_boolean(it_get(r, "hay_mas")), 0);
     it_free(r);
+    /* words in any order, accents and case ignored */
+    r = it_req("GET", "/usuarios?q=BUSCABLE%20zacarias", ta, NULL);
+    CU_ASSERT_EQUAL(json_object_array_length(it_get(r, "usuarios")), 1);
+    CU_ASSERT_EQUAL(it_get_ll(r, "usuarios.0.id"), a);
+    it_free(r);
     /* LIKE wildcards in q are literal */
     r = it_req("GET", "/usuarios?q=%25_%25", ta, NULL);
     CU_ASSERT_EQUAL(r->status, 200);

@@ -1,0 +1,573 @@
+/* ws.c: the lws protocol: HTTP (health, refusing polling), the Engine.IO
+ * websocket, Socket.IO packets, inbound events and acks. */
+#include <json-c/json.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+
+#include "jsonx.h"
+#include "log.h"
+#include "rt.h"
+#include "sio.h"
+
+struct rt *rt_of(struct lws *wsi)
+{
+    return lws_context_user(lws_get_context(wsi));
+}
+
+/* ---- HTTP ----------------------------------------------------------------- */
+
+static int ws_http_reply(struct lws *wsi, unsigned status, const char *body)
+{
+    size_t blen = strlen(body);
+    unsigned char buf[LWS_PRE + 1024], *start = buf + LWS_PRE, *p = start,
+                                       *end = buf + sizeof(buf) - 1;
+    if (lws_add_http_common_headers(wsi, status, "application/json", (lws_filepos_t)blen, &p,
+                                    end) ||
+        lws_add_http_header_by_name(wsi, (const unsigned char *)"cache-control:",
+                                    (const unsigned char *)"no-store", 8, &p, end) ||
+        lws_finalize_write_http_header(wsi, start, &p, end))
+        return -1;
+    unsigned char *b = malloc(LWS_PRE + blen + 1);
+    if (!b)
+        return -1;
+    memcpy(b + LWS_PRE, body, blen);
+    int n = lws_write(wsi, b + LWS_PRE, blen, LWS_WRITE_HTTP_FINAL);
+    free(b);
+    if (n < (int)blen)
+        return -1;
+    return lws_http_transaction_completed(wsi) ? -1 : 0;
+}
+
+static int ws_salud(struct lws *wsi, struct rt *rt)
+{
+    bool up = rt->lconn && PQstatus(rt->lconn) == CONNECTION_OK;
+    json_object *o = json_object_new_object();
+    json_object_object_add(o, "estado", json_object_new_string(up ? "ok" : "degradado"));
+    json_object_object_add(o, "db", json_object_new_string(up ? "ok" : "inaccesible"));
+    json_object_object_add(o, "conexiones", json_object_new_int64((int64_t)rt->nconns));
+    json_object_object_add(o, "usuarios", json_object_new_int64((int64_t)rt->users.n));
+    json_object_object_add(o, "salas", json_object_new_int64((int64_t)rt->rooms.n));
+    json_object_object_add(o, "instancia", json_object_new_string(rt->instance));
+    json_object_object_add(o, "eventos_entregados", json_object_new_int64((int64_t)rt->delivered));
+    json_object_object_add(o, "version", json_object_new_string(CHAT_VERSION));
+    int r = ws_http_reply(wsi, up ? 200 : 503,
+                          json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN |
+                                                                JSON_C_TO_STRING_NOSLASHESCAPE));
+    json_object_put(o);
+    return r;
+}
+
+static bool ws_is_sio_path(const char *uri)
+{
+    return strcmp(uri, "/chat/socket.io/") == 0 || strcmp(uri, "/socket.io/") == 0 ||
+           strcmp(uri, "/chat/socket.io") == 0 || strcmp(uri, "/socket.io") == 0;
+}
+
+static int ws_http(struct lws *wsi, struct rt *rt, const char *uri)
+{
+    if (strcmp(uri, "/chat/rtd/salud") == 0 || strcmp(uri, "/rtd/salud") == 0)
+        return ws_salud(wsi, rt);
+    if (ws_is_sio_path(uri)) {
+        char buf[64];
+        const char *eio = lws_get_urlarg_by_name(wsi, "EIO=", buf, sizeof(buf));
+        if (!eio || strcmp(eio, "4") != 0)
+            return ws_http_reply(wsi, 400, "{\"code\":5,\"message\":\"Unsupported protocol version\"}");
+        /* only the websocket transport: polling gets Engine.IO's own error */
+        return ws_http_reply(wsi, 400, "{\"code\":0,\"message\":\"Transport unknown\"}");
+    }
+    return ws_http_reply(wsi, 404, "{\"error\":{\"codigo\":\"no_encontrado\","
+                                   "\"mensaje\":\"No encontrado\"}}");
+}
+
+/* Accepts the upgrade only at the Socket.IO path with EIO=4 and the
+ * websocket transport. */
+static int ws_filter(struct lws *wsi)
+{
+    char uri[128], buf[64];
+    if (lws_hdr_copy(wsi, uri, sizeof(uri), WSI_TOKEN_GET_URI) <= 0 || !ws_is_sio_path(uri))
+        return -1;
+    const char *v = lws_get_urlarg_by_name(wsi, "EIO=", buf, sizeof(buf));
+    if (!v || strcmp(v, "4") != 0)
+        return -1;
+    v = lws_get_urlarg_by_name(wsi, "transport=", buf, sizeof(buf));
+    if (!v || strcmp(v, "websocket") != 0)
+        return -1;
+    return 0;
+}
+
+/* The value of cookie name in the upgrade request, malloc'd, or NULL. */
+static char *ws_cookie(struct lws *wsi, const char *name)
+{
+    int len = lws_hdr_total_length(wsi, WSI_TOKEN_HTTP_COOKIE);
+    if (!*name || len <= 0 || len > 16384)
+        return NULL;
+    char *all = malloc((size_t)len + 1);
+    if (!all)
+        return NULL;
+    char *found = NULL;
+    if (lws_hdr_copy(wsi, all, len + 1, WSI_TOKEN_HTTP_COOKIE) > 0) {
+        size_t n = strlen(name);
+        for (char *s = all; s && *s;) {
+            while (*s == ' ' || *s == ';')
+                s++;
+            char *semi = strchr(s, ';');
+            if (strncmp(s, name, n) == 0 && s[n] == '=') {
+                size_t vlen = semi ? (size_t)(semi - s - n - 1) : strlen(s + n + 1);
+                found = strndup(s + n + 1, vlen);
+                break;
+            }
+            s = semi;
+        }
+    }
+    free(all);
+    return found;
+}
+
+/* ---- Engine.IO / Socket.IO ---------------------------------------------- */
+
+/* A random session id (base64url, 20 chars): sockets are never resumed,
+ * so it only has to be unique. */
+static void ws_sid(char out[21])
+{
+    static const char b64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+    unsigned char r[20];
+    if (getrandom(r, sizeof(r), 0) != (ssize_t)sizeof(r))
+        memset(r, 0, sizeof(r));
+    for (int i = 0; i < 20; i++)
+        out[i] = b64[r[i] & 63];
+    out[20] = '\0';
+}
+
+static void ws_send_text(struct rt *rt, struct rt_conn *c, const char *text)
+{
+    struct rt_buf *b = rt_buf_new(text, strlen(text));
+    hub_send(rt, c, b);
+    rt_buf_unref(b);
+}
+
+static void ws_ping_cb(lws_sorted_usec_list_t *sul)
+{
+    struct rt_conn *c = lws_container_of(sul, struct rt_conn, sul_ping);
+    struct rt *rt = rt_of(c->wsi);
+    if (c->state == RT_CLOSING)
+        return;
+    if (c->pong_wait) {
+        hub_close(rt, c, "ping_timeout", false);
+        return;
+    }
+    if (c->state != RT_CONNECTED &&
+        lws_now_usecs() - c->opened > (lws_usec_t)45 * LWS_US_PER_SEC) {
+        hub_close(rt, c, "connect_timeout", false);
+        return;
+    }
+    ws_send_text(rt, c, "2");
+    c->pong_wait = true;
+    lws_sul_schedule(rt->ctx, 0, &c->sul_ping, ws_ping_cb,
+                     (lws_usec_t)rt->cfg->rtd_ping_timeout_ms * LWS_US_PER_MS);
+}
+
+void rt_ack(struct rt *rt, uint64_t conn_id, long long ack, const char *json)
+{
+    if (ack < 0)
+        return;
+    struct rt_conn *c = rt_map_get(&rt->conns, conn_id);
+    if (!c || c->state != RT_CONNECTED)
+        return;
+    struct rt_buf *b = rt_buf_printf("43%lld[%s]", ack, json);
+    hub_send(rt, c, b);
+    rt_buf_unref(b);
+}
+
+static void ws_ack_err(struct rt *rt, struct rt_conn *c, long long ack, const char *codigo)
+{
+    char buf[128];
+    snprintf(buf, sizeof(buf), "{\"ok\":false,\"error\":\"%s\"}", codigo);
+    rt_ack(rt, c->id, ack, buf);
+}
+
+static void ws_on_connect(struct rt *rt, struct rt_conn *c, const struct sio_packet *p)
+{
+    if (!sio_nsp_main(p)) {
+        struct rt_buf *b = rt_buf_printf("44%.*s,{\"message\":\"Invalid namespace\"}",
+                                         (int)p->nsp_len, p->nsp);
+        hub_send(rt, c, b);
+        rt_buf_unref(b);
+        return;
+    }
+    if (c->state != RT_OPEN)
+        return; /* a second CONNECT while one is pending or done */
+    char *token = NULL;
+    const char *why = NULL;
+    if (sio_connect_parse(p->data, p->data_len, &token, &why) < 0) {
+        hub_close(rt, c, "protocol_error", false);
+        return;
+    }
+    if (!token && c->cookie_token) {
+        token = c->cookie_token;
+        c->cookie_token = NULL;
+    }
+    free(c->cookie_token);
+    c->cookie_token = NULL;
+    if (!token) {
+        ws_send_text(rt, c, "44{\"message\":\"token_invalido\"}");
+        hub_close(rt, c, "auth_failed", false);
+        return;
+    }
+    c->state = RT_AUTH;
+    struct rt_job *j = job_new(JOB_AUTH);
+    j->conn_id = c->id;
+    j->text = token;
+    pool_submit(rt->pool, j);
+}
+
+void rt_auth_done(struct rt *rt, struct rt_job *j);
+void rt_auth_done(struct rt *rt, struct rt_job *j)
+{
+    struct rt_conn *c = rt_map_get(&rt->conns, j->conn_id);
+    if (!c || c->state != RT_AUTH)
+        return;
+    if (j->status < 0) {
+        const char *codigo = j->err == ERR_DEACTIVATED ? "usuario_desactivado"
+                             : j->err == ERR_TOKEN     ? "token_invalido"
+                                                       : "error_interno";
+        struct rt_buf *b = rt_buf_printf("44{\"message\":\"%s\"}", codigo);
+        hub_send(rt, c, b);
+        rt_buf_unref(b);
+        log_info("event=connect_refused conn=%llu codigo=%s", (unsigned long long)c->id, codigo);
+        hub_close(rt, c, "auth_failed", false);
+        return;
+    }
+    c->state = RT_CONNECTED;
+    for (size_t i = 0; i < j->nids; i++)
+        hub_join(rt, c, j->ids[i]);
+    hub_user_attach(rt, c, j->user_id);
+    char sid[21];
+    ws_sid(sid);
+    struct rt_buf *b = rt_buf_printf("40{\"sid\":\"%s\"}", sid);
+    hub_send(rt, c, b);
+    rt_buf_unref(b);
+    log_info("event=connect conn=%llu usuario=%lld salas=%zu", (unsigned long long)c->id,
+             j->user_id, j->nids);
+}
+
+/* chat:typing {chat_id, escribiendo}: only members (sockets in the room)
+ * may type; the event reaches every instance through chat_efimeros. */
+static void ws_typing(struct rt *rt, struct rt_conn *c, json_object *arg, long long ack)
+{
+    long long chat_id = 0;
+    bool escribiendo = true;
+    struct err e;
+    if (!arg || !json_object_is_type(arg, json_type_object) ||
+        jsonx_get_id(arg, "chat_id", &chat_id, &e) != 0 ||
+        jsonx_get_bool(arg, "escribiendo", &escribiendo, &e) < 0) {
+        ws_ack_err(rt, c, ack, "solicitud_invalida");
+        return;
+    }
+    bool member = false;
+    for (uint32_t i = 0; i < c->nrooms && !member; i++)
+        member = c->rooms[i].room->chat_id == chat_id;
+    if (!member) {
+        ws_ack_err(rt, c, ack, "no_encontrado");
+        return;
+    }
+    struct rt_job *j = job_new(JOB_NOTIFY);
+    j->conn_id = c->id;
+    j->ack = ack;
+    if (asprintf(&j->text,
+                 "{\"tipo\":\"chat:escribiendo\",\"sala\":\"chat:%lld\",\"excluir\":%lld,"
+                 "\"payload\":{\"chat_id\":%lld,\"usuario_id\":%lld,\"escribiendo\":%s}}",
+                 chat_id, c->user->id, chat_id, c->user->id, escribiendo ? "true" : "false") < 0)
+        abort();
+    pool_submit(rt->pool, j);
+}
+
+static void ws_status(struct rt *rt, struct rt_conn *c, json_object *arg, long long ack)
+{
+    const char *estatus = NULL;
+    struct err e;
+    if (!arg || !json_object_is_type(arg, json_type_object) ||
+        jsonx_get_str(arg, "estatus", &estatus, &e) != 0 ||
+        (strcmp(estatus, "en_linea") != 0 && strcmp(estatus, "inactivo") != 0)) {
+        ws_ack_err(rt, c, ack, "solicitud_invalida");
+        return;
+    }
+    bool idle = strcmp(estatus, "inactivo") == 0;
+    if (idle != c->inactive) {
+        c->inactive = idle;
+        if (idle)
+            c->user->inactive++;
+        else
+            c->user->inactive--;
+        pres_changed(rt, c->user);
+    }
+    rt_ack(rt, c->id, ack, "{\"ok\":true}");
+}
+
+/* chat:marcar_leido / chat:reaccionar run shared domain code on a worker. */
+static void ws_domain(struct rt *rt, struct rt_conn *c, enum rt_job_kind kind, json_object *arg,
+                      long long ack)
+{
+    if (!arg || !json_object_is_type(arg, json_type_object)) {
+        ws_ack_err(rt, c, ack, "solicitud_invalida");
+        return;
+    }
+    struct rt_job *j = job_new(kind);
+    j->conn_id = c->id;
+    j->user_id = c->user->id;
+    j->ack = ack;
+    j->text = strdup(json_object_to_json_string_ext(arg, JSON_C_TO_STRING_PLAIN));
+    pool_submit(rt->pool, j);
+}
+
+static void ws_on_event(struct rt *rt, struct rt_conn *c, const struct sio_packet *p)
+{
+    json_object *arr, *arg;
+    const char *name, *why;
+    if (c->state != RT_CONNECTED || !sio_nsp_main(p) ||
+        sio_event_parse(p->data, p->data_len, &arr, &name, &arg, &why) < 0) {
+        hub_close(rt, c, "protocol_error", false);
+        return;
+    }
+    if (strcmp(name, "chat:typing") == 0)
+        ws_typing(rt, c, arg, p->ack);
+    else if (strcmp(name, "presence:status") == 0)
+        ws_status(rt, c, arg, p->ack);
+    else if (strcmp(name, "chat:marcar_leido") == 0)
+        ws_domain(rt, c, JOB_MARK_READ, arg, p->ack);
+    else if (strcmp(name, "chat:reaccionar") == 0)
+        ws_domain(rt, c, JOB_REACT, arg, p->ack);
+    else
+        ws_ack_err(rt, c, p->ack, "evento_desconocido");
+    json_object_put(arr);
+}
+
+static void ws_on_frame(struct rt *rt, struct rt_conn *c, const char *buf, size_t len)
+{
+    struct sio_packet p;
+    const char *why = NULL;
+    if (c->state == RT_CLOSING)
+        return;
+    if (sio_parse(buf, len, &p, &why) < 0) {
+        log_info("event=bad_frame conn=%llu reason=\"%s\"", (unsigned long long)c->id, why);
+        hub_close(rt, c, "protocol_error", false);
+        return;
+    }
+    switch (p.eio) {
+    case SIO_EIO_PONG:
+        if (c->pong_wait) {
+            c->pong_wait = false;
+            lws_sul_schedule(rt->ctx, 0, &c->sul_ping, ws_ping_cb,
+                             (lws_usec_t)rt->cfg->rtd_ping_interval_ms * LWS_US_PER_MS);
+        }
+        return;
+    case SIO_EIO_PING: {
+        struct rt_buf *b = rt_buf_printf("3%.*s", (int)p.data_len, p.data);
+        hub_send(rt, c, b);
+        rt_buf_unref(b);
+        return;
+    }
+    case SIO_EIO_NOOP:
+        return;
+    case SIO_EIO_CLOSE:
+        hub_close(rt, c, "client_close", false);
+        return;
+    case SIO_EIO_MESSAGE:
+        break;
+    default:
+        hub_close(rt, c, "protocol_error", false);
+        return;
+    }
+    switch (p.type) {
+    case SIO_CONNECT:
+        ws_on_connect(rt, c, &p);
+        break;
+    case SIO_DISCONNECT:
+        if (sio_nsp_main(&p))
+            hub_close(rt, c, "client_disconnect", false);
+        break;
+    case SIO_EVENT:
+        ws_on_event(rt, c, &p);
+        break;
+    case SIO_ACK:
+        break; /* the server never asks for acks */
+    default:
+        hub_close(rt, c, "protocol_error", false);
+        break;
+    }
+}
+
+static void ws_established(struct lws *wsi, struct rt *rt, struct rt_conn *c)
+{
+    memset(c, 0, sizeof(*c));
+    c->wsi = wsi;
+    c->id = ++rt->next_conn_id;
+    c->state = RT_OPEN;
+    c->opened = lws_now_usecs();
+    c->reason = "transport_close";
+    if (rt->cfg->jwt_cookie[0])
+        c->cookie_token = ws_cookie(wsi, rt->cfg->jwt_cookie);
+    rt_map_put(&rt->conns, c->id, c);
+    rt->nconns++;
+    char sid[21];
+    ws_sid(sid);
+    struct rt_buf *b = rt_buf_printf(
+        "0{\"sid\":\"%s\",\"upgrades\":[],\"pingInterval\":%d,\"pingTimeout\":%d,"
+        "\"maxPayload\":%d}",
+        sid, rt->cfg->rtd_ping_interval_ms, rt->cfg->rtd_ping_timeout_ms,
+        rt->cfg->rtd_max_payload);
+    hub_send(rt, c, b);
+    rt_buf_unref(b);
+    lws_sul_schedule(rt->ctx, 0, &c->sul_ping, ws_ping_cb,
+                     (lws_usec_t)rt->cfg->rtd_ping_interval_ms * LWS_US_PER_MS);
+    if (rt->stopping)
+        hub_close(rt, c, "server_shutdown", true);
+}
+
+static void ws_closed(struct rt *rt, struct rt_conn *c)
+{
+    if (!c->id)
+        return;
+    lws_sul_cancel(&c->sul_ping);
+    if (c->user)
+        log_info("event=disconnect conn=%llu usuario=%lld reason=%s duracion_ms=%lld",
+                 (unsigned long long)c->id, c->user->id, c->reason,
+                 (long long)((lws_now_usecs() - c->opened) / 1000));
+    hub_leave_all(rt, c);
+    hub_user_detach(rt, c);
+    while (c->qhead) {
+        struct rt_out *o = c->qhead;
+        c->qhead = o->next;
+        rt_buf_unref(o->b);
+        free(o);
+    }
+    c->qtail = NULL;
+    free(c->cookie_token);
+    free(c->rx);
+    rt_map_del(&rt->conns, c->id);
+    rt->nconns--;
+    c->id = 0;
+}
+
+static int ws_writeable(struct rt *rt, struct rt_conn *c)
+{
+    (void)rt;
+    struct rt_out *o = c->qhead;
+    if (!o) {
+        if (c->state == RT_CLOSING) {
+            lws_close_reason(c->wsi,
+                             c->goaway ? LWS_CLOSE_STATUS_GOINGAWAY : LWS_CLOSE_STATUS_NORMAL,
+                             NULL, 0);
+            return -1;
+        }
+        return 0;
+    }
+    c->qhead = o->next;
+    if (!c->qhead)
+        c->qtail = NULL;
+    c->qlen--;
+    int n = lws_write(c->wsi, (unsigned char *)RT_BUF_TEXT(o->b), o->b->len, LWS_WRITE_TEXT);
+    rt_buf_unref(o->b);
+    free(o);
+    if (n < 0)
+        return -1;
+    if (c->qhead || c->state == RT_CLOSING)
+        lws_callback_on_writable(c->wsi);
+    return 0;
+}
+
+static int ws_receive(struct rt *rt, struct rt_conn *c, const char *in, size_t len)
+{
+    if (lws_frame_is_binary(c->wsi)) {
+        hub_close(rt, c, "protocol_error", false);
+        return 0;
+    }
+    bool final = lws_is_final_fragment(c->wsi) && lws_remaining_packet_payload(c->wsi) == 0;
+    if (final && !c->rx) {
+        ws_on_frame(rt, c, in, len);
+        return 0;
+    }
+    if (c->rxlen + len > (size_t)rt->cfg->rtd_max_payload) {
+        free(c->rx);
+        c->rx = NULL;
+        c->rxlen = 0;
+        log_info("event=frame_too_big conn=%llu", (unsigned long long)c->id);
+        lws_close_reason(c->wsi, LWS_CLOSE_STATUS_MESSAGE_TOO_LARGE, NULL, 0);
+        c->reason = "too_big";
+        return -1;
+    }
+    char *nb = realloc(c->rx, c->rxlen + len + 1);
+    if (!nb)
+        return -1;
+    memcpy(nb + c->rxlen, in, len);
+    c->rx = nb;
+    c->rxlen += len;
+    if (final) {
+        char *buf = c->rx;
+        size_t n = c->rxlen;
+        c->rx = NULL;
+        c->rxlen = 0;
+        ws_on_frame(rt, c, buf, n);
+        free(buf);
+    }
+    return 0;
+}
+
+static int ws_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
+                       size_t len)
+{
+    struct rt *rt = rt_of(wsi);
+    struct rt_conn *c = user;
+    switch (reason) {
+    case LWS_CALLBACK_HTTP:
+        return ws_http(wsi, rt, (const char *)in);
+    case LWS_CALLBACK_FILTER_PROTOCOL_CONNECTION:
+        return rt->stopping ? -1 : ws_filter(wsi);
+    case LWS_CALLBACK_ESTABLISHED:
+        ws_established(wsi, rt, c);
+        return 0;
+    case LWS_CALLBACK_RECEIVE:
+        if (!c || !c->id)
+            return -1;
+        return ws_receive(rt, c, in, len);
+    case LWS_CALLBACK_SERVER_WRITEABLE:
+        if (!c || !c->id)
+            return 0;
+        return ws_writeable(rt, c);
+    case LWS_CALLBACK_WS_PEER_INITIATED_CLOSE:
+        if (c && c->id && c->state != RT_CLOSING)
+            c->reason = "transport_close";
+        return 0;
+    case LWS_CALLBACK_CLOSED:
+        if (c)
+            ws_closed(rt, c);
+        return 0;
+    case LWS_CALLBACK_EVENT_WAIT_CANCELLED:
+        if (rt && rt->pool) {
+            struct rt_job *j = pool_take_done(rt->pool);
+            while (j) {
+                struct rt_job *next = j->next;
+                rt_job_done(rt, j);
+                job_free(j);
+                j = next;
+            }
+        }
+        return 0;
+    default:
+        break;
+    }
+    return lws_callback_http_dummy(wsi, reason, user, in, len);
+}
+
+static int ws_pg_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user,
+                          void *in, size_t len)
+{
+    return feed_callback(wsi, reason, user, in, len);
+}
+
+const struct lws_protocols rt_protocols[] = {
+    { "chat-rtd", ws_callback, sizeof(struct rt_conn), 4096, 0, NULL, 0 },
+    { "chat-pg", ws_pg_callback, 0, 0, 0, NULL, 0 },
+    { NULL, NULL, 0, 0, 0, NULL, 0 },
+};
