@@ -7,8 +7,10 @@
 #include <string.h>
 
 #include "app.h"
+#include "cron.h"
 #include "log.h"
 #include "migrate.h"
+#include "prune.h"
 #include "token.h"
 
 struct command {
@@ -145,6 +147,10 @@ static const struct command commands[] = {
     { "config-check", cmd_config_check, "load and validate the configuration, then exit" },
     { "help", cmd_help, "list the subcommands" },
     { "migrate", cmd_migrate, "apply pending database migrations" },
+    { "prune", cron_prune, "remove media files and eventos rows past their retention" },
+    { "push", cron_push, "send the push queue to Expo (--loop SECONDS: repeat until SIGTERM)" },
+    { "receipts", cron_receipts,
+      "check Expo receipts of sent pushes (--loop SECONDS, --min-age SECONDS: default 900)" },
     { "token", cmd_token, "mint a development JWT (--id-erp, --nombre, --permisos, --scope, --ttl)" },
     { NULL, NULL, NULL },
 };

@@ -39,5 +39,47 @@ int h_interno_provision(struct req *rq, struct err *e);
 int h_interno_desactivar(struct req *rq, struct err *e);
 int h_interno_reactivar(struct req *rq, struct err *e);
 int h_interno_vacaciones(struct req *rq, struct err *e);
+/* h_comunicados.c */
+int h_comunicados_create(struct req *rq, struct err *e);
+int h_comunicados_list(struct req *rq, struct err *e);
+int h_comunicados_get(struct req *rq, struct err *e);
+int h_comunicados_delete(struct req *rq, struct err *e);
+int h_comunicados_leido(struct req *rq, struct err *e);
+int h_comunicados_lecturas(struct req *rq, struct err *e);
+int h_comunicados_react(struct req *rq, struct err *e);
+int h_comunicados_unreact(struct req *rq, struct err *e);
+/* h_encuestas.c */
+int h_encuestas_create(struct req *rq, struct err *e);
+int h_encuestas_voto(struct req *rq, struct err *e);
+int h_encuestas_cerrar(struct req *rq, struct err *e);
+
+/* chats, members, messages, sync (issue 3) */
+int h_chats_list(struct req *rq, struct err *e);
+int h_chats_directo(struct req *rq, struct err *e);
+int h_chats_create(struct req *rq, struct err *e);
+int h_chats_get(struct req *rq, struct err *e);
+int h_chats_update(struct req *rq, struct err *e);
+int h_chats_delete(struct req *rq, struct err *e);
+int h_chats_silenciar(struct req *rq, struct err *e);
+int h_chats_leido(struct req *rq, struct err *e);
+int h_miembros_list(struct req *rq, struct err *e);
+int h_miembros_add(struct req *rq, struct err *e);
+int h_miembros_rol(struct req *rq, struct err *e);
+int h_miembros_remove(struct req *rq, struct err *e);
+int h_mensajes_list(struct req *rq, struct err *e);
+int h_mensajes_send(struct req *rq, struct err *e);
+int h_mensajes_edit(struct req *rq, struct err *e);
+int h_mensajes_delete(struct req *rq, struct err *e);
+int h_mensajes_lecturas(struct req *rq, struct err *e);
+int h_reacciones_add(struct req *rq, struct err *e);
+int h_reacciones_remove(struct req *rq, struct err *e);
+int h_sync(struct req *rq, struct err *e);
+int h_sync_cursor(struct req *rq, struct err *e);
+/* media (h_media.c) */
+int h_media_upload(struct req *rq, struct err *e);
+int h_media_get(struct req *rq, struct err *e);
+/* push devices (h_dispositivos.c) */
+int h_dispositivos_register(struct req *rq, struct err *e);
+int h_dispositivos_unregister(struct req *rq, struct err *e);
 
 #endif

@@ -150,6 +150,7 @@ void hub_user_attach(struct rt *rt, struct rt_conn *c, long long user_id)
         if (!u)
             abort();
         u->id = user_id;
+        u->rt = rt;
         rt_map_put(&rt->users, (uint64_t)user_id, u);
     }
     c->user = u;
@@ -184,7 +185,7 @@ void hub_user_detach(struct rt *rt, struct rt_conn *c)
 
 void hub_user_maybe_free(struct rt *rt, struct rt_user *u)
 {
-    if (u->sockets || u->grace_armed || u->sync_inflight || u->sync_dirty)
+    if (u->sockets || u->grace_armed || u->sync_inflight || u->sync_dirty || rt->stopping)
         return;
     rt_map_del(&rt->users, (uint64_t)u->id);
     lws_sul_cancel(&u->sul_grace);
@@ -237,10 +238,21 @@ static long long hub_json_id(json_object *o, const char *key)
     return 0;
 }
 
-/* Brings the room of chat_id in line with a members list: local sockets
- * of members join, sockets of anyone else leave. */
-static void hub_sync_members(struct rt *rt, long long chat_id, const long long *ids, size_t n)
+/* Brings the room of chat_id in line with a members list: before the
+ * event goes out, local sockets of members join (so newcomers hear of it);
+ * after, sockets of anyone else leave (so the removed hear of it too). */
+static void hub_sync_members(struct rt *rt, long long chat_id, const long long *ids, size_t n,
+                             bool before)
 {
+    if (before) {
+        for (size_t k = 0; k < n; k++) {
+            struct rt_user *u = rt_map_get(&rt->users, (uint64_t)ids[k]);
+            for (struct rt_conn *c = u ? u->conns : NULL; c; c = c->unext)
+                if (c->state == RT_CONNECTED)
+                    hub_join(rt, c, chat_id);
+        }
+        return;
+    }
     struct rt_room *r = hub_room(rt, chat_id, false);
     for (uint32_t i = r ? r->n : 0; i-- > 0;) {
         struct rt_conn *c = r->m[i].c;
@@ -253,12 +265,6 @@ static void hub_sync_members(struct rt *rt, long long chat_id, const long long *
             if (last)
                 break; /* the room is gone */
         }
-    }
-    for (size_t k = 0; k < n; k++) {
-        struct rt_user *u = rt_map_get(&rt->users, (uint64_t)ids[k]);
-        for (struct rt_conn *c = u ? u->conns : NULL; c; c = c->unext)
-            if (c->state == RT_CONNECTED)
-                hub_join(rt, c, chat_id);
     }
 }
 
@@ -286,11 +292,11 @@ static void hub_membership(struct rt *rt, const char *tipo, const char *sala, js
         struct rt_room *r;
         while ((r = hub_room(rt, cid, false)) != NULL)
             hub_leave(rt, r->m[r->n - 1].c, cid);
-    } else if (!before && cid && strcmp(tipo, "chat:miembros") == 0) {
+    } else if (cid && strcmp(tipo, "chat:miembros") == 0) {
         size_t n;
         long long *ids = hub_member_ids(p, &n);
         if (ids)
-            hub_sync_members(rt, cid, ids, n);
+            hub_sync_members(rt, cid, ids, n, before);
         free(ids);
     } else if (!before && uid && strcmp(tipo, "usuario:desactivado") == 0) {
         struct rt_user *u = rt_map_get(&rt->users, (uint64_t)uid);

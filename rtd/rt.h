@@ -114,6 +114,7 @@ struct rt_room {
 
 /* A user with sockets here (or in the grace period after the last one). */
 struct rt_user {
+    struct rt *rt;
     long long id;
     struct rt_conn *conns;
     uint32_t sockets, inactive;
@@ -124,6 +125,7 @@ struct rt_user {
 /* ---- the daemon ------------------------------------------------------- */
 
 struct rt_pool;
+struct rt_job;
 
 struct rt {
     const struct cfg *cfg;
@@ -188,6 +190,9 @@ void pres_changed(struct rt *rt, struct rt_user *u);
 void pres_start(struct rt *rt);
 /* After the database came back: rewrite every local user's row. */
 void pres_resync_all(struct rt *rt);
+/* Job results. */
+void pres_done(struct rt *rt, struct rt_job *j);
+void pres_heartbeat_done(struct rt *rt, struct rt_job *j);
 
 /* ---- work.c: the worker pool -------------------------------------------- */
 
@@ -238,6 +243,8 @@ void pool_run_now(struct rt_pool *p, struct rt_job *j);
 
 /* ---- ws.c / main.c -------------------------------------------------------- */
 
+/* A JOB_AUTH came back: join the rooms and answer the CONNECT. */
+void rt_auth_done(struct rt *rt, struct rt_job *j);
 /* Handles one finished job on the loop. */
 void rt_job_done(struct rt *rt, struct rt_job *j);
 /* The ack frame 43<id>[<json>] for connection id conn_id, if still there. */

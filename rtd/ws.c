@@ -222,7 +222,6 @@ static void ws_on_connect(struct rt *rt, struct rt_conn *c, const struct sio_pac
     pool_submit(rt->pool, j);
 }
 
-void rt_auth_done(struct rt *rt, struct rt_job *j);
 void rt_auth_done(struct rt *rt, struct rt_job *j)
 {
     struct rt_conn *c = rt_map_get(&rt->conns, j->conn_id);

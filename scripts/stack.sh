@@ -374,6 +374,9 @@ http {
         location /chat/_media/ {
             internal;
             alias $V/media/;
+            # nginx keeps only Content-Type, Content-Disposition and
+            # Cache-Control of the API's answer on an X-Accel-Redirect
+            add_header X-Content-Type-Options nosniff always;
         }
 
         location /chat/socket.io/ {

@@ -39,7 +39,8 @@ int msg_load_one(struct db *d, struct arena *a, long long viewer, long long id,
 /* Inserts a sistema message into chat_id inside the caller's transaction
  * (contenido is the text shown, datos optional structured data such as
  * {"accion":"agregado","usuario_ids":[..]}; actor_id 0 for none) and writes
- * the mensaje:nuevo event. The chat's last activity moves with it (it is
+ * the mensaje:nuevo event. The message has no author (autor null); the
+ * actor is the event's usuario_id (and belongs in datos). The chat's last activity moves with it (it is
  * derived from the messages). Returns the new id or -1. */
 long long msg_insert_system(struct db *d, struct arena *a, long long chat_id,
                             long long actor_id, const char *contenido, json_object *datos,

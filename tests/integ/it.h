@@ -60,4 +60,35 @@ PGconn *it_db(void);
  * first row as a number (e.g. a count); exits the test run on SQL error. */
 long long it_db_ll(const char *sql);
 
+/* ---- helpers for the chat and message tests (issue 3) ---- */
+
+/* printf into one of 64 rotating static buffers (1 KiB each): for paths
+ * and small bodies; not for use from several threads. */
+const char *it_fmt(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* A new user (unique id_erp from tag) logged in once through GET /me, with
+ * permisos as in it_token. Sets *token (malloc'd) and returns usuarios.id. */
+long long it_user(const char *tag, const char *nombre, const char *permisos, char **token);
+
+/* it_db_ll on a formatted query: integers only, never text from outside. */
+long long it_db_llf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* A digest of every row of chats, usuarios_chat, usuarios_chat_historial,
+ * mensajes, reacciones_mensajes and eventos: equal before and after means
+ * nothing changed. malloc'd. */
+char *it_db_fingerprint(void);
+
+/* One request of a concurrent batch: in method/path/token/body; out the
+ * status, the body's "id" (or -1) and the body text (malloc'd or NULL). */
+struct it_job {
+    const char *method, *path, *token, *body;
+    long status;
+    long long id;
+    char *out;
+};
+
+/* Runs the n requests at once, one thread each, released together by a
+ * barrier; returns when all are done. Free each out with free(). */
+void it_parallel(struct it_job *jobs, size_t n);
+
 #endif

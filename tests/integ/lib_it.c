@@ -2,6 +2,8 @@
 #include "it.h"
 
 #include <curl/curl.h>
+#include <pthread.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -244,4 +246,100 @@ long long it_db_ll(const char *sql)
     long long v = strtoll(PQgetvalue(r, 0, 0), NULL, 10);
     PQclear(r);
     return v;
+}
+
+/* ---- helpers for the chat and message tests (issue 3) ---- */
+
+const char *it_fmt(const char *fmt, ...)
+{
+    static char buf[64][1024];
+    static int n;
+    char *b = buf[n++ % 64];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(b, 1024, fmt, ap);
+    va_end(ap);
+    return b;
+}
+
+long long it_user(const char *tag, const char *nombre, const char *permisos, char **token)
+{
+    *token = it_token(it_uid(tag), nombre, permisos, 3600);
+    struct it_resp *r = it_req("GET", "/me", *token, NULL);
+    long long id = r->status == 200 ? it_get_ll(r, "usuario.id") : -1;
+    if (id <= 0)
+        fprintf(stderr, "it_user(%s): GET /me answered %ld %s\n", tag, r->status, r->body);
+    it_free(r);
+    return id;
+}
+
+long long it_db_llf(const char *fmt, ...)
+{
+    char sql[4096];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(sql, sizeof(sql), fmt, ap);
+    va_end(ap);
+    return it_db_ll(sql);
+}
+
+char *it_db_fingerprint(void)
+{
+    static const char sql[] =
+        "SELECT concat_ws('|',"
+        " (SELECT md5(coalesce(string_agg(t::text, ',' ORDER BY t.id), '')) FROM chats t),"
+        " (SELECT md5(coalesce(string_agg(t::text, ',' ORDER BY t.chat_id, t.usuario_id), ''))"
+        "   FROM usuarios_chat t),"
+        " (SELECT md5(coalesce(string_agg(t::text, ',' ORDER BY t.id), ''))"
+        "   FROM usuarios_chat_historial t),"
+        " (SELECT md5(coalesce(string_agg(t::text, ',' ORDER BY t.id), '')) FROM mensajes t),"
+        " (SELECT md5(coalesce(string_agg(t::text, ',' ORDER BY t.mensaje_id, t.usuario_id, t.emoji), ''))"
+        "   FROM reacciones_mensajes t),"
+        " (SELECT count(*) || '/' || coalesce(max(id), 0) FROM eventos))";
+    PGresult *r = PQexec(it_db(), sql);
+    if (PQresultStatus(r) != PGRES_TUPLES_OK) {
+        fprintf(stderr, "it_db_fingerprint: %s\n", PQerrorMessage(it_db()));
+        exit(2);
+    }
+    char *s = strdup(PQgetvalue(r, 0, 0));
+    PQclear(r);
+    return s;
+}
+
+struct it_par {
+    struct it_job *job;
+    pthread_barrier_t *go;
+};
+
+static void *it_par_run(void *arg)
+{
+    struct it_par *p = arg;
+    pthread_barrier_wait(p->go);
+    struct it_resp *r = it_req(p->job->method, p->job->path, p->job->token, p->job->body);
+    p->job->status = r->status;
+    json_object *id;
+    p->job->id = r->json && json_object_is_type(r->json, json_type_object) &&
+                         json_object_object_get_ex(r->json, "id", &id)
+                     ? json_object_get_int64(id) : -1;
+    p->job->out = strdup(r->body);
+    it_free(r);
+    return NULL;
+}
+
+void it_parallel(struct it_job *jobs, size_t n)
+{
+    pthread_t *t = calloc(n, sizeof(*t));
+    struct it_par *p = calloc(n, sizeof(*p));
+    pthread_barrier_t go;
+    pthread_barrier_init(&go, NULL, (unsigned)n);
+    for (size_t i = 0; i < n; i++) {
+        p[i].job = &jobs[i];
+        p[i].go = &go;
+        pthread_create(&t[i], NULL, it_par_run, &p[i]);
+    }
+    for (size_t i = 0; i < n; i++)
+        pthread_join(t[i], NULL);
+    pthread_barrier_destroy(&go);
+    free(t);
+    free(p);
 }

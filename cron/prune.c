@@ -1,0 +1,83 @@
+/* prune.c: `chat-cron prune`: media files and eventos rows past their
+ * retention. */
+#include "prune.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "app.h"
+#include "log.h"
+#include "media.h"
+
+/* Upload temporary files are live for seconds; one a day old was left by a
+ * crash. */
+#define PRUNE_TMP_AGE (24 * 3600)
+
+/* eventos goes in slices, so a big backlog never holds one long lock. */
+#define PRUNE_EVENTOS_BATCH 10000
+
+static const char prune_sql_lock[] = "SELECT pg_try_advisory_lock(hashtext('chat-cron prune'))";
+static const char prune_sql_unlock[] = "SELECT pg_advisory_unlock(hashtext('chat-cron prune'))";
+
+static const char prune_sql_eventos[] =
+    "DELETE FROM eventos WHERE id IN ("
+    "  SELECT id FROM eventos WHERE created_at < now() - make_interval(days => $1::int)"
+    "   LIMIT $2::int)";
+
+static int prune_eventos(struct db *d, struct arena *a, int days, long long *deleted,
+                         struct err *e)
+{
+    *deleted = 0;
+    for (;;) {
+        const char *params[2] = { db_ll(a, days), db_ll(a, PRUNE_EVENTOS_BATCH) };
+        PGresult *r = db_exec(d, a, prune_sql_eventos, 2, params, e);
+        if (!r)
+            return -1;
+        long long n = strtoll(PQcmdTuples(r), NULL, 10);
+        *deleted += n;
+        if (n < PRUNE_EVENTOS_BATCH)
+            return 0;
+    }
+}
+
+int cron_prune(struct cfg *c, int argc, char **argv)
+{
+    if (argc > 1) {
+        fprintf(stderr, "usage: chat-cron prune\n");
+        return 2;
+    }
+    (void)argv;
+    int ret = 1;
+    struct db *d = app_db(c, c->migrate_on_start);
+    struct arena *a = arena_new();
+    struct err e = { ERR_NONE, "" };
+    PGresult *r = db_exec(d, a, prune_sql_lock, 0, NULL, &e);
+    if (!r)
+        goto cleanup;
+    if (!db_get_bool(r, 0, 0)) {
+        printf("prune: another run holds the lock; nothing to do\n");
+        ret = 0;
+        goto cleanup;
+    }
+    long purged = 0, swept = 0;
+    long long eventos = 0;
+    int failed = 0;
+    struct media_store *s = media_store_local(a, c->media_dir, &e);
+    if (!s || media_prune(d, a, s, c->media_retention_days, &purged, &e) < 0)
+        failed = 1;
+    if (s && s->sweep(s, PRUNE_TMP_AGE, &swept, &e) < 0)
+        failed = 1;
+    if (prune_eventos(d, a, c->eventos_retention_days, &eventos, &e) < 0)
+        failed = 1;
+    db_exec(d, a, prune_sql_unlock, 0, NULL, &e);
+    log_info("event=prune media_purged=%ld tmp_removed=%ld eventos_deleted=%lld failed=%d",
+             purged, swept, eventos, failed);
+    printf("prune: %ld media files removed, %ld temporary files removed, %lld eventos deleted\n",
+           purged, swept, eventos);
+    ret = failed;
+cleanup:
+    arena_free(a);
+    db_close(d);
+    return ret;
+}

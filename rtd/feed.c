@@ -1,0 +1,280 @@
+/* feed.c: the event feed: one LISTEN connection inside the lws loop (its
+ * socket adopted as a raw descriptor), reading eventos by the (xid, id)
+ * cursor on every NOTIFY and on a 1 s timer, delivering each row to its
+ * room; chat_efimeros notifications are delivered as they come. */
+#include <json-c/json.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "rt.h"
+
+#define FEED_BATCH 500
+#define FEED_TICK_US (1000 * LWS_US_PER_MS)
+#define FEED_BACKOFF_MAX_MS 5000
+
+/* The rows after the cursor, below the horizon; for a presencia:<id> room
+ * also the chats of that user (who should hear about them), resolved in
+ * the same statement. */
+static const char feed_sql[] =
+    "SELECT e.id, e.xid::text, e.tipo, e.sala, e.payload::text,"
+    "  CASE WHEN e.sala LIKE 'presencia:%' THEN"
+    "    (SELECT coalesce(array_agg(uc.chat_id), '{}') FROM usuarios_chat uc"
+    "      WHERE uc.usuario_id = substr(e.sala, 11)::bigint)::text END"
+    " FROM eventos_despues($1::bigint, $2::bigint, $3::int) e";
+
+static void feed_schedule_reconnect(struct rt *rt);
+
+static void feed_lost(struct rt *rt, const char *why)
+{
+    if (!rt->lconn)
+        return;
+    log_warn("event=db_listen ok=0 reason=\"%s\"", why);
+    if (rt->lwsi) {
+        lws_set_timeout(rt->lwsi, PENDING_TIMEOUT_KILLED_BY_PARENT, LWS_TO_KILL_ASYNC);
+        rt->lwsi = NULL;
+    }
+    PQfinish(rt->lconn);
+    rt->lconn = NULL;
+    rt->query_busy = rt->query_again = false;
+    feed_schedule_reconnect(rt);
+}
+
+static void feed_read(struct rt *rt)
+{
+    if (!rt->lconn || rt->stopping)
+        return;
+    if (rt->query_busy) {
+        rt->query_again = true;
+        return;
+    }
+    char x[24], i[24], n[16];
+    snprintf(x, sizeof(x), "%lld", rt->cur_xid);
+    snprintf(i, sizeof(i), "%lld", rt->cur_id);
+    snprintf(n, sizeof(n), "%d", FEED_BATCH);
+    const char *params[3] = { x, i, n };
+    if (!PQsendQueryParams(rt->lconn, feed_sql, 3, NULL, params, NULL, NULL, 0)) {
+        feed_lost(rt, PQerrorMessage(rt->lconn));
+        return;
+    }
+    PQflush(rt->lconn);
+    rt->query_busy = true;
+    rt->query_again = false;
+}
+
+/* "{1,2,3}" -> ids (malloc'd). */
+static long long *feed_ids(const char *text, size_t *n)
+{
+    *n = 0;
+    if (!text)
+        return NULL;
+    size_t cap = 1;
+    for (const char *p = text; *p; p++)
+        cap += *p == ',';
+    long long *ids = calloc(cap, sizeof(*ids));
+    if (!ids)
+        abort();
+    for (const char *p = text; *p;) {
+        if (*p >= '0' && *p <= '9') {
+            char *end;
+            ids[(*n)++] = strtoll(p, &end, 10);
+            p = end;
+        } else {
+            p++;
+        }
+    }
+    return ids;
+}
+
+/* Delivers the rows of one read; returns how many there were. */
+static int feed_rows(struct rt *rt, PGresult *r)
+{
+    int n = PQntuples(r);
+    for (int k = 0; k < n; k++) {
+        size_t nchats = 0;
+        long long *chats = feed_ids(PQgetisnull(r, k, 5) ? NULL : PQgetvalue(r, k, 5), &nchats);
+        hub_deliver(rt, PQgetvalue(r, k, 2), PQgetvalue(r, k, 3), PQgetvalue(r, k, 4), chats,
+                    nchats, 0);
+        free(chats);
+        rt->cur_id = strtoll(PQgetvalue(r, k, 0), NULL, 10);
+        rt->cur_xid = strtoll(PQgetvalue(r, k, 1), NULL, 10);
+    }
+    return n;
+}
+
+/* An ephemeral event from chat_efimeros:
+ * {"tipo":...,"sala":...,"excluir":<usuario_id>,"payload":{...}}. */
+static void feed_ephemeral(struct rt *rt, const char *text)
+{
+    json_object *o = json_tokener_parse(text), *t, *s, *p, *x;
+    if (o && json_object_object_get_ex(o, "tipo", &t) && json_object_object_get_ex(o, "sala", &s) &&
+        json_object_object_get_ex(o, "payload", &p)) {
+        long long skip = json_object_object_get_ex(o, "excluir", &x) ? json_object_get_int64(x) : 0;
+        hub_deliver(rt, json_object_get_string(t), json_object_get_string(s),
+                    json_object_to_json_string_ext(p, JSON_C_TO_STRING_PLAIN |
+                                                          JSON_C_TO_STRING_NOSLASHESCAPE),
+                    NULL, 0, skip);
+    } else {
+        log_warn("event=efimero_invalido");
+    }
+    json_object_put(o);
+}
+
+static void feed_readable(struct rt *rt)
+{
+    if (!PQconsumeInput(rt->lconn)) {
+        feed_lost(rt, PQerrorMessage(rt->lconn));
+        return;
+    }
+    bool want = false;
+    while (rt->query_busy && !PQisBusy(rt->lconn)) {
+        PGresult *r = PQgetResult(rt->lconn);
+        if (!r) {
+            rt->query_busy = false;
+            break;
+        }
+        if (PQresultStatus(r) == PGRES_TUPLES_OK) {
+            if (feed_rows(rt, r) >= FEED_BATCH)
+                want = true;
+        } else {
+            log_warn("event=feed_read ok=0 reason=\"%s\"", PQresultErrorMessage(r));
+        }
+        PQclear(r);
+    }
+    PGnotify *note;
+    while ((note = PQnotifies(rt->lconn)) != NULL) {
+        if (strcmp(note->relname, "chat_efimeros") == 0)
+            feed_ephemeral(rt, note->extra);
+        else
+            want = true;
+        PQfreemem(note);
+    }
+    if (PQstatus(rt->lconn) != CONNECTION_OK) {
+        feed_lost(rt, "connection closed");
+        return;
+    }
+    if (!rt->query_busy && (want || rt->query_again))
+        feed_read(rt);
+    else if (want)
+        rt->query_again = true;
+}
+
+int feed_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
+                  size_t len)
+{
+    (void)user;
+    (void)in;
+    (void)len;
+    struct rt *rt = rt_of(wsi);
+    switch (reason) {
+    case LWS_CALLBACK_RAW_RX_FILE:
+        if (rt->lwsi == wsi && rt->lconn)
+            feed_readable(rt);
+        return 0;
+    case LWS_CALLBACK_RAW_CLOSE_FILE:
+        if (rt->lwsi == wsi) {
+            rt->lwsi = NULL;
+            feed_lost(rt, "descriptor closed");
+        }
+        return 0;
+    default:
+        return 0;
+    }
+}
+
+static void feed_tick(lws_sorted_usec_list_t *sul)
+{
+    struct rt *rt = lws_container_of(sul, struct rt, sul_feed);
+    if (rt->stopping)
+        return;
+    if (rt->lconn) {
+        /* a lost NOTIFY only delays; this also notices a dead server */
+        if (rt->query_busy)
+            feed_readable(rt);
+        else
+            feed_read(rt);
+    }
+    lws_sul_schedule(rt->ctx, 0, &rt->sul_feed, feed_tick, FEED_TICK_US);
+}
+
+static void feed_connect(lws_sorted_usec_list_t *sul)
+{
+    struct rt *rt = lws_container_of(sul, struct rt, sul_reconnect);
+    if (rt->stopping || rt->lconn || rt->listen_pending)
+        return;
+    rt->listen_pending = true;
+    struct rt_job *j = job_new(JOB_LISTEN);
+    j->want_cursor = !rt->cursor_set;
+    pool_submit(rt->pool, j);
+}
+
+static void feed_schedule_reconnect(struct rt *rt)
+{
+    if (rt->stopping)
+        return;
+    rt->backoff_ms = rt->backoff_ms ? rt->backoff_ms * 2 : 250;
+    if (rt->backoff_ms > FEED_BACKOFF_MAX_MS)
+        rt->backoff_ms = FEED_BACKOFF_MAX_MS;
+    lws_sul_schedule(rt->ctx, 0, &rt->sul_reconnect, feed_connect,
+                     (lws_usec_t)rt->backoff_ms * LWS_US_PER_MS);
+}
+
+void feed_listen_done(struct rt *rt, struct rt_job *j)
+{
+    rt->listen_pending = false;
+    if (j->status < 0 || rt->stopping) {
+        if (!rt->stopping)
+            log_warn("event=db_listen ok=0 reason=\"%s\"", j->result ? j->result : "?");
+        feed_schedule_reconnect(rt);
+        return;
+    }
+    PGconn *conn = j->conn;
+    j->conn = NULL;
+    if (!rt->cursor_set) {
+        rt->cur_xid = j->xid;
+        rt->cur_id = 0;
+        rt->cursor_set = true;
+    }
+    int fd = dup(PQsocket(conn));
+    lws_sock_file_fd_type u;
+    u.filefd = fd;
+    struct lws *w = fd < 0 ? NULL
+                           : lws_adopt_descriptor_vhost(rt->vh, LWS_ADOPT_RAW_FILE_DESC, u,
+                                                        "chat-pg", NULL);
+    if (!w) {
+        log_warn("event=db_listen ok=0 reason=\"cannot adopt the descriptor\"");
+        PQfinish(conn);
+        feed_schedule_reconnect(rt);
+        return;
+    }
+    PQsetnonblocking(conn, 1);
+    rt->lconn = conn;
+    rt->lwsi = w;
+    rt->backoff_ms = 0;
+    log_info("event=db_listen ok=1 cursor=%lld:%lld", rt->cur_xid, rt->cur_id);
+    if (rt->ever_listened)
+        pres_resync_all(rt);
+    rt->ever_listened = true;
+    feed_read(rt); /* whatever was written while we were away */
+}
+
+void feed_start(struct rt *rt)
+{
+    lws_sul_schedule(rt->ctx, 0, &rt->sul_reconnect, feed_connect, 1);
+    lws_sul_schedule(rt->ctx, 0, &rt->sul_feed, feed_tick, FEED_TICK_US);
+}
+
+void feed_stop(struct rt *rt)
+{
+    lws_sul_cancel(&rt->sul_feed);
+    lws_sul_cancel(&rt->sul_reconnect);
+    if (rt->lwsi) {
+        lws_set_timeout(rt->lwsi, PENDING_TIMEOUT_KILLED_BY_PARENT, LWS_TO_KILL_ASYNC);
+        rt->lwsi = NULL;
+    }
+    if (rt->lconn) {
+        PQfinish(rt->lconn);
+        rt->lconn = NULL;
+    }
+}

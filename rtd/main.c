@@ -1,0 +1,167 @@
+/* main.c: chat-rtd, the realtime daemon: Socket.IO v4 over libwebsockets,
+ * fed by PostgreSQL LISTEN/NOTIFY and the eventos table (API.md §5-6). */
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "app.h"
+#include "log.h"
+#include "rt.h"
+
+#define RT_WORKERS 4
+#define RT_DRAIN_US (2 * LWS_US_PER_SEC)
+
+/* The only mutable globals: the stop flag and the context the signal
+ * handler wakes (written once before signals are installed). */
+static volatile sig_atomic_t rt_stop;
+static struct lws_context *rt_signal_ctx;
+
+static void rt_on_signal(int sig)
+{
+    (void)sig;
+    rt_stop = 1;
+    if (rt_signal_ctx)
+        lws_cancel_service(rt_signal_ctx);
+}
+
+void rt_job_done(struct rt *rt, struct rt_job *j)
+{
+    switch (j->kind) {
+    case JOB_AUTH:
+        rt_auth_done(rt, j);
+        break;
+    case JOB_NOTIFY:
+    case JOB_MARK_READ:
+    case JOB_REACT:
+        rt_ack(rt, j->conn_id, j->ack, j->result ? j->result : "{\"ok\":true}");
+        break;
+    case JOB_PRESENCE:
+        pres_done(rt, j);
+        break;
+    case JOB_HEARTBEAT:
+        pres_heartbeat_done(rt, j);
+        break;
+    case JOB_LISTEN:
+        feed_listen_done(rt, j);
+        break;
+    case JOB_SHUTDOWN:
+        break;
+    }
+}
+
+static void rt_lws_log(int level, const char *line)
+{
+    size_t n = strlen(line);
+    while (n && (line[n - 1] == '\n' || line[n - 1] == '\r'))
+        n--;
+    if (level & LLL_ERR)
+        log_error("event=lws msg=\"%.*s\"", (int)n, line);
+    else
+        log_warn("event=lws msg=\"%.*s\"", (int)n, line);
+}
+
+/* Wakes the loop while draining at shutdown (lws_service ignores its
+ * timeout). */
+static void rt_drain_tick(lws_sorted_usec_list_t *sul)
+{
+    struct rt *rt = lws_container_of(sul, struct rt, sul_feed);
+    lws_sul_schedule(rt->ctx, 0, &rt->sul_feed, rt_drain_tick, 50 * LWS_US_PER_MS);
+}
+
+static void rt_shutdown(struct rt *rt)
+{
+    rt->stopping = true;
+    log_info("event=stopping conexiones=%zu", rt->nconns);
+    feed_stop(rt);
+    lws_sul_cancel(&rt->sul_heartbeat);
+    for (size_t i = 0; i < rt->conns.cap; i++)
+        if (rt_map_live(&rt->conns, i))
+            hub_close(rt, rt->conns.e[i].val, "server_shutdown", true);
+    lws_sul_schedule(rt->ctx, 0, &rt->sul_feed, rt_drain_tick, 50 * LWS_US_PER_MS);
+    lws_usec_t deadline = lws_now_usecs() + RT_DRAIN_US;
+    while (rt->nconns && lws_now_usecs() < deadline)
+        if (lws_service(rt->ctx, 0) < 0)
+            break;
+    lws_sul_cancel(&rt->sul_feed);
+    /* this instance's presence rows go; the survivors (or the next start)
+     * mark its users desconectado after the grace period */
+    struct rt_job *j = job_new(JOB_SHUTDOWN);
+    pool_run_now(rt->pool, j);
+    job_free(j);
+}
+
+int main(int argc, char **argv)
+{
+    struct cfg *c = app_config("chat-rtd", &argc, argv);
+    char why[512];
+    struct rt rt;
+    memset(&rt, 0, sizeof(rt));
+    rt.cfg = c;
+    rt.keys = token_keys_load(c, why, sizeof(why));
+    if (!rt.keys) {
+        log_error("event=start_failed reason=\"%s\"", why);
+        cfg_free(c);
+        return 2;
+    }
+    /* migrations (and a first check that the database is there) */
+    db_close(app_db(c, c->migrate_on_start));
+
+    char host[100] = "localhost";
+    gethostname(host, sizeof(host) - 1);
+    snprintf(rt.instance, sizeof(rt.instance), "%s:%d:%d", host, c->rtd_port, (int)getpid());
+
+    lws_set_log_level(LLL_ERR | LLL_WARN, rt_lws_log);
+    struct lws_context_creation_info info;
+    memset(&info, 0, sizeof(info));
+    info.port = c->rtd_port;
+    info.iface = c->rtd_bind[0] ? c->rtd_bind : NULL;
+    info.protocols = rt_protocols;
+    info.user = &rt;
+    info.vhost_name = "default";
+    info.options = LWS_SERVER_OPTION_DISABLE_IPV6;
+    info.ka_time = 0;
+    info.timeout_secs = 30;
+    rt.ctx = lws_create_context(&info);
+    if (!rt.ctx) {
+        log_error("event=start_failed reason=\"cannot listen on %s:%d (rtd_bind, rtd_port)\"",
+                  c->rtd_bind, c->rtd_port);
+        token_keys_free(rt.keys);
+        cfg_free(c);
+        return 1;
+    }
+    rt.vh = lws_get_vhost_by_name(rt.ctx, "default");
+    rt.pool = pool_start(&rt, RT_WORKERS);
+    rt_signal_ctx = rt.ctx;
+    struct sigaction sa;
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_handler = rt_on_signal;
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGINT, &sa, NULL);
+    signal(SIGPIPE, SIG_IGN);
+
+    feed_start(&rt);
+    pres_start(&rt);
+    log_info("event=start instancia=%s bind=%s port=%d version=%s", rt.instance,
+             c->rtd_bind[0] ? c->rtd_bind : "*", c->rtd_port, CHAT_VERSION);
+
+    while (!rt_stop)
+        if (lws_service(rt.ctx, 0) < 0)
+            break;
+
+    rt_shutdown(&rt);
+    pool_stop(rt.pool);
+    rt.pool = NULL;
+    lws_context_destroy(rt.ctx);
+    for (size_t i = 0; i < rt.users.cap; i++)
+        if (rt_map_live(&rt.users, i))
+            free(rt.users.e[i].val);
+    rt_map_release(&rt.users);
+    rt_map_release(&rt.conns);
+    rt_map_release(&rt.rooms);
+    token_keys_free(rt.keys);
+    log_info("event=stopped");
+    cfg_free(c);
+    return 0;
+}

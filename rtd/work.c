@@ -1,0 +1,542 @@
+/* work.c: the worker pool: threads with their own database connection
+ * doing what would block the loop (auth, writes, presence), handing each
+ * finished job back through a queue and lws_cancel_service. */
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "db.h"
+#include "evt.h"
+#include "jsonx.h"
+#include "log.h"
+#include "msg.h"
+#include "rt.h"
+#include "usr.h"
+
+struct rt_pool {
+    struct rt *rt;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    struct rt_job *todo_head, *todo_tail;
+    struct rt_job *done_head, *done_tail;
+    bool stop;
+    int n;
+    pthread_t *threads;
+    struct db *spare;           /* for pool_run_now */
+};
+
+struct rt_job *job_new(enum rt_job_kind kind)
+{
+    struct rt_job *j = calloc(1, sizeof(*j));
+    if (!j)
+        abort();
+    j->kind = kind;
+    j->ack = -1;
+    return j;
+}
+
+void job_free(struct rt_job *j)
+{
+    if (!j)
+        return;
+    free(j->text);
+    free(j->ids);
+    free(j->result);
+    if (j->conn)
+        PQfinish(j->conn);
+    free(j);
+}
+
+/* ---- the jobs (worker threads) -------------------------------------------- */
+
+static const char sql_user_chats[] =
+    "SELECT uc.chat_id FROM usuarios_chat uc JOIN chats c ON c.id = uc.chat_id"
+    " WHERE uc.usuario_id = $1 AND c.deleted_at IS NULL";
+
+static int job_auth(struct rt *rt, struct db *d, struct arena *a, struct rt_job *j,
+                    struct err *e)
+{
+    struct token_claims claims;
+    struct principal p;
+    if (token_verify(rt->cfg, rt->keys, j->text, (long long)time(NULL), a, &claims, e) < 0)
+        return -1;
+    if (claims.service)
+        return err_set(e, ERR_TOKEN, "un token de servicio no abre sockets");
+    if (usr_login(d, a, &claims, &p, e) < 0)
+        return -1;
+    const char *params[1] = { db_ll(a, p.id) };
+    PGresult *r = db_exec(d, a, sql_user_chats, 1, params, e);
+    if (!r)
+        return -1;
+    j->user_id = p.id;
+    j->nids = (size_t)PQntuples(r);
+    j->ids = calloc(j->nids ? j->nids : 1, sizeof(*j->ids));
+    if (!j->ids)
+        abort();
+    for (size_t i = 0; i < j->nids; i++)
+        j->ids[i] = db_get_ll(r, (int)i, 0);
+    return 0;
+}
+
+static int job_notify(struct db *d, struct arena *a, struct rt_job *j, struct err *e)
+{
+    const char *params[1] = { j->text };
+    if (!db_exec(d, a, "SELECT pg_notify('chat_efimeros', $1)", 1, params, e))
+        return -1;
+    j->result = strdup("{\"ok\":true}");
+    return 0;
+}
+
+static const char sql_pres_lock[] =
+    "SELECT activo, vacaciones AND (vacaciones_hasta IS NULL OR vacaciones_hasta >= current_date),"
+    "  estatus FROM usuarios WHERE id = $1 FOR NO KEY UPDATE";
+static const char sql_pres_instance[] =
+    "INSERT INTO rtd_instancias (id, host, pid) VALUES ($1, $2, $3::int)"
+    " ON CONFLICT (id) DO NOTHING";
+static const char sql_pres_upsert[] =
+    "INSERT INTO presencia_conexiones (instancia, usuario_id, sockets, inactivos)"
+    " VALUES ($1, $2, $3::int, $4::int)"
+    " ON CONFLICT (instancia, usuario_id) DO UPDATE SET sockets = EXCLUDED.sockets,"
+    "  inactivos = EXCLUDED.inactivos, updated_at = now()";
+static const char sql_pres_delete[] =
+    "DELETE FROM presencia_conexiones WHERE instancia = $1 AND usuario_id = $2";
+static const char sql_pres_sum[] =
+    "SELECT coalesce(sum(p.sockets), 0), coalesce(sum(p.inactivos), 0)"
+    " FROM presencia_conexiones p JOIN rtd_instancias i ON i.id = p.instancia"
+    " WHERE p.usuario_id = $1 AND i.heartbeat_at > now() - interval '30 seconds'";
+static const char sql_pres_set[] =
+    "UPDATE usuarios SET estatus = $2, ultima_conexion = now() WHERE id = $1";
+
+/* One user's presence: writes this instance's counts for it (sockets < 0:
+ * leave the rows alone), sums the counts of every live instance, and when
+ * the aggregate differs from usuarios.estatus stores it and emits
+ * usuario:estatus to presencia:<id> (unless on vacation, which overrides).
+ * The user row is locked first, so instances computing the same user take
+ * turns and the last one sees every committed count. */
+static int pres_recompute(struct rt *rt, struct db *d, struct arena *a, long long uid,
+                          int sockets, int inactivos, struct err *e)
+{
+    int ret = -1;
+    if (db_begin(d, e) < 0)
+        return -1;
+    const char *pid = db_ll(a, uid);
+    const char *p1[1] = { pid };
+    PGresult *r = db_exec(d, a, sql_pres_lock, 1, p1, e);
+    if (!r)
+        goto cleanup;
+    if (PQntuples(r) == 0) {
+        ret = 0;
+        goto cleanup;
+    }
+    bool activo = db_get_bool(r, 0, 0), vacaciones = db_get_bool(r, 0, 1);
+    const char *old = arena_strdup(a, db_get(r, 0, 2));
+    if (sockets > 0) {
+        const char *pi[3] = { rt->instance, "", db_ll(a, (long long)getpid()) };
+        char host[128] = "";
+        gethostname(host, sizeof(host) - 1);
+        pi[1] = host;
+        const char *pu[4] = { rt->instance, pid, db_ll(a, sockets), db_ll(a, inactivos) };
+        if (!db_exec(d, a, sql_pres_instance, 3, pi, e) ||
+            !db_exec(d, a, sql_pres_upsert, 4, pu, e))
+            goto cleanup;
+    } else if (sockets == 0) {
+        const char *pd[2] = { rt->instance, pid };
+        if (!db_exec(d, a, sql_pres_delete, 2, pd, e))
+            goto cleanup;
+    }
+    r = db_exec(d, a, sql_pres_sum, 1, p1, e);
+    if (!r)
+        goto cleanup;
+    long long total = db_get_ll(r, 0, 0), idle = db_get_ll(r, 0, 1);
+    const char *now = !activo || total == 0 ? "desconectado"
+                      : total > idle        ? "en_linea"
+                                            : "inactivo";
+    if (strcmp(now, old) != 0) {
+        const char *ps[2] = { pid, now };
+        if (!db_exec(d, a, sql_pres_set, 2, ps, e))
+            goto cleanup;
+        if (activo && !vacaciones) {
+            json_object *o = jsonx_own(a, json_object_new_object());
+            json_object_object_add(o, "usuario_id", json_object_new_int64(uid));
+            json_object_object_add(o, "estatus", json_object_new_string(now));
+            if (evt_add(d, a, "usuario:estatus", arena_printf(a, "presencia:%lld", uid), o, 0,
+                        uid, e) < 0)
+                goto cleanup;
+        }
+        log_info("event=presencia usuario=%lld estatus=%s antes=%s", uid, now, old);
+    }
+    if (db_commit(d, e) < 0)
+        goto cleanup;
+    ret = 0;
+cleanup:
+    if (ret < 0)
+        db_rollback(d);
+    return ret;
+}
+
+static const char sql_principal[] =
+    "SELECT id_erp, nombre, permisos::text, activo FROM usuarios WHERE id = $1";
+
+/* The principal of a connected user, as REST would build it from the
+ * token (permissions as last seen in a token). */
+static int job_principal(struct db *d, struct arena *a, long long uid, struct principal *p,
+                         struct err *e)
+{
+    const char *params[1] = { db_ll(a, uid) };
+    PGresult *r = db_exec(d, a, sql_principal, 1, params, e);
+    if (!r)
+        return -1;
+    if (PQntuples(r) == 0 || !db_get_bool(r, 0, 3))
+        return err_set(e, ERR_DEACTIVATED, NULL);
+    memset(p, 0, sizeof(*p));
+    p->id = uid;
+    p->id_erp = arena_strdup(a, db_get(r, 0, 0));
+    p->nombre = arena_strdup(a, db_get(r, 0, 1));
+    const char *t = db_get(r, 0, 2);
+    int *perms = arena_alloc(a, sizeof(int) * TOKEN_MAX_PERMISOS);
+    size_t n = 0;
+    for (const char *q = t ? t : ""; *q && n < TOKEN_MAX_PERMISOS;) {
+        if (*q >= '0' && *q <= '9') {
+            char *end;
+            perms[n++] = (int)strtol(q, &end, 10);
+            q = end;
+        } else {
+            q++;
+        }
+    }
+    p->permisos = perms;
+    p->npermisos = n;
+    return 0;
+}
+
+/* The ack {"ok":true, ...fields of extra} (extra may be NULL). */
+static char *job_ok(json_object *extra)
+{
+    json_object *o = json_object_new_object();
+    json_object_object_add(o, "ok", json_object_new_boolean(1));
+    if (extra) {
+        json_object_object_foreach(extra, k, v)
+            json_object_object_add(o, k, json_object_get(v));
+    }
+    char *s = strdup(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN |
+                                                           JSON_C_TO_STRING_NOSLASHESCAPE));
+    json_object_put(o);
+    return s;
+}
+
+/* chat:marcar_leido {chat_id, mensaje_id} */
+static int job_mark_read(struct db *d, struct arena *a, struct rt_job *j, struct err *e)
+{
+    struct principal p;
+    json_object *in = jsonx_parse_object(a, j->text, strlen(j->text), e), *out = NULL;
+    long long chat_id = 0, mensaje_id = 0;
+    bool changed = false;
+    if (!in)
+        return -1;
+    if (jsonx_get_id(in, "chat_id", &chat_id, e) != 0 ||
+        jsonx_get_id(in, "mensaje_id", &mensaje_id, e) != 0)
+        return err_set(e, ERR_INVALID, "chat_id y mensaje_id son obligatorios");
+    if (job_principal(d, a, j->user_id, &p, e) < 0 ||
+        msg_mark_read(d, a, &p, chat_id, mensaje_id, &changed, &out, e) < 0)
+        return -1;
+    j->result = job_ok(out);
+    return 0;
+}
+
+/* chat:reaccionar {mensaje_id, emoji}: adds the reaction, or removes it
+ * when it was already there (a toggle). */
+static int job_react(struct db *d, struct arena *a, struct rt_job *j, struct err *e)
+{
+    struct principal p;
+    json_object *in = jsonx_parse_object(a, j->text, strlen(j->text), e), *out = NULL;
+    long long mensaje_id = 0;
+    const char *emoji = NULL;
+    bool changed = false, add = true;
+    if (!in)
+        return -1;
+    if (jsonx_get_id(in, "mensaje_id", &mensaje_id, e) != 0 ||
+        jsonx_get_str(in, "emoji", &emoji, e) != 0)
+        return err_set(e, ERR_INVALID, "mensaje_id y emoji son obligatorios");
+    if (msg_emoji_check(emoji, e) < 0 || job_principal(d, a, j->user_id, &p, e) < 0 ||
+        msg_react(d, a, &p, mensaje_id, emoji, true, &changed, &out, e) < 0)
+        return -1;
+    if (!changed) {
+        add = false;
+        if (msg_react(d, a, &p, mensaje_id, emoji, false, &changed, &out, e) < 0)
+            return -1;
+    }
+    json_object *extra = jsonx_own(a, json_object_new_object());
+    json_object_object_add(extra, "accion", json_object_new_string(add ? "agregar" : "quitar"));
+    if (out)
+        json_object_object_add(extra, "mensaje", json_object_get(out));
+    j->result = job_ok(extra);
+    return 0;
+}
+
+static const char sql_hb_upsert[] =
+    "INSERT INTO rtd_instancias (id, host, pid) VALUES ($1, $2, $3::int)"
+    " ON CONFLICT (id) DO UPDATE SET heartbeat_at = now() RETURNING (xmax = 0)";
+static const char sql_hb_stale[] =
+    "DELETE FROM rtd_instancias WHERE heartbeat_at < now() - interval '30 seconds' RETURNING id";
+/* users shown as connected that no live instance holds, past the grace */
+static const char sql_hb_orphans[] =
+    "SELECT u.id FROM usuarios u WHERE u.estatus <> 'desconectado'"
+    "  AND (u.ultima_conexion IS NULL OR u.ultima_conexion < now() - make_interval(secs => $1::int))"
+    "  AND NOT EXISTS (SELECT 1 FROM presencia_conexiones p JOIN rtd_instancias i"
+    "                   ON i.id = p.instancia WHERE p.usuario_id = u.id"
+    "                   AND i.heartbeat_at > now() - interval '30 seconds')"
+    " LIMIT 1000";
+
+static int job_heartbeat(struct rt *rt, struct db *d, struct arena *a, struct rt_job *j,
+                         struct err *e)
+{
+    char host[128] = "";
+    gethostname(host, sizeof(host) - 1);
+    const char *p[3] = { rt->instance, host, db_ll(a, (long long)getpid()) };
+    PGresult *r = db_exec(d, a, sql_hb_upsert, 3, p, e);
+    if (!r)
+        return -1;
+    j->lost_instance = db_get_bool(r, 0, 0);
+    r = db_exec(d, a, sql_hb_stale, 0, NULL, e);
+    if (!r)
+        return -1;
+    for (int i = 0; i < PQntuples(r); i++)
+        log_info("event=instancia_caida instancia=%s", db_get(r, i, 0));
+    const char *pg[1] = { db_ll(a, rt->cfg->presence_grace_seconds) };
+    r = db_exec(d, a, sql_hb_orphans, 1, pg, e);
+    if (!r)
+        return -1;
+    for (int i = 0; i < PQntuples(r); i++)
+        if (pres_recompute(rt, d, a, db_get_ll(r, i, 0), -1, 0, e) < 0)
+            return -1;
+    return 0;
+}
+
+static const char sql_shutdown[] =
+    "WITH mine AS (SELECT usuario_id FROM presencia_conexiones WHERE instancia = $1)"
+    " UPDATE usuarios SET ultima_conexion = now() WHERE id IN (SELECT usuario_id FROM mine)";
+
+static int job_shutdown(struct rt *rt, struct db *d, struct arena *a, struct err *e)
+{
+    const char *p[1] = { rt->instance };
+    if (!db_exec(d, a, sql_shutdown, 1, p, e) ||
+        !db_exec(d, a, "DELETE FROM rtd_instancias WHERE id = $1", 1, p, e))
+        return -1;
+    return 0;
+}
+
+static void job_listen(struct rt *rt, struct rt_job *j)
+{
+    j->status = -1;
+    PGconn *conn = PQconnectdb(rt->cfg->db_conninfo);
+    if (PQstatus(conn) != CONNECTION_OK) {
+        char *msg = PQerrorMessage(conn), *nl;
+        j->result = strdup(msg);
+        if ((nl = strchr(j->result, '\n')) != NULL)
+            *nl = '\0';
+        PQfinish(conn);
+        return;
+    }
+    PGresult *r = PQexec(conn, "SET TimeZone = 'UTC'; LISTEN chat_eventos; LISTEN chat_efimeros");
+    bool ok = PQresultStatus(r) == PGRES_COMMAND_OK;
+    PQclear(r);
+    if (ok && j->want_cursor) {
+        r = PQexec(conn, "SELECT eventos_horizonte()");
+        ok = PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1;
+        if (ok)
+            j->xid = strtoll(PQgetvalue(r, 0, 0), NULL, 10);
+        PQclear(r);
+    }
+    if (!ok) {
+        j->result = strdup(PQerrorMessage(conn));
+        PQfinish(conn);
+        return;
+    }
+    j->conn = conn;
+    j->status = 0;
+}
+
+static int job_run_once(struct rt *rt, struct db *d, struct arena *a, struct rt_job *j,
+                        struct err *e)
+{
+    int rc = -1;
+    switch (j->kind) {
+    case JOB_AUTH:
+        rc = job_auth(rt, d, a, j, e);
+        break;
+    case JOB_NOTIFY:
+        rc = job_notify(d, a, j, e);
+        break;
+    case JOB_PRESENCE:
+        rc = pres_recompute(rt, d, a, j->user_id, j->sockets, j->inactivos, e);
+        break;
+    case JOB_HEARTBEAT:
+        rc = job_heartbeat(rt, d, a, j, e);
+        break;
+    case JOB_SHUTDOWN:
+        rc = job_shutdown(rt, d, a, e);
+        break;
+    case JOB_MARK_READ:
+        rc = job_mark_read(d, a, j, e);
+        break;
+    case JOB_REACT:
+        rc = job_react(d, a, j, e);
+        break;
+    case JOB_LISTEN:
+        break;
+    }
+    return rc;
+}
+
+static void job_run(struct rt *rt, struct db **dp, struct arena *a, struct rt_job *j)
+{
+    struct err e = { 0 };
+    if (j->kind == JOB_LISTEN) {
+        job_listen(rt, j);
+        return;
+    }
+    if (!*dp) {
+        char why[256];
+        *dp = db_open(rt->cfg->db_conninfo, 0, why, sizeof(why));
+    }
+    struct db *d = *dp;
+    int rc = -1;
+    if (!d || db_ensure(d) < 0) {
+        err_set(&e, ERR_UNAVAILABLE, "base de datos inaccesible");
+        goto done;
+    }
+    for (int attempt = 0; attempt < 2; attempt++) {
+        rc = job_run_once(rt, d, a, j, &e);
+        /* a connection the server dropped (a restart) is only noticed when
+         * used: reset it and try once more (failed jobs rolled back) */
+        if (rc == 0 || e.code != ERR_UNAVAILABLE || db_ensure(d) < 0)
+            break;
+        free(j->result);
+        j->result = NULL;
+        arena_reset(a);
+    }
+done:
+    j->status = rc;
+    j->err = rc < 0 ? e.code : ERR_NONE;
+    if (rc < 0 && !j->result && j->ack >= 0) {
+        char buf[160];
+        snprintf(buf, sizeof(buf), "{\"ok\":false,\"error\":\"%s\"}", err_codigo(e.code));
+        j->result = strdup(buf);
+    }
+    if (rc < 0 && (e.code == ERR_INTERNAL || e.code == ERR_UNAVAILABLE))
+        log_warn("event=job_failed kind=%d codigo=%s reason=\"%s\"", (int)j->kind,
+                 err_codigo(e.code), e.msg);
+    arena_reset(a);
+}
+
+static void *pool_main(void *arg)
+{
+    struct rt_pool *p = arg;
+    struct arena *a = arena_new();
+    struct db *d = NULL;
+    for (;;) {
+        pthread_mutex_lock(&p->mu);
+        while (!p->stop && !p->todo_head)
+            pthread_cond_wait(&p->cv, &p->mu);
+        if (p->stop) {
+            pthread_mutex_unlock(&p->mu);
+            break;
+        }
+        struct rt_job *j = p->todo_head;
+        p->todo_head = j->next;
+        if (!p->todo_head)
+            p->todo_tail = NULL;
+        pthread_mutex_unlock(&p->mu);
+        j->next = NULL;
+        job_run(p->rt, &d, a, j);
+        pthread_mutex_lock(&p->mu);
+        if (p->done_tail)
+            p->done_tail->next = j;
+        else
+            p->done_head = j;
+        p->done_tail = j;
+        pthread_mutex_unlock(&p->mu);
+        lws_cancel_service(p->rt->ctx);
+    }
+    db_close(d);
+    arena_free(a);
+    return NULL;
+}
+
+struct rt_pool *pool_start(struct rt *rt, int n)
+{
+    struct rt_pool *p = calloc(1, sizeof(*p));
+    if (!p)
+        abort();
+    p->rt = rt;
+    p->n = n;
+    pthread_mutex_init(&p->mu, NULL);
+    pthread_cond_init(&p->cv, NULL);
+    p->threads = calloc((size_t)n, sizeof(*p->threads));
+    if (!p->threads)
+        abort();
+    for (int i = 0; i < n; i++)
+        if (pthread_create(&p->threads[i], NULL, pool_main, p) != 0)
+            abort();
+    return p;
+}
+
+void pool_submit(struct rt_pool *p, struct rt_job *j)
+{
+    j->next = NULL;
+    pthread_mutex_lock(&p->mu);
+    if (p->todo_tail)
+        p->todo_tail->next = j;
+    else
+        p->todo_head = j;
+    p->todo_tail = j;
+    pthread_cond_signal(&p->cv);
+    pthread_mutex_unlock(&p->mu);
+}
+
+struct rt_job *pool_take_done(struct rt_pool *p)
+{
+    pthread_mutex_lock(&p->mu);
+    struct rt_job *j = p->done_head;
+    p->done_head = p->done_tail = NULL;
+    pthread_mutex_unlock(&p->mu);
+    return j;
+}
+
+void pool_run_now(struct rt_pool *p, struct rt_job *j)
+{
+    struct arena *a = arena_new();
+    job_run(p->rt, &p->spare, a, j);
+    arena_free(a);
+}
+
+static void pool_free_list(struct rt_job *j)
+{
+    while (j) {
+        struct rt_job *next = j->next;
+        job_free(j);
+        j = next;
+    }
+}
+
+void pool_stop(struct rt_pool *p)
+{
+    if (!p)
+        return;
+    pthread_mutex_lock(&p->mu);
+    p->stop = true;
+    pthread_cond_broadcast(&p->cv);
+    pthread_mutex_unlock(&p->mu);
+    for (int i = 0; i < p->n; i++)
+        pthread_join(p->threads[i], NULL);
+    pool_free_list(p->todo_head);
+    pool_free_list(p->done_head);
+    db_close(p->spare);
+    pthread_mutex_destroy(&p->mu);
+    pthread_cond_destroy(&p->cv);
+    free(p->threads);
+    free(p);
+}

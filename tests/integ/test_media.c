@@ -1,0 +1,1118 @@
+/* test_media.c: uploads, type checks, limits, authorised downloads with
+ * ranges, hiding and prune, against the running stack through nginx. The
+ * files are small real ones generated here. */
+#include <errno.h>
+#include <ftw.h>
+#include <limits.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "cu.h"
+#include "it.h"
+#include "media.h"
+
+/* ---- a growable byte buffer -------------------------------------------- */
+
+struct buf {
+    unsigned char *p;
+    size_t n, cap;
+};
+
+static void put(struct buf *b, const void *d, size_t n)
+{
+    if (n == 0)
+        return;
+    if (b->n + n > b->cap) {
+        b->cap = (b->n + n) * 2 + 64;
+        b->p = realloc(b->p, b->cap);
+    }
+    memcpy(b->p + b->n, d, n);
+    b->n += n;
+}
+static void puts_(struct buf *b, const char *s) { put(b, s, strlen(s)); }
+static void put8(struct buf *b, unsigned v) { unsigned char c = (unsigned char)v; put(b, &c, 1); }
+static void put16le(struct buf *b, unsigned v) { put8(b, v & 255); put8(b, v >> 8); }
+static void put32le(struct buf *b, uint32_t v) { put16le(b, v & 0xFFFF); put16le(b, v >> 16); }
+static void put16be(struct buf *b, unsigned v) { put8(b, v >> 8); put8(b, v & 255); }
+static void put32be(struct buf *b, uint32_t v) { put16be(b, v >> 16); put16be(b, v & 0xFFFF); }
+static void putz(struct buf *b, size_t n) { for (size_t i = 0; i < n; i++) put8(b, 0); }
+static void patch32be(struct buf *b, size_t at, uint32_t v)
+{
+    b->p[at] = (unsigned char)(v >> 24);
+    b->p[at + 1] = (unsigned char)(v >> 16);
+    b->p[at + 2] = (unsigned char)(v >> 8);
+    b->p[at + 3] = (unsigned char)v;
+}
+
+static uint32_t crc32_(const unsigned char *p, size_t n)
+{
+    uint32_t c = 0xFFFFFFFFu;
+    for (size_t i = 0; i < n; i++) {
+        c ^= p[i];
+        for (int k = 0; k < 8; k++)
+            c = (c >> 1) ^ (0xEDB88320u & (0u - (c & 1)));
+    }
+    return ~c;
+}
+
+/* ---- file generators ----------------------------------------------------- */
+
+static void png_chunk(struct buf *b, const char *type, const unsigned char *d, size_t n)
+{
+    put32be(b, (uint32_t)n);
+    size_t at = b->n;
+    puts_(b, type);
+    put(b, d, n);
+    put32be(b, crc32_(b->p + at, n + 4));
+}
+
+/* A real w x h RGB PNG (black), its pixels in one stored deflate block. */
+static struct buf gen_png(unsigned w, unsigned h)
+{
+    struct buf b = { 0 }, ihdr = { 0 }, z = { 0 }, raw = { 0 };
+    put(&b, "\x89PNG\r\n\x1A\n", 8);
+    put32be(&ihdr, w);
+    put32be(&ihdr, h);
+    put(&ihdr, "\x08\x02\x00\x00\x00", 5);
+    png_chunk(&b, "IHDR", ihdr.p, ihdr.n);
+    for (unsigned y = 0; y < h; y++) {
+        put8(&raw, 0);
+        putz(&raw, 3 * w);
+    }
+    put(&z, "\x78\x01\x01", 3);
+    put16le(&z, (unsigned)raw.n);
+    put16le(&z, (unsigned)(~raw.n & 0xFFFF));
+    put(&z, raw.p, raw.n);
+    uint32_t s1 = 1, s2 = 0;
+    for (size_t i = 0; i < raw.n; i++) {
+        s1 = (s1 + raw.p[i]) % 65521;
+        s2 = (s2 + s1) % 65521;
+    }
+    put32be(&z, s2 << 16 | s1);
+    png_chunk(&b, "IDAT", z.p, z.n);
+    png_chunk(&b, "IEND", NULL, 0);
+    free(ihdr.p);
+    free(z.p);
+    free(raw.p);
+    return b;
+}
+
+/* JPEG markers up to the frame header (SOF0 w x h), after an EXIF-sized
+ * APP1 so the size is not in the first bytes. */
+static struct buf gen_jpeg(unsigned w, unsigned h)
+{
+    struct buf b = { 0 };
+    put(&b, "\xFF\xD8", 2);
+    put(&b, "\xFF\xE0\x00\x10JFIF\x00\x01\x01\x00\x00\x01\x00\x01\x00\x00", 18);
+    put(&b, "\xFF\xE1", 2);
+    put16be(&b, 2 + 3000);
+    puts_(&b, "Exif");
+    putz(&b, 2996);
+    put(&b, "\xFF\xDB\x00\x43\x00", 5);
+    for (int i = 0; i < 64; i++)
+        put8(&b, 1);
+    put(&b, "\xFF\xC0\x00\x11\x08", 5);
+    put16be(&b, h);
+    put16be(&b, w);
+    put(&b, "\x03\x01\x22\x00\x02\x11\x01\x03\x11\x01", 10);
+    put(&b, "\xFF\xD9", 2);
+    return b;
+}
+
+static struct buf gen_gif(unsigned w, unsigned h)
+{
+    struct buf b = { 0 };
+    puts_(&b, "GIF89a");
+    put16le(&b, w);
+    put16le(&b, h);
+    put(&b, "\x80\x00\x00\xFF\xFF\xFF\x00\x00\x00", 9);
+    put(&b, "\x2C\x00\x00\x00\x00\x01\x00\x01\x00\x00\x02\x02\x44\x01\x00\x3B", 16);
+    return b;
+}
+
+/* WebP in each of its three forms: 'L' lossless, 'X' extended, ' ' lossy. */
+static struct buf gen_webp(char form, unsigned w, unsigned h)
+{
+    struct buf b = { 0 }, c = { 0 };
+    if (form == 'L') {
+        put8(&c, 0x2F);
+        put32le(&c, (uint32_t)((w - 1) | (h - 1) << 14));
+        putz(&c, 3);
+    } else if (form == 'X') {
+        put32le(&c, 0);
+        put8(&c, (w - 1) & 255), put8(&c, ((w - 1) >> 8) & 255), put8(&c, (w - 1) >> 16);
+        put8(&c, (h - 1) & 255), put8(&c, ((h - 1) >> 8) & 255), put8(&c, (h - 1) >> 16);
+    } else {
+        put(&c, "\x10\x02\x00\x9D\x01\x2A", 6);
+        put16le(&c, w);
+        put16le(&c, h);
+        putz(&c, 10);
+    }
+    puts_(&b, "RIFF");
+    put32le(&b, (uint32_t)(4 + 8 + c.n));
+    puts_(&b, "WEBP");
+    puts_(&b, form == 'L' ? "VP8L" : form == 'X' ? "VP8X" : "VP8 ");
+    put32le(&b, (uint32_t)c.n);
+    put(&b, c.p, c.n);
+    free(c.p);
+    return b;
+}
+
+static struct buf gen_mp3(bool id3)
+{
+    struct buf b = { 0 };
+    if (id3)
+        put(&b, "ID3\x04\x00\x00\x00\x00\x00\x00", 10);
+    for (int i = 0; i < 3; i++) {
+        put(&b, "\xFF\xFB\x90\x64", 4);     /* MPEG-1 Layer III 128k 44.1k */
+        putz(&b, 413);
+    }
+    return b;
+}
+
+static size_t box_open(struct buf *b, const char *type)
+{
+    size_t at = b->n;
+    put32be(b, 0);
+    puts_(b, type);
+    return at;
+}
+static void box_close(struct buf *b, size_t at) { patch32be(b, at, (uint32_t)(b->n - at)); }
+
+/* An ISO media file: brand, one track (vide or soun), mvhd with the
+ * duration; moov_last puts moov after mdat (Android's recorder). */
+static struct buf gen_mp4(const char *brand, const char *handler, unsigned w, unsigned h,
+                          bool moov_last)
+{
+    struct buf b = { 0 }, moov = { 0 };
+    size_t f = box_open(&b, "ftyp");
+    puts_(&b, brand);
+    put32be(&b, 0x200);
+    puts_(&b, brand);
+    puts_(&b, "isom");
+    box_close(&b, f);
+
+    size_t m = box_open(&moov, "moov");
+    size_t v = box_open(&moov, "mvhd");
+    put32be(&moov, 0), put32be(&moov, 0), put32be(&moov, 0);
+    put32be(&moov, 1000);           /* timescale */
+    put32be(&moov, 2500);           /* 2.5 s */
+    put32be(&moov, 0x00010000), put16be(&moov, 0x0100);
+    putz(&moov, 10 + 36 + 24);
+    put32be(&moov, 2);
+    box_close(&moov, v);
+    size_t t = box_open(&moov, "trak");
+    size_t k = box_open(&moov, "tkhd");
+    put32be(&moov, 3), put32be(&moov, 0), put32be(&moov, 0), put32be(&moov, 1);
+    put32be(&moov, 0), put32be(&moov, 2500);
+    putz(&moov, 8 + 2 + 2 + 2 + 2 + 36);
+    put32be(&moov, w << 16), put32be(&moov, h << 16);
+    box_close(&moov, k);
+    size_t md = box_open(&moov, "mdia");
+    size_t hd = box_open(&moov, "hdlr");
+    put32be(&moov, 0), put32be(&moov, 0);
+    puts_(&moov, handler);
+    putz(&moov, 12);
+    puts_(&moov, "handler");
+    put8(&moov, 0);
+    box_close(&moov, hd);
+    box_close(&moov, md);
+    box_close(&moov, t);
+    box_close(&moov, m);
+
+    if (!moov_last)
+        put(&b, moov.p, moov.n);
+    size_t d = box_open(&b, "mdat");
+    putz(&b, 600);
+    box_close(&b, d);
+    if (moov_last)
+        put(&b, moov.p, moov.n);
+    free(moov.p);
+    return b;
+}
+
+static struct buf gen_ogg(const char *codec_head, size_t headlen)
+{
+    struct buf b = { 0 };
+    puts_(&b, "OggS");
+    put8(&b, 0), put8(&b, 2);
+    putz(&b, 8 + 4 + 4 + 4);
+    put8(&b, 1), put8(&b, 19);
+    put(&b, codec_head, headlen);
+    putz(&b, 19 - headlen);
+    return b;
+}
+
+static void ebml(struct buf *b, uint32_t id, const void *d, size_t n)
+{
+    if (id > 0xFFFFFF)
+        put8(b, id >> 24);
+    if (id > 0xFFFF)
+        put8(b, (id >> 16) & 255);
+    if (id > 0xFF)
+        put8(b, (id >> 8) & 255);
+    put8(b, id & 255);
+    put8(b, 0x80 | (unsigned)n);
+    put(b, d, n);
+}
+
+/* A WebM with one track of codec (NULL: no Tracks at all). */
+static struct buf gen_webm(const char *codec, const char *doctype)
+{
+    struct buf b = { 0 }, hdr = { 0 }, te = { 0 }, tr = { 0 };
+    ebml(&hdr, 0x4286, "\x01", 1);
+    ebml(&hdr, 0x4282, doctype, strlen(doctype));
+    ebml(&hdr, 0x4287, "\x02", 1);
+    ebml(&hdr, 0x4285, "\x02", 1);
+    ebml(&b, 0x1A45DFA3, hdr.p, hdr.n);
+    put(&b, "\x18\x53\x80\x67\x01\xFF\xFF\xFF\xFF\xFF\xFF\xFF", 12);
+    if (codec) {
+        ebml(&te, 0xD7, "\x01", 1);
+        ebml(&te, 0x83, codec[0] == 'V' ? "\x01" : "\x02", 1);
+        ebml(&te, 0x86, codec, strlen(codec));
+        ebml(&tr, 0xAE, te.p, te.n);
+        ebml(&b, 0x1654AE6B, tr.p, tr.n);
+    }
+    putz(&b, 64);
+    free(hdr.p);
+    free(te.p);
+    free(tr.p);
+    return b;
+}
+
+static struct buf gen_pdf(void)
+{
+    struct buf b = { 0 };
+    puts_(&b, "%PDF-1.4\n1 0 obj << /Type /Catalog /Pages 2 0 R >> endobj\n"
+              "2 0 obj << /Type /Pages /Kids [] /Count 0 >> endobj\n"
+              "trailer << /Root 1 0 R >>\n%%EOF\n");
+    return b;
+}
+
+/* A stored (uncompressed) ZIP holding the named entries. */
+static struct buf gen_zip(const char *const *names)
+{
+    struct buf b = { 0 }, cd = { 0 };
+    size_t count = 0;
+    for (const char *const *nm = names; *nm; nm++, count++) {
+        char data[128];
+        int dl = snprintf(data, sizeof(data), "<x>%s</x>", *nm);
+        uint32_t crc = crc32_((const unsigned char *)data, (size_t)dl);
+        size_t off = b.n, nl = strlen(*nm);
+        put32le(&b, 0x04034b50), put16le(&b, 20), put16le(&b, 0), put16le(&b, 0);
+        put16le(&b, 0), put16le(&b, 0x21), put32le(&b, crc);
+        put32le(&b, (uint32_t)dl), put32le(&b, (uint32_t)dl);
+        put16le(&b, (unsigned)nl), put16le(&b, 0);
+        put(&b, *nm, nl);
+        put(&b, data, (size_t)dl);
+        put32le(&cd, 0x02014b50), put16le(&cd, 20), put16le(&cd, 20), put16le(&cd, 0);
+        put16le(&cd, 0), put16le(&cd, 0), put16le(&cd, 0x21), put32le(&cd, crc);
+        put32le(&cd, (uint32_t)dl), put32le(&cd, (uint32_t)dl);
+        put16le(&cd, (unsigned)nl), put16le(&cd, 0), put16le(&cd, 0);
+        put16le(&cd, 0), put16le(&cd, 0), put32le(&cd, 0), put32le(&cd, (uint32_t)off);
+        put(&cd, *nm, nl);
+    }
+    size_t cdoff = b.n;
+    put(&b, cd.p, cd.n);
+    put32le(&b, 0x06054b50), put16le(&b, 0), put16le(&b, 0);
+    put16le(&b, (unsigned)count), put16le(&b, (unsigned)count);
+    put32le(&b, (uint32_t)cd.n), put32le(&b, (uint32_t)cdoff), put16le(&b, 0);
+    free(cd.p);
+    return b;
+}
+
+static void cfb_entry(struct buf *b, const char *name, int type)
+{
+    size_t n = strlen(name);
+    for (size_t i = 0; i < 32; i++)
+        put16le(b, i < n ? (unsigned char)name[i] : 0);
+    put16le(b, (unsigned)(n + 1) * 2);
+    put8(b, (unsigned)type), put8(b, 1);
+    put32le(b, 0xFFFFFFFF), put32le(b, 0xFFFFFFFF), put32le(b, 0xFFFFFFFF);
+    putz(b, 16 + 4 + 8 + 8);
+    put32le(b, type == 5 ? 0xFFFFFFFE : 0), put32le(b, 0), put32le(b, 0);
+}
+
+/* An OLE2 compound file whose directory names stream. */
+static struct buf gen_cfb(const char *stream)
+{
+    struct buf b = { 0 };
+    put(&b, "\xD0\xCF\x11\xE0\xA1\xB1\x1A\xE1", 8);
+    putz(&b, 16);
+    put16le(&b, 0x3E), put16le(&b, 3), put16le(&b, 0xFFFE), put16le(&b, 9), put16le(&b, 6);
+    putz(&b, 6);
+    put32le(&b, 0), put32le(&b, 1), put32le(&b, 0), put32le(&b, 0), put32le(&b, 0x1000);
+    put32le(&b, 0xFFFFFFFE), put32le(&b, 0), put32le(&b, 0xFFFFFFFE), put32le(&b, 0);
+    put32le(&b, 1);
+    for (int i = 1; i < 109; i++)
+        put32le(&b, 0xFFFFFFFF);
+    cfb_entry(&b, "Root Entry", 5);
+    cfb_entry(&b, stream, 2);
+    putz(&b, 256);
+    put32le(&b, 0xFFFFFFFE), put32le(&b, 0xFFFFFFFD);
+    for (int i = 2; i < 128; i++)
+        put32le(&b, 0xFFFFFFFF);
+    return b;
+}
+
+/* ---- helpers ----------------------------------------------------------- */
+
+static char *tok_a, *tok_b, *tok_c;
+static long long id_a, id_b, id_c;
+
+/* A multipart body with the given file part (name "archivo" unless
+ * field), ctype and filename; close false leaves the closing delimiter out. */
+static struct buf form(const char *field, const char *filename, const char *ctype,
+                       const struct buf *file, bool close)
+{
+    struct buf b = { 0 };
+    puts_(&b, "preamble ignored\r\n--XyZzy42\r\nContent-Disposition: form-data; name=\"nota\"\r\n"
+              "\r\nhola\r\n--XyZzy42\r\n");
+    char h[1024];
+    snprintf(h, sizeof(h), "Content-Disposition: form-data; name=\"%s\"; filename=\"%s\"\r\n",
+             field, filename);
+    puts_(&b, h);
+    if (ctype) {
+        snprintf(h, sizeof(h), "Content-Type: %s\r\n", ctype);
+        puts_(&b, h);
+    }
+    puts_(&b, "\r\n");
+    put(&b, file->p, file->n);
+    if (close)
+        puts_(&b, "\r\n--XyZzy42--\r\n");
+    return b;
+}
+
+static struct it_resp *upload_ex(const char *token, const char *field, const char *filename,
+                                 const char *ctype, const struct buf *file, bool close)
+{
+    struct buf f = form(field, filename, ctype, file, close);
+    struct it_resp *r = it_req_ex("POST", "/media", token, (const char *)f.p, f.n,
+                                  "multipart/form-data; boundary=XyZzy42", NULL);
+    free(f.p);
+    return r;
+}
+
+static struct it_resp *upload(const char *filename, const char *ctype, const struct buf *file)
+{
+    return upload_ex(tok_a, "archivo", filename, ctype, file, true);
+}
+
+static long long media_count(void)
+{
+    return it_db_ll("SELECT count(*) FROM media");
+}
+
+static long nfiles;
+static int count_one(const char *p, const struct stat *st, int flag, struct FTW *f)
+{
+    (void)p, (void)st, (void)f;
+    if (flag == FTW_F)
+        nfiles++;
+    return 0;
+}
+
+/* Regular files under media_dir (stored files and temporary ones). */
+static long file_count(void)
+{
+    nfiles = 0;
+    nftw(it_cfg()->media_dir, count_one, 16, FTW_PHYS);
+    return nfiles;
+}
+
+static char *storage_path(long long id)
+{
+    char sql[128];
+    snprintf(sql, sizeof(sql), "SELECT storage_key FROM media WHERE id = %lld", id);
+    PGresult *r = PQexec(it_db(), sql);
+    char *p = NULL;
+    if (PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1 &&
+        asprintf(&p, "%s/%s", it_cfg()->media_dir, PQgetvalue(r, 0, 0)) < 0)
+        p = NULL;
+    PQclear(r);
+    return p;
+}
+
+static bool file_exists(const char *p)
+{
+    struct stat st;
+    return p && stat(p, &st) == 0;
+}
+
+static void exec_sql(const char *sql)
+{
+    PGresult *r = PQexec(it_db(), sql);
+    if (PQresultStatus(r) != PGRES_COMMAND_OK && PQresultStatus(r) != PGRES_TUPLES_OK)
+        fprintf(stderr, "SQL %s: %s\n", sql, PQerrorMessage(it_db()));
+    CU_ASSERT(PQresultStatus(r) == PGRES_COMMAND_OK || PQresultStatus(r) == PGRES_TUPLES_OK);
+    PQclear(r);
+}
+
+/* The value of response header name (case-insensitive), or "". */
+static const char *header(const struct it_resp *r, const char *name)
+{
+    static char val[1024];
+    val[0] = '\0';
+    size_t nl = strlen(name);
+    for (const char *p = r->headers; p && *p;) {
+        const char *eol = strstr(p, "\r\n");
+        size_t len = eol ? (size_t)(eol - p) : strlen(p);
+        if (len > nl && p[nl] == ':' && strncasecmp(p, name, nl) == 0) {
+            const char *v = p + nl + 1;
+            while (*v == ' ')
+                v++;
+            size_t vl = len - (size_t)(v - p);
+            if (vl >= sizeof(val))
+                vl = sizeof(val) - 1;
+            memcpy(val, v, vl);
+            val[vl] = '\0';
+        }
+        p = eol ? eol + 2 : p + len;
+    }
+    return val;
+}
+
+static char path_buf[64];
+static const char *media_path(long long id)
+{
+    snprintf(path_buf, sizeof(path_buf), "/media/%lld", id);
+    return path_buf;
+}
+
+/* Uploads file, checks the Media JSON and the stored copy; returns its id. */
+static long long upload_ok(const char *filename, const char *ctype, struct buf file,
+                           const char *mime, int ancho, int alto)
+{
+    struct it_resp *r = upload(filename, ctype, &file);
+    CU_ASSERT_EQUAL(r->status, 201);
+    if (r->status != 201)
+        fprintf(stderr, "upload %s: %ld %s\n", filename, r->status, r->body);
+    long long id = it_get_ll(r, "id");
+    const char *m = it_get_str(r, "mime");
+    CU_ASSERT(m && strcmp(m, mime) == 0);
+    if (m && strcmp(m, mime) != 0)
+        fprintf(stderr, "upload %s: mime %s, expected %s\n", filename, m, mime);
+    CU_ASSERT_EQUAL(it_get_ll(r, "tamano"), (long long)file.n);
+    char url[64];
+    snprintf(url, sizeof(url), "/chat/api/v1/media/%lld", id);
+    CU_ASSERT(it_get_str(r, "url") && strcmp(it_get_str(r, "url"), url) == 0);
+    if (ancho) {
+        CU_ASSERT_EQUAL(it_get_ll(r, "ancho"), ancho);
+        CU_ASSERT_EQUAL(it_get_ll(r, "alto"), alto);
+    } else {
+        CU_ASSERT(json_object_is_type(it_get(r, "ancho"), json_type_null));
+        CU_ASSERT(json_object_is_type(it_get(r, "alto"), json_type_null));
+    }
+    CU_ASSERT_PTR_NOT_NULL(it_get(r, "nombre"));
+    /* the stored copy is byte for byte the upload */
+    char *p = storage_path(id);
+    FILE *f = p ? fopen(p, "rb") : NULL;
+    CU_ASSERT_PTR_NOT_NULL(f);
+    if (f) {
+        unsigned char *got = malloc(file.n + 1);
+        size_t n = fread(got, 1, file.n + 1, f);
+        CU_ASSERT_EQUAL(n, file.n);
+        CU_ASSERT(n == file.n && memcmp(got, file.p, n) == 0);
+        free(got);
+        fclose(f);
+    }
+    free(p);
+    it_free(r);
+    free(file.p);
+    return id;
+}
+
+static void upload_refused(const char *filename, const char *ctype, struct buf file,
+                           long status, const char *codigo)
+{
+    long long rows = media_count();
+    long files = file_count();
+    struct it_resp *r = upload(filename, ctype, &file);
+    CU_ASSERT_EQUAL(r->status, status);
+    CU_ASSERT_STRING_EQUAL(it_error_code(r), codigo);
+    if (r->status != status)
+        fprintf(stderr, "upload %s: %ld %s (expected %ld)\n", filename, r->status, r->body, status);
+    CU_ASSERT_EQUAL(media_count(), rows);
+    CU_ASSERT_EQUAL(file_count(), files);
+    it_free(r);
+    free(file.p);
+}
+
+static long long user_id(const char *token)
+{
+    struct it_resp *r = it_req("GET", "/me", token, NULL);
+    long long id = it_get_ll(r, "usuario.id");
+    it_free(r);
+    return id;
+}
+
+/* ---- tests ------------------------------------------------------------- */
+
+static void test_media__images(void)
+{
+    long long id = upload_ok("foto.png", "image/png", gen_png(3, 2), "image/png", 3, 2);
+    CU_ASSERT(id > 0);
+    upload_ok("foto.jpg", "image/jpeg", gen_jpeg(640, 480), "image/jpeg", 640, 480);
+    upload_ok("anim.gif", "image/gif", gen_gif(5, 7), "image/gif", 5, 7);
+    upload_ok("l.webp", "image/webp", gen_webp('L', 300, 200), "image/webp", 300, 200);
+    upload_ok("x.webp", "image/webp", gen_webp('X', 1920, 1080), "image/webp", 1920, 1080);
+    upload_ok("v.webp", "image/webp", gen_webp(' ', 16, 9), "image/webp", 16, 9);
+    /* the client's type is ignored: a PNG sent as text/plain is a PNG */
+    upload_ok("sin tipo", "text/plain", gen_png(1, 1), "image/png", 1, 1);
+}
+
+static void test_media__audio_video(void)
+{
+    upload_ok("nota.mp3", "audio/mpeg", gen_mp3(true), "audio/mpeg", 0, 0);
+    upload_ok("frames.mp3", NULL, gen_mp3(false), "audio/mpeg", 0, 0);
+    upload_ok("voz.ogg", "audio/ogg", gen_ogg("OpusHead\x01\x01", 10), "audio/ogg", 0, 0);
+    upload_ok("voz.webm", "audio/webm", gen_webm("A_OPUS", "webm"), "audio/webm", 0, 0);
+    upload_ok("clip.webm", "video/webm", gen_webm("V_VP8", "webm"), "video/webm", 0, 0);
+    /* no tracks to tell: video, unless the client says audio */
+    upload_ok("a.webm", "audio/webm", gen_webm(NULL, "webm"), "audio/webm", 0, 0);
+    upload_ok("b.webm", "application/octet-stream", gen_webm(NULL, "webm"), "video/webm", 0, 0);
+
+    struct buf m4a = gen_mp4("M4A ", "soun", 0, 0, false);
+    struct it_resp *r = upload("voz.m4a", "audio/mp4", &m4a);
+    CU_ASSERT_EQUAL(r->status, 201);
+    CU_ASSERT_STRING_EQUAL(it_get_str(r, "mime"), "audio/mp4");
+    CU_ASSERT_DOUBLE_EQUAL(json_object_get_double(it_get(r, "duracion")), 2.5, 0.001);
+    it_free(r);
+    free(m4a.p);
+
+    struct buf mp4 = gen_mp4("isom", "vide", 640, 360, false);
+    r = upload("video.mp4", "video/mp4", &mp4);
+    CU_ASSERT_EQUAL(r->status, 201);
+    CU_ASSERT_STRING_EQUAL(it_get_str(r, "mime"), "video/mp4");
+    CU_ASSERT_EQUAL(it_get_ll(r, "ancho"), 640);
+    CU_ASSERT_EQUAL(it_get_ll(r, "alto"), 360);
+    CU_ASSERT_DOUBLE_EQUAL(json_object_get_double(it_get(r, "duracion")), 2.5, 0.001);
+    it_free(r);
+    free(mp4.p);
+
+    /* Android's recorder: brand isom, sound only, moov at the end */
+    upload_ok("grabacion.m4a", "audio/mp4", gen_mp4("isom", "soun", 0, 0, true), "audio/mp4", 0, 0);
+    upload_ok("iphone.mov", "video/quicktime", gen_mp4("qt  ", "vide", 1280, 720, true),
+              "video/quicktime", 1280, 720);
+}
+
+static void test_media__documents(void)
+{
+    upload_ok("informe.pdf", "application/pdf", gen_pdf(), "application/pdf", 0, 0);
+    static const char *const docx[] = { "[Content_Types].xml", "_rels/.rels",
+                                        "word/document.xml", NULL };
+    static const char *const xlsx[] = { "[Content_Types].xml", "xl/workbook.xml",
+                                        "xl/worksheets/sheet1.xml", NULL };
+    static const char *const pptx[] = { "[Content_Types].xml", "ppt/presentation.xml",
+                                        "ppt/slides/slide1.xml", NULL };
+    upload_ok("carta.docx", NULL, gen_zip(docx),
+              "application/vnd.openxmlformats-officedocument.wordprocessingml.document", 0, 0);
+    upload_ok("cuentas.xlsx", NULL, gen_zip(xlsx),
+              "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", 0, 0);
+    upload_ok("junta.pptx", NULL, gen_zip(pptx),
+              "application/vnd.openxmlformats-officedocument.presentationml.presentation", 0, 0);
+    upload_ok("viejo.doc", NULL, gen_cfb("WordDocument"), "application/msword", 0, 0);
+    upload_ok("viejo.xls", NULL, gen_cfb("Workbook"), "application/vnd.ms-excel", 0, 0);
+    upload_ok("viejo.ppt", NULL, gen_cfb("PowerPoint Document"), "application/vnd.ms-powerpoint",
+              0, 0);
+    /* the stream decides, not the name */
+    upload_ok("renombrado.xls", NULL, gen_cfb("WordDocument"), "application/msword", 0, 0);
+}
+
+static void test_media__refused_types(void)
+{
+    struct buf elf = { 0 };
+    put(&elf, "\x7F" "ELF\x02\x01\x01\x00", 8);
+    putz(&elf, 120);
+    upload_refused("foto.jpg", "image/jpeg", elf, 415, "tipo_no_permitido");
+    struct buf pe = { 0 };
+    puts_(&pe, "MZ\x90");
+    putz(&pe, 200);
+    upload_refused("foto.png", "image/png", pe, 415, "tipo_no_permitido");
+    struct buf html = { 0 };
+    puts_(&html, "<html><script>alert(1)</script></html>");
+    upload_refused("pagina.pdf", "application/pdf", html, 415, "tipo_no_permitido");
+    struct buf svg = { 0 };
+    puts_(&svg, "<svg xmlns=\"http://www.w3.org/2000/svg\"><script>alert(1)</script></svg>");
+    upload_refused("logo.svg", "image/svg+xml", svg, 415, "tipo_no_permitido");
+    static const char *const plain[] = { "leeme.txt", "programa.exe", NULL };
+    upload_refused("fotos.zip", "application/zip", gen_zip(plain), 415, "tipo_no_permitido");
+    static const char *const docm[] = { "[Content_Types].xml", "word/document.xml",
+                                        "word/vbaProject.bin", NULL };
+    upload_refused("macro.docx", NULL, gen_zip(docm), 415, "tipo_no_permitido");
+    upload_refused("instalador.doc", NULL, gen_cfb("SummaryInformation"), 415, "tipo_no_permitido");
+    upload_refused("video.mkv", "video/x-matroska", gen_webm("V_VP8", "matroska"), 415,
+                   "tipo_no_permitido");
+    upload_refused("video.ogv", "video/ogg", gen_ogg("\x80theora", 7), 415, "tipo_no_permitido");
+    upload_refused("foto.heic", "image/heic", gen_mp4("heic", "pict", 0, 0, false), 415,
+                   "tipo_no_permitido");
+    struct buf empty = { 0 };
+    upload_refused("vacio.png", "image/png", empty, 400, "solicitud_invalida");
+}
+
+static void test_media__bad_forms(void)
+{
+    long long rows = media_count();
+    long files = file_count();
+    struct buf png = gen_png(2, 2);
+    /* no closing delimiter: the body ends inside the file */
+    struct it_resp *r = upload_ex(tok_a, "archivo", "a.png", "image/png", &png, false);
+    CU_ASSERT_EQUAL(r->status, 400);
+    CU_ASSERT_STRING_EQUAL(it_error_code(r), "solicitud_invalida");
+    it_free(r);
+    /* the field has another name */
+    r = upload_ex(tok_a, "foto", "a.png", "image/png", &png, true);
+    CU_ASSERT_EQUAL(r->status, 400);
+    CU_ASSERT_STRING_EQUAL(it_error_code(r), "solicitud_invalida");
+    it_free(r);
+    /* two files */
+    struct buf two = form("archivo", "a.png", "image/png", &png, false);
+    puts_(&two, "\r\n--XyZzy42\r\nContent-Disposition: form-data; name=\"archivo\"; "
+                "filename=\"b.png\"\r\n\r\n");
+    put(&two, png.p, png.n);
+    puts_(&two, "\r\n--XyZzy42--\r\n");
+    r = it_req_ex("POST", "/media", tok_a, (const char *)two.p, two.n,
+                  "multipart/form-data; boundary=XyZzy42", NULL);
+    CU_ASSERT_EQUAL(r->status, 400);
+    it_free(r);
+    free(two.p);
+    /* the body's boundary is not the declared one */
+    struct buf f = form("archivo", "a.png", "image/png", &png, true);
+    r = it_req_ex("POST", "/media", tok_a, (const char *)f.p, f.n,
+                  "multipart/form-data; boundary=otra", NULL);
+    CU_ASSERT_EQUAL(r->status, 400);
+    it_free(r);
+    /* not multipart at all */
+    r = it_req_ex("POST", "/media", tok_a, (const char *)png.p, png.n, "image/png", NULL);
+    CU_ASSERT_EQUAL(r->status, 400);
+    CU_ASSERT_STRING_EQUAL(it_error_code(r), "solicitud_invalida");
+    it_free(r);
+    r = it_req("POST", "/media", tok_a, "{\"archivo\":\"x\"}");
+    CU_ASSERT_EQUAL(r->status, 400);
+    it_free(r);
+    /* no token */
+    r = it_req_ex("POST", "/media", NULL, (const char *)f.p, f.n,
+                  "multipart/form-data; boundary=XyZzy42", NULL);
+    CU_ASSERT_EQUAL(r->status, 401);
+    it_free(r);
+    free(f.p);
+    free(png.p);
+    CU_ASSERT_EQUAL(media_count(), rows);
+    CU_ASSERT_EQUAL(file_count(), files);
+}
+
+static void test_media__size_limit(void)
+{
+    long long max = it_cfg()->media_max_bytes;
+    /* one byte over: 413 while reading, nothing left behind */
+    struct buf big = gen_pdf();
+    size_t head = big.n;
+    big.p = realloc(big.p, (size_t)max + 1);
+    memset(big.p + head, ' ', (size_t)max + 1 - head);
+    big.n = (size_t)max + 1;
+    long long rows = media_count();
+    long files = file_count();
+    struct it_resp *r = upload("grande.pdf", "application/pdf", &big);
+    CU_ASSERT_EQUAL(r->status, 413);
+    CU_ASSERT_STRING_EQUAL(it_error_code(r), "demasiado_grande");
+    it_free(r);
+    CU_ASSERT_EQUAL(media_count(), rows);
+    CU_ASSERT_EQUAL(file_count(), files);
+    /* exactly the limit is fine */
+    big.n = (size_t)max;
+    r = upload("justo.pdf", "application/pdf", &big);
+    CU_ASSERT_EQUAL(r->status, 201);
+    CU_ASSERT_EQUAL(it_get_ll(r, "tamano"), max);
+    it_free(r);
+    free(big.p);
+}
+
+static void test_media__names(void)
+{
+    struct buf png = gen_png(1, 1);
+    struct it_resp *r = upload("../../etc/pass\x01wd.exe", "image/png", &png);
+    CU_ASSERT_EQUAL(r->status, 201);
+    CU_ASSERT_STRING_EQUAL(it_get_str(r, "nombre"), "passwd.exe.png");
+    it_free(r);
+    r = upload("C:\\Users\\ana\\Foto Año.JPG", "image/png", &png);
+    CU_ASSERT_STRING_EQUAL(it_get_str(r, "nombre"), "Foto Año.JPG.png");
+    it_free(r);
+    r = upload("\xE2\x80\xAE" "gnp.exe", "image/png", &png);     /* RTL override */
+    CU_ASSERT_STRING_EQUAL(it_get_str(r, "nombre"), "gnp.exe.png");
+    it_free(r);
+    r = upload("...", "image/png", &png);
+    CU_ASSERT_STRING_EQUAL(it_get_str(r, "nombre"), "archivo.png");
+    it_free(r);
+    char longname[400];
+    memset(longname, 'a', 300);
+    strcpy(longname + 300, ".png");
+    r = upload(longname, "image/png", &png);
+    const char *n = it_get_str(r, "nombre");
+    CU_ASSERT(n && strlen(n) == 150 && strcmp(n + 146, ".png") == 0);
+    it_free(r);
+    free(png.p);
+    /* the stored name is random, never the client's */
+    CU_ASSERT_EQUAL(it_db_ll("SELECT count(*) FROM media WHERE storage_key !~ "
+                             "'^[0-9a-f]{2}/[0-9a-f]{2}/[0-9a-f]{32}$'"), 0);
+}
+
+static void test_media__download_headers(void)
+{
+    struct buf png = gen_png(4, 4);
+    struct it_resp *r = upload("mi foto ñ.png", "image/png", &png);
+    long long id = it_get_ll(r, "id");
+    it_free(r);
+    r = it_req("GET", media_path(id), tok_a, NULL);
+    CU_ASSERT_EQUAL(r->status, 200);
+    CU_ASSERT_EQUAL(r->len, png.n);
+    CU_ASSERT(r->len == png.n && memcmp(r->body, png.p, png.n) == 0);
+    CU_ASSERT_STRING_EQUAL(header(r, "Content-Type"), "image/png");
+    CU_ASSERT_STRING_EQUAL(header(r, "Content-Disposition"),
+                           "inline; filename=\"mi foto _.png\"; "
+                           "filename*=UTF-8''mi%20foto%20%C3%B1.png");
+    CU_ASSERT_STRING_EQUAL(header(r, "X-Content-Type-Options"), "nosniff");
+    CU_ASSERT(strncmp(header(r, "Cache-Control"), "private", 7) == 0);
+    /* internals stay inside */
+    CU_ASSERT_STRING_EQUAL(header(r, "X-Accel-Redirect"), "");
+    CU_ASSERT_STRING_EQUAL(header(r, "X-Sendfile"), "");
+    it_free(r);
+    free(png.p);
+
+    struct buf pdf = gen_pdf();
+    r = upload("informe final.pdf", "application/pdf", &pdf);
+    id = it_get_ll(r, "id");
+    it_free(r);
+    r = it_req("GET", media_path(id), tok_a, NULL);
+    CU_ASSERT_EQUAL(r->status, 200);
+    CU_ASSERT_STRING_EQUAL(header(r, "Content-Type"), "application/pdf");
+    CU_ASSERT(strncmp(header(r, "Content-Disposition"), "attachment;", 11) == 0);
+    CU_ASSERT_STRING_EQUAL(header(r, "X-Content-Type-Options"), "nosniff");
+    it_free(r);
+    free(pdf.p);
+}
+
+static void test_media__ranges(void)
+{
+    struct buf mp3 = gen_mp3(true);
+    size_t total = mp3.n;
+    struct it_resp *r = upload("cancion.mp3", "audio/mpeg", &mp3);
+    long long id = it_get_ll(r, "id");
+    it_free(r);
+    r = it_req_ex("GET", media_path(id), tok_a, NULL, 0, NULL, "Range: bytes=0-9");
+    CU_ASSERT_EQUAL(r->status, 206);
+    CU_ASSERT_EQUAL(r->len, 10);
+    CU_ASSERT(r->len == 10 && memcmp(r->body, mp3.p, 10) == 0);
+    char want[64];
+    snprintf(want, sizeof(want), "bytes 0-9/%zu", total);
+    CU_ASSERT_STRING_EQUAL(header(r, "Content-Range"), want);
+    CU_ASSERT_STRING_EQUAL(header(r, "Content-Type"), "audio/mpeg");
+    it_free(r);
+    /* the middle and the tail (what a player seeking does) */
+    r = it_req_ex("GET", media_path(id), tok_a, NULL, 0, NULL, "Range: bytes=100-199");
+    CU_ASSERT_EQUAL(r->status, 206);
+    CU_ASSERT(r->len == 100 && memcmp(r->body, mp3.p + 100, 100) == 0);
+    it_free(r);
+    r = it_req_ex("GET", media_path(id), tok_a, NULL, 0, NULL, "Range: bytes=-5");
+    CU_ASSERT_EQUAL(r->status, 206);
+    CU_ASSERT(r->len == 5 && memcmp(r->body, mp3.p + total - 5, 5) == 0);
+    it_free(r);
+    /* past the end */
+    snprintf(want, sizeof(want), "Range: bytes=%zu-", total + 10);
+    r = it_req_ex("GET", media_path(id), tok_a, NULL, 0, NULL, want);
+    CU_ASSERT_EQUAL(r->status, 416);
+    it_free(r);
+    /* a stranger's range request is no different from a plain one: 404 */
+    r = it_req_ex("GET", media_path(id), tok_b, NULL, 0, NULL, "Range: bytes=0-9");
+    CU_ASSERT_EQUAL(r->status, 404);
+    it_free(r);
+    free(mp3.p);
+}
+
+static void test_media__access(void)
+{
+    struct buf png = gen_png(2, 3);
+    struct it_resp *r = upload("privada.png", "image/png", &png);
+    long long id = it_get_ll(r, "id");
+    it_free(r);
+    /* the uploader yes, a stranger and nobody no (404, no existence leak) */
+    r = it_req("GET", media_path(id), tok_a, NULL);
+    CU_ASSERT_EQUAL(r->status, 200);
+    it_free(r);
+    r = it_req("GET", media_path(id), tok_b, NULL);
+    CU_ASSERT_EQUAL(r->status, 404);
+    CU_ASSERT_STRING_EQUAL(it_error_code(r), "no_encontrado");
+    it_free(r);
+    r = it_req("GET", media_path(id), NULL, NULL);
+    CU_ASSERT_EQUAL(r->status, 401);
+    it_free(r);
+    r = it_req("GET", "/media/999999999", tok_a, NULL);
+    CU_ASSERT_EQUAL(r->status, 404);
+    it_free(r);
+    r = it_req("GET", "/media/abc", tok_a, NULL);
+    CU_ASSERT_EQUAL(r->status, 404);
+    it_free(r);
+
+    /* a message in a chat of A and B: B (member) may, C (not) may not */
+    char sql[1024];
+    snprintf(sql, sizeof(sql),
+             "WITH c AS (INSERT INTO chats (tipo, nombre, creado_por) VALUES ('grupo', 'media', %lld)"
+             " RETURNING id), m AS (INSERT INTO usuarios_chat (chat_id, usuario_id)"
+             " SELECT id, u FROM c, unnest(ARRAY[%lld, %lld]) u)"
+             " INSERT INTO mensajes (chat_id, autor_id, tipo, media_id)"
+             " SELECT id, %lld, 'imagen', %lld FROM c RETURNING id",
+             id_a, id_a, id_b, id_a, id);
+    long long msg = it_db_ll(sql);
+    CU_ASSERT(msg > 0);
+    r = it_req("GET", media_path(id), tok_b, NULL);
+    CU_ASSERT_EQUAL(r->status, 200);
+    CU_ASSERT(r->len == png.n && memcmp(r->body, png.p, png.n) == 0);
+    it_free(r);
+    r = it_req("GET", media_path(id), tok_c, NULL);
+    CU_ASSERT_EQUAL(r->status, 404);
+    it_free(r);
+
+    /* deleting the message hides the media from everyone, file kept */
+    snprintf(sql, sizeof(sql), "UPDATE mensajes SET deleted_at = now() WHERE id = %lld", msg);
+    exec_sql(sql);
+    r = it_req("GET", media_path(id), tok_b, NULL);
+    CU_ASSERT_EQUAL(r->status, 404);
+    it_free(r);
+    r = it_req("GET", media_path(id), tok_a, NULL);
+    CU_ASSERT_EQUAL(r->status, 404);
+    it_free(r);
+    char *p = storage_path(id);
+    CU_ASSERT(file_exists(p));
+    free(p);
+
+    /* an announcement: its recipient C may, B (not addressed) may not */
+    r = upload("aviso.png", "image/png", &png);
+    long long id2 = it_get_ll(r, "id");
+    it_free(r);
+    snprintf(sql, sizeof(sql),
+             "WITH co AS (INSERT INTO comunicados (autor_id, titulo, media_id, destinatarios_total)"
+             " VALUES (%lld, 'Aviso', %lld, 1) RETURNING id)"
+             " INSERT INTO comunicado_destinatarios (comunicado_id, usuario_id)"
+             " SELECT id, %lld FROM co RETURNING comunicado_id",
+             id_a, id2, id_c);
+    long long co = it_db_ll(sql);
+    r = it_req("GET", media_path(id2), tok_c, NULL);
+    CU_ASSERT_EQUAL(r->status, 200);
+    it_free(r);
+    r = it_req("GET", media_path(id2), tok_b, NULL);
+    CU_ASSERT_EQUAL(r->status, 404);
+    it_free(r);
+    snprintf(sql, sizeof(sql), "UPDATE comunicados SET deleted_at = now() WHERE id = %lld", co);
+    exec_sql(sql);
+    r = it_req("GET", media_path(id2), tok_c, NULL);
+    CU_ASSERT_EQUAL(r->status, 404);
+    it_free(r);
+    free(png.p);
+}
+
+/* media_claim, the function POST /chats/{id}/mensajes and POST /comunicados
+ * call, against the real database. */
+static void test_media__claim(void)
+{
+    struct buf ogg = gen_ogg("OpusHead\x01\x01", 10);
+    struct it_resp *r = upload("voz.ogg", "audio/ogg", &ogg);
+    long long id = it_get_ll(r, "id");
+    it_free(r);
+    free(ogg.p);
+    char why[256];
+    struct db *d = db_open(it_cfg()->db_conninfo, 0, why, sizeof(why));
+    CU_ASSERT_PTR_NOT_NULL_FATAL(d);
+    struct arena *a = arena_new();
+    struct err e = { ERR_NONE, "" };
+    const char *tipo = NULL;
+    /* outside a transaction it would lock nothing: refused */
+    CU_ASSERT_EQUAL(media_claim(d, a, id, id_a, &tipo, &e), -1);
+    CU_ASSERT_EQUAL(e.code, ERR_INTERNAL);
+    /* someone else's, or unknown: invalid */
+    CU_ASSERT_EQUAL(db_begin(d, &e), 0);
+    CU_ASSERT_EQUAL(media_claim(d, a, id, id_b, &tipo, &e), -1);
+    CU_ASSERT_EQUAL(e.code, ERR_INVALID);
+    db_rollback(d);
+    CU_ASSERT_EQUAL(db_begin(d, &e), 0);
+    CU_ASSERT_EQUAL(media_claim(d, a, 999999999, id_a, &tipo, &e), -1);
+    CU_ASSERT_EQUAL(e.code, ERR_INVALID);
+    db_rollback(d);
+    /* the uploader's, unattached: its message tipo */
+    CU_ASSERT_EQUAL(db_begin(d, &e), 0);
+    CU_ASSERT_EQUAL(media_claim(d, a, id, id_a, &tipo, &e), 0);
+    CU_ASSERT_STRING_EQUAL(tipo, "audio");
+    db_rollback(d);
+    /* once a message holds it (even a deleted one), never again */
+    char sql[512];
+    snprintf(sql, sizeof(sql),
+             "WITH c AS (INSERT INTO chats (tipo, nombre, creado_por) VALUES ('grupo', 'claim', %lld)"
+             " RETURNING id) INSERT INTO mensajes (chat_id, autor_id, tipo, media_id)"
+             " SELECT id, %lld, 'audio', %lld FROM c RETURNING id",
+             id_a, id_a, id);
+    it_db_ll(sql);
+    CU_ASSERT_EQUAL(db_begin(d, &e), 0);
+    CU_ASSERT_EQUAL(media_claim(d, a, id, id_a, &tipo, &e), -1);
+    CU_ASSERT_EQUAL(e.code, ERR_CONFLICT);
+    db_rollback(d);
+    arena_free(a);
+    db_close(d);
+}
+
+/* A replaced chat image: discarded in the transaction, file gone after. */
+static void test_media__discard_purge(void)
+{
+    struct buf png = gen_png(8, 8);
+    struct it_resp *r = upload("grupo.png", "image/png", &png);
+    long long id = it_get_ll(r, "id");
+    it_free(r);
+    free(png.p);
+    char *p = storage_path(id);
+    CU_ASSERT(file_exists(p));
+    char why[256];
+    struct db *d = db_open(it_cfg()->db_conninfo, 0, why, sizeof(why));
+    CU_ASSERT_PTR_NOT_NULL_FATAL(d);
+    struct arena *a = arena_new();
+    struct err e = { ERR_NONE, "" };
+    struct media_store *s = media_store_local(a, it_cfg()->media_dir, &e);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(s);
+    /* not discarded: purge leaves it alone */
+    CU_ASSERT_EQUAL(media_purge(d, a, s, id, &e), 0);
+    CU_ASSERT(file_exists(p));
+    CU_ASSERT_EQUAL(db_begin(d, &e), 0);
+    CU_ASSERT_EQUAL(media_discard(d, a, id, &e), 0);
+    CU_ASSERT_EQUAL(db_commit(d, &e), 0);
+    r = it_req("GET", media_path(id), tok_a, NULL);
+    CU_ASSERT_EQUAL(r->status, 404);
+    it_free(r);
+    CU_ASSERT_EQUAL(media_purge(d, a, s, id, &e), 0);
+    CU_ASSERT(!file_exists(p));
+    char sql[128];
+    snprintf(sql, sizeof(sql), "SELECT count(*) FROM media WHERE id = %lld AND purged_at IS NOT NULL",
+             id);
+    CU_ASSERT_EQUAL(it_db_ll(sql), 1);
+    free(p);
+    arena_free(a);
+    db_close(d);
+}
+
+/* chat-cron prune: what is past retention goes, the rest stays. */
+static void test_media__prune(void)
+{
+    struct buf png = gen_png(2, 2);
+    long long ids[6];
+    for (int i = 0; i < 6; i++) {
+        struct it_resp *r = upload("p.png", "image/png", &png);
+        ids[i] = it_get_ll(r, "id");
+        it_free(r);
+    }
+    free(png.p);
+    char sql[1024];
+    int days = it_cfg()->media_retention_days;
+    CU_ASSERT_FATAL(days > 0);
+    /* 0: never sent, old; 1: never sent, new; 2: its message deleted long
+     * ago; 3: its message deleted just now; 4: discarded long ago; 5:
+     * discarded just now (both uploaded long ago) */
+    snprintf(sql, sizeof(sql),
+             "UPDATE media SET created_at = now() - make_interval(days => %d + 5)"
+             " WHERE id IN (%lld, %lld, %lld, %lld, %lld)",
+             days, ids[0], ids[2], ids[3], ids[4], ids[5]);
+    exec_sql(sql);
+    snprintf(sql, sizeof(sql),
+             "UPDATE media SET deleted_at = CASE WHEN id = %lld"
+             " THEN now() - make_interval(days => %d + 1) ELSE now() END"
+             " WHERE id IN (%lld, %lld)",
+             ids[4], days, ids[4], ids[5]);
+    exec_sql(sql);
+    snprintf(sql, sizeof(sql),
+             "WITH c AS (INSERT INTO chats (tipo, nombre, creado_por) VALUES ('grupo', 'prune', %lld)"
+             " RETURNING id) INSERT INTO mensajes (chat_id, autor_id, tipo, media_id, deleted_at)"
+             " SELECT id, %lld, 'imagen', m, CASE WHEN m = %lld"
+             " THEN now() - make_interval(days => %d + 1) ELSE now() END"
+             " FROM c, unnest(ARRAY[%lld, %lld]) m",
+             id_a, id_a, ids[2], days, ids[2], ids[3]);
+    exec_sql(sql);
+    char *paths[6];
+    for (int i = 0; i < 6; i++)
+        paths[i] = storage_path(ids[i]);
+    /* a temporary file left by a crash two days ago */
+    char tmp[PATH_MAX];
+    snprintf(tmp, sizeof(tmp), "%s/tmp/0123456789abcdef0123456789abcdef.part", it_cfg()->media_dir);
+    FILE *f = fopen(tmp, "w");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(f);
+    fputs("x", f);
+    fclose(f);
+    char cmd[PATH_MAX + 64];
+    snprintf(cmd, sizeof(cmd), "touch -d '2 days ago' %s", tmp);
+    CU_ASSERT_EQUAL(system(cmd), 0);
+
+    char exe[PATH_MAX];
+    ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+    CU_ASSERT_FATAL(n > 0);
+    exe[n] = '\0';
+    /* <build>/tests/integ/test_media -> <build>/bin/chat-cron */
+    for (int i = 0; i < 3; i++)
+        *strrchr(exe, '/') = '\0';
+    snprintf(cmd, sizeof(cmd), "%s/bin/chat-cron prune", exe);
+    CU_ASSERT_EQUAL(system(cmd), 0);
+
+    CU_ASSERT(!file_exists(paths[0]));
+    CU_ASSERT(file_exists(paths[1]));
+    CU_ASSERT(!file_exists(paths[2]));
+    CU_ASSERT(file_exists(paths[3]));
+    CU_ASSERT(!file_exists(paths[4]));
+    CU_ASSERT(file_exists(paths[5]));
+    CU_ASSERT(!file_exists(tmp));
+    snprintf(sql, sizeof(sql),
+             "SELECT count(*) FROM media WHERE purged_at IS NOT NULL AND id IN (%lld, %lld, %lld)",
+             ids[0], ids[2], ids[4]);
+    CU_ASSERT_EQUAL(it_db_ll(sql), 3);
+    snprintf(sql, sizeof(sql),
+             "SELECT count(*) FROM media WHERE purged_at IS NULL AND id IN (%lld, %lld, %lld)",
+             ids[1], ids[3], ids[5]);
+    CU_ASSERT_EQUAL(it_db_ll(sql), 3);
+    /* purged stays 404 even for the uploader */
+    struct it_resp *r = it_req("GET", media_path(ids[0]), tok_a, NULL);
+    CU_ASSERT_EQUAL(r->status, 404);
+    it_free(r);
+    /* a second run finds nothing more to do */
+    CU_ASSERT_EQUAL(system(cmd), 0);
+    CU_ASSERT(file_exists(paths[1]));
+    for (int i = 0; i < 6; i++)
+        free(paths[i]);
+}
+
+int main(void)
+{
+    it_init();
+    tok_a = it_token(it_uid("media_a"), "Ana Media", NULL, 3600);
+    tok_b = it_token(it_uid("media_b"), "Beto Media", NULL, 3600);
+    tok_c = it_token(it_uid("media_c"), "Carla Media", NULL, 3600);
+    id_a = user_id(tok_a);
+    id_b = user_id(tok_b);
+    id_c = user_id(tok_c);
+    static const struct cu_test tests[] = {
+        { "test_media__images", test_media__images },
+        { "test_media__audio_video", test_media__audio_video },
+        { "test_media__documents", test_media__documents },
+        { "test_media__refused_types", test_media__refused_types },
+        { "test_media__bad_forms", test_media__bad_forms },
+        { "test_media__size_limit", test_media__size_limit },
+        { "test_media__names", test_media__names },
+        { "test_media__download_headers", test_media__download_headers },
+        { "test_media__ranges", test_media__ranges },
+        { "test_media__access", test_media__access },
+        { "test_media__claim", test_media__claim },
+        { "test_media__discard_purge", test_media__discard_purge },
+        { "test_media__prune", test_media__prune },
+        { NULL, NULL },
+    };
+    int rc = cu_run("media", tests);
+    free(tok_a);
+    free(tok_b);
+    free(tok_c);
+    return rc;
+}

@@ -1,0 +1,686 @@
+/* test_mensajes.c: messages (API.md §4.3) against the running stack: send,
+ * client_id retries (also concurrent), two senders at once, history paging,
+ * edit, delete, reactions (also toggled concurrently), read marks, read
+ * receipts, the Mensaje shape, and bad input that changes nothing. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cu.h"
+#include "it.h"
+
+static char *svc;
+
+static long long mk_group(const char *tok, const char *nombre, const long long *ids, int n)
+{
+    char body[1024];
+    int w = snprintf(body, sizeof(body), "{\"nombre\":\"%s\",\"miembros\":[", nombre);
+    for (int i = 0; i < n; i++)
+        w += snprintf(body + w, sizeof(body) - (size_t)w, "%s%lld", i ? "," : "", ids[i]);
+    snprintf(body + w, sizeof(body) - (size_t)w, "]}");
+    struct it_resp *r = it_req("POST", "/chats", tok, body);
+    CU_ASSERT_EQUAL(r->status, 201);
+    long long id = it_get_ll(r, "id");
+    it_free(r);
+    return id;
+}
+
+static long long send_text(const char *tok, long long chat, const char *text)
+{
+    struct it_resp *r = it_req("POST", it_fmt("/chats/%lld/mensajes", chat), tok,
+                               it_fmt("{\"contenido\":\"%s\"}", text));
+    CU_ASSERT_EQUAL(r->status, 201);
+    long long id = it_get_ll(r, "id");
+    it_free(r);
+    return id;
+}
+
+static void expect(struct it_resp *r, long status, const char *codigo)
+{
+    CU_ASSERT_EQUAL(r->status, status);
+    if (r->status != status)
+        fprintf(stderr, "\n  expected %ld, got %ld: %s\n", status, r->status, r->body);
+    if (codigo)
+        CU_ASSERT_STRING_EQUAL(it_error_code(r), codigo);
+    it_free(r);
+}
+
+static long long events_of(const char *tipo, long long chat)
+{
+    return it_db_llf("SELECT count(*) FROM eventos WHERE sala = 'chat:%lld' AND tipo = '%s'", chat, tipo);
+}
+
+static void test_mensajes__send_shape_and_reply(void)
+{
+    char *ta, *tb;
+    long long a = it_user("sa", "Sara Envía", NULL, &ta);
+    long long b = it_user("sb", "Saúl Recibe", NULL, &tb);
+    long long g = mk_group(ta, "Envíos", &b, 1);
+    long long ev = events_of("mensaje:nuevo", g);
+    struct it_resp *r = it_req("POST", it_fmt("/chats/%lld/mensajes", g), ta,
+                               "{\"tipo\":\"texto\",\"contenido\":\"Hola 👋 equipo\",\"client_id\":\"c-1\"}");
+    CU_ASSERT_EQUAL(r->status, 201);
+    long long m1 = it_get_ll(r, "id");
+    CU_ASSERT_EQUAL(it_get_ll(r, "chat_id"), g);
+    CU_ASSERT_EQUAL(it_get_ll(r, "autor.id"), a);
+    CU_ASSERT_STRING_EQUAL(it_get_str(r, "autor.nombre"), "Sara Envía");
+    CU_ASSERT_STRING_EQUAL(it_get_str(r, "tipo"), "texto");
+    CU_ASSERT_STRING_EQUAL(it_get_str(r, "contenido"), "Hola 👋 equipo");
+    CU_ASSERT_PTR_NULL(it_get(r, "respuesta_a"));
+    CU_ASSERT_PTR_NULL(it_get(r, "media"));
+    CU_ASSERT_PTR_NULL(it_get(r, "encuesta"));
+    CU_ASSERT_EQUAL(json_object_array_length(it_get(r, "reacciones")), 0);
+    CU_ASSERT_PTR_NOT_NULL(it_get_str(r, "created_at"));
+    CU_ASSERT(strlen(it_get_str(r, "created_at")) == 24 && it_get_str(r, "created_at")[23] == 'Z');
+    CU_ASSERT_PTR_NULL(it_get(r, "editado_at"));
+    CU_ASSERT_EQUAL(json_object_get_boolean(it_get(r, "eliminado")), 0);
+    CU_ASSERT_STRING_EQUAL(it_get_str(r, "client_id"), "c-1");
+    CU_ASSERT_EQUAL(json_object_get_boolean(it_get(r, "leido_por_todos")), 0);
+    it_free(r);
+    CU_ASSERT_EQUAL(events_of("mensaje:nuevo", g), ev + 1);
+    /* the event carries the Mensaje */
+    CU_ASSERT_EQUAL(it_db_llf("SELECT (payload->>'id')::bigint FROM eventos WHERE sala = 'chat:%lld'"
+                              " AND tipo = 'mensaje:nuevo' ORDER BY id DESC LIMIT 1", g), m1);
+
+    /* a reply */
+    r = it_req("POST", it_fmt("/chats/%lld/mensajes", g), tb,
+               it_fmt("{\"contenido\":\"Respuesta\",\"respuesta_a\":%lld}", m1));
+    CU_ASSERT_EQUAL(r->status, 201);
+    CU_ASSERT_EQUAL(it_get_ll(r, "respuesta_a.id"), m1);
+    CU_ASSERT_STRING_EQUAL(it_get_str(r, "respuesta_a.autor_nombre"), "Sara Envía");
+    CU_ASSERT_STRING_EQUAL(it_get_str(r, "respuesta_a.extracto"), "Hola 👋 equipo");
+    CU_ASSERT_STRING_EQUAL(it_get_str(r, "respuesta_a.tipo"), "texto");
+    it_free(r);
+    /* a long message: the extracto is its first 100 characters */
+    char big[400] = "";
+    for (int i = 0; i < 120; i++)
+        strcat(big, "ñ");
+    long long ml = send_text(ta, g, big);
+    r = it_req("POST", it_fmt("/chats/%lld/mensajes", g), tb,
+               it_fmt("{\"contenido\":\"ok\",\"respuesta_a\":%lld}", ml));
+    CU_ASSERT_EQUAL(r->status, 201);
+    CU_ASSERT_EQUAL(strlen(it_get_str(r, "respuesta_a.extracto")), 200);   /* 100 × 2 bytes */
+    it_free(r);
+
+    /* a media message: the caller's upload, of the right type */
+    long long img = it_db_llf("INSERT INTO media (uploader_id, storage_key, nombre, mime, tamano, ancho, alto)"
+                              " VALUES (%lld, 'msg-img-%lld', 'foto.jpg', 'image/jpeg', 2048, 640, 480)"
+                              " RETURNING id", a, a);
+    r = it_req("POST", it_fmt("/chats/%lld/mensajes", g), ta,
+               it_fmt("{\"tipo\":\"imagen\",\"media_id\":%lld,\"contenido\":\"la foto\"}", img));
+    CU_ASSERT_EQUAL(r->status, 201);
+    CU_ASSERT_EQUAL(it_get_ll(r, "media.id"), img);
+    CU_ASSERT_STRING_EQUAL(it_get_str(r, "media.url"), it_fmt("/chat/api/v1/media/%lld", img));
+    CU_ASSERT_STRING_EQUAL(it_get_str(r, "media.mime"), "image/jpeg");
+    CU_ASSERT_EQUAL(it_get_ll(r, "media.tamano"), 2048);
+    CU_ASSERT_EQUAL(it_get_ll(r, "media.ancho"), 640);
+    it_free(r);
+    free(ta);
+    free(tb);
+}
+
+static void test_mensajes__send_bad_input(void)
+{
+    char *ta, *tb, *tc;
+    long long a = it_user("ba", "Blanca Mala", NULL, &ta);
+    long long b = it_user("bb", "Bruno Malo", NULL, &tb);
+    it_user("bc", "Celia Otra", NULL, &tc);
+    long long g = mk_group(ta, "Validación", &b, 1);
+    long long other = mk_group(tc, "Otro", NULL, 0);
+    long long foreign = send_text(tc, other, "ajeno");
+    long long mine = send_text(ta, g, "propio");
+    long long theirs_media = it_db_llf("INSERT INTO media (uploader_id, storage_key, mime, tamano)"
+                                       " VALUES (%lld, 'bad-m-%lld', 'image/png', 1) RETURNING id", b, b);
+    long long pdf = it_db_llf("INSERT INTO media (uploader_id, storage_key, mime, tamano)"
+                              " VALUES (%lld, 'bad-pdf-%lld', 'application/pdf', 1) RETURNING id", a, a);
+    (void)mine;
+    long max = it_cfg()->mensaje_max_chars;
+    /* exactly max characters (2 bytes each) is fine; one more is not */
+    size_t cap = (size_t)max * 2 + 64;
+    char *okbody = malloc(cap), *toolong = malloc(cap + 8);
+    strcpy(okbody, "{\"contenido\":\"");
+    char *w = okbody + strlen(okbody);
+    for (long i = 0; i < max; i++)
+        w += sprintf(w, "é");
+    strcpy(toolong, okbody);
+    strcat(okbody, "\"}");
+    strcat(toolong, "x\"}");
+
+    const char *path = strdup(it_fmt("/chats/%lld/mensajes", g));
+    char *fp = it_db_fingerprint();
+    const char *bad[] = {
+        "{}", "{\"contenido\":\"\"}", "{\"contenido\":\"   \\n\\t \"}", "{\"contenido\":\"\\u00a0\"}",
+        "{\"contenido\":5}", "{\"contenido\":null}", "{\"contenido\":[\"a\"]}",
+        "{\"contenido\":\"a\\u0000b\"}", "{\"contenido\":\"bell\\u0007\"}",
+        "{\"contenido\":\"x\",\"tipo\":\"sistema\"}", "{\"contenido\":\"x\",\"tipo\":\"encuesta\"}",
+        "{\"contenido\":\"x\",\"tipo\":\"gif\"}", "{\"contenido\":\"x\",\"tipo\":1}",
+        "{\"contenido\":\"x\",\"respuesta_a\":\"1\"}", "{\"contenido\":\"x\",\"respuesta_a\":0}",
+        "{\"contenido\":\"x\",\"respuesta_a\":999999999}",
+        it_fmt("{\"contenido\":\"x\",\"respuesta_a\":%lld}", foreign),
+        "{\"contenido\":\"x\",\"client_id\":\"\"}", "{\"contenido\":\"x\",\"client_id\":7}",
+        "{\"contenido\":\"x\",\"media_id\":1}", "{\"tipo\":\"imagen\",\"contenido\":\"x\"}",
+        it_fmt("{\"tipo\":\"imagen\",\"media_id\":%lld}", theirs_media),
+        it_fmt("{\"tipo\":\"imagen\",\"media_id\":%lld}", pdf),
+        "{\"tipo\":\"imagen\",\"media_id\":999999999}",
+        "{\"contenido\":\"x\"", "{\"contenido\":\"x\"} {}", "contenido=x", "[\"x\"]", "\"x\"",
+        toolong, NULL,
+    };
+    for (int i = 0; bad[i]; i++) {
+        struct it_resp *r = it_req("POST", path, ta, bad[i]);
+        if (r->status != 400)
+            fprintf(stderr, "\n  bad[%d] %.60s\n", i, bad[i]);
+        expect(r, 400, "solicitud_invalida");
+    }
+    char long_cid[260];
+    memset(long_cid, 'c', 201);
+    long_cid[201] = '\0';
+    expect(it_req("POST", path, ta, it_fmt("{\"contenido\":\"x\",\"client_id\":\"%s\"}", long_cid)), 400,
+           "solicitud_invalida");
+    /* not JSON at all */
+    expect(it_req_ex("POST", path, ta, "{\"contenido\":\"x\"}", 17, "text/plain", NULL), 400,
+           "solicitud_invalida");
+    expect(it_req("POST", "/chats/999999999/mensajes", ta, "{\"contenido\":\"x\"}"), 404, "no_encontrado");
+    expect(it_req("POST", "/chats/abc/mensajes", ta, "{\"contenido\":\"x\"}"), 404, "no_encontrado");
+    char *fp2 = it_db_fingerprint();
+    CU_ASSERT_STRING_EQUAL(fp, fp2);
+    free(fp);
+    free(fp2);
+    struct it_resp *r = it_req("POST", path, ta, okbody);
+    CU_ASSERT_EQUAL(r->status, 201);
+    it_free(r);
+    free(okbody);
+    free(toolong);
+    free((char *)path);
+    free(ta);
+    free(tb);
+    free(tc);
+    (void)a;
+}
+
+static void test_mensajes__client_id_retry(void)
+{
+    char *ta, *tb;
+    long long a = it_user("ca", "Clara Reintenta", NULL, &ta);
+    long long b = it_user("cb", "Carlos", NULL, &tb);
+    long long g = mk_group(ta, "Reintentos", &b, 1);
+    const char *path = strdup(it_fmt("/chats/%lld/mensajes", g));
+    struct it_resp *r = it_req("POST", path, ta, "{\"contenido\":\"uno\",\"client_id\":\"k1\"}");
+    CU_ASSERT_EQUAL(r->status, 201);
+    long long m = it_get_ll(r, "id");
+    it_free(r);
+    long long ev = events_of("mensaje:nuevo", g);
+    r = it_req("POST", path, ta, "{\"contenido\":\"uno\",\"client_id\":\"k1\"}");
+    CU_ASSERT_EQUAL(r->status, 200);
+    CU_ASSERT_EQUAL(it_get_ll(r, "id"), m);
+    CU_ASSERT_STRING_EQUAL(it_get_str(r, "contenido"), "uno");
+    it_free(r);
+    CU_ASSERT_EQUAL(events_of("mensaje:nuevo", g), ev);
+    /* another author may use the same client_id */
+    r = it_req("POST", path, tb, "{\"contenido\":\"dos\",\"client_id\":\"k1\"}");
+    CU_ASSERT_EQUAL(r->status, 201);
+    CU_ASSERT(it_get_ll(r, "id") != m);
+    it_free(r);
+    /* the same client_id in another chat of mine: a conflict, not a copy */
+    long long g2 = mk_group(ta, "Otro", NULL, 0);
+    expect(it_req("POST", it_fmt("/chats/%lld/mensajes", g2), ta, "{\"contenido\":\"uno\",\"client_id\":\"k1\"}"),
+           409, "conflicto");
+
+    /* concurrent retries: one 201, the rest 200, one row */
+    enum { N = 12 };
+    struct it_job jobs[N];
+    for (int i = 0; i < N; i++)
+        jobs[i] = (struct it_job){ "POST", path, ta, "{\"contenido\":\"carrera\",\"client_id\":\"k-race\"}",
+                                   0, 0, NULL };
+    it_parallel(jobs, N);
+    int created = 0, same = 0;
+    for (int i = 0; i < N; i++) {
+        if (jobs[i].status == 201)
+            created++;
+        else if (jobs[i].status == 200)
+            same++;
+        else
+            fprintf(stderr, "\n  retry race: %ld %s\n", jobs[i].status, jobs[i].out);
+        CU_ASSERT_EQUAL(jobs[i].id, jobs[0].id);
+        free(jobs[i].out);
+    }
+    CU_ASSERT_EQUAL(created, 1);
+    CU_ASSERT_EQUAL(same, N - 1);
+    CU_ASSERT_EQUAL(it_db_llf("SELECT count(*) FROM mensajes WHERE autor_id = %lld AND client_id = 'k-race'", a), 1);
+    free((char *)path);
+    free(ta);
+    free(tb);
+}
+
+static void test_mensajes__two_senders_and_history(void)
+{
+    char *ta, *tb;
+    it_user("ha", "Hugo Historia", NULL, &ta);
+    long long b = it_user("hb", "Hilda Historia", NULL, &tb);
+    long long g = mk_group(ta, "Historia", &b, 1);
+    const char *path = strdup(it_fmt("/chats/%lld/mensajes", g));
+    /* two senders at once, 15 messages each, in rounds */
+    enum { R = 15 };
+    char bodies[2 * R][64];
+    for (int round = 0; round < R; round++) {
+        struct it_job jobs[2];
+        for (int k = 0; k < 2; k++) {
+            snprintf(bodies[round * 2 + k], 64, "{\"contenido\":\"%c%d\"}", k ? 'b' : 'a', round);
+            jobs[k] = (struct it_job){ "POST", path, k ? tb : ta, bodies[round * 2 + k], 0, 0, NULL };
+        }
+        it_parallel(jobs, 2);
+        for (int k = 0; k < 2; k++) {
+            CU_ASSERT_EQUAL(jobs[k].status, 201);
+            free(jobs[k].out);
+        }
+    }
+    long long total = it_db_llf("SELECT count(*) FROM mensajes WHERE chat_id = %lld", g);
+    CU_ASSERT_EQUAL(total, 2 * R + 1);   /* and the sistema message */
+    CU_ASSERT_EQUAL(it_db_llf("SELECT count(DISTINCT contenido) FROM mensajes WHERE chat_id = %lld"
+                              " AND tipo = 'texto'", g), 2 * R);
+
+    /* newest first, paging back with antes until the start */
+    long long seen = 0, antes = 0, prev = 0;
+    int pages = 0;
+    for (;;) {
+        struct it_resp *r = it_req("GET", antes ? it_fmt("%s?limite=7&antes=%lld", path, antes)
+                                                : it_fmt("%s?limite=7", path), tb, NULL);
+        CU_ASSERT_EQUAL_FATAL(r->status, 200);
+        json_object *arr = it_get(r, "mensajes");
+        size_t n = json_object_array_length(arr);
+        for (size_t i = 0; i < n; i++) {
+            long long id = json_object_get_int64(json_object_object_get(json_object_array_get_idx(arr, i), "id"));
+            if (prev)
+                CU_ASSERT(id < prev);
+            prev = id;
+            seen++;
+        }
+        bool more = json_object_get_boolean(it_get(r, "hay_mas"));
+        it_free(r);
+        pages++;
+        if (!more || pages > 20)
+            break;
+        antes = prev;
+    }
+    CU_ASSERT_EQUAL(seen, total);
+    CU_ASSERT_EQUAL(pages, 5);   /* 31 messages by 7 */
+    /* forward from the start with despues: oldest first, no gap */
+    long long despues = 0, count = 0;
+    prev = 0;
+    for (int guard = 0; guard < 20; guard++) {
+        struct it_resp *r = it_req("GET", it_fmt("%s?limite=10&despues=%lld", path, despues ? despues : 1), ta,
+                                   NULL);
+        json_object *arr = it_get(r, "mensajes");
+        size_t n = json_object_array_length(arr);
+        for (size_t i = 0; i < n; i++) {
+            long long id = json_object_get_int64(json_object_object_get(json_object_array_get_idx(arr, i), "id"));
+            CU_ASSERT(id > prev);
+            prev = id;
+            count++;
+        }
+        bool more = json_object_get_boolean(it_get(r, "hay_mas"));
+        it_free(r);
+        despues = prev;
+        if (!more)
+            break;
+    }
+    CU_ASSERT_EQUAL(count, total);
+    char *fp = it_db_fingerprint();
+    const char *bad[] = { "?limite=0", "?limite=201", "?limite=x", "?antes=-1", "?antes=abc",
+                          "?antes=5&despues=3", "?despues=1.5", NULL };
+    for (int i = 0; bad[i]; i++)
+        expect(it_req("GET", it_fmt("%s%s", path, bad[i]), ta, NULL), 400, "solicitud_invalida");
+    char *fp2 = it_db_fingerprint();
+    CU_ASSERT_STRING_EQUAL(fp, fp2);
+    free(fp);
+    free(fp2);
+    /* the history query walks the (chat_id, id DESC) index at any depth */
+    PGresult *res = PQexec(it_db(), "SET enable_seqscan = off");
+    PQclear(res);
+    res = PQexec(it_db(), "EXPLAIN SELECT id FROM mensajes WHERE chat_id = 1 AND id < 1000000"
+                          " ORDER BY id DESC LIMIT 51");
+    char plan[4096] = "";
+    for (int i = 0; i < PQntuples(res); i++) {
+        strncat(plan, PQgetvalue(res, i, 0), sizeof(plan) - strlen(plan) - 2);
+        strcat(plan, "\n");
+    }
+    PQclear(res);
+    PQclear(PQexec(it_db(), "RESET enable_seqscan"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(plan, "mensajes_chat_id_idx"));
+    CU_ASSERT_PTR_NULL(strstr(plan, "Sort"));
+    free((char *)path);
+    free(ta);
+    free(tb);
+}
+
+static void test_mensajes__edit_and_delete(void)
+{
+    char *ta, *tb, *tdel;
+    long long a = it_user("ea", "Elena Edita", NULL, &ta);
+    long long b = it_user("eb", "Emilio", NULL, &tb);
+    it_user("e566", "Moderador", "566", &tdel);
+    long long g = mk_group(ta, "Ediciones", &b, 1);
+    long long m = send_text(ta, g, "original");
+    const char *mp = strdup(it_fmt("/mensajes/%lld", m));
+    struct it_resp *r = it_req("PATCH", mp, ta, "{\"contenido\":\"corregido\"}");
+    CU_ASSERT_EQUAL(r->status, 200);
+    CU_ASSERT_STRING_EQUAL(it_get_str(r, "contenido"), "corregido");
+    CU_ASSERT_PTR_NOT_NULL(it_get_str(r, "editado_at"));
+    it_free(r);
+    CU_ASSERT_EQUAL(events_of("mensaje:editado", g), 1);
+    /* the same text: 200, no event */
+    r = it_req("PATCH", mp, ta, "{\"contenido\":\"corregido\"}");
+    CU_ASSERT_EQUAL(r->status, 200);
+    it_free(r);
+    CU_ASSERT_EQUAL(events_of("mensaje:editado", g), 1);
+
+    char *fp = it_db_fingerprint();
+    const char *bad[] = { "{}", "{\"contenido\":\"\"}", "{\"contenido\":\"  \"}", "{\"contenido\":1}",
+                          "{\"contenido\":null}", "{\"contenido\":", NULL };
+    for (int i = 0; bad[i]; i++)
+        expect(it_req("PATCH", mp, ta, bad[i]), 400, "solicitud_invalida");
+    expect(it_req("PATCH", mp, tb, "{\"contenido\":\"mío\"}"), 403, "prohibido");
+    expect(it_req("DELETE", mp, tb, NULL), 403, "prohibido");
+    expect(it_req("PATCH", "/mensajes/999999999", ta, "{\"contenido\":\"x\"}"), 404, "no_encontrado");
+    expect(it_req("DELETE", "/mensajes/999999999", ta, NULL), 404, "no_encontrado");
+    /* a sistema message is nobody's to edit */
+    long long sys = it_db_llf("SELECT id FROM mensajes WHERE chat_id = %lld AND tipo = 'sistema'", g);
+    expect(it_req("PATCH", it_fmt("/mensajes/%lld", sys), ta, "{\"contenido\":\"x\"}"), 403, "prohibido");
+    char *fp2 = it_db_fingerprint();
+    CU_ASSERT_STRING_EQUAL(fp, fp2);
+    free(fp);
+    free(fp2);
+
+    /* delete by the author: keeps its place, content gone */
+    long long after = send_text(tb, g, "después");
+    r = it_req("DELETE", mp, ta, NULL);
+    CU_ASSERT_EQUAL(r->status, 204);
+    it_free(r);
+    CU_ASSERT_EQUAL(events_of("mensaje:eliminado", g), 1);
+    CU_ASSERT_EQUAL(it_db_llf("SELECT count(*) FROM mensajes WHERE id = %lld AND contenido IS NULL"
+                              " AND deleted_at IS NOT NULL AND eliminado_por = %lld", m, a), 1);
+    r = it_req("GET", it_fmt("/chats/%lld/mensajes", g), tb, NULL);
+    CU_ASSERT_EQUAL(it_get_ll(r, "mensajes.0.id"), after);
+    CU_ASSERT_EQUAL(it_get_ll(r, "mensajes.1.id"), m);
+    CU_ASSERT_EQUAL(json_object_get_boolean(it_get(r, "mensajes.1.eliminado")), 1);
+    CU_ASSERT_PTR_NULL(it_get(r, "mensajes.1.contenido"));
+    CU_ASSERT_PTR_NULL(it_get(r, "mensajes.1.media"));
+    it_free(r);
+    /* deleting again changes nothing; editing or reacting to it is a conflict */
+    r = it_req("DELETE", mp, ta, NULL);
+    CU_ASSERT_EQUAL(r->status, 204);
+    it_free(r);
+    CU_ASSERT_EQUAL(events_of("mensaje:eliminado", g), 1);
+    expect(it_req("PATCH", mp, ta, "{\"contenido\":\"revive\"}"), 409, "conflicto");
+    expect(it_req("POST", it_fmt("%s/reacciones", mp), ta, "{\"emoji\":\"👍\"}"), 409, "conflicto");
+    /* a reply to it shows no extract */
+    expect(it_req("POST", it_fmt("/chats/%lld/mensajes", g), tb, it_fmt("{\"contenido\":\"x\",\"respuesta_a\":%lld}", m)),
+           400, "solicitud_invalida");
+    /* 566 deletes anyone's message, member or not */
+    r = it_req("DELETE", it_fmt("/mensajes/%lld", after), tdel, NULL);
+    CU_ASSERT_EQUAL(r->status, 204);
+    it_free(r);
+    CU_ASSERT_EQUAL(events_of("mensaje:eliminado", g), 2);
+    free((char *)mp);
+    free(ta);
+    free(tb);
+    free(tdel);
+}
+
+static void test_mensajes__reactions(void)
+{
+    char *ta, *tb;
+    long long a = it_user("ra", "Rosa Reacciona", NULL, &ta);
+    long long b = it_user("rb", "Rubén", NULL, &tb);
+    long long g = mk_group(ta, "Reacciones", &b, 1);
+    long long m = send_text(ta, g, "¿Qué opinan?");
+    const char *rp = strdup(it_fmt("/mensajes/%lld/reacciones", m));
+    struct it_resp *r = it_req("POST", rp, tb, "{\"emoji\":\"👍\"}");
+    CU_ASSERT_EQUAL(r->status, 200);
+    CU_ASSERT_EQUAL(it_get_ll(r, "id"), m);
+    CU_ASSERT_STRING_EQUAL(it_get_str(r, "reacciones.0.emoji"), "👍");
+    CU_ASSERT_EQUAL(it_get_ll(r, "reacciones.0.total"), 1);
+    CU_ASSERT_EQUAL(it_get_ll(r, "reacciones.0.usuarios.0"), b);
+    CU_ASSERT_EQUAL(json_object_get_boolean(it_get(r, "reacciones.0.mia")), 1);
+    it_free(r);
+    CU_ASSERT_EQUAL(events_of("mensaje:reaccion", g), 1);
+    /* idempotent: again is 200 and no event */
+    r = it_req("POST", rp, tb, "{\"emoji\":\"👍\"}");
+    CU_ASSERT_EQUAL(r->status, 200);
+    CU_ASSERT_EQUAL(it_get_ll(r, "reacciones.0.total"), 1);
+    it_free(r);
+    CU_ASSERT_EQUAL(events_of("mensaje:reaccion", g), 1);
+    r = it_req("POST", rp, ta, "{\"emoji\":\"👍\"}");
+    CU_ASSERT_EQUAL(it_get_ll(r, "reacciones.0.total"), 2);
+    CU_ASSERT_EQUAL(json_object_get_boolean(it_get(r, "reacciones.0.mia")), 1);
+    it_free(r);
+    r = it_req("POST", rp, ta, "{\"emoji\":\"🎉\"}");
+    CU_ASSERT_EQUAL(json_object_array_length(it_get(r, "reacciones")), 2);
+    CU_ASSERT_STRING_EQUAL(it_get_str(r, "reacciones.1.emoji"), "🎉");
+    it_free(r);
+    /* b's view: 🎉 is not b's */
+    r = it_req("GET", it_fmt("/chats/%lld/mensajes?limite=1", g), tb, NULL);
+    CU_ASSERT_EQUAL(json_object_get_boolean(it_get(r, "mensajes.0.reacciones.0.mia")), 1);
+    CU_ASSERT_EQUAL(json_object_get_boolean(it_get(r, "mensajes.0.reacciones.1.mia")), 0);
+    it_free(r);
+    /* remove (URL-encoded emoji), twice */
+    r = it_req("DELETE", it_fmt("%s/%%F0%%9F%%91%%8D", rp), tb, NULL);
+    CU_ASSERT_EQUAL(r->status, 200);
+    CU_ASSERT_EQUAL(it_get_ll(r, "reacciones.0.total"), 1);
+    CU_ASSERT_EQUAL(json_object_get_boolean(it_get(r, "reacciones.0.mia")), 0);
+    it_free(r);
+    r = it_req("DELETE", it_fmt("%s/%%F0%%9F%%91%%8D", rp), tb, NULL);
+    CU_ASSERT_EQUAL(r->status, 200);
+    it_free(r);
+    CU_ASSERT_EQUAL(events_of("mensaje:reaccion", g), 4);
+    CU_ASSERT_EQUAL(it_db_llf("SELECT count(*) FROM eventos WHERE sala = 'chat:%lld' AND tipo = 'mensaje:reaccion'"
+                              " AND payload->>'accion' = 'quitar' AND (payload->>'usuario_id')::bigint = %lld",
+                              g, b), 1);
+
+    char *fp = it_db_fingerprint();
+    const char *bad[] = { "{}", "{\"emoji\":\"\"}", "{\"emoji\":\"a b\"}", "{\"emoji\":5}",
+                          "{\"emoji\":\"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\"}", "{\"emoji\":\" \"}",
+                          "{\"emoji\":", NULL };
+    for (int i = 0; bad[i]; i++)
+        expect(it_req("POST", rp, tb, bad[i]), 400, "solicitud_invalida");
+    expect(it_req("DELETE", it_fmt("%s/a%%20b", rp), tb, NULL), 400, "solicitud_invalida");
+    expect(it_req("POST", "/mensajes/999999999/reacciones", tb, "{\"emoji\":\"👍\"}"), 404, "no_encontrado");
+    char *fp2 = it_db_fingerprint();
+    CU_ASSERT_STRING_EQUAL(fp, fp2);
+    free(fp);
+    free(fp2);
+    (void)a;
+    free((char *)rp);
+    free(ta);
+    free(tb);
+}
+
+static void test_mensajes__reactions_concurrent(void)
+{
+    enum { U = 6, N = 24 };
+    char *tok[U];
+    long long uid[U];
+    for (int i = 0; i < U; i++)
+        uid[i] = it_user("rc", "Concurrente", NULL, &tok[i]);
+    long long g = mk_group(tok[0], "Carrera de emojis", uid + 1, U - 1);
+    long long m = send_text(tok[0], g, "reaccionen");
+    const char *rp = strdup(it_fmt("/mensajes/%lld/reacciones", m));
+    const char *rd = strdup(it_fmt("/mensajes/%lld/reacciones/%%E2%%9D%%A4", m));
+    long long ev0 = events_of("mensaje:reaccion", g);
+    /* each user adds and removes the same emoji several times at once */
+    struct it_job jobs[N];
+    for (int i = 0; i < N; i++) {
+        bool add = (i / U) % 2 == 0;
+        jobs[i] = (struct it_job){ add ? "POST" : "DELETE", add ? rp : rd, tok[i % U],
+                                   add ? "{\"emoji\":\"❤\"}" : NULL, 0, 0, NULL };
+    }
+    it_parallel(jobs, N);
+    for (int i = 0; i < N; i++) {
+        CU_ASSERT_EQUAL(jobs[i].status, 200);
+        if (jobs[i].status != 200)
+            fprintf(stderr, "\n  react race: %ld %s\n", jobs[i].status, jobs[i].out);
+        free(jobs[i].out);
+    }
+    /* the Mensaje agrees with the table, and the events with the changes:
+     * per user, adds and removes alternate, ending in the table's state */
+    long long rows = it_db_llf("SELECT count(*) FROM reacciones_mensajes WHERE mensaje_id = %lld", m);
+    struct it_resp *r = it_req("GET", it_fmt("/chats/%lld/mensajes?limite=1", g), tok[0], NULL);
+    long long total = rows ? it_get_ll(r, "mensajes.0.reacciones.0.total") : 0;
+    CU_ASSERT_EQUAL(total, rows);
+    CU_ASSERT_EQUAL(json_object_array_length(it_get(r, "mensajes.0.reacciones")), rows ? 1 : 0);
+    it_free(r);
+    long long adds = it_db_llf("SELECT count(*) FROM eventos WHERE sala = 'chat:%lld' AND tipo = 'mensaje:reaccion'"
+                               " AND payload->>'accion' = 'agregar'", g);
+    long long dels = it_db_llf("SELECT count(*) FROM eventos WHERE sala = 'chat:%lld' AND tipo = 'mensaje:reaccion'"
+                               " AND payload->>'accion' = 'quitar'", g);
+    CU_ASSERT_EQUAL(adds - dels, rows);
+    CU_ASSERT(adds + dels <= N);
+    CU_ASSERT_EQUAL(events_of("mensaje:reaccion", g) - ev0, adds + dels);
+    /* per user: at most one row, consistent with their last event */
+    for (int i = 0; i < U; i++) {
+        long long have = it_db_llf("SELECT count(*) FROM reacciones_mensajes WHERE mensaje_id = %lld"
+                                   " AND usuario_id = %lld", m, uid[i]);
+        long long last_add = it_db_llf("SELECT count(*) FROM (SELECT payload->>'accion' AS x FROM eventos"
+                                       " WHERE sala = 'chat:%lld' AND tipo = 'mensaje:reaccion'"
+                                       " AND (payload->>'usuario_id')::bigint = %lld ORDER BY id DESC LIMIT 1) t"
+                                       " WHERE x = 'agregar'", g, uid[i]);
+        CU_ASSERT_EQUAL(have, last_add);
+    }
+    free((char *)rp);
+    free((char *)rd);
+    for (int i = 0; i < U; i++)
+        free(tok[i]);
+}
+
+static void test_mensajes__read_marks_and_receipts(void)
+{
+    char *ta, *tb, *tc, *td;
+    long long a = it_user("la", "Lola Lee", NULL, &ta);
+    long long b = it_user("lb", "Luis Lee", NULL, &tb);
+    long long c = it_user("lc", "Lía Lee", NULL, &tc);
+    long long d = it_user("ld", "Leo Tarde", NULL, &td);
+    long long ids[] = { b, c };
+    long long g = mk_group(ta, "Lecturas", ids, 2);
+    long long m1 = send_text(ta, g, "uno");
+    long long m2 = send_text(ta, g, "dos");
+    const char *lp = strdup(it_fmt("/chats/%lld/leido", g));
+    struct it_resp *r = it_req("POST", lp, tb, it_fmt("{\"mensaje_id\":%lld}", m2));
+    CU_ASSERT_EQUAL(r->status, 200);
+    CU_ASSERT_EQUAL(it_get_ll(r, "chat_id"), g);
+    CU_ASSERT_EQUAL(it_get_ll(r, "ultimo_leido_id"), m2);
+    it_free(r);
+    CU_ASSERT_EQUAL(events_of("mensaje:leido", g), 1);
+    /* only forward: an older id leaves it (200), no event */
+    r = it_req("POST", lp, tb, it_fmt("{\"mensaje_id\":%lld}", m1));
+    CU_ASSERT_EQUAL(r->status, 200);
+    CU_ASSERT_EQUAL(it_get_ll(r, "ultimo_leido_id"), m2);
+    it_free(r);
+    CU_ASSERT_EQUAL(events_of("mensaje:leido", g), 1);
+    CU_ASSERT_EQUAL(it_db_llf("SELECT ultimo_leido_id FROM usuarios_chat WHERE chat_id = %lld AND usuario_id = %lld",
+                              g, b), m2);
+
+    long long other = mk_group(td, "Ajeno", NULL, 0);
+    long long foreign = send_text(td, other, "fuera");
+    char *fp = it_db_fingerprint();
+    const char *bad[] = { "{}", "{\"mensaje_id\":\"1\"}", "{\"mensaje_id\":0}", "{\"mensaje_id\":999999999}",
+                          it_fmt("{\"mensaje_id\":%lld}", foreign), "{\"mensaje_id\":", NULL };
+    for (int i = 0; bad[i]; i++)
+        expect(it_req("POST", lp, tb, bad[i]), 400, "solicitud_invalida");
+    char *fp2 = it_db_fingerprint();
+    CU_ASSERT_STRING_EQUAL(fp, fp2);
+    free(fp);
+    free(fp2);
+
+    /* d joins after the messages: not counted for them */
+    r = it_req("POST", it_fmt("/chats/%lld/miembros", g), ta, it_fmt("{\"usuario_ids\":[%lld]}", d));
+    CU_ASSERT_EQUAL(r->status, 201);
+    it_free(r);
+    r = it_req("GET", it_fmt("/mensajes/%lld/lecturas", m2), ta, NULL);
+    CU_ASSERT_EQUAL(r->status, 200);
+    CU_ASSERT_EQUAL(json_object_array_length(it_get(r, "leido_por")), 1);
+    CU_ASSERT_EQUAL(it_get_ll(r, "leido_por.0.usuario.id"), b);
+    CU_ASSERT_PTR_NOT_NULL(it_get_str(r, "leido_por.0.leido_at"));
+    CU_ASSERT_EQUAL(json_object_array_length(it_get(r, "pendientes")), 1);
+    CU_ASSERT_EQUAL(it_get_ll(r, "pendientes.0.id"), c);
+    it_free(r);
+    /* a plain member who is not the author may not look; the author may */
+    expect(it_req("GET", it_fmt("/mensajes/%lld/lecturas", m2), tc, NULL), 403, "prohibido");
+    long long mb = send_text(tb, g, "de Luis");
+    r = it_req("GET", it_fmt("/mensajes/%lld/lecturas", mb), tb, NULL);
+    CU_ASSERT_EQUAL(r->status, 200);
+    CU_ASSERT_EQUAL(json_object_array_length(it_get(r, "pendientes")), 3);   /* a, c, d */
+    it_free(r);
+    /* ...and so may a group admin */
+    r = it_req("GET", it_fmt("/mensajes/%lld/lecturas", mb), ta, NULL);
+    CU_ASSERT_EQUAL(r->status, 200);
+    it_free(r);
+
+    /* leido_por_todos: every member at send time, still a member, read it */
+    r = it_req("GET", it_fmt("/chats/%lld/mensajes?despues=%lld&limite=1", g, m1), ta, NULL);
+    CU_ASSERT_EQUAL(it_get_ll(r, "mensajes.0.id"), m2);
+    CU_ASSERT_EQUAL(json_object_get_boolean(it_get(r, "mensajes.0.leido_por_todos")), 0);
+    it_free(r);
+    /* c leaves without reading: m2 is read by everyone left */
+    r = it_req("DELETE", it_fmt("/chats/%lld/miembros/%lld", g, c), tc, NULL);
+    CU_ASSERT_EQUAL(r->status, 204);
+    it_free(r);
+    r = it_req("GET", it_fmt("/chats/%lld/mensajes?despues=%lld&limite=1", g, m1), ta, NULL);
+    CU_ASSERT_EQUAL(json_object_get_boolean(it_get(r, "mensajes.0.leido_por_todos")), 1);
+    it_free(r);
+    r = it_req("GET", it_fmt("/mensajes/%lld/lecturas", m2), ta, NULL);
+    CU_ASSERT_EQUAL(json_object_array_length(it_get(r, "pendientes")), 0);   /* c left */
+    it_free(r);
+    (void)a;
+    free((char *)lp);
+    free(ta);
+    free(tb);
+    free(tc);
+    free(td);
+}
+
+static void test_mensajes__deactivated_author_masked(void)
+{
+    char *ta, *tb;
+    it_user("za", "Zoila Activa", NULL, &ta);
+    long long b = it_user("zb", "Zenón Se Va", NULL, &tb);
+    long long g = mk_group(ta, "Máscaras", &b, 1);
+    long long m = send_text(tb, g, "me despido");
+    struct it_resp *r = it_req("POST", it_fmt("/chats/%lld/mensajes", g), ta,
+                               it_fmt("{\"contenido\":\"adiós\",\"respuesta_a\":%lld}", m));
+    it_free(r);
+    PGresult *res = PQexecParams(it_db(), "SELECT id_erp FROM usuarios WHERE id = $1::bigint", 1, NULL,
+                                 (const char *[]){ it_fmt("%lld", b) }, NULL, NULL, 0);
+    r = it_req("POST", it_fmt("/interno/usuarios/%s/desactivar", PQgetvalue(res, 0, 0)), svc, NULL);
+    CU_ASSERT_EQUAL(r->status, 200);
+    it_free(r);
+    PQclear(res);
+    r = it_req("GET", it_fmt("/chats/%lld/mensajes?limite=2", g), ta, NULL);
+    CU_ASSERT_STRING_EQUAL(it_get_str(r, "mensajes.0.respuesta_a.autor_nombre"), "Usuario desactivado");
+    CU_ASSERT_EQUAL(it_get_ll(r, "mensajes.1.autor.id"), b);
+    CU_ASSERT_STRING_EQUAL(it_get_str(r, "mensajes.1.autor.nombre"), "Usuario desactivado");
+    CU_ASSERT_PTR_NULL(it_get(r, "mensajes.1.autor.imagen_url"));
+    CU_ASSERT_STRING_EQUAL(it_get_str(r, "mensajes.1.contenido"), "me despido");
+    it_free(r);
+    free(ta);
+    free(tb);
+}
+
+int main(void)
+{
+    it_init();
+    svc = it_service_token();
+    static const struct cu_test tests[] = {
+        { "send_shape_and_reply", test_mensajes__send_shape_and_reply },
+        { "send_bad_input", test_mensajes__send_bad_input },
+        { "client_id_retry", test_mensajes__client_id_retry },
+        { "two_senders_and_history", test_mensajes__two_senders_and_history },
+        { "edit_and_delete", test_mensajes__edit_and_delete },
+        { "reactions", test_mensajes__reactions },
+        { "reactions_concurrent", test_mensajes__reactions_concurrent },
+        { "read_marks_and_receipts", test_mensajes__read_marks_and_receipts },
+        { "deactivated_author_masked", test_mensajes__deactivated_author_masked },
+        { NULL, NULL },
+    };
+    int rc = cu_run("mensajes", tests);
+    free(svc);
+    return rc;
+}

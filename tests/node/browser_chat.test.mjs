@@ -1,0 +1,232 @@
+// browser_chat.test.mjs: the full page in headless chromium, two (or three)
+// users in their own browser contexts against the real stack: 1:1 chat from
+// the user search, send and receive, reply, react, edit, delete, read ticks,
+// typing, groups with "who read", infinite scroll, 360 px wide.
+import { test, before, after } from "node:test";
+import assert from "node:assert/strict";
+import { launch, user, shot, rest, until, msg, openChat, send, RUN } from "../browser/lib.mjs";
+
+let browser;
+let ana, beto;
+const A = "Ana Prueba" + RUN;
+const B = "Beto Prueba" + RUN;
+
+before(async () => {
+    browser = await launch();
+    ana = await user(browser, { idErp: "ba" + RUN, nombre: A });
+    beto = await user(browser, { idErp: "bb" + RUN, nombre: B });
+});
+
+after(async () => {
+    if (browser) await browser.close();
+});
+
+test("a 1:1 chat from the user search: send, receive, unread badge, read ticks", async () => {
+    const p = ana.page;
+    await p.getByRole("button", { name: /Nuevo chat/ }).click();
+    await p.getByLabel("Buscar personas").fill(B);
+    await p.locator(".cw-user-item", { hasText: B }).click();
+    await p.locator(".cw-conv-title", { hasText: B }).waitFor();
+    await send(p, "Hola Beto, ¿revisaste la factura?");
+    const mine = msg(p, "revisaste la factura");
+    await mine.locator('.cw-tick[data-tick="enviado"]').waitFor();
+
+    // Beto: the chat shows up with one unread message
+    const item = beto.page.locator(".cw-chat-item", { hasText: A });
+    await item.locator(".cw-badge", { hasText: "1" }).waitFor();
+    assert.match(await item.textContent(), /revisaste la factura/);
+    await shot(beto.page, "chat-01-lista-no-leidos");
+    await openChat(beto.page, A);
+    await msg(beto.page, "revisaste la factura").waitFor();
+    await item.locator(".cw-badge").waitFor({ state: "detached" });
+
+    // Ana: read by all (the other member)
+    await mine.locator('.cw-tick[data-tick="leido"]').waitFor();
+    assert.deepEqual(ana.errors, []);
+    assert.deepEqual(beto.errors, []);
+});
+
+test("typing indicator, reply with quote, Shift+Enter keeps a new line", async () => {
+    const ta = beto.page.locator(".cw-textarea");
+    await ta.click();
+    await ta.pressSequentially("Sí, ya", { delay: 20 });
+    await ana.page.locator(".cw-typing", { hasText: "escribiendo" }).waitFor();
+    await ta.fill("");
+
+    // reply to Ana's message
+    const original = msg(beto.page, "revisaste la factura");
+    await original.hover();
+    await original.getByRole("button", { name: "Responder" }).click();
+    await beto.page.locator(".cw-banner", { hasText: "Respondiendo a" }).waitFor();
+    await ta.fill("Sí, ya la revisé");
+    await ta.press("Shift+Enter");
+    await ta.pressSequentially("Todo en orden");
+    await ta.press("Enter");
+    const reply = msg(ana.page, "Todo en orden");
+    await reply.waitFor();
+    assert.match(await reply.locator(".cw-quote").textContent(), /revisaste la factura/);
+    assert.equal(await reply.locator(".cw-msg-text").textContent(), "Sí, ya la revisé\nTodo en orden");
+    // the typing line is gone once the message arrived
+    await until(async () => !/escribiendo/.test(await ana.page.locator(".cw-typing").textContent()), { what: "typing cleared" });
+    await shot(ana.page, "chat-02-respuesta");
+});
+
+test("react, edit and delete my own message; the other side sees each", async () => {
+    // Ana reacts to Beto's reply
+    const r = msg(ana.page, "Todo en orden");
+    await r.hover();
+    await r.getByRole("button", { name: "Reaccionar", exact: true }).click();
+    await r.getByRole("button", { name: "Reaccionar con 👍" }).click();
+    await r.locator(".cw-reaccion.cw-mia", { hasText: "👍" }).waitFor();
+    await msg(beto.page, "Todo en orden").locator(".cw-reaccion", { hasText: "👍 1" }).waitFor();
+
+    // Ana sends, edits, then deletes
+    await send(ana.page, "Nos vemos a las 5");
+    const m = msg(ana.page, "Nos vemos a las 5");
+    await m.waitFor();
+    await msg(beto.page, "Nos vemos a las 5").waitFor();
+    await m.hover();
+    await m.getByRole("button", { name: "Editar" }).click();
+    await ana.page.locator(".cw-banner", { hasText: "Editando" }).waitFor();
+    const ta = ana.page.locator(".cw-textarea");
+    await ta.fill("Nos vemos a las 6");
+    await ta.press("Enter");
+    const edited = msg(beto.page, "Nos vemos a las 6");
+    await edited.locator(".cw-editado").waitFor();
+    await shot(beto.page, "chat-03-reaccion-editado");
+
+    const m6 = msg(ana.page, "Nos vemos a las 6");
+    await m6.hover();
+    ana.page.once("dialog", (d) => d.accept());
+    await m6.getByRole("button", { name: "Eliminar" }).click();
+    await beto.page.locator(".cw-eliminado", { hasText: "Se eliminó este mensaje" }).waitFor();
+    assert.equal(await msg(beto.page, "Nos vemos a las 6").count(), 0);
+    // reactions toggle off
+    await r.hover();
+    await r.locator(".cw-reaccion.cw-mia", { hasText: "👍" }).click();
+    await msg(beto.page, "Todo en orden").locator(".cw-reaccion").waitFor({ state: "detached" });
+});
+
+test("a group: created from the UI, who read it, read by all once everyone did", async () => {
+    const C = "Caro Prueba" + RUN;
+    const caro = await user(browser, { idErp: "bc" + RUN, nombre: C });
+    try {
+        const p = ana.page;
+        await p.getByRole("button", { name: /Nuevo grupo/ }).click();
+        await p.getByLabel("Nombre del grupo").fill("Cierre mensual " + RUN);
+        const q = p.getByLabel("Buscar personas");
+        await q.fill(B);
+        await p.locator(".cw-user-item", { hasText: B }).click();
+        await p.locator(".cw-chip", { hasText: B }).waitFor();
+        await q.fill(C);
+        await p.locator(".cw-user-item", { hasText: C }).click();
+        await p.locator(".cw-chip", { hasText: C }).waitFor();
+        await p.getByRole("button", { name: "Crear grupo" }).click();
+        await p.locator(".cw-conv-title", { hasText: "Cierre mensual" }).waitFor();
+        await send(p, "Reunión del cierre mañana");
+        const mine = msg(p, "Reunión del cierre");
+        await mine.locator('.cw-tick[data-tick="enviado"]').waitFor();
+
+        await openChat(beto.page, "Cierre mensual");
+        await msg(beto.page, "Reunión del cierre").waitFor();
+        // Beto read it, Caro not yet: still one tick; the dialog says who
+        await until(async () => {
+            const r = await rest(ana.token, "GET", `/mensajes/${await mine.getAttribute("data-id")}/lecturas`);
+            return r.body && r.body.leido_por && r.body.leido_por.length === 1;
+        }, { what: "Beto's read mark" });
+        await mine.locator(".cw-tick-btn").click();
+        const dlg = p.locator("dialog.cw-dialog");
+        await dlg.locator(".cw-userlist").first().locator(".cw-user-row", { hasText: B }).waitFor();
+        assert.match(await dlg.locator(".cw-userlist").nth(1).textContent(), new RegExp(C));
+        await shot(p, "chat-04-grupo-lecturas");
+        await dlg.getByRole("button", { name: "Cerrar" }).click();
+        assert.equal(await mine.locator('.cw-tick[data-tick="enviado"]').count(), 1);
+
+        await openChat(caro.page, "Cierre mensual");
+        await msg(caro.page, "Reunión del cierre").waitFor();
+        await mine.locator('.cw-tick[data-tick="leido"]').waitFor();
+        assert.deepEqual(caro.errors, []);
+    } finally {
+        await caro.ctx.close();
+    }
+});
+
+test("history loads older pages when scrolling up, with date separators and no duplicates", async () => {
+    const D = "Dani Historia" + RUN;
+    const dani = await user(browser, { idErp: "bd" + RUN, nombre: D, connect: false });
+    try {
+        const c = await rest(dani.token, "POST", "/chats/directo", { usuario_id: ana.me.id });
+        assert.ok(c.status === 201 || c.status === 200, JSON.stringify(c.body));
+        for (let i = 1; i <= 120; i++) {
+            const r = await rest(dani.token, "POST", `/chats/${c.body.id}/mensajes`,
+                { tipo: "texto", contenido: `historia ${String(i).padStart(3, "0")}`, client_id: `h${RUN}-${i}` });
+            assert.equal(r.status, 201);
+        }
+        await openChat(ana.page, D);
+        await msg(ana.page, "historia 120").waitFor();
+        const count = () => ana.page.locator(".cw-msg").filter({ hasText: "historia" }).count();
+        assert.ok(await count() <= 100, "first page only");
+        const scroller = ana.page.locator(".cw-conv .cw-scroller");
+        await until(async () => {
+            await scroller.evaluate((el) => { el.scrollTop = 0; el.dispatchEvent(new Event("scroll")); });
+            return (await count()) === 120;
+        }, { what: "all 120 messages", timeout: 20000 });
+        await msg(ana.page, "historia 001").waitFor();
+        const texts = await ana.page.locator(".cw-msg .cw-msg-text").allTextContents();
+        const hist = texts.filter((t) => t.startsWith("historia"));
+        assert.equal(new Set(hist).size, hist.length, "no duplicates");
+        assert.deepEqual(hist, [...hist].sort(), "oldest first");
+        assert.ok(await ana.page.locator(".cw-sep", { hasText: "Hoy" }).count() >= 1);
+        await shot(ana.page, "chat-05-historia");
+    } finally {
+        await dani.ctx.close();
+    }
+});
+
+test("usable at 360 px: one pane at a time, back button, no horizontal scroll", async () => {
+    const ctx = await browser.newContext({ viewport: { width: 360, height: 740 }, locale: "es-MX", isMobile: true, hasTouch: true });
+    try {
+        const p = await ctx.newPage();
+        const errors = [];
+        p.on("pageerror", (e) => errors.push(String(e)));
+        await p.goto(`${process.env.CHAT_TEST_BASE}/chat/?token=${encodeURIComponent(beto.token)}`);
+        await p.locator(".cw-app.cw-narrow").waitFor();
+        await p.locator(".cw-chat-item", { hasText: A }).waitFor();
+        await shot(p, "chat-06-360-lista");
+        await p.locator(".cw-chat-item", { hasText: A }).click();
+        await p.locator(".cw-conv-title", { hasText: A }).waitFor();
+        assert.equal(await p.locator(".cw-side").isVisible(), false);
+        await msg(p, "Todo en orden").waitFor();
+        await shot(p, "chat-07-360-conversacion");
+        const overflow = await p.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
+        assert.ok(overflow <= 0, "no horizontal scroll: " + overflow);
+        await p.getByRole("button", { name: "Volver a la lista" }).click();
+        await p.locator(".cw-side").waitFor();
+        assert.deepEqual(errors, []);
+    } finally {
+        await ctx.close();
+    }
+});
+
+test("keyboard only: Tab reaches the chat list, Enter opens it, the composer sends", async () => {
+    const p = beto.page;
+    await p.getByLabel("Buscar conversación").focus();
+    await p.keyboard.type("Ana Prueba");
+    let guard = 0;
+    while (guard++ < 10) {
+        await p.keyboard.press("Tab");
+        const cls = await p.evaluate(() => document.activeElement && document.activeElement.className);
+        if (/cw-chat-item/.test(cls)) break;
+    }
+    const focused = await p.evaluate(() => document.activeElement.getAttribute("aria-label"));
+    assert.match(focused, /Ana Prueba/);
+    const outline = await p.evaluate(() => getComputedStyle(document.activeElement).outlineStyle);
+    assert.equal(outline, "solid", "visible focus");
+    await p.keyboard.press("Enter");
+    await p.locator(".cw-conv-title", { hasText: A }).waitFor();
+    await until(() => p.evaluate(() => document.activeElement && document.activeElement.classList.contains("cw-textarea")), { what: "composer focused" });
+    await p.keyboard.type("Enviado solo con teclado");
+    await p.keyboard.press("Enter");
+    await msg(ana.page, "Enviado solo con teclado").waitFor();
+    await p.getByLabel("Buscar conversación").fill("");
+});

@@ -1,0 +1,470 @@
+// client.js: the controller between the store, the REST API and the realtime
+// socket: loading, sending (with the offline queue), server events, delta
+// sync after a reconnection, desktop notifications.
+
+import { createApi, ApiError } from './api.js';
+import { createRealtime } from './rt.js';
+import { createStore } from './store.js';
+
+/** newClientId(): a unique id for retry-safe writes (works without a secure context). */
+export function newClientId() {
+  if (globalThis.crypto && crypto.randomUUID) return crypto.randomUUID();
+  const b = new Uint8Array(16);
+  crypto.getRandomValues(b);
+  return [...b].map((x) => x.toString(16).padStart(2, '0')).join('');
+}
+
+export function tipoDeMime(mime) {
+  if (!mime) return 'documento';
+  if (mime.startsWith('image/')) return 'imagen';
+  if (mime.startsWith('audio/')) return 'audio';
+  if (mime.startsWith('video/')) return 'video';
+  return 'documento';
+}
+
+/**
+ * createClient({getToken, base, rtPath, titulo}): the running chat client.
+ * getToken() gives the JWT (or null: the ERP cookie is used).
+ */
+export function createClient({ getToken = () => null, base = '/chat/api/v1', rtPath = '/chat/socket.io',
+  notificar = true, esVisible = () => !document.hidden } = {}) {
+  const store = createStore();
+  const api = createApi({ base, getToken });
+  const s = store.state;
+  let syncing = null;
+  let flushing = false;
+  let flushTimer = 0;
+  let typingSent = 0;
+  let typingChat = null;
+  let typingStop = 0;
+
+  const rt = createRealtime({
+    path: rtPath,
+    getToken,
+    onEvent,
+    onState(estado, info) {
+      store.setConexion({ estado, reintentoMs: info.reintentoMs || 0, error: info.error || null, intento: info.intento });
+      if (estado === 'conectado') {
+        sync().then(flush);
+        if (s.ui.visible) rt.emit('presence:status', { estatus: 'en_linea' });
+      }
+    },
+  });
+
+  function aviso(texto, tipo = 'error') {
+    store.setUi({ aviso: { texto, tipo, t: Date.now() } });
+  }
+
+  function fallo(e) {
+    if (e instanceof ApiError) aviso(e.mensaje);
+    else { console.error(e); aviso('Ocurrió un error inesperado'); }
+  }
+
+  // ---- start
+  async function start() {
+    const me = await api.me();
+    store.setMe(me);
+    store.loadOutbox();
+    try { s.cursor = JSON.parse(localStorage.getItem('chat-erp.cursor.' + s.me.id) || 'null'); } catch (_) { s.cursor = null; }
+    await loadChats();
+    if (!s.cursor) {
+      try { const r = await api.cursor(); s.cursor = r.cursor; saveCursor(); } catch (_) { /* sync not there yet */ }
+    }
+    loadComunicados().catch(() => {});
+    if (rtPath) rt.start();
+    document.addEventListener('visibilitychange', onVisibility);
+    window.addEventListener('online', () => flush());
+    onVisibility();
+    return store;
+  }
+
+  function stop() {
+    rt.stop();
+    document.removeEventListener('visibilitychange', onVisibility);
+  }
+
+  function saveCursor() {
+    try { localStorage.setItem('chat-erp.cursor.' + s.me.id, JSON.stringify(s.cursor)); } catch (_) { /* ignore */ }
+  }
+
+  async function loadChats() {
+    const r = await api.chats();
+    store.setChats(r.chats || []);
+    const ids = [...s.chats.values()].filter((c) => c.otro_usuario).map((c) => c.otro_usuario.id);
+    if (ids.length) {
+      try {
+        const p = await api.presencia(ids.slice(0, 200));
+        for (const x of p.presencia || []) store.setPresencia(x.usuario_id, x.estatus);
+      } catch (_) { /* presence is a nicety */ }
+    }
+  }
+
+  async function loadComunicados() {
+    const r = await api.comunicados();
+    for (const c of r.comunicados || []) store.upsertComunicado(c);
+    s.comunicadosCargados = true;
+    store.emit('comunicados');
+  }
+
+  // ---- delta sync
+  function sync() {
+    if (!s.cursor) return Promise.resolve();
+    if (syncing) return syncing;
+    syncing = (async () => {
+      try {
+        for (let guard = 0; guard < 50; guard++) {
+          const r = await api.sync(s.cursor);
+          mergeSync(r);
+          if (r.cursor !== undefined) { s.cursor = r.cursor; saveCursor(); }
+          if (!r.hay_mas) break;
+        }
+      } catch (e) {
+        if (e instanceof ApiError && e.status === 400) {
+          // a cursor the server no longer knows: start over from a fresh one
+          try { s.cursor = (await api.cursor()).cursor; saveCursor(); await loadChats(); } catch (_) { /* later */ }
+        }
+      } finally {
+        syncing = null;
+      }
+    })();
+    return syncing;
+  }
+
+  function mergeSync(r) {
+    for (const c of r.chats || []) store.upsertChat(c);
+    for (const id of r.chats_eliminados || []) store.removeChat(typeof id === 'object' ? id.chat_id || id.id : id);
+    for (const m of r.mensajes || []) {
+      const b = s.mensajes.get(m.chat_id);
+      const conocido = b && b.byId.has(m.id);
+      store.upsertMensaje(m);
+      if (!conocido) contarNoLeido(m, false);
+    }
+    for (const l of r.lecturas || []) {
+      store.setLectura(l.chat_id, l.usuario_id, l.mensaje_id || l.ultimo_leido_id);
+    }
+    for (const c of r.comunicados || []) store.upsertComunicado(c);
+    const activo = s.ui.chatActivo;
+    if (activo) marcarLeido(activo);
+  }
+
+  // A new message from someone else: unread count, notification.
+  function contarNoLeido(m, avisar = true) {
+    if (!s.me || m.autor.id === s.me.id || m.tipo === 'sistema') return;
+    const c = s.chats.get(m.chat_id);
+    if (!c) return;
+    const leyendo = s.ui.chatActivo === m.chat_id && s.ui.visible && s.ui.vista === 'chat';
+    const marks = s.lecturas.get(m.chat_id);
+    if (marks && (marks.get(s.me.id) || 0) >= m.id) return;
+    if (!leyendo) {
+      store.upsertChat({ id: c.id, no_leidos: (c.no_leidos || 0) + 1 });
+      if (avisar && !c.silenciado) notificar_(c, m);
+    } else {
+      marcarLeido(m.chat_id);
+    }
+  }
+
+  function notificar_(c, m) {
+    if (!notificar || !document.hidden || typeof Notification === 'undefined') return;
+    if (Notification.permission !== 'granted') return;
+    try {
+      const n = new Notification(store.nombreChat(c), { body: resumen(m), tag: 'chat-' + c.id });
+      n.onclick = () => { window.focus(); abrirChat(c.id); n.close(); };
+    } catch (_) { /* some browsers allow only service-worker notifications */ }
+  }
+
+  // ---- realtime events
+  function onEvent(name, d) {
+    switch (name) {
+      case 'mensaje:nuevo': {
+        const isNew = store.upsertMensaje(d);
+        if (!s.chats.has(d.chat_id)) { api.chat(d.chat_id).then(store.upsertChat).catch(() => {}); return; }
+        if (isNew) contarNoLeido(d);
+        store.setEscribiendo(d.chat_id, d.autor.id, false);
+        break;
+      }
+      case 'mensaje:editado':
+      case 'mensaje:eliminado':
+        store.upsertMensaje(d);
+        break;
+      case 'mensaje:reaccion':
+        store.applyReaccion(d);
+        break;
+      case 'mensaje:leido':
+        store.setLectura(d.chat_id, d.usuario_id, d.mensaje_id);
+        break;
+      case 'chat:escribiendo':
+        if (!s.me || d.usuario_id !== s.me.id) store.setEscribiendo(d.chat_id, d.usuario_id, d.escribiendo);
+        if (d.escribiendo) setTimeout(() => store.emit('chat:' + d.chat_id, 'chats'), 6100);
+        break;
+      case 'chat:nuevo':
+      case 'chat:actualizado':
+        store.upsertChat(d);
+        break;
+      case 'chat:eliminado':
+        store.removeChat(d.chat_id || d.id);
+        break;
+      case 'chat:miembros':
+        if (d.miembros) store.setMiembros(d.chat_id, d.miembros);
+        break;
+      case 'usuario:estatus':
+        store.setPresencia(d.usuario_id, d.estatus);
+        break;
+      case 'encuesta:voto':
+        store.applyEncuesta(d.chat_id, d.mensaje_id, d.encuesta);
+        break;
+      case 'comunicado:nuevo':
+        store.upsertComunicado(d);
+        if (document.hidden && notificar && typeof Notification !== 'undefined' && Notification.permission === 'granted') {
+          try { new Notification('📢 ' + d.titulo, { body: (d.contenido || '').slice(0, 180), tag: 'comunicado-' + d.id }); } catch (_) { /* */ }
+        }
+        break;
+      case 'comunicado:reaccion':
+        store.applyReaccionComunicado(d);
+        break;
+      case 'comunicado:leido': {
+        const c = s.comunicados.get(d.comunicado_id);
+        if (c) store.upsertComunicado({ id: c.id, leidos_total: (c.leidos_total || 0) + 1 });
+        store.emit('comunicado:leido:' + d.comunicado_id);
+        break;
+      }
+      default:
+        break;
+    }
+  }
+
+  function onVisibility() {
+    const visible = esVisible();
+    store.setUi({ visible });
+    rt.emit('presence:status', { estatus: visible ? 'en_linea' : 'inactivo' });
+    if (visible && s.ui.chatActivo && s.ui.vista === 'chat') marcarLeido(s.ui.chatActivo);
+  }
+
+  // ---- chats
+  async function abrirChat(id) {
+    store.setUi({ chatActivo: id, vista: 'chat' });
+    const b = store.bucket(id);
+    const tareas = [];
+    if (!b.cargado) tareas.push(cargarMas(id));
+    tareas.push(api.miembros(id).then((r) => store.setMiembros(id, r.miembros || [])).catch(() => {}));
+    await Promise.all(tareas);
+    marcarLeido(id);
+  }
+
+  function cerrarChat() { store.setUi({ vista: 'lista' }); }
+
+  /** cargarMas(chatId): the next older page of history; false when there is none. */
+  const cargando = new Set();
+  async function cargarMas(chatId) {
+    const b = store.bucket(chatId);
+    if (cargando.has(chatId) || (b.cargado && !b.hayMas)) return false;
+    cargando.add(chatId);
+    try {
+      const antes = b.cargado && b.ids.length ? b.ids[0] : undefined;
+      const r = await api.mensajes(chatId, antes, 50);
+      store.addPage(chatId, r.mensajes || [], r.hay_mas);
+      return true;
+    } catch (e) {
+      fallo(e);
+      return false;
+    } finally {
+      cargando.delete(chatId);
+    }
+  }
+
+  const leidoEnviado = new Map();
+  async function marcarLeido(chatId) {
+    const b = s.mensajes.get(chatId);
+    if (!b || !b.ids.length || !s.ui.visible) return;
+    let ultimo = 0;
+    for (let i = b.ids.length - 1; i >= 0; i--) { ultimo = b.ids[i]; break; }
+    const c = s.chats.get(chatId);
+    if ((leidoEnviado.get(chatId) || 0) >= ultimo && !(c && c.no_leidos)) return;
+    leidoEnviado.set(chatId, ultimo);
+    if (c && c.no_leidos) store.upsertChat({ id: chatId, no_leidos: 0 });
+    store.setLectura(chatId, s.me.id, ultimo);
+    try { await api.leido(chatId, ultimo); } catch (_) { leidoEnviado.delete(chatId); }
+  }
+
+  async function directo(usuarioId) {
+    const c = await api.directo(usuarioId);
+    store.upsertChat(c);
+    await abrirChat(c.id);
+    return c;
+  }
+
+  async function crearGrupo(nombre, miembros, descripcion = '') {
+    const c = await api.crearGrupo({ nombre, descripcion, miembros, restringido: false });
+    store.upsertChat(c);
+    await abrirChat(c.id);
+    return c;
+  }
+
+  // ---- sending, with the offline queue
+  function enviar(chatId, body, vista = null) {
+    const client_id = newClientId();
+    const item = {
+      client_id, chat_id: chatId, estado: 'pendiente', error: null, vista,
+      created_at: new Date().toISOString(),
+      body: Object.assign({ tipo: 'texto' }, body, { client_id }),
+    };
+    store.addOutbox(item);
+    flush();
+    return client_id;
+  }
+
+  /** flush(): sends the queue in order, once each; stops at the first network failure. */
+  async function flush() {
+    if (flushing) return;
+    flushing = true;
+    clearTimeout(flushTimer);
+    try {
+      for (const o of [...s.outbox]) {
+        if (o.estado === 'error') continue;
+        store.updateOutbox(o.client_id, { estado: 'enviando' });
+        try {
+          const m = o.body.encuesta
+            ? await api.crearEncuesta(o.chat_id, Object.assign({}, o.body.encuesta, { client_id: o.client_id }))
+            : await api.enviar(o.chat_id, o.body);
+          store.upsertMensaje(m);
+          store.dropOutbox(o.client_id);
+          leidoEnviado.set(o.chat_id, Math.max(leidoEnviado.get(o.chat_id) || 0, m.id));
+        } catch (e) {
+          if (e instanceof ApiError && e.transitoria) {
+            store.updateOutbox(o.client_id, { estado: 'pendiente' });
+            flushTimer = setTimeout(flush, Math.max(3000, e.retryAfter * 1000));
+            break;
+          }
+          store.updateOutbox(o.client_id, { estado: 'error', error: e.mensaje || String(e) });
+        }
+      }
+    } finally {
+      flushing = false;
+    }
+  }
+
+  function reintentar(clientId) { store.updateOutbox(clientId, { estado: 'pendiente', error: null }); flush(); }
+  function descartar(clientId) { store.dropOutbox(clientId); }
+
+  async function editar(m, contenido) {
+    try { store.upsertMensaje(await api.editar(m.id, contenido)); } catch (e) { fallo(e); }
+  }
+
+  async function eliminar(m) {
+    try {
+      await api.eliminar(m.id);
+      store.upsertMensaje(Object.assign({}, m, { eliminado: true, contenido: null, media: null, encuesta: null }));
+    } catch (e) { fallo(e); }
+  }
+
+  async function reaccionar(m, emoji) {
+    const r = (m.reacciones || []).find((x) => x.emoji === emoji);
+    try {
+      if (r && r.mia) {
+        const res = await api.quitarReaccion(m.id, emoji);
+        if (res && res.id) store.upsertMensaje(res);
+        else store.applyReaccion({ chat_id: m.chat_id, mensaje_id: m.id, usuario_id: s.me.id, emoji, accion: 'quitar' });
+      } else {
+        const res = await api.reaccionar(m.id, emoji);
+        if (res && res.id) store.upsertMensaje(res);
+        else store.applyReaccion({ chat_id: m.chat_id, mensaje_id: m.id, usuario_id: s.me.id, emoji, accion: 'agregar' });
+      }
+    } catch (e) { fallo(e); }
+  }
+
+  /** escribiendo(chatId): call on input; sends chat:typing at most every 3 s, and a stop. */
+  function escribiendo(chatId, on = true) {
+    const now = Date.now();
+    clearTimeout(typingStop);
+    if (!on) {
+      if (typingChat === chatId) rt.emit('chat:typing', { chat_id: chatId, escribiendo: false });
+      typingChat = null; typingSent = 0;
+      return;
+    }
+    if (typingChat !== chatId || now - typingSent > 3000) {
+      rt.emit('chat:typing', { chat_id: chatId, escribiendo: true });
+      typingChat = chatId; typingSent = now;
+    }
+    typingStop = setTimeout(() => escribiendo(chatId, false), 4000);
+  }
+
+  // ---- media
+  /** subir(chatId, file, onProgress, extra): uploads then sends the media message. */
+  async function subir(chatId, file, onProgress, extra = {}) {
+    const media = await api.upload(file, onProgress);
+    return enviar(chatId, Object.assign({ tipo: tipoDeMime(media.mime || file.type), media_id: media.id, contenido: extra.contenido || null }, extra.respuesta_a ? { respuesta_a: extra.respuesta_a } : {}));
+  }
+
+  const mediaUrls = new Map();
+  /** mediaUrl(media): a URL the page can show; with a bearer token, an object URL of the bytes. */
+  async function mediaUrl(media) {
+    const tok = await getToken();
+    if (!tok) return media.url;
+    if (mediaUrls.has(media.id)) return mediaUrls.get(media.id);
+    const p = api.blob(media.url).then((b) => URL.createObjectURL(b));
+    mediaUrls.set(media.id, p);
+    p.catch(() => mediaUrls.delete(media.id));
+    return p;
+  }
+
+  // ---- polls
+  function crearEncuesta(chatId, encuesta) {
+    return enviar(chatId, { tipo: 'encuesta', encuesta });
+  }
+
+  async function votar(m, opciones) {
+    try {
+      const r = await api.votar(m.encuesta.id, opciones);
+      if (r && r.id) store.upsertMensaje(r);
+    } catch (e) { fallo(e); }
+  }
+
+  async function cerrarEncuesta(m) {
+    try { const r = await api.cerrarEncuesta(m.encuesta.id); if (r && r.id) store.upsertMensaje(r); } catch (e) { fallo(e); }
+  }
+
+  // ---- announcements
+  async function confirmarComunicado(c) {
+    try {
+      const r = await api.confirmarComunicado(c.id);
+      store.upsertComunicado(Object.assign({ leido_at: new Date().toISOString() }, r && r.id ? r : {}, r && r.leido_at ? { leido_at: r.leido_at } : {}));
+      if (!(r && r.id)) store.upsertComunicado({ id: c.id, leido_at: (r && r.leido_at) || new Date().toISOString() });
+    } catch (e) { fallo(e); }
+  }
+
+  async function reaccionarComunicado(c, emoji) {
+    const r = (c.reacciones || []).find((x) => x.emoji === emoji);
+    try {
+      const res = r && r.mia ? await api.quitarReaccionComunicado(c.id, emoji) : await api.reaccionarComunicado(c.id, emoji);
+      if (res && res.id) store.upsertComunicado(res);
+      else store.applyReaccionComunicado({ comunicado_id: c.id, usuario_id: s.me.id, emoji, accion: r && r.mia ? 'quitar' : 'agregar' });
+    } catch (e) { fallo(e); }
+  }
+
+  async function crearComunicado(body) {
+    const c = await api.crearComunicado(body);
+    store.upsertComunicado(c);
+    return c;
+  }
+
+  return {
+    store, api, rt, start, stop, sync, flush, aviso, fallo, onVisibility,
+    abrirChat, cerrarChat, cargarMas, marcarLeido, directo, crearGrupo,
+    enviar, reintentar, descartar, editar, eliminar, reaccionar, escribiendo,
+    subir, mediaUrl, crearEncuesta, votar, cerrarEncuesta,
+    loadComunicados, confirmarComunicado, reaccionarComunicado, crearComunicado,
+  };
+}
+
+/** resumen(m): one line for a chat list or a notification. */
+export function resumen(m) {
+  if (!m) return '';
+  if (m.eliminado) return 'Se eliminó este mensaje';
+  switch (m.tipo) {
+    case 'imagen': return '📷 ' + (m.contenido || 'Imagen');
+    case 'audio': return '🎤 ' + (m.contenido || 'Audio');
+    case 'video': return '🎬 ' + (m.contenido || 'Video');
+    case 'documento': return '📄 ' + (m.contenido || (m.media && m.media.nombre) || 'Documento');
+    case 'encuesta': return '📊 Encuesta: ' + ((m.encuesta && m.encuesta.pregunta) || m.contenido || '');
+    default: return m.contenido || '';
+  }
+}

@@ -1,0 +1,144 @@
+// dialogs.js: modal dialogs (native <dialog>, so focus, Escape and the
+// backdrop come from the browser): new chat / group, poll, read receipts.
+
+import { h, clear, avatar, fechaHora, debounce, ESTATUS } from './dom.js';
+
+/** modal(app, titulo, body, acciones): opens a dialog inside app; returns {dlg, close}. */
+export function modal(app, titulo, body, acciones = []) {
+  const id = 'cw-dlg-' + Math.random().toString(36).slice(2);
+  const dlg = h('dialog', { class: 'cw-dialog', 'aria-labelledby': id },
+    h('form', { method: 'dialog', class: 'cw-dialog-form' },
+      h('div', { class: 'cw-dialog-head' }, h('h2', { id }, titulo),
+        h('button', { type: 'button', class: 'cw-btn cw-btn-icon', 'aria-label': 'Cerrar', on: { click: () => close() } }, '✕')),
+      h('div', { class: 'cw-dialog-body' }, body),
+      acciones.length ? h('div', { class: 'cw-dialog-actions' }, acciones) : null));
+  function close() { try { dlg.close(); } catch (_) { /* closed */ } dlg.remove(); }
+  dlg.addEventListener('close', () => dlg.remove());
+  dlg.addEventListener('submit', (e) => e.preventDefault());
+  app.appendChild(dlg);
+  dlg.showModal();
+  return { dlg, close };
+}
+
+/** dialogoNuevoChat(client, app, grupo): user search; a 1:1 opens at once, a group after naming it. */
+export function dialogoNuevoChat(client, app, grupo) {
+  const s = client.store.state;
+  const elegidos = new Map();
+  const q = h('input', { type: 'search', class: 'cw-input', placeholder: 'Nombre, correo, puesto o departamento', 'aria-label': 'Buscar personas', autocomplete: 'off' });
+  const nombre = grupo ? h('input', { type: 'text', class: 'cw-input', required: true, maxlength: '120', 'aria-label': 'Nombre del grupo', placeholder: 'Nombre del grupo' }) : null;
+  const res = h('ul', { class: 'cw-userlist', role: 'list', 'aria-label': 'Resultados', 'aria-live': 'polite' });
+  const chips = h('div', { class: 'cw-chips', 'aria-live': 'polite' });
+  const crear = grupo ? h('button', { type: 'button', class: 'cw-btn cw-btn-primary' }, 'Crear grupo') : null;
+  const body = [grupo ? h('label', { class: 'cw-field' }, h('span', null, 'Nombre'), nombre) : null,
+    h('label', { class: 'cw-field' }, h('span', null, grupo ? 'Agregar personas' : 'Buscar persona'), q), chips, res];
+  const m = modal(app, grupo ? 'Nuevo grupo' : 'Nuevo chat', body, crear ? [crear] : []);
+
+  function renderChips() {
+    clear(chips);
+    for (const u of elegidos.values()) {
+      chips.appendChild(h('button', { type: 'button', class: 'cw-chip', 'aria-label': 'Quitar a ' + u.nombre,
+        on: { click: () => { elegidos.delete(u.id); renderChips(); buscar(); } } }, u.nombre + ' ✕'));
+    }
+  }
+
+  let seq = 0;
+  const buscar = async () => {
+    const my = ++seq;
+    try {
+      const r = await client.api.usuarios(q.value.trim(), 20);
+      if (my !== seq) return;
+      clear(res);
+      const us = (r.usuarios || []).filter((u) => u.id !== s.me.id);
+      if (!us.length) res.appendChild(h('li', { class: 'cw-muted cw-pad' }, 'Nadie coincide'));
+      for (const u of us) {
+        const sel = elegidos.has(u.id);
+        res.appendChild(h('li', null, h('button', {
+          type: 'button', class: 'cw-user-item', dataset: { id: String(u.id) }, 'aria-pressed': grupo ? String(sel) : false,
+          on: {
+            click: async () => {
+              if (!grupo) {
+                try { await client.directo(u.id); m.close(); } catch (e) { client.fallo(e); }
+                return;
+              }
+              if (elegidos.has(u.id)) elegidos.delete(u.id); else elegidos.set(u.id, u);
+              renderChips(); buscar();
+            },
+          },
+        }, avatar(u.nombre, s.presencia.get(u.id) || u.estatus),
+        h('span', { class: 'cw-chat-text' }, h('span', { class: 'cw-chat-name' }, u.nombre, sel ? ' ✓' : ''),
+          h('span', { class: 'cw-muted' }, [u.puesto, u.departamento].filter(Boolean).join(' · ') || u.email || '')))));
+      }
+    } catch (e) { client.fallo(e); }
+  };
+  q.addEventListener('input', debounce(buscar, 200));
+  if (crear) {
+    crear.addEventListener('click', async () => {
+      if (!nombre.value.trim()) { nombre.focus(); client.aviso('Escribe el nombre del grupo'); return; }
+      if (!elegidos.size) { q.focus(); client.aviso('Agrega al menos una persona'); return; }
+      crear.disabled = true;
+      try { await client.crearGrupo(nombre.value.trim(), [...elegidos.keys()]); m.close(); } catch (e) { client.fallo(e); crear.disabled = false; }
+    });
+  }
+  buscar();
+  (grupo ? nombre : q).focus();
+}
+
+/** dialogoEncuesta(client, app, chatId): question, 2–12 options, multiple, anonymous, closing time. */
+export function dialogoEncuesta(client, app, chatId) {
+  const pregunta = h('input', { type: 'text', class: 'cw-input', required: true, maxlength: '300', placeholder: '¿Qué quieres preguntar?' });
+  const opciones = h('div', { class: 'cw-opciones' });
+  const agregar = h('button', { type: 'button', class: 'cw-btn' }, '＋ Agregar opción');
+  const multiple = h('input', { type: 'checkbox' });
+  const anonima = h('input', { type: 'checkbox' });
+  const cierra = h('input', { type: 'datetime-local', class: 'cw-input' });
+  const crear = h('button', { type: 'button', class: 'cw-btn cw-btn-primary' }, 'Crear encuesta');
+  function addOpcion(v = '') {
+    const n = opciones.children.length + 1;
+    const inp = h('input', { type: 'text', class: 'cw-input cw-opcion', maxlength: '200', value: v, 'aria-label': 'Opción ' + n, placeholder: 'Opción ' + n });
+    opciones.appendChild(inp);
+    agregar.disabled = opciones.children.length >= 12;
+    return inp;
+  }
+  addOpcion(); addOpcion();
+  agregar.addEventListener('click', () => addOpcion().focus());
+  const m = modal(app, 'Nueva encuesta', [
+    h('label', { class: 'cw-field' }, h('span', null, 'Pregunta'), pregunta),
+    h('fieldset', { class: 'cw-field' }, h('legend', null, 'Opciones (de 2 a 12)'), opciones, agregar),
+    h('label', { class: 'cw-check' }, multiple, ' Permitir varias respuestas'),
+    h('label', { class: 'cw-check' }, anonima, ' Votación anónima'),
+    h('label', { class: 'cw-field' }, h('span', null, 'Cierra (opcional)'), cierra),
+  ], [crear]);
+  crear.addEventListener('click', () => {
+    const ops = [...opciones.querySelectorAll('input')].map((i) => i.value.trim()).filter(Boolean);
+    if (!pregunta.value.trim()) { pregunta.focus(); client.aviso('Escribe la pregunta'); return; }
+    if (ops.length < 2) { client.aviso('Una encuesta necesita al menos dos opciones'); return; }
+    const body = { pregunta: pregunta.value.trim(), opciones: ops, multiple: multiple.checked, anonima: anonima.checked };
+    if (cierra.value) {
+      const d = new Date(cierra.value);
+      if (!(d > new Date())) { client.aviso('La fecha de cierre debe ser futura'); return; }
+      body.cierra_at = d.toISOString();
+    }
+    client.crearEncuesta(chatId, body);
+    m.close();
+  });
+  pregunta.focus();
+}
+
+/** dialogoLecturas(client, app, m): who read my message, who has not yet. */
+export async function dialogoLecturas(client, app, msg) {
+  const s = client.store.state;
+  const body = h('div', { class: 'cw-lecturas' }, h('p', { class: 'cw-muted' }, 'Cargando…'));
+  modal(app, 'Información del mensaje', body);
+  try {
+    const r = await client.api.lecturas(msg.id);
+    clear(body);
+    const fila = (u, extra) => h('li', { class: 'cw-user-row' }, avatar(u.nombre, s.presencia.get(u.id) || u.estatus),
+      h('span', { class: 'cw-chat-text' }, h('span', { class: 'cw-chat-name' }, u.nombre), h('span', { class: 'cw-muted' }, extra)));
+    body.append(h('h3', null, `Leído por (${(r.leido_por || []).length})`),
+      h('ul', { class: 'cw-userlist', role: 'list' }, (r.leido_por || []).map((x) => fila(x.usuario, fechaHora(x.leido_at)))),
+      h('h3', null, `Pendientes (${(r.pendientes || []).length})`),
+      h('ul', { class: 'cw-userlist', role: 'list' }, (r.pendientes || []).map((u) => fila(u, ESTATUS[s.presencia.get(u.id) || u.estatus] || ''))));
+  } catch (e) {
+    clear(body).appendChild(h('p', { class: 'cw-error' }, e.mensaje || 'No se pudo cargar'));
+  }
+}
