@@ -173,8 +173,10 @@ static void push_send(struct push_sender *s, struct push_row *rows, int lo, int 
     /* past half the lease, another sender may soon take these rows back:
      * send nothing more for them */
     if (s->halt || push_ms_since(&s->claimed) > s->cfg->push_lease_seconds * 500.0) {
+        const char *why = s->halt ? "not sent: an earlier request failed"
+                                  : "not sent: batch out of time";
         for (int i = lo; i < hi; i++)
-            push_retry(s, &rows[i], 0, "not sent: batch out of time");
+            push_retry(s, &rows[i], 0, why);
         return;
     }
     size_t len;

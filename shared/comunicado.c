@@ -487,11 +487,10 @@ int com_create(struct db *d, struct arena *a, const struct principal *p,
         if (com_load_one(d, a, &everyone, id, &payload, e) < 0 ||
             com_fanout(d, a, id, &c, p->id, "comunicado:nuevo", payload, e) < 0)
             goto cleanup;
-        /* Push: the push module (shared/push.c) should enqueue one
-         * queue_mensajes row per device of each recipient here, item_tipo
-         * 'comunicado', item_id id, in this same transaction (pushed even
-         * on vacaciones, API.md §7). Not called yet: that module is being
-         * written by its owner. */
+        /* Push goes here, in this transaction, once the push module is
+         * settled: push_enqueue_comunicado(d, a, id, e) (shared/push.h;
+         * recipients' devices, vacation included). Not called yet on
+         * purpose: the push owner wires it. */
         if (db_commit(d, e) < 0)
             goto cleanup;
         *created = true;

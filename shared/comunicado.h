@@ -27,8 +27,8 @@
  *    and (an addition to API.md §5) comunicado:eliminado {comunicado_id}
  *    to the same audience as comunicado:nuevo and the author, so clients
  *    and delta sync drop it.
- *  - Push (shared/push.c, another module) is not called from here: see the
- *    note in com_create. */
+ *  - Push (shared/push.h) is not called from here yet: com_create marks
+ *    where push_enqueue_comunicado belongs. */
 #ifndef CHAT_COMUNICADO_H
 #define CHAT_COMUNICADO_H
 

@@ -20,8 +20,8 @@
  *    mis_votos) to chat:<id> after each vote that changed something and
  *    after closing (so clients and delta sync learn that it closed).
  *    Passing cierra_at writes no event: clients compare with the clock.
- *  - Push (shared/push.c, another module) is not called from here: a new
- *    poll is a new message, and push for messages belongs to that module. */
+ *  - Push (shared/push.h) is not called from here yet: enc_create marks
+ *    where push_enqueue_message belongs. */
 #ifndef CHAT_ENCUESTA_H
 #define CHAT_ENCUESTA_H
 

@@ -50,15 +50,14 @@ static size_t expo_write(char *p, size_t size, size_t n, void *ud)
 
 struct expo *expo_new(const char *base_url, const char *access_token, long timeout_s)
 {
-    static bool global_done;
-    if (!global_done) {
-        if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
-            return NULL;
-        global_done = true;
-    }
-    struct expo *x = calloc(1, sizeof(*x));
-    if (!x)
+    /* reference-counted by libcurl; expo_free releases it */
+    if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
         return NULL;
+    struct expo *x = calloc(1, sizeof(*x));
+    if (!x) {
+        curl_global_cleanup();
+        return NULL;
+    }
     x->curl = curl_easy_init();
     x->base = strdup(base_url);
     size_t bl = x->base ? strlen(x->base) : 0;
@@ -104,6 +103,7 @@ void expo_free(struct expo *x)
     curl_slist_free_all(x->headers);
     free(x->base);
     free(x);
+    curl_global_cleanup();
 }
 
 /* "code: message" of the first entry of Expo's errors array, when the body

@@ -899,19 +899,17 @@ static void mode_e2e(void)
             pthread_create(&ss[i].th, NULL, sender_main, &ss[i]);
         }
         /* receive while the senders run */
+        bool *joined = calloc((unsigned)O.senders, sizeof(*joined));
         int done = 0;
-        while (!stop_flag && done < O.senders) {
+        while (done < O.senders) {
             loop_once(1);
-            done = 0;
             for (int i = 0; i < O.senders; i++)
-                done += pthread_tryjoin_np(ss[i].th, NULL) == 0 ? 1 : 0;
-            if (done == O.senders)
-                break;
-            if (now_s() - t0 > O.secs + 30)
-                break;
+                if (!joined[i] && pthread_tryjoin_np(ss[i].th, NULL) == 0) {
+                    joined[i] = true;
+                    done++;
+                }
         }
-        for (int i = 0; i < O.senders; i++)
-            pthread_join(ss[i].th, NULL);
+        free(joined);
         double el = now_s() - t0;
         run_for(1.0); /* late arrivals are counted, as they are late */
         long last = atomic_load(&e2e_seq), sent = 0, errors = 0, lost = 0;

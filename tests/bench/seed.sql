@@ -1,7 +1,10 @@
 -- seed.sql: the benchmark's data, inserted in bulk (no eventos: seeding is
 -- not traffic). Users b1..b30200 (id_erp "b<n>", as the load generator's
--- tokens say; nombre as in the token, estatus en_linea, so a connect
--- rewrites nothing and presence stays quiet).
+-- tokens say; nombre as in the token, so a login rewrites nothing;
+-- estatus en_linea and ultima_conexion now, so a connect changes no
+-- presence and the orphan sweep leaves them alone for the grace period,
+-- which bench.sh sets to an hour: presence stays quiet and the figures
+-- measure connections and messages, not a presence storm).
 --   team-<k>   10 members: b(10k+1)..b(10k+10)          (3,000 chats)
 --   dept-<k>   1,000 members: b(1000k+1)..b(1000k+1000) (30 chats)
 --   all        10,000 members: b1..b10000 (fan-out to 10,000)
@@ -14,8 +17,8 @@
 \set ON_ERROR_STOP 1
 SET synchronous_commit = off;
 BEGIN;
-INSERT INTO usuarios (id_erp, nombre, estatus)
-SELECT 'b' || g, 'Bench ' || g, 'en_linea' FROM generate_series(1, 30200) g;
+INSERT INTO usuarios (id_erp, nombre, estatus, ultima_conexion)
+SELECT 'b' || g, 'Bench ' || g, 'en_linea', now() FROM generate_series(1, 30200) g;
 CREATE TEMP TABLE bu ON COMMIT DROP AS
 SELECT id, substr(id_erp, 2)::int AS n FROM usuarios WHERE id_erp ~ '^b[0-9]+$';
 CREATE INDEX ON bu (n);

@@ -162,22 +162,28 @@ test("history loads older pages when scrolling up, with date separators and no d
                 { tipo: "texto", contenido: `historia ${String(i).padStart(3, "0")}`, client_id: `h${RUN}-${i}` });
             assert.equal(r.status, 201);
         }
-        await openChat(ana.page, D);
-        await msg(ana.page, "historia 120").waitFor();
-        const count = () => ana.page.locator(".cw-msg").filter({ hasText: "historia" }).count();
+        // a fresh context (no live events, no stored sync cursor): history comes only by pages
+        const ctx2 = await browser.newContext({ viewport: { width: 1100, height: 720 }, locale: "es-MX" });
+        const page = await ctx2.newPage();
+        await page.goto(`${process.env.CHAT_TEST_BASE}/chat/?token=${encodeURIComponent(ana.token)}`);
+        await openChat(page, D);
+        await msg(page, "historia 120").waitFor();
+        const count = () => page.locator(".cw-msg").filter({ hasText: "historia" }).count();
         assert.ok(await count() <= 100, "first page only");
-        const scroller = ana.page.locator(".cw-conv .cw-scroller");
+        const scroller = page.locator(".cw-conv .cw-scroller");
         await until(async () => {
             await scroller.evaluate((el) => { el.scrollTop = 0; el.dispatchEvent(new Event("scroll")); });
             return (await count()) === 120;
         }, { what: "all 120 messages", timeout: 20000 });
-        await msg(ana.page, "historia 001").waitFor();
-        const texts = await ana.page.locator(".cw-msg .cw-msg-text").allTextContents();
+        await msg(page, "historia 001").waitFor();
+        const texts = await page.locator(".cw-msg .cw-msg-text").allTextContents();
         const hist = texts.filter((t) => t.startsWith("historia"));
         assert.equal(new Set(hist).size, hist.length, "no duplicates");
         assert.deepEqual(hist, [...hist].sort(), "oldest first");
-        assert.ok(await ana.page.locator(".cw-sep", { hasText: "Hoy" }).count() >= 1);
-        await shot(ana.page, "chat-05-historia");
+        assert.ok(await page.locator(".cw-sep", { hasText: "Hoy" }).count() >= 1);
+        await page.locator(".cw-cargando", { hasText: "Inicio de la conversación" }).waitFor();
+        await shot(page, "chat-05-historia");
+        await ctx2.close();
     } finally {
         await dani.ctx.close();
     }
@@ -210,6 +216,7 @@ test("usable at 360 px: one pane at a time, back button, no horizontal scroll", 
 
 test("keyboard only: Tab reaches the chat list, Enter opens it, the composer sends", async () => {
     const p = beto.page;
+    await openChat(ana.page, B);
     await p.getByLabel("Buscar conversación").focus();
     await p.keyboard.type("Ana Prueba");
     let guard = 0;

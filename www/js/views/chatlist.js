@@ -12,7 +12,7 @@ export function createChatList(client, el, app) {
     type: 'search', class: 'cw-input cw-buscar', placeholder: 'Buscar conversación', 'aria-label': 'Buscar conversación',
     on: { input: () => store.setUi({ filtro: buscar.value }) },
   });
-  const nuevo = h('button', { type: 'button', class: 'cw-btn cw-btn-primary', on: { click: () => dialogoNuevoChat(client, app, false) } }, '＋ Nuevo chat');
+  const nuevo = h('button', { type: 'button', class: 'cw-btn cw-btn-primary', on: { click: () => dialogoNuevoChat(client, app, false) } }, '+ Nuevo chat');
   const grupo = h('button', { type: 'button', class: 'cw-btn', on: { click: () => dialogoNuevoChat(client, app, true) } }, '👥 Nuevo grupo');
   const ul = h('ul', { class: 'cw-chatlist', role: 'list' });
   el.append(h('div', { class: 'cw-side-tools' }, buscar, h('div', { class: 'cw-row' }, nuevo, grupo)), ul);

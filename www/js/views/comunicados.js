@@ -10,7 +10,7 @@ export function createComunicados(client, el, app) {
   const s = store.state;
   const back = h('button', { type: 'button', class: 'cw-btn cw-btn-icon cw-back', 'aria-label': 'Volver a la lista', on: { click: () => store.setUi({ vista: 'lista' }) } }, '←');
   const nuevo = store.puede(567)
-    ? h('button', { type: 'button', class: 'cw-btn cw-btn-primary', on: { click: () => dialogoComunicado(client, app) } }, '＋ Nuevo comunicado') : null;
+    ? h('button', { type: 'button', class: 'cw-btn cw-btn-primary', on: { click: () => dialogoComunicado(client, app) } }, '+ Nuevo comunicado') : null;
   const lista = h('div', { class: 'cw-com-list', role: 'feed', 'aria-label': 'Comunicados' });
   const root = h('section', { class: 'cw-conv cw-comunicados', 'aria-label': 'Comunicados' },
     h('header', { class: 'cw-conv-head' }, back, h('h2', { class: 'cw-conv-title' }, '📢 Comunicados'), h('span', { class: 'cw-grow' }), nuevo),
@@ -141,7 +141,7 @@ export function dialogoComunicado(client, app) {
       const r = await client.api.usuarios(usuariosQ.value.trim(), 8);
       clear(usuariosRes);
       for (const u of r.usuarios || []) {
-        usuariosRes.appendChild(h('button', { type: 'button', class: 'cw-chip cw-chip-add', on: { click: () => { elegidos.set(u.id, u); renderElegidos(); } } }, '＋ ' + u.nombre));
+        usuariosRes.appendChild(h('button', { type: 'button', class: 'cw-chip cw-chip-add', on: { click: () => { elegidos.set(u.id, u); renderElegidos(); } } }, '+ ' + u.nombre));
       }
     } catch (e) { client.fallo(e); }
   }, 200));

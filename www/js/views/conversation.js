@@ -16,7 +16,7 @@ export function createConversation(client, el, chatId, app) {
   const back = h('button', { type: 'button', class: 'cw-btn cw-btn-icon cw-back', 'aria-label': 'Volver a la lista', on: { click: () => client.cerrarChat() } }, '←');
   const titulo = h('h2', { class: 'cw-conv-title' });
   const sub = h('div', { class: 'cw-conv-sub', 'aria-live': 'polite' });
-  const av = h('span');
+  let av = h('span');
   const head = h('header', { class: 'cw-conv-head' }, back, av, h('div', { class: 'cw-chat-text' }, titulo, sub));
 
   const lista = h('div', { class: 'cw-msgs', role: 'log', 'aria-label': 'Mensajes', tabindex: '-1' });

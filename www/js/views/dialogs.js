@@ -87,7 +87,7 @@ export function dialogoNuevoChat(client, app, grupo) {
 export function dialogoEncuesta(client, app, chatId) {
   const pregunta = h('input', { type: 'text', class: 'cw-input', required: true, maxlength: '300', placeholder: '¿Qué quieres preguntar?' });
   const opciones = h('div', { class: 'cw-opciones' });
-  const agregar = h('button', { type: 'button', class: 'cw-btn' }, '＋ Agregar opción');
+  const agregar = h('button', { type: 'button', class: 'cw-btn' }, '+ Agregar opción');
   const multiple = h('input', { type: 'checkbox' });
   const anonima = h('input', { type: 'checkbox' });
   const cierra = h('input', { type: 'datetime-local', class: 'cw-input' });

@@ -1,6 +1,7 @@
-// rtd_pgrestart.test.mjs: chat-rtd losing PostgreSQL: it reconnects with
+// rtd_zz_pgrestart.test.mjs: chat-rtd losing PostgreSQL: it reconnects with
 // backoff and delivers from eventos whatever was written meanwhile, each
-// event exactly once, to sockets that stayed open.
+// event exactly once, to sockets that stayed open. Named to run last: the
+// restart also breaks the other programs' idle connections.
 import { test, after } from "node:test";
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";

@@ -1,0 +1,153 @@
+// browser_features.test.mjs: polls (create, vote, change the vote, seen live
+// by the other user), announcements (composer for permission 567, read
+// confirmation, reactions, the author's readers report) and media (image by
+// the picker and by drag and drop shown inline, a PDF as a download card).
+import { test, before, after } from "node:test";
+import assert from "node:assert/strict";
+import { deflateSync, crc32 } from "node:zlib";
+import { launch, user, shot, rest, until, msg, openChat, RUN } from "../browser/lib.mjs";
+
+let browser;
+let ana, beto;
+const A = "Ana Funciones" + RUN;
+const B = "Beto Funciones" + RUN;
+
+before(async () => {
+    browser = await launch();
+    ana = await user(browser, { idErp: "fa" + RUN, nombre: A, permisos: [567] });
+    beto = await user(browser, { idErp: "fb" + RUN, nombre: B });
+    const c = await rest(ana.token, "POST", "/chats/directo", { usuario_id: beto.me.id });
+    assert.ok(c.status === 201 || c.status === 200, JSON.stringify(c.body));
+    await rest(ana.token, "POST", `/chats/${c.body.id}/mensajes`, { tipo: "texto", contenido: "Hola", client_id: "f" + RUN });
+    await openChat(ana.page, B);
+    await openChat(beto.page, A);
+});
+
+after(async () => {
+    if (browser) await browser.close();
+});
+
+/** png(w, h): a small solid PNG. */
+function png(w, h) {
+    const row = Buffer.concat([Buffer.from([0]), Buffer.alloc(w * 3, 0x3c)]);
+    const raw = Buffer.concat(Array.from({ length: h }, () => row));
+    const chunk = (t, d) => {
+        const len = Buffer.alloc(4); len.writeUInt32BE(d.length);
+        const td = Buffer.concat([Buffer.from(t), d]);
+        const crc = Buffer.alloc(4); crc.writeUInt32BE(crc32(td) >>> 0);
+        return Buffer.concat([len, td, crc]);
+    };
+    const ihdr = Buffer.alloc(13);
+    ihdr.writeUInt32BE(w, 0); ihdr.writeUInt32BE(h, 4); ihdr[8] = 8; ihdr[9] = 2;
+    return Buffer.concat([Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]),
+        chunk("IHDR", ihdr), chunk("IDAT", deflateSync(raw)), chunk("IEND", Buffer.alloc(0))]);
+}
+
+test("a poll: created from the dialog, a vote and a changed vote seen live", async () => {
+    const p = ana.page;
+    await p.getByRole("button", { name: "Crear encuesta" }).click();
+    const dlg = p.locator("dialog.cw-dialog");
+    await dlg.locator("input").first().fill("¿Dónde comemos el viernes?");
+    await dlg.getByLabel("Opción 1").fill("Tacos");
+    await dlg.getByLabel("Opción 2").fill("Pizza");
+    await dlg.getByRole("button", { name: "Agregar opción" }).click();
+    await dlg.getByLabel("Opción 3").fill("Sushi");
+    await dlg.getByRole("button", { name: "Crear encuesta" }).click();
+
+    const pollA = p.locator(".cw-encuesta", { hasText: "Dónde comemos" });
+    const pollB = beto.page.locator(".cw-encuesta", { hasText: "Dónde comemos" });
+    await pollA.waitFor();
+    await pollB.waitFor();
+    const votos = (poll, op) => poll.locator(".cw-opcion-btn", { hasText: op }).locator(".cw-opcion-votos").getAttribute("data-votos");
+
+    await pollB.locator(".cw-opcion-btn", { hasText: "Tacos" }).click();
+    await until(async () => (await votos(pollA, "Tacos")) === "1", { what: "Ana sees the vote for Tacos" });
+    await shot(p, "features-01-encuesta-voto");
+    // change the vote
+    await pollB.locator(".cw-opcion-btn", { hasText: "Pizza" }).click();
+    await until(async () => (await votos(pollA, "Pizza")) === "1" && (await votos(pollA, "Tacos")) === "0",
+        { what: "Ana sees the vote move to Pizza" });
+    assert.equal(await pollB.locator(".cw-opcion-btn", { hasText: "Pizza" }).getAttribute("aria-checked"), "true");
+    assert.equal(await pollB.locator(".cw-opcion-btn", { hasText: "Tacos" }).getAttribute("aria-checked"), "false");
+    // Ana votes too: two voters
+    await pollA.locator(".cw-opcion-btn", { hasText: "Sushi" }).click();
+    await until(async () => /2 personas/.test(await pollB.locator(".cw-votantes").textContent()), { what: "two voters" });
+    await shot(beto.page, "features-02-encuesta-cambio");
+    assert.deepEqual(ana.errors, []);
+    assert.deepEqual(beto.errors, []);
+});
+
+test("an announcement: composed with permission 567, confirmed by the recipient, seen in the report", async () => {
+    const p = ana.page;
+    const titulo = "Inventario anual " + RUN;
+    await p.getByRole("button", { name: /^Comunicados/ }).click();
+    await p.getByRole("button", { name: "+ Nuevo comunicado" }).click();
+    const dlg = p.locator("dialog.cw-dialog");
+    await dlg.getByLabel("Título").fill(titulo);
+    await dlg.getByLabel("Contenido").fill("El inventario será el 30 de noviembre. Favor de confirmar.");
+    await dlg.getByLabel("Buscar destinatarios").fill(B);
+    await dlg.locator(".cw-chip-add", { hasText: B }).click();
+    await dlg.locator(".cw-chip", { hasText: B + " ✕" }).waitFor();
+    await dlg.getByRole("button", { name: "Publicar" }).click();
+    const cardA = p.locator(".cw-com", { hasText: titulo });
+    await cardA.waitFor();
+    assert.match(await cardA.locator(".cw-reporte").textContent(), /0 de 1/);
+
+    // Beto: the unread count, then the confirmation
+    const btn = beto.page.locator(".cw-btn-comunicados");
+    await btn.locator(".cw-badge", { hasText: "1" }).waitFor();
+    await btn.click();
+    const cardB = beto.page.locator(".cw-com", { hasText: titulo });
+    await cardB.waitFor();
+    await shot(beto.page, "features-03-comunicado-recibido");
+    await cardB.getByRole("button", { name: "Reaccionar con 👍" }).click();
+    await cardB.getByRole("button", { name: "Confirmar lectura" }).click();
+    await cardB.locator(".cw-leido").waitFor();
+    await btn.locator(".cw-badge").waitFor({ state: "hidden" });
+
+    // Ana: live count, reaction and the report
+    await until(async () => /1 de 1/.test(await cardA.locator(".cw-reporte").textContent()), { what: "report count 1 de 1" });
+    await cardA.locator(".cw-reaccion", { hasText: "👍" }).waitFor();
+    await cardA.locator(".cw-reporte").click();
+    const rep = p.locator("dialog.cw-dialog");
+    const row = rep.locator("tr", { hasText: B });
+    await row.waitFor();
+    assert.doesNotMatch(await row.textContent(), /Pendiente/);
+    assert.match(await rep.locator(".cw-resumen").textContent(), /1 de 1/);
+    await shot(p, "features-04-comunicado-reporte");
+    await rep.getByRole("button", { name: "Cerrar" }).click();
+    await p.getByRole("button", { name: /^Comunicados/ }).click();
+    await beto.page.getByRole("button", { name: /^Comunicados/ }).click();
+    await openChat(beto.page, A);
+    await openChat(p, B);
+});
+
+test("media: an image by the picker and by drag and drop shows inline; a PDF is a download card", async () => {
+    const p = ana.page;
+    await p.locator(".cw-conv input[type=file]").setInputFiles({ name: "grafica.png", mimeType: "image/png", buffer: png(120, 80) });
+    const imgB = beto.page.locator(".cw-msg img.cw-img").last();
+    await imgB.waitFor();
+    await until(() => imgB.evaluate((i) => i.complete && i.naturalWidth === 120), { what: "the image decoded for Beto" });
+
+    // drag and drop a second image onto the conversation
+    const b64 = png(60, 40).toString("base64");
+    await beto.page.evaluate(async (data) => {
+        const bytes = Uint8Array.from(atob(data), (c) => c.charCodeAt(0));
+        const dt = new DataTransfer();
+        dt.items.add(new File([bytes], "soltada.png", { type: "image/png" }));
+        const target = document.querySelector(".cw-conv");
+        target.dispatchEvent(new DragEvent("dragenter", { dataTransfer: dt, bubbles: true, cancelable: true }));
+        target.dispatchEvent(new DragEvent("drop", { dataTransfer: dt, bubbles: true, cancelable: true }));
+    }, b64);
+    await until(() => p.locator(".cw-msg img.cw-img").evaluateAll((imgs) => imgs.some((i) => i.complete && i.naturalWidth === 60)),
+        { what: "the dropped image for Ana" });
+
+    const pdf = Buffer.from("%PDF-1.4\n1 0 obj<</Type/Catalog/Pages 2 0 R>>endobj 2 0 obj<</Type/Pages/Kids[]/Count 0>>endobj\ntrailer<</Root 1 0 R>>\n%%EOF\n");
+    await p.locator(".cw-conv input[type=file]").setInputFiles({ name: "contrato.pdf", mimeType: "application/pdf", buffer: pdf });
+    const card = beto.page.locator("a.cw-doc", { hasText: "contrato.pdf" });
+    await card.waitFor();
+    await until(async () => (await card.getAttribute("href")).startsWith("blob:"), { what: "the document's bytes" });
+    await shot(beto.page, "features-05-media");
+    assert.deepEqual(ana.errors, []);
+    assert.deepEqual(beto.errors, []);
+});
