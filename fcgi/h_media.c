@@ -4,13 +4,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include "log.h"
 #include "media.h"
 #include "mpart.h"
 #include "routes.h"
+#include "sha256.h"
 
 /* Room for the multipart framing and small fields around the file: a body
  * declaring more than media_max_bytes plus this is refused unread. */
@@ -78,6 +78,7 @@ struct media_upload {
     int fd;
     const char *tmp_path;
     long long size;
+    struct sha256 sha;
     char ctype[128];
     char filename[1024];
 };
@@ -93,6 +94,7 @@ static int media_part_begin(void *ud, const struct mpart_part *p, struct err *e)
     if (u->store->tmp(u->store, u->rq->a, &u->tmp_path, &u->fd, e) < 0)
         return -1;
     u->got_file = u->in_file = true;
+    sha256_init(&u->sha);
     snprintf(u->ctype, sizeof(u->ctype), "%s", p->ctype);
     snprintf(u->filename, sizeof(u->filename), "%s", p->filename);
     return 0;
@@ -106,6 +108,7 @@ static int media_part_data(void *ud, const char *buf, size_t n, struct err *e)
     u->size += (long long)n;
     if (u->size > u->max)
         return err_set(e, ERR_TOO_BIG, "El archivo supera el máximo de %lld bytes", u->max);
+    sha256_update(&u->sha, buf, n);
     while (n > 0) {
         ssize_t w = write(u->fd, buf, n);
         if (w < 0 && errno == EINTR)
@@ -133,10 +136,6 @@ static int media_part_end(void *ud, struct err *e)
  * file in u, or -1 with e; the caller removes u->tmp_path either way. */
 static int media_receive(struct req *rq, struct media_upload *u, struct err *e)
 {
-    char boundary[MPART_BOUNDARY_MAX + 1];
-    if (mpart_boundary(http_env(rq, "CONTENT_TYPE"), boundary, sizeof(boundary)) < 0)
-        return err_set(e, ERR_INVALID,
-                       "Se esperaba multipart/form-data con el archivo en el campo archivo");
     /* the file, its framing and a few small fields; more is refused */
     struct media_body body = { .in = rq->fx->in,
                                .cap = (unsigned long long)u->max + MEDIA_FORM_OVERHEAD };
@@ -145,8 +144,11 @@ static int media_receive(struct req *rq, struct media_upload *u, struct err *e)
         char *end;
         errno = 0;
         body.left = strtoull(cl, &end, 10);
-        if (*cl == '-' || errno || *end)
+        if (*cl == '-' || errno || *end) {
+            body.left = 0;
+            media_body_drain(&body);
             return err_set(e, ERR_INVALID, "Content-Length inválido");
+        }
         body.known = true;
         if (body.left > body.cap) {
             /* within what the web server lets through, drain it (see above) */
@@ -156,6 +158,12 @@ static int media_receive(struct req *rq, struct media_upload *u, struct err *e)
             }
             return err_set(e, ERR_TOO_BIG, "El archivo supera el máximo de %lld bytes", u->max);
         }
+    }
+    char boundary[MPART_BOUNDARY_MAX + 1];
+    if (mpart_boundary(http_env(rq, "CONTENT_TYPE"), boundary, sizeof(boundary)) < 0) {
+        media_body_drain(&body);
+        return err_set(e, ERR_INVALID,
+                       "Se esperaba multipart/form-data con el archivo en el campo archivo");
     }
     struct mpart_sink sink = { media_part_begin, media_part_data, media_part_end, u };
     int rc = mpart_parse(boundary, media_body_read, &body, &sink, e);
@@ -192,8 +200,10 @@ int h_media_upload(struct req *rq, struct err *e)
     if (u.store->put(u.store, rq->a, u.tmp_path, &key, e) < 0)
         goto cleanup;
     u.tmp_path = NULL;
+    char sha[65];
+    sha256_hex(&u.sha, sha);
     json_object *media;
-    if (media_insert(rq->db, rq->a, rq->who.id, key, nombre, &k, u.size, &media, e) < 0) {
+    if (media_insert(rq->db, rq->a, rq->who.id, key, nombre, &k, u.size, sha, &media, e) < 0) {
         struct err ignore;
         u.store->remove(u.store, key, &ignore);
         goto cleanup;

@@ -268,6 +268,55 @@ static void hub_sync_members(struct rt *rt, long long chat_id, const long long *
     }
 }
 
+static void hub_recent_add(struct rt *rt, uint8_t op, long long user, long long chat,
+                           long long *ids, size_t nids)
+{
+    struct rt_recent *r = &rt->recent[rt->recent_next++ % RT_RECENT];
+    free(r->ids);
+    *r = (struct rt_recent){ lws_now_usecs(), op, user, chat, ids, nids };
+}
+
+void hub_recent_release(struct rt *rt)
+{
+    for (unsigned i = 0; i < RT_RECENT; i++) {
+        free(rt->recent[i].ids);
+        rt->recent[i].ids = NULL;
+    }
+}
+
+void hub_replay(struct rt *rt, struct rt_conn *c, long long user, lws_usec_t since)
+{
+    unsigned n = rt->recent_next < RT_RECENT ? rt->recent_next : RT_RECENT;
+    for (unsigned k = rt->recent_next - n; k != rt->recent_next; k++) {
+        const struct rt_recent *r = &rt->recent[k % RT_RECENT];
+        if (r->at < since)
+            continue;
+        switch (r->op) {
+        case RT_RECENT_JOIN:
+            if (r->user == user)
+                hub_join(rt, c, r->chat);
+            break;
+        case RT_RECENT_LEAVE:
+            if (r->user == user)
+                hub_leave(rt, c, r->chat);
+            break;
+        case RT_RECENT_GONE:
+            hub_leave(rt, c, r->chat);
+            break;
+        case RT_RECENT_MEMBERS: {
+            bool member = false;
+            for (size_t i = 0; i < r->nids && !member; i++)
+                member = r->ids[i] == user;
+            if (member)
+                hub_join(rt, c, r->chat);
+            else
+                hub_leave(rt, c, r->chat);
+            break;
+        }
+        }
+    }
+}
+
 /* Applies what a membership event means for the rooms. before: run before
  * the event is delivered (joins), else after (leaves). */
 static void hub_membership(struct rt *rt, const char *tipo, const char *sala, json_object *p,
@@ -277,6 +326,8 @@ static void hub_membership(struct rt *rt, const char *tipo, const char *sala, js
     long long cid = hub_sala_id(sala, "chat:");
     if (before && uid && strcmp(tipo, "chat:nuevo") == 0) {
         long long chat = hub_json_id(p, "id");
+        if (chat)
+            hub_recent_add(rt, RT_RECENT_JOIN, uid, chat, NULL, 0);
         struct rt_user *u = rt_map_get(&rt->users, (uint64_t)uid);
         for (struct rt_conn *c = u && chat ? u->conns : NULL; c; c = c->unext)
             if (c->state == RT_CONNECTED)
@@ -285,11 +336,14 @@ static void hub_membership(struct rt *rt, const char *tipo, const char *sala, js
                (strcmp(tipo, "chat:eliminado") == 0 || strcmp(tipo, "chat:removido") == 0 ||
                 strcmp(tipo, "chat:salida") == 0)) {
         long long chat = hub_json_id(p, "chat_id");
+        if (chat)
+            hub_recent_add(rt, RT_RECENT_LEAVE, uid, chat, NULL, 0);
         struct rt_user *u = rt_map_get(&rt->users, (uint64_t)uid);
         for (struct rt_conn *c = u && chat ? u->conns : NULL; c; c = c->unext)
             hub_leave(rt, c, chat);
     } else if (!before && cid && strcmp(tipo, "chat:eliminado") == 0) {
         struct rt_room *r;
+        hub_recent_add(rt, RT_RECENT_GONE, 0, cid, NULL, 0);
         while ((r = hub_room(rt, cid, false)) != NULL)
             hub_leave(rt, r->m[r->n - 1].c, cid);
     } else if (cid && strcmp(tipo, "chat:miembros") == 0) {
@@ -297,7 +351,10 @@ static void hub_membership(struct rt *rt, const char *tipo, const char *sala, js
         long long *ids = hub_member_ids(p, &n);
         if (ids)
             hub_sync_members(rt, cid, ids, n, before);
-        free(ids);
+        if (ids && !before)
+            hub_recent_add(rt, RT_RECENT_MEMBERS, 0, cid, ids, n);
+        else
+            free(ids);
     } else if (!before && uid && strcmp(tipo, "usuario:desactivado") == 0) {
         struct rt_user *u = rt_map_get(&rt->users, (uint64_t)uid);
         struct rt_buf *bye = rt_buf_new("41", 2);
@@ -343,6 +400,15 @@ void hub_deliver(struct rt *rt, const char *tipo, const char *sala, const char *
                 c->stamp = stamp;
                 hub_send(rt, c, b);
             }
+        }
+    } else if (strcmp(sala, "todos") == 0) {
+        /* e.g. an announcement to everyone: every authenticated socket */
+        for (size_t i = 0; i < rt->users.cap; i++) {
+            if (!rt_map_live(&rt->users, i))
+                continue;
+            struct rt_user *u = rt->users.e[i].val;
+            for (struct rt_conn *c = u->conns; c; c = c->unext)
+                hub_send(rt, c, b);
         }
     } else {
         log_debug("event=deliver_skip sala=%s tipo=%s", sala, tipo);

@@ -160,6 +160,7 @@ int main(int argc, char **argv)
     rt_map_release(&rt.users);
     rt_map_release(&rt.conns);
     rt_map_release(&rt.rooms);
+    hub_recent_release(&rt);
     token_keys_free(rt.keys);
     log_info("event=stopped");
     cfg_free(c);

@@ -127,6 +127,18 @@ struct rt_user {
 struct rt_pool;
 struct rt_job;
 
+/* A membership change seen recently, replayed for a socket whose auth
+ * (and chat list) was being read while the change went by. */
+#define RT_RECENT 256
+struct rt_recent {
+    lws_usec_t at;
+    uint8_t op;             /* RT_RECENT_JOIN, _LEAVE, _GONE, _MEMBERS */
+    long long user, chat;
+    long long *ids;         /* _MEMBERS: the members (malloc'd) */
+    size_t nids;
+};
+enum { RT_RECENT_JOIN = 1, RT_RECENT_LEAVE, RT_RECENT_GONE, RT_RECENT_MEMBERS };
+
 struct rt {
     const struct cfg *cfg;
     struct token_keys *keys;
@@ -153,6 +165,8 @@ struct rt {
     uint64_t delivered;
     lws_sorted_usec_list_t sul_feed, sul_reconnect, sul_heartbeat;
     bool heartbeat_inflight;
+    struct rt_recent recent[RT_RECENT];
+    unsigned recent_next;
 };
 
 /* rt from any wsi of this context. */
@@ -176,6 +190,10 @@ void hub_user_attach(struct rt *rt, struct rt_conn *c, long long user_id);
 void hub_user_detach(struct rt *rt, struct rt_conn *c);
 /* Frees the user record if nothing refers to it any more. */
 void hub_user_maybe_free(struct rt *rt, struct rt_user *u);
+/* Applies to c (just authenticated as user) the membership changes seen
+ * since since, in order. */
+void hub_replay(struct rt *rt, struct rt_conn *c, long long user, lws_usec_t since);
+void hub_recent_release(struct rt *rt);
 /* Delivers one eventos row (or an ephemeral event) to its room. chats
  * holds the chat ids of the user of a presencia:<id> room. */
 void hub_deliver(struct rt *rt, const char *tipo, const char *sala, const char *payload,
@@ -216,6 +234,7 @@ struct rt_job {
     char *text;             /* input: token, notify payload, event JSON */
     int sockets, inactivos; /* JOB_PRESENCE */
     bool want_cursor;       /* JOB_LISTEN: also read eventos_horizonte() */
+    lws_usec_t submitted;   /* JOB_AUTH: when the CONNECT came */
     /* results */
     int status;             /* 0 ok, -1 failed */
     enum err_code err;

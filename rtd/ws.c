@@ -11,6 +11,11 @@
 #include "rt.h"
 #include "sio.h"
 
+/* lws allocates this per websocket: clients send small frames (typing,
+ * acks), so keep it small for idle memory; larger frames arrive in pieces
+ * and are reassembled up to rtd_max_payload. */
+#define RT_RX_BUFFER 1024
+
 struct rt *rt_of(struct lws *wsi)
 {
     return lws_context_user(lws_get_context(wsi));
@@ -218,6 +223,7 @@ static void ws_on_connect(struct rt *rt, struct rt_conn *c, const struct sio_pac
     c->state = RT_AUTH;
     struct rt_job *j = job_new(JOB_AUTH);
     j->conn_id = c->id;
+    j->submitted = lws_now_usecs();
     j->text = token;
     pool_submit(rt->pool, j);
 }
@@ -227,10 +233,17 @@ void rt_auth_done(struct rt *rt, struct rt_job *j)
     struct rt_conn *c = rt_map_get(&rt->conns, j->conn_id);
     if (!c || c->state != RT_AUTH)
         return;
+    if (j->status < 0 && j->err != ERR_DEACTIVATED && j->err != ERR_TOKEN) {
+        /* our trouble (the database is away), not the client's: close the
+         * transport without CONNECT_ERROR so the client reconnects with its
+         * own backoff instead of giving up */
+        log_info("event=connect_deferred conn=%llu codigo=%s", (unsigned long long)c->id,
+                 err_codigo(j->err));
+        hub_close(rt, c, "db_unavailable", true);
+        return;
+    }
     if (j->status < 0) {
-        const char *codigo = j->err == ERR_DEACTIVATED ? "usuario_desactivado"
-                             : j->err == ERR_TOKEN     ? "token_invalido"
-                                                       : "error_interno";
+        const char *codigo = j->err == ERR_DEACTIVATED ? "usuario_desactivado" : "token_invalido";
         struct rt_buf *b = rt_buf_printf("44{\"message\":\"%s\"}", codigo);
         hub_send(rt, c, b);
         rt_buf_unref(b);
@@ -241,6 +254,7 @@ void rt_auth_done(struct rt *rt, struct rt_job *j)
     c->state = RT_CONNECTED;
     for (size_t i = 0; i < j->nids; i++)
         hub_join(rt, c, j->ids[i]);
+    hub_replay(rt, c, j->user_id, j->submitted);
     hub_user_attach(rt, c, j->user_id);
     char sid[21];
     ws_sid(sid);
@@ -566,7 +580,7 @@ static int ws_pg_callback(struct lws *wsi, enum lws_callback_reasons reason, voi
 }
 
 const struct lws_protocols rt_protocols[] = {
-    { "chat-rtd", ws_callback, sizeof(struct rt_conn), 4096, 0, NULL, 0 },
+    { "chat-rtd", ws_callback, sizeof(struct rt_conn), RT_RX_BUFFER, 0, NULL, 0 },
     { "chat-pg", ws_pg_callback, 0, 0, 0, NULL, 0 },
     { NULL, NULL, 0, 0, 0, NULL, 0 },
 };

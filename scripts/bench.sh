@@ -8,7 +8,7 @@
 #
 # Environment: BENCH_RUNS (runs per figure, default 3), BENCH_QUICK=1 (small
 # counts and short runs, for development), BENCH_ONLY="pgbench rest idle
-# fanout e2e sync" (a subset), BENCH_OUT (default build/bench),
+# fanout e2e sync capacity" (a subset), BENCH_OUT (default build/bench),
 # BENCH_MD (default BENCHMARKS.md).
 [ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
 set -u -o pipefail
@@ -21,7 +21,7 @@ MD=${BENCH_MD:-$ROOT/BENCHMARKS.md}
 RES=$ROOT/tests/bench/results
 RUNS=${BENCH_RUNS:-3}
 QUICK=${BENCH_QUICK:-0}
-ONLY=${BENCH_ONLY:-pgbench rest idle fanout e2e sync}
+ONLY=${BENCH_ONLY:-pgbench rest idle fanout e2e sync capacity}
 CHAT_BIN=${CHAT_BIN:-$ROOT/build/bin}
 T_START=$SECONDS
 
@@ -225,6 +225,20 @@ sec_pgbench() {
         done
         put "pgb_c${c}" "$(stats "${v[@]}")"
     done
+    say "ceiling: pgbench, the history read, unprepared and prepared"
+    local mode
+    for mode in extended prepared; do
+        local v=()
+        for ((run = 1; run <= RUNS; run++)); do
+            out=$OUT/raw/pgbench-hist-$mode-$run.txt
+            "$PGBIN/pgbench" -h "$TMP/var/run" -p "$PG_PORT" -U chat -n -M "$mode" -c 4 -j 2 \
+                -T "$PGB_SECS" -D chat="$CHAT_BIG" -D uid="$UID_S1" -D erp="'b30001'" \
+                -D lo="$BIG_LO" -D hi="$BIG_HI" -f tests/bench/history.pgbench chat >"$out" 2>&1
+            tps=$(sed -n 's/^tps = \([0-9.]*\).*/\1/p' "$out" | head -n 1)
+            [ -n "$tps" ] && v+=("$tps")
+        done
+        put "pgbh_$mode" "$(stats "${v[@]}")"
+    done
 }
 
 # wrk_rps URL LUA -> requests/s (or empty); raw output kept.
@@ -288,72 +302,81 @@ sec_rest() {
     fi
 }
 
-# idle_one SERVER N RUN: one idle measure against a fresh server.
-idle_one() {
-    local srv=$1 n=$2 run=$3 port pid out=$OUT/raw/idle-$1-$2-$3.txt extra=()
+# idle_run SERVER RUN STEPS: one ramp through STEPS (comma list) against a
+# freshly started server, holding at each step; output in raw/idle-SERVER-RUN.
+idle_run() {
+    local srv=$1 run=$2 steps=$3 port pid out=$OUT/raw/idle-$1-$2.txt extra=()
     case $srv in
         rtd)
             rtd_restart || { say "rtd did not come back"; return 1; }
             port=$RTD_PORT pid=$(rtd_pid)
+            extra=(--secret-file "$TMP/var/jwt_secret")
             ;;
         node)
-            start_node "sio-$n-$run" sio.mjs "$NODE_SIO_PORT" || return 1
+            start_node "sio-idle-$run" sio.mjs "$NODE_SIO_PORT" || return 1
             port=$NODE_SIO_PORT pid=$NODE_PID
+            extra=(--secret-file "$TMP/var/jwt_secret")
+            ;;
+        echo)
+            bg "$OUT/raw/echo-idle-$run.log" "$OUT/echo" "$ECHO_PORT" "$PING_MS"
+            pid=$BGPID port=$ECHO_PORT
+            wait_ready "$OUT/raw/echo-idle-$run.log" 10 || return 1
+            extra=(--echo)
             ;;
     esac
     sleep 1
-    "$OUT/loadgen" --mode idle --port "$port" --secret-file "$TMP/var/jwt_secret" \
-        --users-from 10001 --count "$n" --hold "$HOLD" --pid "$pid" --inflight 256 \
+    "$OUT/loadgen" --mode idle --port "$port" --users-from 10001 --count "$IDLE_MAX" \
+        --steps "$steps" --hold "$HOLD" --pid "$pid" --inflight 256 --src-ips "$NSRC" \
         --connect-timeout "$CONNECT_TIMEOUT" "${extra[@]}" >"$out" 2>>"$OUT/raw/loadgen.err"
-    [ "$srv" = node ] && stop_pid "$pid"
+    [ "$srv" != rtd ] && stop_pid "$pid"
     return 0
-}
-
-idle_echo() { # N RUN
-    local n=$1 run=$2 out=$OUT/raw/idle-echo-$1-$2.txt
-    bg "$OUT/raw/echo-$n-$run.log" "$OUT/echo" "$ECHO_PORT" "$PING_MS"
-    local pid=$BGPID
-    wait_ready "$OUT/raw/echo-$n-$run.log" 10 || return 1
-    "$OUT/loadgen" --mode idle --echo --port "$ECHO_PORT" --count "$n" --hold "$HOLD" --pid "$pid" \
-        --inflight 256 --connect-timeout "$CONNECT_TIMEOUT" >"$out" 2>>"$OUT/raw/loadgen.err"
-    stop_pid "$pid"
 }
 
 sec_idle() {
     say "connections: RSS per idle connection, rtd / Node / echo"
-    local n srv run f
-    for n in $IDLE_SIZES; do
+    local srv run f n k steps
+    declare -A acc=()
+    local all small=""
+    all=$(printf '%s' "$IDLE_SIZES" | tr ' ' ,)
+    for n in $IDLE_SIZES; do [ "$n" != "$IDLE_MAX" ] && small="$small${small:+,}$n"; done
+    for ((run = 1; run <= RUNS; run++)); do
+        # the largest size once (it is the slowest ramp), the others every run
+        steps=$all
+        [ "$run" -gt 1 ] && steps=$small
+        [ -n "$steps" ] || continue
         for srv in rtd node echo; do
             [ "$srv" = rtd ] && [ "$HAVE_RTD" != 1 ] && continue
-            local bpc=() held=() pinged=() ramp=()
-            for ((run = 1; run <= RUNS; run++)); do
-                say "idle $srv $n run $run"
-                if [ "$srv" = echo ]; then idle_echo "$n" "$run"; else idle_one "$srv" "$n" "$run"; fi
-                f=$OUT/raw/idle-$srv-$n-$run.txt
-                bpc+=("$(kv "$f" bytes_per_conn)")
-                held+=("$(kv "$f" held)")
-                pinged+=("$(kv "$f" held_pinged)")
-                ramp+=("$(kv "$f" connect_rate)")
+            [ "$srv" = node ] && [ "$NODE_OK" != 1 ] && continue
+            say "idle $srv run $run: $steps"
+            idle_run "$srv" "$run" "$steps"
+            f=$OUT/raw/idle-$srv-$run.txt
+            for k in 0 1 2 3 4 5; do
+                n=$(kv "$f" "step${k}_n")
+                [ -n "$n" ] || break
+                acc[${srv}_${n}_bpc]+=" $(kv "$f" "step${k}_bpc")"
+                acc[${srv}_${n}_held]+=" $(kv "$f" "step${k}_held")"
+                acc[${srv}_${n}_pinged]+=" $(kv "$f" "step${k}_pinged")"
+                acc[${srv}_${n}_rate]+=" $(kv "$f" "step${k}_rate")"
             done
-            put "idle_${srv}_${n}_bpc" "$(stats "${bpc[@]}")"
-            put "idle_${srv}_${n}_held" "$(stats "${held[@]}")"
-            put "idle_${srv}_${n}_pinged" "$(stats "${pinged[@]}")"
-            put "idle_${srv}_${n}_rate" "$(stats "${ramp[@]}")"
         done
+    done
+    for k in "${!acc[@]}"; do
+        # shellcheck disable=SC2086
+        put "idle_$k" "$(stats ${acc[$k]})"
     done
     [ "$HAVE_RTD" = 1 ] && rtd_restart
 }
 
-# fanout_one SERVER RUN
-fanout_one() {
-    local srv=$1 run=$2 out=$OUT/raw/fanout-$1-$2.txt port pid='' args=()
+# fanout_srv SERVER: one set of connections, RUNS rounds of measures.
+fanout_srv() {
+    local srv=$1 out=$OUT/raw/fanout-$1.txt port pid='' args=()
     case $srv in
         rtd) rtd_restart || return 1; port=$RTD_PORT ;;
-        node) start_node "sio-fan-$run" sio.mjs "$NODE_SIO_PORT" || return 1; port=$NODE_SIO_PORT pid=$NODE_PID ;;
+        node) start_node sio-fan sio.mjs "$NODE_SIO_PORT" || return 1; port=$NODE_SIO_PORT pid=$NODE_PID ;;
         echo)
-            bg "$OUT/raw/echo-fan-$run.log" "$OUT/echo" "$ECHO_PORT" "$PING_MS"
+            bg "$OUT/raw/echo-fan.log" "$OUT/echo" "$ECHO_PORT" "$PING_MS"
             pid=$BGPID
-            wait_ready "$OUT/raw/echo-fan-$run.log" 10 || return 1
+            wait_ready "$OUT/raw/echo-fan.log" 10 || return 1
             port=$ECHO_PORT
             ;;
     esac
@@ -365,47 +388,44 @@ fanout_one() {
     fi
     sleep 1
     "$OUT/loadgen" --mode fanout --port "$port" --users-from 1 --count "$FAN_N" --msgs "$FAN_MSGS" \
-        --sustain "$SUSTAIN" --window 4 --inflight 256 --connect-timeout "$CONNECT_TIMEOUT" \
-        "${args[@]}" >"$out" 2>>"$OUT/raw/loadgen.err"
+        --rounds "$RUNS" --sustain "$SUSTAIN" --window 4 --inflight 256 --src-ips "$NSRC" \
+        --connect-timeout "$CONNECT_TIMEOUT" "${args[@]}" >"$out" 2>>"$OUT/raw/loadgen.err"
     [ -n "$pid" ] && stop_pid "$pid"
     return 0
 }
 
 sec_fanout() {
     say "fan-out: rooms of 10, 1,000 and $FAN_N, rtd / Node / echo"
-    local srv run f r
+    local srv run f r sz nm
     declare -A acc=()
-    for ((run = 1; run <= RUNS; run++)); do
-        for srv in rtd node echo; do
-            [ "$srv" = rtd ] && [ "$HAVE_RTD" != 1 ] && continue
-            say "fanout $srv run $run"
-            fanout_one "$srv" "$run"
-            f=$OUT/raw/fanout-$srv-$run.txt
-            if [ "$srv" = echo ]; then
-                acc[echo_big_p50]+=" $(kv "$f" room0_last_p50_ms)"
-                acc[echo_big_p99]+=" $(kv "$f" room0_last_p99_ms)"
-                acc[echo_big_each99]+=" $(kv "$f" room0_each_p99_ms)"
-            else
-                for r in 0 1 2; do
-                    local sz
-                    sz=$(kv "$f" "room${r}_size")
-                    [ -n "$sz" ] || continue
-                    local nm=$srv; [ "$sz" = "$FAN_N" ] && sz=big
-                    acc[${nm}_${sz}_p50]+=" $(kv "$f" "room${r}_last_p50_ms")"
-                    acc[${nm}_${sz}_p99]+=" $(kv "$f" "room${r}_last_p99_ms")"
-                    acc[${nm}_${sz}_each99]+=" $(kv "$f" "room${r}_each_p99_ms")"
-                    acc[${nm}_${sz}_inc]+=" $(kv "$f" "room${r}_incomplete")"
-                done
-            fi
-            acc[${srv}_dps]+=" $(kv "$f" sustain_dps)"
-            acc[${srv}_conn]+=" $(kv "$f" connected)"
+    for srv in rtd node echo; do
+        [ "$srv" = rtd ] && [ "$HAVE_RTD" != 1 ] && continue
+        [ "$srv" = node ] && [ "$NODE_OK" != 1 ] && continue
+        say "fanout $srv: $RUNS rounds"
+        fanout_srv "$srv"
+        f=$OUT/raw/fanout-$srv.txt
+        acc[${srv}_conn]=" $(kv "$f" connected)"
+        for ((run = 0; run < RUNS; run++)); do
+            for r in 0 1 2; do
+                sz=$(kv "$f" "r${run}_room${r}_size")
+                [ -n "$sz" ] || continue
+                nm=$sz
+                [ "$sz" = "$FAN_N" ] && nm=big
+                acc[${srv}_${nm}_p50]+=" $(kv "$f" "r${run}_room${r}_last_p50_ms")"
+                acc[${srv}_${nm}_p99]+=" $(kv "$f" "r${run}_room${r}_last_p99_ms")"
+                acc[${srv}_${nm}_each99]+=" $(kv "$f" "r${run}_room${r}_each_p99_ms")"
+                acc[${srv}_${nm}_inc]+=" $(kv "$f" "r${run}_room${r}_incomplete")"
+            done
+            acc[${srv}_dps]+=" $(kv "$f" "r${run}_sustain_dps")"
         done
-        # the ratio from the same run
-        local a b
-        a=$(kv "$OUT/raw/fanout-rtd-$run.txt" sustain_dps)
-        b=$(kv "$OUT/raw/fanout-node-$run.txt" sustain_dps)
+    done
+    # ratios round by round
+    local a b
+    for ((run = 0; run < RUNS; run++)); do
+        a=$(kv "$OUT/raw/fanout-rtd.txt" "r${run}_sustain_dps")
+        b=$(kv "$OUT/raw/fanout-node.txt" "r${run}_sustain_dps")
         acc[dps_ratio]+=" $(div "$a" "$b")"
-        b=$(kv "$OUT/raw/fanout-echo-$run.txt" sustain_dps)
+        b=$(kv "$OUT/raw/fanout-echo.txt" "r${run}_sustain_dps")
         acc[dps_frac_echo]+=" $(div "$a" "$b")"
     done
     local k
@@ -424,13 +444,13 @@ sec_e2e() {
         f=$OUT/raw/e2e-$run.txt
         "$OUT/loadgen" --mode e2e --port "$HTTP_PORT" --path /chat/socket.io/ \
             --secret-file "$TMP/var/jwt_secret" --users-from 30101 --count 8 \
-            --http-port "$HTTP_PORT" --senders 8 --sender-from 30001 --chat-from "$CHAT_PAIR1" \
+            --http-port "$HTTP_PORT" --senders 32 --pairs 8 --sender-from 30001 --chat-from "$CHAT_PAIR1" \
             --secs "$E2E_SECS" "${rargs[@]}" >"$f" 2>>"$OUT/raw/loadgen.err"
     done
     # per target rate: medians over the runs
     local i=0 best=() p99 ach
     for r in $E2E_RATES; do
-        local a50=() a99=() aa=() alost=()
+        local a50=() a99=() aa=() alost=() h50=() h99=()
         for ((run = 1; run <= RUNS; run++)); do
             f=$OUT/raw/e2e-$run.txt
             [ "$(kv "$f" "rate${i}_target")" = "$r" ] || continue
@@ -438,12 +458,16 @@ sec_e2e() {
             a99+=("$(kv "$f" "rate${i}_e2e_p99_ms")")
             aa+=("$(kv "$f" "rate${i}_achieved")")
             alost+=("$(kv "$f" "rate${i}_lost")")
+            h50+=("$(kv "$f" "rate${i}_http_p50_ms")")
+            h99+=("$(kv "$f" "rate${i}_http_p99_ms")")
         done
         if [ "${#a99[@]}" -gt 0 ]; then
             put "e2e_${r}_p50" "$(stats "${a50[@]}")"
             put "e2e_${r}_p99" "$(stats "${a99[@]}")"
             put "e2e_${r}_ach" "$(stats "${aa[@]}")"
             put "e2e_${r}_lost" "$(stats "${alost[@]}")"
+            put "e2e_${r}_http50" "$(stats "${h50[@]}")"
+            put "e2e_${r}_http99" "$(stats "${h99[@]}")"
         fi
         i=$((i + 1))
     done
@@ -466,6 +490,37 @@ sec_e2e() {
         best+=("$top")
     done
     put e2e_best "$(stats "${best[@]}")"
+}
+
+# Client capacity: several load generator processes (each capped by the
+# open-file limit) against as many echo servers, all at once.
+sec_capacity() {
+    local k n=$CAP_PER pids=() eps=() held=0 pinged=0 f
+    say "capacity: $CAP_PROCS load generators x $n connections against echo servers"
+    for ((k = 0; k < CAP_PROCS; k++)); do
+        local port
+        port=$(pick_port)
+        bg "$OUT/raw/echo-cap-$k.log" "$OUT/echo" "$port" "$PING_MS"
+        eps+=("$BGPID")
+        wait_ready "$OUT/raw/echo-cap-$k.log" 10 || { say "echo did not start"; return; }
+        "$OUT/loadgen" --mode idle --echo --port "$port" --count "$n" --hold "$((HOLD + 4))" \
+            --inflight 256 --src-ips "$NSRC" --connect-timeout "$CONNECT_TIMEOUT" \
+            >"$OUT/raw/capacity-$k.txt" 2>>"$OUT/raw/loadgen.err" &
+        pids+=("$!")
+    done
+    for k in "${pids[@]}"; do wait "$k"; done
+    for ((k = 0; k < CAP_PROCS; k++)); do
+        f=$OUT/raw/capacity-$k.txt
+        local h p
+        h=$(kv "$f" held)
+        p=$(kv "$f" held_pinged)
+        held=$((held + ${h:-0}))
+        pinged=$((pinged + ${p:-0}))
+    done
+    for k in "${eps[@]}"; do stop_pid "$k"; done
+    put cap_total "$((CAP_PROCS * n))"
+    put cap_held "$held"
+    put cap_pinged "$pinged"
 }
 
 sec_sync() {
@@ -614,7 +669,7 @@ then summarised the same way.$( [ "$QUICK" = 1 ] && printf '\n\n**QUICK run (BEN
 
 | | |
 |---|---|
-| CPU | ${R[m_cpu]} × ${R[m_cores]} cores (shared with other work while this ran; load average at start ${R[m_load]}) |
+| CPU | ${R[m_cpu]} × ${R[m_cores]} cores, shared with other work while this ran (load average ${R[m_load]} at the start, ${R[m_load_end]:-?} at the end) |
 | RAM | ${R[m_ram]} |
 | OS, kernel | ${R[m_os]}, ${R[m_kernel]} |
 | PostgreSQL | ${R[v_pg]} (private cluster, durable commits: fsync on, synchronous_commit on; default settings otherwise) |
@@ -646,11 +701,13 @@ measure of the client's own CPU use; the ratios are the meaningful part.
 Each connection is a stock Socket.IO v4 client session (our C load generator): WebSocket
 handshake, Engine.IO open, CONNECT with a JWT minted for a seeded user, joined to
 \`user:<id>\` and the user's 2 chat rooms (users b10001…; a team chat of 10 and a
-department chat of 1,000), then held ${HOLD} s so that every socket answers at least one
-ping (ping interval ${PING_MS} ms for both servers). Bytes per connection = (VmRSS after −
-VmRSS before) / connections held, on a freshly started server each run. Connections go
-straight to the server's port (not through nginx), from ${NSRC} source addresses
-127.0.0.2…
+department chat of 1,000). Each run starts the server afresh and ramps through the
+sizes; at each size it holds ${HOLD} s so that every socket answers at least one ping
+(ping interval ${PING_MS} ms for both servers), then reads the server's VmRSS. Bytes per
+connection = (VmRSS at that size − VmRSS before the first connection) / connections
+held. The largest size is ramped to in the first run only (its ramp is the slowest),
+so its row is one run. Connections go straight to the server's port (not through
+nginx), from ${NSRC} source addresses 127.0.0.2…
 
 | connections | chat-rtd B/conn | Node Socket.IO B/conn | bare lws echo B/conn | rtd held (pinged) | Node held (pinged) | rtd connects/s | Node connects/s |
 |---|---|---|---|---|---|---|---|
@@ -666,9 +723,11 @@ EOF
         cat <<EOF
 | 50,000 | not measured: one process may hold at most ${R[m_nofile]} open files on this machine (hard limit; raising it needs CAP_SYS_RESOURCE, which this machine does not grant), so neither server can hold 50,000 sockets here | | | | | | |
 
-The largest size measured (${idle_top}) is the most connections a single server process can
-hold here; the limit is the machine's open-file limit, not rtd. The load generator itself
-opens 50k+ connections when run as several processes (each is capped the same way).
+The largest size measured (${idle_top}) is about the most connections a single server process
+can hold here; the limit is the machine's open-file limit, not rtd or Node. The client side
+is not the limit: ${CAP_PROCS} load generator processes held $(get cap_held) of $(get cap_total)
+connections at once ($(get cap_pinged) answering pings), against ${CAP_PROCS} echo servers, from
+${NSRC} source addresses.
 
 ![idle](tests/bench/results/idle.png)
 
@@ -681,8 +740,10 @@ short of a different library (uWebSockets.js).
 
 ## 2. Fan-out
 
-${FAN_N} clients connected (users b1…b${FAN_N}, each in a team chat of 10, a department chat of
-1,000 and the chat \`all\` of ${FAN_N}). One message at a time (${FAN_MSGS} per room size): the load
+${FAN_N} clients connected once per server (users b1…b${FAN_N}, each in a team chat of 10, a
+department chat of 1,000 and the chat \`all\` of ${FAN_N}), then ${RUNS} rounds of measures on
+those connections (the medians below are over rounds; ratios are round by round, the
+servers measured one after the other). In each round, one message at a time (${FAN_MSGS} per room size): the load
 generator inserts the \`eventos\` row (durable commit), then sends the NOTIFY in its own
 \`synchronous_commit = off\` transaction, exactly as the application does, and times from
 just before that NOTIFY to each member's receipt of the \`42["mensaje:nuevo",…]\` frame
@@ -719,24 +780,24 @@ loop instead of waiting for each socket's writeable callback.
 
 ## 3. End to end: POST through nginx + FastCGI to the other member's socket
 
-8 sender threads, each with a keep-alive connection to nginx and its own chat of two
-(\`pair-1\`…\`pair-8\`), POST \`{"contenido":…}\` on a fixed schedule for ${E2E_SECS} s per rate; the
+32 sender threads, each with a keep-alive connection to nginx, 4 per chat of two
+(\`pair-1\`…\`pair-8\`, sent by the chat's first member), POST \`{"contenido":…}\` on a fixed schedule for ${E2E_SECS} s per rate; the
 other member of each chat is connected to rtd through nginx (\`/chat/socket.io/\`).
 Latency = from just before the POST is written to the receipt of the
 \`mensaje:nuevo\` frame on the other member's socket. Rates step up until p99 passes 200 ms
 or the senders fall behind.
 
-| target msg/s | achieved msg/s | p50 ms | p99 ms | lost |
-|---|---|---|---|---|
+| target msg/s | achieved msg/s | p50 ms | p99 ms | lost | POST answered p50 / p99 ms |
+|---|---|---|---|---|---|
 EOF
         local r any=0
         for r in $E2E_RATES; do
             [ -n "${R[e2e_${r}_p99]:-}" ] || continue
             any=1
-            printf '| %s | %s | %s | %s | %s |\n' "$r" "$(mmm "e2e_${r}_ach")" "$(mmm "e2e_${r}_p50")" \
-                "$(mmm "e2e_${r}_p99")" "$(mmm "e2e_${r}_lost")"
+            printf '| %s | %s | %s | %s | %s | %s / %s |\n' "$r" "$(mmm "e2e_${r}_ach")" "$(mmm "e2e_${r}_p50")" \
+                "$(mmm "e2e_${r}_p99")" "$(mmm "e2e_${r}_lost")" "$(med "e2e_${r}_http50")" "$(med "e2e_${r}_http99")"
         done
-        [ "$any" = 0 ] && printf '| %s | | | | |\n' "$(nm_or e2e 'not measured')"
+        [ "$any" = 0 ] && printf '| %s | | | | | |\n' "$(nm_or e2e 'not measured')"
         cat <<EOF
 
 Highest rate held with p99 < 50 ms (and nothing lost, ≥ 90% of the target achieved):
@@ -763,7 +824,24 @@ in the chat \`big\` of 1,000,000 messages, \`antes\` drawn uniformly over its id
 | send message | $(nm_or rest_send "$(mmm rest_send_ours)") | $(mmm rest_send_node) | $(mmm rest_send_ratio) |
 | read history (50, deep) | $(nm_or rest_hist "$(mmm rest_hist_ours)") | $(mmm rest_hist_node) | $(mmm rest_hist_ratio) |
 
+The same database work without HTTP (pgbench, 4 clients, \`tests/bench/history.pgbench\`):
+
+| history read, database only | TPS |
+|---|---|
+| unnamed statements, parsed and planned every time (what chat-fcgi's \`PQexecParams\` does) | $(mmm pgbh_extended) |
+| prepared statements (what the Node reference's named queries do) | $(mmm pgbh_prepared) |
+
 ![rest](tests/bench/results/rest.png)
+
+**What limits it.** Send: the durable commit (one WAL flush per message; with 4 FastCGI
+workers at most 4 commits share a flush) and the NOTIFY transaction after it; Node has
+the same commit to wait for, so the two land close together. History: PostgreSQL's
+work on the 50-message statement (the Mensaje columns, the read-receipt
+\`NOT EXISTS\` and the reactions subquery per row), which both servers send; the table
+above shows what planning it on every call costs. **What would move it:** prepared
+statements in \`shared/db.c\` (\`PQprepare\` once per connection) for the hot statements;
+for send, more workers (they wait on the flush, not the CPU) and group commit
+(\`commit_delay\`); HTTP keep-alive from nginx to chat-fcgi is already in place.
 
 ## 5. Ceilings
 
@@ -771,6 +849,8 @@ in the chat \`big\` of 1,000,000 messages, \`antes\` drawn uniformly over its id
 |---|---|---|
 | pgbench, send-message transaction, 4 clients (= FastCGI workers) | $(mmm pgb_c4) TPS | send ${s_frac4} |
 | pgbench, send-message transaction, 16 clients | $(mmm pgb_c16) TPS | send ${s_frac16} |
+| pgbench, history read, 4 clients, unprepared (as chat-fcgi) | $(mmm pgbh_extended) TPS | history $(div "$(med rest_hist_ours)" "$(med pgbh_extended)") |
+| pgbench, history read, 4 clients, prepared | $(mmm pgbh_prepared) TPS | history $(div "$(med rest_hist_ours)" "$(med pgbh_prepared)") |
 | bare lws echo, fan-out to ${FAN_N}, deliveries/s | $(mmm fan_echo_dps) | rtd $(mmm fan_dps_frac_echo) |
 | bare lws echo, idle connection at ${IDLE_TARGET} | $(mmm "idle_echo_${IDLE_TARGET}_bpc") B | rtd $(div "$bpc10k" "$(med "idle_echo_${IDLE_TARGET}_bpc")")× |
 
@@ -793,9 +873,9 @@ chats (${R[sync_posted]:-0} posted); one \`POST /sync {cursor}\` is timed with c
 ## How to reproduce
 
 \`make bench\` (about 15 minutes; it needs nothing running; ports are picked at random).
-\`BENCH_QUICK=1 BENCH_RUNS=1 make bench\` is a two-minute smoke run with small counts.
+\`BENCH_QUICK=1 BENCH_RUNS=1 make bench\` is a smoke run of a few minutes with small counts.
 Sources: \`scripts/bench.sh\`, \`tests/bench/\` (\`loadgen.c\` the Socket.IO load generator,
-\`echo.c\` the bare lws ceiling, \`ref/\` the Node servers, \`seed.sql\`, \`send.pgbench\`,
+\`echo.c\` the bare lws ceiling, \`ref/\` the Node servers, \`seed.sql\`, \`*.pgbench\`,
 \`*.lua\` for wrk).
 EOF
     } >"$tmp"
@@ -807,14 +887,14 @@ EOF
 main() {
     if [ "$QUICK" = 1 ]; then
         IDLE_SIZES=${BENCH_IDLE_SIZES:-"500 2000"}; IDLE_MAX=2000; IDLE_TARGET=2000
-        FAN_N=2000; FAN_MSGS=5; SUSTAIN=2; HOLD=6; PING_MS=3000
+        FAN_N=2000; FAN_MSGS=5; SUSTAIN=2; HOLD=3; PING_MS=2000
         E2E_RATES="100 500"; E2E_SECS=3; WRK_SECS=3; WRK_CONNS=16; PGB_SECS=3
-        CONNECT_TIMEOUT=60
+        CONNECT_TIMEOUT=60; CAP_PROCS=3; CAP_PER=1000
     else
         IDLE_SIZES=${BENCH_IDLE_SIZES:-"1000 10000 19000"}; IDLE_MAX=19000; IDLE_TARGET=10000
-        FAN_N=10000; FAN_MSGS=20; SUSTAIN=5; HOLD=6; PING_MS=5000
+        FAN_N=10000; FAN_MSGS=15; SUSTAIN=5; HOLD=3; PING_MS=2000
         E2E_RATES="100 250 500 1000 2000 4000"; E2E_SECS=5; WRK_SECS=8; WRK_CONNS=32; PGB_SECS=8
-        CONNECT_TIMEOUT=120
+        CONNECT_TIMEOUT=120; CAP_PROCS=3; CAP_PER=17000
     fi
     NSRC=16
     ulimit -n "$(ulimit -Hn)" 2>/dev/null
@@ -828,8 +908,8 @@ main() {
 
     TMP=$(mktemp -d /tmp/chat-bench.XXXXXX) || exit 1
     chmod 755 "$TMP"
-    local try started=0
-    for try in 1 2 3; do
+    local started=0
+    for _ in 1 2 3; do
         HTTP_PORT=$(pick_port) PG_PORT=$(pick_port) RTD_PORT=$(pick_port)
         say "stack in $TMP (http $HTTP_PORT, pg $PG_PORT, rtd $RTD_PORT)"
         UP=1
@@ -889,6 +969,8 @@ main() {
         if [ "$HAVE_RTD" = 1 ]; then sec_e2e; else NM[e2e]="chat-rtd is not available at this commit"; fi
     fi
     want sync && sec_sync
+    want capacity && sec_capacity
+    put m_load_end "$(cut -d' ' -f1-3 /proc/loadavg)"
     say "measured in $((SECONDS - T_START)) s; writing $MD"
     plots
     report

@@ -20,6 +20,7 @@ NEEDS=(
     postgresql "nginx-light|nginx|nginx-core|nginx-full|nginx-extras"
     curl openssl chromium
     iproute2 procps util-linux
+    wrk gnuplot-nox # make bench (scripts/bench.sh)
 )
 
 installed() {

@@ -8,6 +8,7 @@
 
 #include "evt.h"
 #include "jsonx.h"
+#include "media.h"
 
 /* Who is looking, for the loader. id 0 is nobody (an event's payload). */
 struct com_viewer {
@@ -34,7 +35,7 @@ static const char com_sql_load[] =
     "  (SELECT count(*) FROM comunicado_destinatarios r"
     "    WHERE r.comunicado_id = c.id AND r.leido_at IS NOT NULL),"
     "  u.id, u.nombre, u.imagen_url, u.activo,"
-    "  m.id, m.mime, m.nombre, m.tamano, m.ancho, m.alto, m.duracion"
+    "  " MEDIA_COLS
     " FROM unnest($1::bigint[]) WITH ORDINALITY x(id, ord)"
     " JOIN comunicados c ON c.id = x.id"
     " JOIN usuarios u ON u.id = c.autor_id"
@@ -45,7 +46,7 @@ static const char com_sql_load[] =
 enum {
     L_ID, L_TITULO, L_CONTENIDO, L_TODOS, L_TOTAL, L_CREATED, L_DELETED, L_AUTHOR,
     L_RECIPIENT, L_LEIDO_AT, L_LEIDOS, L_U_ID, L_U_NOMBRE, L_U_IMAGEN, L_U_ACTIVO,
-    L_M_ID, L_M_MIME, L_M_NOMBRE, L_M_TAMANO, L_M_ANCHO, L_M_ALTO, L_M_DURACION,
+    L_M_ID,     /* then the rest of MEDIA_COLS */
 };
 
 static const char com_sql_reactions[] =
@@ -79,28 +80,6 @@ static json_object *com_autor_json(const PGresult *r, int row)
     return o;
 }
 
-/* The Media object of API.md §4 (the media module owns the table; the url
- * is the authorising download endpoint). */
-static json_object *com_media_json(const PGresult *r, int row)
-{
-    if (!db_get(r, row, L_M_ID))
-        return NULL;
-    json_object *o = json_object_new_object();
-    const char *id = db_get(r, row, L_M_ID);
-    char url[64];
-    snprintf(url, sizeof(url), "/chat/api/v1/media/%s", id);
-    json_object_object_add(o, "id", jsonx_id(id));
-    json_object_object_add(o, "url", json_object_new_string(url));
-    json_object_object_add(o, "mime", jsonx_str(db_get(r, row, L_M_MIME)));
-    json_object_object_add(o, "nombre", jsonx_str(db_get(r, row, L_M_NOMBRE)));
-    json_object_object_add(o, "tamano", jsonx_id(db_get(r, row, L_M_TAMANO)));
-    json_object_object_add(o, "ancho", jsonx_id(db_get(r, row, L_M_ANCHO)));
-    json_object_object_add(o, "alto", jsonx_id(db_get(r, row, L_M_ALTO)));
-    const char *dur = db_get(r, row, L_M_DURACION);
-    json_object_object_add(o, "duracion", dur ? json_object_new_double(strtod(dur, NULL)) : NULL);
-    return o;
-}
-
 /* A deleted announcement for a recipient who may not read it any more. */
 static json_object *com_stub_json(const PGresult *r, int row)
 {
@@ -121,7 +100,9 @@ static json_object *com_row_json(const PGresult *r, int row)
     json_object_object_add(o, "id", jsonx_id(db_get(r, row, L_ID)));
     json_object_object_add(o, "titulo", jsonx_str(db_get(r, row, L_TITULO)));
     json_object_object_add(o, "contenido", jsonx_str(db_get(r, row, L_CONTENIDO)));
-    json_object_object_add(o, "media", com_media_json(r, row));
+    /* deleting an announcement hides its file (media.h): no dead link */
+    bool deleted = db_get_bool(r, row, L_DELETED);
+    json_object_object_add(o, "media", deleted ? NULL : media_json(r, row, L_M_ID));
     json_object_object_add(o, "autor", com_autor_json(r, row));
     json_object_object_add(o, "created_at", jsonx_ts(db_get(r, row, L_CREATED)));
     json_object_object_add(o, "para_todos", json_object_new_boolean(db_get_bool(r, row, L_TODOS)));
@@ -129,7 +110,7 @@ static json_object *com_row_json(const PGresult *r, int row)
     json_object_object_add(o, "leidos_total", jsonx_id(db_get(r, row, L_LEIDOS)));
     json_object_object_add(o, "leido_at", jsonx_ts(db_get(r, row, L_LEIDO_AT)));
     json_object_object_add(o, "reacciones", json_object_new_array());
-    json_object_object_add(o, "eliminado", json_object_new_boolean(db_get_bool(r, row, L_DELETED)));
+    json_object_object_add(o, "eliminado", json_object_new_boolean(deleted));
     return o;
 }
 
@@ -344,9 +325,6 @@ static int com_fanout(struct db *d, struct arena *a, long long id, const struct 
 
 /* ---- create ------------------------------------------------------------ */
 
-static const char com_sql_media_ok[] =
-    "SELECT 1 FROM media WHERE id = $1 AND uploader_id = $2 AND deleted_at IS NULL";
-
 static const char com_sql_unknown_user[] =
     "SELECT x.id FROM unnest($1::bigint[]) x(id)"
     " WHERE NOT EXISTS (SELECT 1 FROM usuarios u WHERE u.id = x.id) LIMIT 1";
@@ -422,14 +400,9 @@ static int com_insert(struct db *d, struct arena *a, const struct principal *p,
             return 0;
         }
     }
-    if (in->media_id) {
-        const char *mp[2] = { db_ll(a, in->media_id), me };
-        PGresult *r = db_exec(d, a, com_sql_media_ok, 2, mp, e);
-        if (!r)
-            return -1;
-        if (PQntuples(r) == 0)
-            return err_set(e, ERR_INVALID, "media_id no existe o no es un archivo subido por usted");
-    }
+    const char *tipo;   /* any kind of file may go with an announcement */
+    if (in->media_id && media_claim(d, a, in->media_id, p->id, &tipo, e) < 0)
+        return -1;
     const char *target;
     json_object *tj = com_target_json(a, in, &target);
     if (in->target == COM_USUARIOS) {

@@ -14,7 +14,8 @@
  *    Departments match usuarios.departamento exactly.
  *  - Visibility: a live announcement is seen by its recipients, its author
  *    and holders of 567; a deleted one only by its author and holders of
- *    568 (eliminado true, text kept for them: it is an audit view).
+ *    568 (eliminado true, text kept for them: it is an audit view; media
+ *    null, since deleting hides the file).
  *    Everyone else gets ERR_NOT_FOUND.
  *  - Events. Targeted announcements: one eventos row per recipient in
  *    sala user:<id> (plus the author for reactions and deletion), written
@@ -65,7 +66,8 @@ struct com_new {
 };
 
 /* Creates an announcement as p in one transaction: permission 567
- * (ERR_FORBIDDEN), media_id uploaded by p and not deleted (ERR_INVALID),
+ * (ERR_FORBIDDEN), media_id an upload of p's (ERR_INVALID) not attached
+ * to anything yet (ERR_CONFLICT; media_claim in media.h),
  * recipients as described above, comunicado:nuevo events. A client_id
  * already used by p returns that first announcement with *created false.
  * *out is the Comunicado as p sees it, owned by the arena. */

@@ -112,13 +112,8 @@ int enc_load(struct db *d, struct arena *a, long long viewer, const long long *m
 int enc_mensaje(struct db *d, struct arena *a, long long viewer, long long mensaje_id,
                 json_object **out, struct err *e)
 {
-    json_object *m, *poll;
-    if (msg_load_one(d, a, viewer, mensaje_id, &m, e) < 0 ||
-        enc_load(d, a, viewer, &mensaje_id, 1, &poll, e) < 0)
-        return -1;
-    json_object_object_add(m, "encuesta", poll ? json_object_get(poll) : NULL);
-    *out = m;
-    return 0;
+    /* msg_load fills "encuesta" through enc_load */
+    return msg_load_one(d, a, viewer, mensaje_id, out, e);
 }
 
 /* ---- input checks ------------------------------------------------------ */

@@ -49,9 +49,9 @@
 int enc_load(struct db *d, struct arena *a, long long viewer, const long long *mensaje_ids,
              size_t n, json_object **by_index, struct err *e);
 
-/* The Mensaje of poll message mensaje_id as viewer sees it, with its
- * "encuesta" filled by enc_load. ERR_NOT_FOUND when the message does not
- * exist. Borrowed from the arena. */
+/* The Mensaje of poll message mensaje_id as viewer sees it (msg_load_one,
+ * whose "encuesta" comes from enc_load). ERR_NOT_FOUND when the message
+ * does not exist. Borrowed from the arena. */
 int enc_mensaje(struct db *d, struct arena *a, long long viewer, long long mensaje_id,
                 json_object **out, struct err *e);
 

@@ -168,20 +168,21 @@ json_object *media_json(const PGresult *r, int row, int col)
 /* ---- rows --------------------------------------------------------------- */
 
 static const char media_sql_insert[] =
-    "INSERT INTO media AS m (uploader_id, storage_key, nombre, mime, tamano, ancho, alto, duracion)"
-    " VALUES ($1, $2, $3, $4, $5, $6, $7, round($8::numeric, 3))"
+    "INSERT INTO media AS m (uploader_id, storage_key, nombre, mime, tamano, ancho, alto,"
+    "                        duracion, sha256)"
+    " VALUES ($1, $2, $3, $4, $5, $6, $7, round($8::numeric, 3), $9)"
     " RETURNING " MEDIA_COLS;
 
 int media_insert(struct db *d, struct arena *a, long long uploader, const char *key,
                  const char *nombre, const struct media_kind *k, long long tamano,
-                 json_object **out, struct err *e)
+                 const char *sha256, json_object **out, struct err *e)
 {
-    const char *params[8] = {
+    const char *params[9] = {
         db_ll(a, uploader), key, nombre, k->mime, db_ll(a, tamano),
         k->ancho > 0 ? db_ll(a, k->ancho) : NULL, k->alto > 0 ? db_ll(a, k->alto) : NULL,
-        k->duracion >= 0 ? arena_printf(a, "%.3f", k->duracion) : NULL,
+        k->duracion >= 0 ? arena_printf(a, "%.3f", k->duracion) : NULL, sha256,
     };
-    PGresult *r = db_exec(d, a, media_sql_insert, 8, params, e);
+    PGresult *r = db_exec(d, a, media_sql_insert, 9, params, e);
     if (!r)
         return -1;
     *out = jsonx_own(a, media_json(r, 0, 0));

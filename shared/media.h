@@ -128,10 +128,11 @@ const char *media_disposition(struct arena *a, const char *mime, const char *nom
 json_object *media_json(const PGresult *r, int row, int col);
 
 /* Inserts the row of a stored upload and returns its Media object in *out
- * (arena-owned). duracion < 0 stores NULL. */
+ * (arena-owned). duracion < 0 stores NULL; sha256 is the hex digest of the
+ * bytes, or NULL. */
 int media_insert(struct db *d, struct arena *a, long long uploader, const char *key,
                  const char *nombre, const struct media_kind *k, long long tamano,
-                 json_object **out, struct err *e);
+                 const char *sha256, json_object **out, struct err *e);
 
 /* What GET /media/{id} needs to hand the file to the web server. */
 struct media_file {

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "chat.h"
+#include "encuesta.h"
 #include "evt.h"
 #include "jsonx.h"
 
@@ -132,7 +133,7 @@ static json_object *msg_row_json(const PGresult *r, int i)
     }
     json_object_object_add(o, "respuesta_a", resp);
     json_object_object_add(o, "media", eliminado ? NULL : msg_media_json(r, i));
-    /* Polls (their own issue) fill "encuesta" in msg_load's hook below. */
+    /* filled by msg_polls_fill for polls */
     json_object_object_add(o, "encuesta", NULL);
     json_object *reac = NULL;
     const char *rt = db_get(r, i, MC_REAC);
@@ -152,17 +153,32 @@ static json_object *msg_row_json(const PGresult *r, int i)
     return o;
 }
 
-/* The hook where polls attach their Encuesta objects: for every message of
- * tipo encuesta in arr (not eliminado), set "encuesta" as viewer sees it,
- * in one query for all of them. Nothing to do until polls exist. */
+/* Polls: every live message of tipo encuesta in arr gets its Encuesta as
+ * viewer sees it (enc_load: at most two more queries, whatever n is). */
 static int msg_polls_fill(struct db *d, struct arena *a, long long viewer, json_object *arr,
                           struct err *e)
 {
-    (void)d;
-    (void)a;
-    (void)viewer;
-    (void)arr;
-    (void)e;
+    size_t n = json_object_array_length(arr), k = 0;
+    long long *ids = arena_alloc(a, sizeof(long long) * (n ? n : 1));
+    json_object **msgs = arena_alloc(a, sizeof(json_object *) * (n ? n : 1));
+    for (size_t i = 0; i < n; i++) {
+        json_object *m = json_object_array_get_idx(arr, i), *t, *del, *id;
+        if (json_object_object_get_ex(m, "tipo", &t) &&
+            strcmp(json_object_get_string(t), "encuesta") == 0 &&
+            json_object_object_get_ex(m, "eliminado", &del) && !json_object_get_boolean(del) &&
+            json_object_object_get_ex(m, "id", &id)) {
+            ids[k] = json_object_get_int64(id);
+            msgs[k++] = m;
+        }
+    }
+    if (k == 0)
+        return 0;
+    json_object **polls = arena_alloc(a, sizeof(json_object *) * k);
+    if (enc_load(d, a, viewer, ids, k, polls, e) < 0)
+        return -1;
+    for (size_t i = 0; i < k; i++)
+        if (polls[i])
+            json_object_object_add(msgs[i], "encuesta", json_object_get(polls[i]));
     return 0;
 }
 

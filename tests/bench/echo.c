@@ -123,23 +123,25 @@ static int cb(struct lws *wsi, enum lws_callback_reasons reason, void *user, voi
         }
         break;
     }
-    case LWS_CALLBACK_SERVER_WRITEABLE: {
-        struct eout *o = s->qh;
-        if (!o)
-            break;
-        s->qh = o->next;
-        if (!s->qh)
-            s->qt = NULL;
-        s->qlen--;
-        int w = lws_write(wsi, o->b->mem + LWS_PRE, o->b->len, LWS_WRITE_TEXT);
-        ebuf_unref(o->b);
-        free(o);
-        if (w < 0)
-            return -1;
+    case LWS_CALLBACK_SERVER_WRITEABLE:
+        /* as many queued frames as the socket takes without blocking */
+        while (s->qh) {
+            struct eout *o = s->qh;
+            s->qh = o->next;
+            if (!s->qh)
+                s->qt = NULL;
+            s->qlen--;
+            int w = lws_write(wsi, o->b->mem + LWS_PRE, o->b->len, LWS_WRITE_TEXT);
+            ebuf_unref(o->b);
+            free(o);
+            if (w < 0)
+                return -1;
+            if (lws_send_pipe_choked(wsi))
+                break;
+        }
         if (s->qh)
             lws_callback_on_writable(wsi);
         break;
-    }
     case LWS_CALLBACK_CLOSED:
         if (s->prev)
             s->prev->next = s->next;

@@ -93,13 +93,17 @@ struct opts {
     long chat_from;
     bool echo;
     double connect_timeout;
+    long steps[16];
+    int nsteps;
+    int rounds;
+    int pairs;
 };
 
 static struct opts O = {
     .mode = "idle", .host = "127.0.0.1", .port = 8081, .path = "/chat/socket.io/",
     .http_host = "127.0.0.1", .http_port = 8080, .users_from = 1, .count = 100, .nsrc = 16,
     .inflight = 200, .hold = 5, .msgs = 20, .sustain = 5, .window = 4, .secs = 5,
-    .senders = 4, .connect_timeout = 120,
+    .senders = 4, .connect_timeout = 120, .rounds = 1, .pairs = 0,
 };
 
 static volatile sig_atomic_t stop_flag;
@@ -545,13 +549,15 @@ static void loop_once(int timeout_ms)
     }
 }
 
-/* Opens conns[0..count) and waits until each is connected or failed. */
-static double open_all(void)
+/* Opens conns[..target) (those not opened yet) and waits until each is
+ * connected or failed; returns the seconds it took. */
+static long next_conn;
+static double open_to(long target)
 {
     double t0 = now_s(), last = t0;
-    long next = 0;
+    long next = next_conn;
     while (!stop_flag) {
-        while (next < O.count && nopen < O.inflight) {
+        while (next < target && nopen < O.inflight) {
             struct conn *c = &conns[next];
             c->user = (uint32_t)(O.users_from + next);
             if (conn_open(c, next) < 0) {
@@ -560,7 +566,7 @@ static double open_all(void)
             }
             next++;
         }
-        if (next >= O.count && nopen == 0)
+        if (next >= target && nopen == 0)
             break;
         if (now_s() - t0 > O.connect_timeout) {
             fprintf(stderr, "loadgen: connect timeout with %ld pending\n", nopen);
@@ -573,6 +579,7 @@ static double open_all(void)
                     nfailed, nopen);
         }
     }
+    next_conn = next;
     return now_s() - t0;
 }
 
@@ -678,6 +685,8 @@ static void report_lat(const char *pfx, uint32_t *v, size_t n)
            pct(v, n, 50), pfx, pct(v, n, 99), pfx, n ? v[n - 1] / 1000.0 : -1);
 }
 
+static void fanout_round(int round);
+
 static void mode_fanout(void)
 {
     if (!O.echo) {
@@ -691,6 +700,13 @@ static void mode_fanout(void)
         pthread_detach(th);
     }
     run_for(1.0);
+    for (int round = 0; round < O.rounds && !stop_flag; round++)
+        fanout_round(round);
+}
+
+/* One round: each room in turn, then the sustained phase; keys r<N>_... */
+static void fanout_round(int round)
+{
     for (int r = 0; r < O.nrooms && !stop_flag; r++) {
         long chat = O.rooms[r].chat, size = O.rooms[r].size;
         uint32_t *lastv = calloc((size_t)O.msgs, sizeof(*lastv));
@@ -712,11 +728,11 @@ static void mode_fanout(void)
             run_for(0.05); /* let stragglers and pings through */
         }
         char pfx[64];
-        printf("room%d_chat=%ld\nroom%d_size=%ld\nroom%d_incomplete=%ld\n", r, chat, r, size, r,
-               incomplete);
-        snprintf(pfx, sizeof(pfx), "room%d_last", r);
+        printf("r%d_room%d_chat=%ld\nr%d_room%d_size=%ld\nr%d_room%d_incomplete=%ld\n", round, r,
+               chat, round, r, size, round, r, incomplete);
+        snprintf(pfx, sizeof(pfx), "r%d_room%d_last", round, r);
         report_lat(pfx, lastv, nlast);
-        snprintf(pfx, sizeof(pfx), "room%d_each", r);
+        snprintf(pfx, sizeof(pfx), "r%d_room%d_each", round, r);
         report_lat(pfx, lat, nlat);
         fflush(stdout);
         free(lastv);
@@ -744,9 +760,11 @@ static void mode_fanout(void)
         double el = now_s() - t0;
         uint64_t d = deliveries - d0;
         run_for(1.0); /* drain, not counted */
-        printf("sustain_chat=%ld\nsustain_secs=%.2f\nsustain_msgs=%ld\nsustain_deliveries=%lu\n"
-               "sustain_dps=%.0f\nsustain_expected=%ld\nsustain_connected_after=%ld\n",
-               chat, el, sent, (unsigned long)d, (double)d / el, sent * size, nconnected);
+        printf("r%d_sustain_secs=%.2f\nr%d_sustain_msgs=%ld\nr%d_sustain_deliveries=%lu\n"
+               "r%d_sustain_dps=%.0f\nr%d_sustain_expected=%ld\nr%d_sustain_connected_after=%ld\n",
+               round, el, round, sent, round, (unsigned long)d, round, (double)d / el, round,
+               sent * size, round, nconnected);
+        fflush(stdout);
     }
 }
 
@@ -881,8 +899,9 @@ static void mode_e2e(void)
     struct sender *ss = calloc((size_t)O.senders, sizeof(*ss));
     for (int i = 0; i < O.senders; i++) {
         ss[i].idx = i;
-        ss[i].user = O.sender_from + i;
-        ss[i].chat = O.chat_from + i;
+        int k = O.pairs > 0 ? i % O.pairs : i;
+        ss[i].user = O.sender_from + k;
+        ss[i].chat = O.chat_from + k;
         ss[i].token = mint(ss[i].user);
     }
     run_for(1.0);
@@ -1005,6 +1024,15 @@ int main(int argc, char **argv)
         else if (ARG("--sender-from")) O.sender_from = atol(v);
         else if (ARG("--chat-from")) O.chat_from = atol(v);
         else if (ARG("--connect-timeout")) O.connect_timeout = atof(v);
+        else if (ARG("--steps")) {
+            for (char *q = (char *)v; *q && O.nsteps < 16;) {
+                O.steps[O.nsteps++] = strtol(q, &q, 10);
+                while (*q == ',')
+                    q++;
+            }
+        }
+        else if (ARG("--rounds")) O.rounds = atoi(v);
+        else if (ARG("--pairs")) O.pairs = atoi(v);
         else if (strcmp(a, "--echo") == 0) O.echo = true;
         else usage();
 #undef ARG
@@ -1030,7 +1058,31 @@ int main(int argc, char **argv)
         conns[i].fd = -1;
 
     long rss0 = O.pid ? vmrss_kb(O.pid) : -1;
-    double ramp = open_all();
+    if (strcmp(O.mode, "idle") == 0 && O.nsteps > 0) {
+        /* a ramp: at each step, hold, then the server's memory */
+        printf("mode=idle\nrss0_kb=%ld\n", rss0);
+        for (int k = 0; k < O.nsteps && !stop_flag; k++) {
+            long target = O.steps[k] < O.count ? O.steps[k] : O.count;
+            long c0 = nconnected;
+            double ramp = open_to(target);
+            run_for(O.hold);
+            long pinged = 0;
+            for (long i = 0; i < target; i++)
+                if (conns[i].state == C_CONNECTED && conns[i].pings > 0)
+                    pinged++;
+            long rss1 = O.pid ? vmrss_kb(O.pid) : -1;
+            printf("step%d_n=%ld\nstep%d_held=%ld\nstep%d_pinged=%ld\nstep%d_failed=%ld\n"
+                   "step%d_rate=%.0f\nstep%d_rss_kb=%ld\n",
+                   k, target, k, nconnected, k, pinged, k, nfailed, k,
+                   ramp > 0 ? (double)(nconnected - c0) / ramp : 0, k, rss1);
+            if (rss0 > 0 && rss1 > 0 && nconnected > 0)
+                printf("step%d_bpc=%.0f\n", k, (double)(rss1 - rss0) * 1024.0 / (double)nconnected);
+            fflush(stdout);
+        }
+        printf("events_seen=%lu\nclosed=%ld\n", (unsigned long)events_seen, nclosed);
+        return 0;
+    }
+    double ramp = open_to(O.count);
     printf("mode=%s\ncount=%ld\nconnected=%ld\nfailed=%ld\nramp_s=%.2f\nconnect_rate=%.0f\n",
            O.mode, O.count, nconnected, nfailed, ramp, ramp > 0 ? (double)nconnected / ramp : 0);
     fflush(stdout);

@@ -72,13 +72,21 @@ export async function has(token, method, path, body) {
     return !(r.status === 404 && r.body && r.body.error && /Ruta desconocida/.test(r.body.error.mensaje || ""));
 }
 
-/** launch(): headless Debian chromium with the flags of DESIGN.md. */
+/**
+ * launch(): headless Debian chromium with the flags of DESIGN.md. The
+ * legacy page of the widget test is answered by playwright's routing, and
+ * chromium files a response that came from no network address under the
+ * "public" address space, so Local Network Access would block its WebSocket
+ * to 127.0.0.1; a real ERP page comes from the same server as the chat and
+ * has no such problem, hence the switch here.
+ */
 export function launch() {
     return chromium.launch({
         executablePath: CHROMIUM,
         headless: true,
         args: ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-            "--disable-component-update", "--no-first-run", "--disable-dev-shm-usage"],
+            "--disable-component-update", "--no-first-run", "--disable-dev-shm-usage",
+            "--disable-features=LocalNetworkAccessChecks"],
     });
 }
 
@@ -165,4 +173,10 @@ export async function send(page, text) {
     await ta.click();
     await ta.fill(text);
     await ta.press("Enter");
+}
+
+/** serviceToken(): the ERP's service JWT (scope chat:interno) for /interno/ calls. */
+export function serviceToken() {
+    return execFileSync(join(binDir(), "chat-cron"), ["--config", CONFIG, "token", "--scope", "chat:interno", "--ttl", "900"],
+        { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] }).trim();
 }

@@ -132,6 +132,26 @@ static int in_list(const char *tok, long long id)
     return found;
 }
 
+/* Uploads a small PDF through POST /media as tok; returns its id. */
+static long long upload_pdf(const char *tok, const char *filename)
+{
+    char body[1024];
+    int n = snprintf(body, sizeof(body),
+                     "--XyZzy42\r\nContent-Disposition: form-data; name=\"archivo\"; "
+                     "filename=\"%s\"\r\nContent-Type: application/pdf\r\n\r\n"
+                     "%%PDF-1.4\n1 0 obj << /Type /Catalog /Pages 2 0 R >> endobj\n"
+                     "2 0 obj << /Type /Pages /Kids [] /Count 0 >> endobj\n"
+                     "trailer << /Root 1 0 R >>\n%%%%EOF\n\r\n--XyZzy42--\r\n", filename);
+    struct it_resp *r = it_req_ex("POST", "/media", tok, body, (size_t)n,
+                                  "multipart/form-data; boundary=XyZzy42", NULL);
+    CU_ASSERT_EQUAL(r->status, 201);
+    if (r->status != 201)
+        fprintf(stderr, "upload_pdf: %ld %s\n", r->status, r->body);
+    long long id = it_get_ll(r, "id");
+    it_free(r);
+    return id;
+}
+
 static void test_comunicados__create_requires_567(void)
 {
     struct user a, b, lost;
@@ -170,10 +190,7 @@ static void test_comunicados__create_validation(void)
     user_new(&a, "val_a", NULL, "567");
     user_new(&b, "val_b", NULL, NULL);
     user_new(&other, "val_o", NULL, "567");
-    char sql[512];
-    snprintf(sql, sizeof(sql), "INSERT INTO media (uploader_id, storage_key, mime, tamano)"
-             " VALUES (%lld, 'test/com-%lld', 'image/png', 10) RETURNING id", other.id, other.id);
-    long long foreign_media = it_db_ll(sql);
+    long long foreign_media = upload_pdf(other.tok, "ajeno.pdf");
     char long_title[300];
     memset(long_title, 'x', 201);
     long_title[201] = '\0';
@@ -212,25 +229,62 @@ static void test_comunicados__create_validation(void)
     it_free(r);
     CU_ASSERT_EQUAL(fingerprint(), before);
 
-    /* the author's own upload is accepted and shown as Media */
-    snprintf(sql, sizeof(sql), "INSERT INTO media (uploader_id, storage_key, mime, tamano, nombre)"
-             " VALUES (%lld, 'test/com-%lld', 'application/pdf', 1234, 'aviso.pdf') RETURNING id",
-             a.id, a.id);
-    long long mine = it_db_ll(sql);
+    user_free(&a);
+    user_free(&b);
+    user_free(&other);
+}
+
+/* An attached file: the author's own upload, once; recipients may fetch
+ * it; deleting the announcement hides it. */
+static void test_comunicados__media(void)
+{
+    struct user a, b, e, g;
+    user_new(&a, "md_a", NULL, "567");
+    user_new(&b, "md_b", NULL, NULL);
+    user_new(&e, "md_e", NULL, NULL);
+    user_new(&g, "md_g", NULL, "568");
+    long long mine = upload_pdf(a.tok, "aviso.pdf");
     char body[256];
     snprintf(body, sizeof(body), "{\"titulo\":\"Con archivo\",\"media_id\":%lld,"
              "\"destinatarios\":{\"usuario_ids\":[%lld]}}", mine, b.id);
-    r = it_req("POST", "/comunicados", a.tok, body);
+    struct it_resp *r = it_req("POST", "/comunicados", a.tok, body);
     CU_ASSERT_EQUAL(r->status, 201);
+    long long id = it_get_ll(r, "id");
     CU_ASSERT_EQUAL(it_get_ll(r, "media.id"), mine);
     CU_ASSERT_STRING_EQUAL(it_get_str(r, "media.mime"), "application/pdf");
     CU_ASSERT_STRING_EQUAL(it_get_str(r, "media.nombre"), "aviso.pdf");
     CU_ASSERT_PTR_NOT_NULL(it_get_str(r, "media.url"));
     CU_ASSERT_STRING_EQUAL(it_get_str(r, "contenido"), "");
     it_free(r);
+    /* a file goes with one thing only */
+    long long before = fingerprint();
+    r = it_req("POST", "/comunicados", a.tok, body);
+    CU_ASSERT_EQUAL(r->status, 409);
+    CU_ASSERT_STRING_EQUAL(it_error_code(r), "conflicto");
+    it_free(r);
+    CU_ASSERT_EQUAL(fingerprint(), before);
+    /* the recipient may download it, a stranger may not */
+    r = req("GET", b.tok, NULL, "/media/%lld", mine);
+    CU_ASSERT_EQUAL(r->status, 200);
+    it_free(r);
+    r = req("GET", e.tok, NULL, "/media/%lld", mine);
+    CU_ASSERT_EQUAL(r->status, 404);
+    it_free(r);
+    /* deleted: the file is hidden, and the audit view shows no media */
+    r = req("DELETE", g.tok, NULL, "/comunicados/%lld", id);
+    CU_ASSERT_EQUAL(r->status, 204);
+    it_free(r);
+    r = req("GET", b.tok, NULL, "/media/%lld", mine);
+    CU_ASSERT_EQUAL(r->status, 404);
+    it_free(r);
+    r = req("GET", a.tok, NULL, "/comunicados/%lld", id);
+    CU_ASSERT_EQUAL(r->status, 200);
+    CU_ASSERT_PTR_NULL(it_get(r, "media"));
+    it_free(r);
     user_free(&a);
     user_free(&b);
-    user_free(&other);
+    user_free(&e);
+    user_free(&g);
 }
 
 static void test_comunicados__client_id_retry(void)
@@ -779,6 +833,7 @@ int main(void)
     static const struct cu_test tests[] = {
         { "create_requires_567", test_comunicados__create_requires_567 },
         { "create_validation", test_comunicados__create_validation },
+        { "media", test_comunicados__media },
         { "client_id_retry", test_comunicados__client_id_retry },
         { "targeting_users", test_comunicados__targeting_users },
         { "targeting_departments", test_comunicados__targeting_departments },

@@ -510,13 +510,17 @@ static void test_encuestas__anonymity(void)
     for (int i = 0; i < 3; i++) {
         r = it_req("GET", it_fmt("/chats/%lld/mensajes", chat), all[i]->tok, NULL);
         CU_ASSERT_EQUAL(r->status, 200);
-        CU_ASSERT_PTR_NOT_NULL(find_msg(r, "mensajes", mid));
+        json_object *pm = find_msg(r, "mensajes", mid), *enc = NULL, *tv = NULL;
+        CU_ASSERT(pm && json_object_object_get_ex(pm, "encuesta", &enc) && enc &&
+                  json_object_object_get_ex(enc, "total_votantes", &tv) &&
+                  json_object_get_int64(tv) == 2);
         assert_no_voters(r->body);
         it_free(r);
         if (cursor[0]) {
             r = it_req("POST", "/sync", all[i]->tok, it_fmt("{\"cursor\":\"%s\"}", cursor));
             CU_ASSERT_EQUAL(r->status, 200);
-            CU_ASSERT_PTR_NOT_NULL(find_msg(r, "mensajes", mid));
+            json_object *sm = find_msg(r, "mensajes", mid), *senc = NULL;
+            CU_ASSERT(sm && json_object_object_get_ex(sm, "encuesta", &senc) && senc);
             assert_no_voters(r->body);
             it_free(r);
         }

@@ -15,6 +15,7 @@
 #include "cu.h"
 #include "it.h"
 #include "media.h"
+#include "sha256.h"
 
 /* ---- a growable byte buffer -------------------------------------------- */
 
@@ -484,6 +485,16 @@ static const char *media_path(long long id)
     return path_buf;
 }
 
+static const char *sha_hex(const struct buf *b)
+{
+    static char out[65];
+    struct sha256 s;
+    sha256_init(&s);
+    sha256_update(&s, b->p, b->n);
+    sha256_hex(&s, out);
+    return out;
+}
+
 /* Uploads file, checks the Media JSON and the stored copy; returns its id. */
 static long long upload_ok(const char *filename, const char *ctype, struct buf file,
                            const char *mime, int ancho, int alto)
@@ -509,6 +520,11 @@ static long long upload_ok(const char *filename, const char *ctype, struct buf f
         CU_ASSERT(json_object_is_type(it_get(r, "alto"), json_type_null));
     }
     CU_ASSERT_PTR_NOT_NULL(it_get(r, "nombre"));
+    /* the checksum is the bytes' */
+    char sql[256];
+    snprintf(sql, sizeof(sql), "SELECT count(*) FROM media WHERE id = %lld AND sha256 = '%s'",
+             id, sha_hex(&file));
+    CU_ASSERT_EQUAL(it_db_ll(sql), 1);
     /* the stored copy is byte for byte the upload */
     char *p = storage_path(id);
     FILE *f = p ? fopen(p, "rb") : NULL;
@@ -757,8 +773,14 @@ static void test_media__names(void)
     it_free(r);
     free(png.p);
     /* the stored name is random, never the client's */
-    CU_ASSERT_EQUAL(it_db_ll("SELECT count(*) FROM media WHERE storage_key !~ "
-                             "'^[0-9a-f]{2}/[0-9a-f]{2}/[0-9a-f]{32}$'"), 0);
+    char sql[256];
+    snprintf(sql, sizeof(sql),
+             "SELECT count(*) FROM media WHERE uploader_id = %lld"
+             " AND storage_key !~ '^([0-9a-f]{2})/([0-9a-f]{2})/\\1\\2[0-9a-f]{28}$'",
+             id_a);
+    CU_ASSERT_EQUAL(it_db_ll(sql), 0);
+    snprintf(sql, sizeof(sql), "SELECT count(*) FROM media WHERE uploader_id = %lld", id_a);
+    CU_ASSERT(it_db_ll(sql) > 10);
 }
 
 static void test_media__download_headers(void)
@@ -914,6 +936,59 @@ static void test_media__access(void)
     free(png.p);
 }
 
+/* The public path: a group, a media message through the API, the member
+ * fetches it, the author deletes the message, the member no longer can. */
+static void test_media__through_messages_api(void)
+{
+    char body[256];
+    snprintf(body, sizeof(body), "{\"nombre\":\"Fotos\",\"miembros\":[%lld]}", id_b);
+    struct it_resp *r = it_req("POST", "/chats", tok_a, body);
+    CU_ASSERT_EQUAL(r->status, 201);
+    long long chat = it_get_ll(r, "id");
+    it_free(r);
+    struct buf jpg = gen_jpeg(32, 24);
+    r = upload("playa.jpg", "image/jpeg", &jpg);
+    long long media = it_get_ll(r, "id");
+    it_free(r);
+    char path[64];
+    snprintf(path, sizeof(path), "/chats/%lld/mensajes", chat);
+    snprintf(body, sizeof(body), "{\"tipo\":\"imagen\",\"media_id\":%lld}", media);
+    r = it_req("POST", path, tok_a, body);
+    CU_ASSERT_EQUAL(r->status, 201);
+    long long msg = it_get_ll(r, "id");
+    CU_ASSERT_EQUAL(it_get_ll(r, "media.id"), media);
+    CU_ASSERT_STRING_EQUAL(it_get_str(r, "media.mime"), "image/jpeg");
+    it_free(r);
+    r = it_req("GET", media_path(media), tok_b, NULL);
+    CU_ASSERT_EQUAL(r->status, 200);
+    CU_ASSERT(r->len == jpg.n && memcmp(r->body, jpg.p, jpg.n) == 0);
+    it_free(r);
+    r = it_req("GET", media_path(media), tok_c, NULL);
+    CU_ASSERT_EQUAL(r->status, 404);
+    it_free(r);
+    /* someone else's upload cannot be sent */
+    struct buf png = gen_png(1, 1);
+    r = upload_ex(tok_b, "archivo", "b.png", "image/png", &png, true);
+    long long media_b = it_get_ll(r, "id");
+    it_free(r);
+    snprintf(body, sizeof(body), "{\"tipo\":\"imagen\",\"media_id\":%lld}", media_b);
+    r = it_req("POST", path, tok_a, body);
+    CU_ASSERT_EQUAL(r->status, 400);
+    it_free(r);
+    snprintf(path, sizeof(path), "/mensajes/%lld", msg);
+    r = it_req("DELETE", path, tok_a, NULL);
+    CU_ASSERT_EQUAL(r->status, 204);
+    it_free(r);
+    r = it_req("GET", media_path(media), tok_b, NULL);
+    CU_ASSERT_EQUAL(r->status, 404);
+    it_free(r);
+    char *p = storage_path(media);
+    CU_ASSERT(file_exists(p));      /* kept until prune */
+    free(p);
+    free(jpg.p);
+    free(png.p);
+}
+
 /* media_claim, the function POST /chats/{id}/mensajes and POST /comunicados
  * call, against the real database. */
 static void test_media__claim(void)
@@ -1049,6 +1124,15 @@ static void test_media__prune(void)
     snprintf(cmd, sizeof(cmd), "touch -d '2 days ago' %s", tmp);
     CU_ASSERT_EQUAL(system(cmd), 0);
 
+    /* eventos: one past eventos_retention_days, one fresh */
+    snprintf(sql, sizeof(sql),
+             "INSERT INTO eventos (tipo, sala, payload, created_at) VALUES"
+             " ('prueba:%s', 'user:0', '{\"viejo\":true}',"
+             "  now() - make_interval(days => %d + 1)),"
+             " ('prueba:%s', 'user:0', '{\"viejo\":false}', now())",
+             it_uid("prune"), it_cfg()->eventos_retention_days, it_uid("prune"));
+    exec_sql(sql);
+
     char exe[PATH_MAX];
     ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
     CU_ASSERT_FATAL(n > 0);
@@ -1074,6 +1158,14 @@ static void test_media__prune(void)
              "SELECT count(*) FROM media WHERE purged_at IS NULL AND id IN (%lld, %lld, %lld)",
              ids[1], ids[3], ids[5]);
     CU_ASSERT_EQUAL(it_db_ll(sql), 3);
+    snprintf(sql, sizeof(sql),
+             "SELECT count(*) FROM eventos WHERE tipo LIKE 'prueba:t%d\\_%%\\_prune'"
+             " AND (payload->>'viejo')::boolean", (int)getpid());
+    CU_ASSERT_EQUAL(it_db_ll(sql), 0);
+    snprintf(sql, sizeof(sql),
+             "SELECT count(*) FROM eventos WHERE tipo LIKE 'prueba:t%d\\_%%\\_prune'"
+             " AND NOT (payload->>'viejo')::boolean", (int)getpid());
+    CU_ASSERT_EQUAL(it_db_ll(sql), 1);
     /* purged stays 404 even for the uploader */
     struct it_resp *r = it_req("GET", media_path(ids[0]), tok_a, NULL);
     CU_ASSERT_EQUAL(r->status, 404);
@@ -1105,6 +1197,7 @@ int main(void)
         { "test_media__download_headers", test_media__download_headers },
         { "test_media__ranges", test_media__ranges },
         { "test_media__access", test_media__access },
+        { "test_media__through_messages_api", test_media__through_messages_api },
         { "test_media__claim", test_media__claim },
         { "test_media__discard_purge", test_media__discard_purge },
         { "test_media__prune", test_media__prune },

@@ -4,7 +4,7 @@
 // typing, groups with "who read", infinite scroll, 360 px wide.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { launch, user, shot, rest, until, msg, openChat, send, RUN } from "../browser/lib.mjs";
+import { launch, user, shot, rest, until, msg, openChat, send, mint, serviceToken, RUN } from "../browser/lib.mjs";
 
 let browser;
 let ana, beto;
@@ -236,4 +236,59 @@ test("keyboard only: Tab reaches the chat list, Enter opens it, the composer sen
     await p.keyboard.press("Enter");
     await msg(ana.page, "Enviado solo con teclado").waitFor();
     await p.getByLabel("Buscar conversación").fill("");
+});
+
+test("hidden tab: a desktop notification and the unread count in the title", async () => {
+    await rest(ana.token, "POST", "/chats/directo", { usuario_id: beto.me.id });
+    const ctx = await browser.newContext({ viewport: { width: 1000, height: 700 }, locale: "es-MX" });
+    try {
+        // the tab is made "hidden" and Notification recorded: headless has neither for real
+        await ctx.addInitScript(() => {
+            window.__oculta = false;
+            window.__avisos = [];
+            Object.defineProperty(Document.prototype, "hidden", { get: () => window.__oculta, configurable: true });
+            window.Notification = class {
+                static permission = "granted";
+                static requestPermission() { return Promise.resolve("granted"); }
+                constructor(title, opts) { window.__avisos.push({ title, body: opts && opts.body }); }
+                close() {}
+            };
+        });
+        const p = await ctx.newPage();
+        await p.goto(`${process.env.CHAT_TEST_BASE}/chat/?token=${encodeURIComponent(ana.token)}`);
+        await p.locator('.cw-conn[data-estado="conectado"]').waitFor({ timeout: 15000 });
+        await p.evaluate(() => { window.__oculta = true; document.dispatchEvent(new Event("visibilitychange")); });
+        // Ana's other tab must not be reading that chat (its read mark would clear the count here too)
+        await ana.page.getByRole("button", { name: /^Comunicados/ }).click();
+        await ana.page.locator(".cw-comunicados").waitFor();
+        await openChat(beto.page, A);
+        await send(beto.page, "¿Me confirmas la entrega?");
+        await until(() => p.evaluate(() => window.__avisos.length > 0), { what: "a notification" });
+        const avisos = await p.evaluate(() => window.__avisos);
+        assert.equal(avisos[0].title, B);
+        assert.match(avisos[0].body, /confirmas la entrega/);
+        await until(async () => /^\(\d+\) Chat$/.test(await p.title()), { what: "title badge" }).catch(async (e) => { throw new Error(e.message + " title=" + await p.title() + " " + await p.evaluate(() => JSON.stringify([...window.ChatERP.client.store.state.chats.values()].map((c) => [c.id, c.no_leidos, c.silenciado])))); });
+    } finally {
+        await ctx.close();
+    }
+});
+
+test("a deactivated user: masked name in the list and the header, no composer, history kept", async () => {
+    const E = "Eva Baja" + RUN;
+    const eva = mint("be" + RUN, E);
+    const c = await rest(eva, "POST", "/chats/directo", { usuario_id: beto.me.id });
+    await rest(eva, "POST", `/chats/${c.body.id}/mensajes`, { tipo: "texto", contenido: "Me voy de la empresa", client_id: "e" + RUN });
+    const r = await rest(serviceToken(), "POST", `/interno/usuarios/be${RUN}/desactivar`);
+    assert.ok(r.status === 200 || r.status === 204, JSON.stringify(r.body));
+    const p = beto.page;
+    await p.reload();
+    const item = p.locator(".cw-chat-item", { hasText: "Me voy de la empresa" });
+    await item.waitFor();
+    assert.match(await item.locator(".cw-chat-name").textContent(), /Usuario desactivado/);
+    assert.doesNotMatch(await item.textContent(), new RegExp(E));
+    await item.click();
+    await p.locator(".cw-readonly", { hasText: "desactivado" }).waitFor();
+    assert.equal(await p.locator(".cw-composer").isVisible(), false);
+    await msg(p, "Me voy de la empresa").waitFor();
+    await shot(p, "chat-08-usuario-desactivado");
 });

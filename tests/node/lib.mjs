@@ -67,7 +67,7 @@ export function signToken(claims, secret = process.env.CHAT_JWT_SECRET || confVa
 /** Runs SQL through psql; returns the rows as arrays of text. */
 export function sql(text) {
     const out = execFileSync("psql", [conninfo(), "-X", "-q", "-A", "-t", "-F", "\t", "-v", "ON_ERROR_STOP=1",
-        "-c", text], { encoding: "utf8" });
+        "-f", "-"], { encoding: "utf8", input: text });
     return out.split("\n").filter((l) => l.length).map((l) => l.split("\t"));
 }
 
@@ -178,9 +178,18 @@ export async function startRtd(env = {}) {
     return {
         base, port, child,
         log: () => log,
-        stop: () => new Promise((ok) => {
-            if (child.exitCode !== null) return ok(child.exitCode);
-            child.once("exit", (code) => ok(code));
+        /** SIGTERM; resolves with the exit code, rejects on a sanitizer report. */
+        stop: () => new Promise((ok, fail) => {
+            const done = (code) => {
+                if (/AddressSanitizer|LeakSanitizer|runtime error:/.test(log)) {
+                    process.stderr.write(log);
+                    fail(new Error("sanitizer report from the extra chat-rtd"));
+                } else {
+                    ok(code);
+                }
+            };
+            if (child.exitCode !== null || child.signalCode !== null) return done(child.exitCode);
+            child.once("exit", (code) => done(code));
             child.kill("SIGTERM");
         }),
     };

@@ -190,3 +190,42 @@ test("SIGTERM closes sockets cleanly (the client sees a transport close, not an 
     assert.match(rtd.log(), /event=disconnect .*reason=server_shutdown/);
     s.close();
 });
+
+test("the ERP cookie authenticates when jwt_cookie names it (and only then)", async () => {
+    const rtd = await startRtd({ CHAT_JWT_COOKIE: "erp_sesion" });
+    try {
+        const tok = mint(`rt-cookie-${RUN}`, "Galleta");
+        const viaCookie = await connect(undefined, {
+            base: rtd.base, opts: { extraHeaders: { cookie: `otra=1; erp_sesion=${tok}; x=y` } },
+        });
+        assert.ok(viaCookie.connected);
+        viaCookie.close();
+        await assert.rejects(connect(undefined, {
+            base: rtd.base, opts: { extraHeaders: { cookie: "erp_sesion=basura" } },
+        }), { message: "token_invalido" });
+        // auth.token wins over the cookie
+        const both = await connect(tok, { base: rtd.base, opts: { extraHeaders: { cookie: "erp_sesion=basura" } } });
+        both.close();
+    } finally {
+        assert.equal(await rtd.stop(), 0);
+    }
+    // the stack has no jwt_cookie: a cookie alone is not enough
+    await assert.rejects(connect(undefined, {
+        opts: { extraHeaders: { cookie: `erp_sesion=${mint(`rt-cookie-${RUN}`)}` } },
+    }), { message: "token_invalido" });
+});
+
+test("a frame past maxPayload closes that socket", async () => {
+    const rtd = await startRtd({ CHAT_RTD_MAX_PAYLOAD: "4096" });
+    try {
+        const url = rtd.base.replace(/^http/, "ws") + "/chat/socket.io/?EIO=4&transport=websocket";
+        const ws = await raw(url);
+        ws.send('42["presence:status",{"x":"' + "y".repeat(10000) + '"}]');
+        await closed(ws);
+        const s = await connect(mint(`rt-max-${RUN}`), { base: rtd.base });
+        assert.deepEqual(await ask(s, "presence:status", { estatus: "en_linea", x: "y".repeat(3000) }), { ok: true });
+        s.close();
+    } finally {
+        assert.equal(await rtd.stop(), 0);
+    }
+});

@@ -195,3 +195,16 @@ test("chat:marcar_leido and chat:reaccionar run the domain code and answer with 
     const nf = await ask(a.s, "chat:marcar_leido", { chat_id: other, mensaje_id: m });
     assert.equal(nf.ok, false);
 });
+
+test("big frames both ways: a 300 kB event is delivered whole, a 20 kB client frame is reassembled", async () => {
+    const a = pre("a10");
+    const chat = makeChat([a.id]);
+    await online(a);
+    const big = "ñ".repeat(150000);
+    const p = waitFor(a.s, "mensaje:nuevo", (m) => m.chat_id === chat);
+    emit("mensaje:nuevo", `chat:${chat}`, { id: 1, chat_id: chat, contenido: big });
+    assert.equal((await p).contenido, big);
+    // a big client frame still parses (the ack proves it was read whole)
+    const ack = await ask(a.s, "presence:status", { estatus: "en_linea", relleno: "x".repeat(20000) });
+    assert.deepEqual(ack, { ok: true });
+});

@@ -5,13 +5,20 @@
 import { test, after } from "node:test";
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
-import { realpathSync } from "node:fs";
+import { readFileSync, realpathSync } from "node:fs";
+import { io } from "socket.io-client";
 import { join } from "node:path";
-import { VAR, RUN, mint, userId, makeChat, emit, sql, connect, collect, sleep } from "./lib.mjs";
+import { BASE, VAR, RUN, mint, userId, makeChat, emit, sql, connect, collect, sleep } from "./lib.mjs";
 
 const PG_CTL = "/usr/lib/postgresql/15/bin/pg_ctl";
 const opened = [];
 after(() => { for (const s of opened) s.close(); });
+
+/** The server's own options from its last start (to start it again). */
+function pgOpts() {
+    const opts = readFileSync(join(realpathSync(join(VAR, "pg")), "postmaster.opts"), "utf8").trim();
+    return opts.replace(/^\S+\s+"-D"\s+"[^"]*"\s*/, "");
+}
 
 function pgCtl(...args) {
     const data = realpathSync(join(VAR, "pg"));
@@ -84,4 +91,29 @@ test("after a PostgreSQL restart: reconnects, nothing lost, nothing twice, new s
     }
     assert.ok(s2?.connected);
     s2.close();
+});
+
+test("while PostgreSQL is down a connecting client gets no final refusal, and gets in once it is back", async () => {
+    const tok = mint(`pg-down-${RUN}`);
+    const opts = pgOpts();
+    pgCtl("-m", "fast", "-w", "-t", "60", "stop");
+    let s;
+    try {
+        const health = await fetch(`${BASE}/chat/rtd/salud`);
+        assert.equal(health.status, 503);
+        assert.equal((await health.json()).db, "inaccesible");
+        s = io(BASE, { path: "/chat/socket.io", transports: ["websocket"], auth: { token: tok }, forceNew: true,
+            reconnectionDelay: 200, reconnectionDelayMax: 500 });
+        const refusals = collect(s, "connect_error");
+        await sleep(1500);
+        assert.equal(s.connected, false);
+        assert.deepEqual(refusals.filter((e) => /token_invalido|usuario_desactivado/.test(e.message)), []);
+    } finally {
+        pgCtl("-w", "-t", "60", "-l", join(VAR, "log", "postgres.log"), "-o", opts, "start");
+    }
+    const t = setTimeout(() => s.close(), 15000);
+    if (!s.connected) await new Promise((ok) => s.once("connect", ok));
+    clearTimeout(t);
+    assert.ok(s.connected);
+    s.close();
 });

@@ -75,6 +75,7 @@ export function createClient({ getToken = () => null, base = '/chat/api/v1', rtP
     document.addEventListener('visibilitychange', onVisibility);
     window.addEventListener('online', () => flush());
     onVisibility();
+    if (s.outbox.length) flush(); // left from an earlier visit
     return store;
   }
 
