@@ -464,9 +464,12 @@ int chat_create_group(struct db *d, struct arena *a, const struct principal *p,
     params[2] = db_ll(a, p->id);
     if (!db_exec(d, a, chat_sql_members_ins, 3, params, e))
         goto cleanup;
+    /* chat:nuevo first: rtd joins the members' sockets to the room before
+     * the sistema message reaches it */
     const char *texto = arena_printf(a, "%s creó el grupo «%s»", p->nombre, in->nombre);
-    if (chat_system(d, a, chat_id, p->id, "creado", ids + 1, n - 1, texto, e) < 0 ||
-        chat_event_new(d, a, chat_id, ids, n, p->id, e) < 0 || db_commit(d, e) < 0)
+    if (chat_event_new(d, a, chat_id, ids, n, p->id, e) < 0 ||
+        chat_system(d, a, chat_id, p->id, "creado", ids + 1, n - 1, texto, e) < 0 ||
+        db_commit(d, e) < 0)
         goto cleanup;
     if (chat_load_one(d, a, chat_id, p->id, out, e) < 0)
         return -1;
@@ -654,8 +657,8 @@ int chat_members_add(struct db *d, struct arena *a, const struct principal *p, l
         if (!names)
             goto cleanup;
         const char *texto = arena_printf(a, "%s agregó a %s", p->nombre, names);
-        if (chat_system(d, a, chat_id, p->id, "agregado", nu, m, texto, e) < 0 ||
-            chat_event_new(d, a, chat_id, nu, m, p->id, e) < 0 ||
+        if (chat_event_new(d, a, chat_id, nu, m, p->id, e) < 0 ||
+            chat_system(d, a, chat_id, p->id, "agregado", nu, m, texto, e) < 0 ||
             chat_event_members(d, a, chat_id, p->id, e) < 0)
             goto cleanup;
         *added = true;

@@ -10,6 +10,7 @@
 #include "encuesta.h"
 #include "evt.h"
 #include "jsonx.h"
+#include "push.h"
 
 /* The joins every Mensaje query makes around a message aliased m. */
 #define MSG_FROM                                                                \
@@ -414,7 +415,8 @@ int msg_send(struct db *d, struct arena *a, const struct principal *p,
         return 0;
     }
     json_object *m = jsonx_own(a, msg_row_json(r, 0));
-    if (msg_event(d, a, "mensaje:nuevo", in.chat_id, p->id, m, e) < 0 || db_commit(d, e) < 0)
+    if (msg_event(d, a, "mensaje:nuevo", in.chat_id, p->id, m, e) < 0 ||
+        push_enqueue_message(d, a, db_get_ll(r, 0, MC_ID), e) < 0 || db_commit(d, e) < 0)
         goto cleanup;
     *out = m;
     *created = true;
@@ -583,8 +585,9 @@ int msg_react(struct db *d, struct arena *a, const struct principal *p, long lon
         json_object_object_add(ev, "usuario_id", json_object_new_int64(p->id));
         json_object_object_add(ev, "emoji", json_object_new_string(emoji));
         json_object_object_add(ev, "accion", json_object_new_string(add ? "agregar" : "quitar"));
-        if (evt_add(d, a, "mensaje:reaccion", arena_printf(a, "chat:%lld", acc.chat_id), ev,
-                    acc.chat_id, p->id, e) < 0)
+        long long evid = evt_add(d, a, "mensaje:reaccion", arena_printf(a, "chat:%lld", acc.chat_id),
+                                 ev, acc.chat_id, p->id, e);
+        if (evid < 0 || (add && push_enqueue_reaction(d, a, evid, mensaje_id, p->id, emoji, e) < 0))
             goto cleanup;
         *changed = true;
     }

@@ -74,7 +74,8 @@ struct msg_send_in {
  * ERR_FORBIDDEN, a respuesta_a outside the chat (or deleted) or a bad
  * media ERR_INVALID. A client_id already used by p in this chat returns
  * that first message with *created false (in another chat: ERR_CONFLICT);
- * concurrent retries with one client_id yield one message. */
+ * concurrent retries with one client_id yield one message. The push to the
+ * other members' devices is queued in the same transaction (push.h). */
 int msg_send(struct db *d, struct arena *a, const struct principal *p,
              const struct msg_send_in *in, bool *created, json_object **out, struct err *e);
 
@@ -97,7 +98,8 @@ int msg_emoji_check(const char *emoji, struct err *e);
 
 /* Adds (add true) or removes p's reaction emoji on a message, idempotently;
  * *changed tells whether a row changed (then the event mensaje:reaccion is
- * written). ERR_CONFLICT on a deleted message. *out is the Mensaje now, as
+ * written, and an added reaction queues a push to the message's author).
+ * ERR_CONFLICT on a deleted message. *out is the Mensaje now, as
  * p sees it. */
 int msg_react(struct db *d, struct arena *a, const struct principal *p, long long mensaje_id,
               const char *emoji, bool add, bool *changed, json_object **out, struct err *e);

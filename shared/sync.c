@@ -13,20 +13,30 @@
 #include "route.h"
 
 /* The horizon and the user's events after the cursor, in one statement so
- * both come from one snapshot. Rooms: user:<p>, and chat:<id> of every chat
- * p is a member of (deleted chats included, for their chat:eliminado).
- * A chat p left is reported by the chat:eliminado sent to user:<p>. */
+ * both come from one snapshot (sql/002_eventos.sql). Rooms: user:<p>, and
+ * chat:<id> of every chat p is a member of (deleted chats included, for
+ * their chat:eliminado); a chat p left is reported by the chat:eliminado
+ * sent to user:<p>. Each room is read on eventos_sala_idx (sala, xid, id)
+ * and the rooms merged, so the cost follows p's own events, not the whole
+ * feed since the cursor (a client back after a week scans no one else's). */
 static const char sync_sql_events[] =
-    "SELECT h.h, e.id, e.xid::text, e.tipo, e.chat_id,"
+    "WITH hz AS (SELECT pg_snapshot_xmin(pg_current_snapshot()) AS h),"
+    " rooms AS (SELECT 'user:' || $1::bigint AS sala"
+    "           UNION ALL SELECT 'chat:' || uc.chat_id FROM usuarios_chat uc"
+    "           WHERE uc.usuario_id = $1::bigint)"
+    " SELECT hz.h::text, e.id, e.xid::text, e.tipo, e.chat_id,"
     "  CASE WHEN e.tipo IN ('mensaje:nuevo', 'mensaje:editado', 'mensaje:eliminado')"
     "       THEN e.payload->>'id'"
     "       WHEN e.tipo IN ('mensaje:reaccion', 'encuesta:voto') THEN e.payload->>'mensaje_id' END,"
     "  e.payload->>'usuario_id', e.payload->>'mensaje_id', e.payload->>'leido_at'"
-    " FROM (SELECT eventos_horizonte() AS h) h"
-    " LEFT JOIN LATERAL eventos_despues_salas("
-    "   ARRAY['user:' || $1::bigint] || ARRAY(SELECT 'chat:' || uc.chat_id FROM usuarios_chat uc"
-    "                                         WHERE uc.usuario_id = $1::bigint),"
-    "   $2::bigint, $3::bigint, $4::int) e ON true";
+    " FROM hz LEFT JOIN LATERAL ("
+    "   SELECT x.* FROM rooms CROSS JOIN LATERAL ("
+    "     SELECT ev.id, ev.xid, ev.tipo, ev.chat_id, ev.payload FROM eventos ev"
+    "      WHERE ev.sala = rooms.sala AND (ev.xid, ev.id) > ($2::text::xid8, $3::bigint)"
+    "        AND ev.xid < hz.h"
+    "      ORDER BY ev.xid, ev.id LIMIT $4::int) x"
+    "   ORDER BY x.xid, x.id LIMIT $4::int) e ON true"
+    " ORDER BY e.xid, e.id";
 
 enum { SE_H, SE_ID, SE_XID, SE_TIPO, SE_CHAT, SE_MSG, SE_L_USR, SE_L_MSG, SE_L_AT };
 

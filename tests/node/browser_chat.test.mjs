@@ -292,3 +292,15 @@ test("a deactivated user: masked name in the list and the header, no composer, h
     await msg(p, "Me voy de la empresa").waitFor();
     await shot(p, "chat-08-usuario-desactivado");
 });
+
+test("the realtime client's acks: the daemon answers presence:status and chat:typing", async () => {
+    const r = await ana.page.evaluate(async () => {
+        const rt = window.ChatERP.client.rt;
+        const a = await rt.emit("presence:status", { estatus: "en_linea" }, { ack: true });
+        const b = await rt.emit("chat:typing", { chat_id: 999999999, escribiendo: true }, { ack: true });
+        return [a, b, rt.state];
+    });
+    assert.deepEqual(r[0], { ok: true });
+    assert.equal(r[1].ok, false, "typing in a chat that is not mine is refused: " + JSON.stringify(r[1]));
+    assert.equal(r[2], "conectado");
+});

@@ -52,6 +52,7 @@ test("a poll: created from the dialog, a vote and a changed vote seen live", asy
     await dlg.getByLabel("Opción 2").fill("Pizza");
     await dlg.getByRole("button", { name: "Agregar opción" }).click();
     await dlg.getByLabel("Opción 3").fill("Sushi");
+    await shot(p, "features-00-encuesta-dialogo");
     await dlg.getByRole("button", { name: "Crear encuesta" }).click();
 
     const pollA = p.locator(".cw-encuesta", { hasText: "Dónde comemos" });
@@ -73,6 +74,10 @@ test("a poll: created from the dialog, a vote and a changed vote seen live", asy
     await pollA.locator(".cw-opcion-btn", { hasText: "Sushi" }).click();
     await until(async () => /2 personas/.test(await pollB.locator(".cw-votantes").textContent()), { what: "two voters" });
     await shot(beto.page, "features-02-encuesta-cambio");
+    // the author closes it: nobody can vote any more
+    await pollA.getByRole("button", { name: "Cerrar encuesta" }).click();
+    await until(() => pollB.locator(".cw-opcion-btn").first().isDisabled(), { what: "Beto sees the poll closed" });
+    assert.match(await pollB.textContent(), /cerrada/);
     assert.deepEqual(ana.errors, []);
     assert.deepEqual(beto.errors, []);
 });
@@ -122,7 +127,7 @@ test("an announcement: composed with permission 567, confirmed by the recipient,
     await openChat(p, B);
 });
 
-test("media: an image by the picker and by drag and drop shows inline; a PDF is a download card", async () => {
+test("media: an image by the picker and by drag and drop shows inline, audio gets a player, a PDF is a download card", async () => {
     const p = ana.page;
     await p.locator(".cw-conv input[type=file]").setInputFiles({ name: "grafica.png", mimeType: "image/png", buffer: png(120, 80) });
     const imgB = beto.page.locator(".cw-msg img.cw-img").last();
@@ -142,6 +147,13 @@ test("media: an image by the picker and by drag and drop shows inline; a PDF is 
     await until(() => p.locator(".cw-msg img.cw-img").evaluateAll((imgs) => imgs.some((i) => i.complete && i.naturalWidth === 60)),
         { what: "the dropped image for Ana" });
 
+    // an audio file gets a player (a few silent MPEG frames)
+    const frame = Buffer.concat([Buffer.from([0xff, 0xfb, 0x90, 0x00]), Buffer.alloc(413)]);
+    await p.locator(".cw-conv input[type=file]").setInputFiles({ name: "nota.mp3", mimeType: "audio/mpeg", buffer: Buffer.concat(Array(20).fill(frame)) });
+    const audio = beto.page.locator(".cw-msg audio[controls]").last();
+    await audio.waitFor();
+    await until(async () => ((await audio.getAttribute("src")) || "").startsWith("blob:"), { what: "the audio's bytes" });
+
     const pdf = Buffer.from("%PDF-1.4\n1 0 obj<</Type/Catalog/Pages 2 0 R>>endobj 2 0 obj<</Type/Pages/Kids[]/Count 0>>endobj\ntrailer<</Root 1 0 R>>\n%%EOF\n");
     await p.locator(".cw-conv input[type=file]").setInputFiles({ name: "contrato.pdf", mimeType: "application/pdf", buffer: pdf });
     const card = beto.page.locator("a.cw-doc", { hasText: "contrato.pdf" });
@@ -149,5 +161,19 @@ test("media: an image by the picker and by drag and drop shows inline; a PDF is 
     await until(async () => (await card.getAttribute("href")).startsWith("blob:"), { what: "the document's bytes" });
     await shot(beto.page, "features-05-media");
     assert.deepEqual(ana.errors, []);
+    assert.deepEqual(beto.errors, []);
+});
+
+test("mute a chat from its header", async () => {
+    const p = beto.page;
+    const btn = p.locator(".cw-conv-head .cw-mute");
+    assert.equal(await btn.getAttribute("aria-pressed"), "false");
+    await btn.click();
+    await p.locator('.cw-conv-head .cw-mute[aria-pressed="true"]').waitFor();
+    await p.locator(".cw-chat-item", { hasText: A }).locator('[title="Silenciado"]').waitFor();
+    const r = await rest(beto.token, "GET", "/chats");
+    assert.equal(r.body.chats.find((c) => c.otro_usuario && c.otro_usuario.id === ana.me.id).silenciado, true);
+    await btn.click();
+    await p.locator('.cw-conv-head .cw-mute[aria-pressed="false"]').waitFor();
     assert.deepEqual(beto.errors, []);
 });

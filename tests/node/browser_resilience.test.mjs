@@ -4,7 +4,7 @@
 // client_id and are sent exactly once when it returns).
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { launch, user, shot, rest, until, msg, openChat, send, stopRtd, startRtd, rtdRunning, RUN } from "../browser/lib.mjs";
+import { launch, user, shot, rest, until, msg, openChat, send, stopRtd, startRtd, rtdRunning, mint, RUN } from "../browser/lib.mjs";
 
 let browser;
 let ana, beto, chatId;
@@ -48,8 +48,19 @@ test("chat-rtd down and back up: the connection state shows it and sync brings w
     await msg(ana.page, "Ana durante la caída").locator('.cw-tick').waitFor();
     assert.equal(await msg(ana.page, "durante la caída 1").count(), 0, "not live while rtd is down");
 
+    // meanwhile a third user opens a chat with Ana and writes twice
+    const C = "Caro Resiliencia" + RUN;
+    const caro = mint("rc" + RUN, C);
+    const cc = await rest(caro, "POST", "/chats/directo", { usuario_id: ana.me.id });
+    for (const t of ["Caro 1", "Caro 2"]) await rest(caro, "POST", `/chats/${cc.body.id}/mensajes`, { tipo: "texto", contenido: t, client_id: t + RUN });
+
     startRtd();
     for (const u of [ana, beto]) await u.page.locator('.cw-conn[data-estado="conectado"]').waitFor({ timeout: 30000 });
+    // the missed chat arrives by sync, its unread count counted once
+    const item = ana.page.locator(".cw-chat-item", { hasText: C });
+    await item.locator(".cw-badge").waitFor();
+    await ana.page.waitForTimeout(500);
+    assert.equal(await item.locator(".cw-badge").textContent(), "2");
     for (const t of ["durante la caída 1", "durante la caída 2", "durante la caída 3"]) await msg(ana.page, t).waitFor();
     await msg(beto.page, "Ana durante la caída").waitFor();
     // and live again afterwards

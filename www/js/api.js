@@ -129,6 +129,7 @@ export function createApi({ base = '/chat/api/v1', getToken = () => null } = {})
     directo: (usuarioId) => request('POST', '/chats/directo', { usuario_id: usuarioId }),
     crearGrupo: (b) => request('POST', '/chats', b),
     miembros: (id) => request('GET', `/chats/${id}/miembros`),
+    silenciar: (id, silenciado) => request('PUT', `/chats/${id}/silenciar`, { silenciado }),
     mensajes: (id, antes, limite = 50) =>
       request('GET', `/chats/${id}/mensajes?limite=${limite}` + (antes ? `&antes=${antes}` : '')),
     enviar: (chatId, b) => request('POST', `/chats/${chatId}/mensajes`, b),

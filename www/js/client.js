@@ -65,11 +65,10 @@ export function createClient({ getToken = () => null, base = '/chat/api/v1', rtP
     const me = await api.me();
     store.setMe(me);
     store.loadOutbox();
-    try { s.cursor = JSON.parse(localStorage.getItem('chat-erp.cursor.' + s.me.id) || 'null'); } catch (_) { s.cursor = null; }
+    // The cursor first, then the snapshot: sync then brings whatever changed
+    // since, and merging it twice is harmless (ids dedupe, counts below).
+    try { s.cursor = (await api.cursor()).cursor; } catch (_) { s.cursor = null; }
     await loadChats();
-    if (!s.cursor) {
-      try { const r = await api.cursor(); s.cursor = r.cursor; saveCursor(); } catch (_) { /* sync not there yet */ }
-    }
     loadComunicados().catch(() => {});
     if (rtPath) rt.start();
     document.addEventListener('visibilitychange', onVisibility);
@@ -82,10 +81,6 @@ export function createClient({ getToken = () => null, base = '/chat/api/v1', rtP
   function stop() {
     rt.stop();
     document.removeEventListener('visibilitychange', onVisibility);
-  }
-
-  function saveCursor() {
-    try { localStorage.setItem('chat-erp.cursor.' + s.me.id, JSON.stringify(s.cursor)); } catch (_) { /* ignore */ }
   }
 
   async function loadChats() {
@@ -116,13 +111,13 @@ export function createClient({ getToken = () => null, base = '/chat/api/v1', rtP
         for (let guard = 0; guard < 50; guard++) {
           const r = await api.sync(s.cursor);
           mergeSync(r);
-          if (r.cursor !== undefined) { s.cursor = r.cursor; saveCursor(); }
+          if (r.cursor !== undefined) s.cursor = r.cursor;
           if (!r.hay_mas) break;
         }
       } catch (e) {
         if (e instanceof ApiError && e.status === 400) {
           // a cursor the server no longer knows: start over from a fresh one
-          try { s.cursor = (await api.cursor()).cursor; saveCursor(); await loadChats(); } catch (_) { /* later */ }
+          try { s.cursor = (await api.cursor()).cursor; await loadChats(); } catch (_) { /* later */ }
         }
       } finally {
         syncing = null;
@@ -134,9 +129,13 @@ export function createClient({ getToken = () => null, base = '/chat/api/v1', rtP
   function mergeSync(r) {
     for (const c of r.chats || []) store.upsertChat(c);
     for (const id of r.chats_eliminados || []) store.removeChat(typeof id === 'object' ? id.chat_id || id.id : id);
+    const frescos = new Set((r.chats || []).map((c) => c.id)); // their no_leidos is already current
     for (const m of r.mensajes || []) {
       const b = s.mensajes.get(m.chat_id);
-      const conocido = b && b.byId.has(m.id);
+      const c = s.chats.get(m.chat_id);
+      // counted already: a message we hold, or one the chat list's snapshot included
+      const conocido = (b && b.byId.has(m.id)) || frescos.has(m.chat_id) ||
+        (c && c.ultimo_mensaje && c.ultimo_mensaje.id >= m.id);
       store.upsertMensaje(m);
       if (!conocido) contarNoLeido(m, false);
     }
@@ -177,9 +176,11 @@ export function createClient({ getToken = () => null, base = '/chat/api/v1', rtP
   function onEvent(name, d) {
     switch (name) {
       case 'mensaje:nuevo': {
+        const c0 = s.chats.get(d.chat_id);
+        const enLista = c0 && c0.ultimo_mensaje && c0.ultimo_mensaje.id >= d.id;
         const isNew = store.upsertMensaje(d);
-        if (!s.chats.has(d.chat_id)) { api.chat(d.chat_id).then(store.upsertChat).catch(() => {}); return; }
-        if (isNew) contarNoLeido(d);
+        if (!c0) { api.chat(d.chat_id).then(store.upsertChat).catch(() => {}); return; }
+        if (isNew && !enLista) contarNoLeido(d);
         store.setEscribiendo(d.chat_id, d.autor.id, false);
         break;
       }
@@ -298,6 +299,13 @@ export function createClient({ getToken = () => null, base = '/chat/api/v1', rtP
     store.upsertChat(c);
     await abrirChat(c.id);
     return c;
+  }
+
+  async function silenciar(chatId, silenciado) {
+    try {
+      const r = await api.silenciar(chatId, silenciado);
+      store.upsertChat(r && r.id ? r : { id: chatId, silenciado });
+    } catch (e) { fallo(e); }
   }
 
   // ---- sending, with the offline queue
@@ -449,7 +457,7 @@ export function createClient({ getToken = () => null, base = '/chat/api/v1', rtP
 
   return {
     store, api, rt, start, stop, sync, flush, aviso, fallo, onVisibility,
-    abrirChat, cerrarChat, cargarMas, marcarLeido, directo, crearGrupo,
+    abrirChat, cerrarChat, cargarMas, marcarLeido, directo, crearGrupo, silenciar,
     enviar, reintentar, descartar, editar, eliminar, reaccionar, escribiendo,
     subir, mediaUrl, crearEncuesta, votar, cerrarEncuesta,
     loadComunicados, confirmarComunicado, reaccionarComunicado, crearComunicado,

@@ -17,7 +17,8 @@ export function createConversation(client, el, chatId, app) {
   const titulo = h('h2', { class: 'cw-conv-title' });
   const sub = h('div', { class: 'cw-conv-sub', 'aria-live': 'polite' });
   let av = h('span');
-  const head = h('header', { class: 'cw-conv-head' }, back, av, h('div', { class: 'cw-chat-text' }, titulo, sub));
+  const mute = h('button', { type: 'button', class: 'cw-btn cw-btn-icon cw-mute', on: { click: () => client.silenciar(chatId, !chat.silenciado) } });
+  const head = h('header', { class: 'cw-conv-head' }, back, av, h('div', { class: 'cw-chat-text' }, titulo, sub), mute);
 
   const lista = h('div', { class: 'cw-msgs', role: 'log', 'aria-label': 'Mensajes', tabindex: '-1' });
   const cargando = h('div', { class: 'cw-muted cw-center cw-cargando', hidden: true }, 'Cargando mensajes…');
@@ -70,6 +71,10 @@ export function createConversation(client, el, chatId, app) {
       t = mb ? `${mb.length} miembros` : (chat.descripcion || 'Grupo');
     }
     sub.textContent = t;
+    mute.textContent = chat.silenciado ? '🔕' : '🔔';
+    mute.setAttribute('aria-pressed', String(!!chat.silenciado));
+    mute.setAttribute('aria-label', 'Silenciar notificaciones de este chat');
+    mute.title = chat.silenciado ? 'Silenciado: sin avisos' : 'Silenciar';
     if (quienes.length) {
       const nombres = quienes.map((u) => ((s.usuarios.get(u) || {}).nombre || 'Alguien').split(' ')[0]);
       typing.textContent = directo ? 'escribiendo…' : `${nombres.join(', ')} ${nombres.length > 1 ? 'están' : 'está'} escribiendo…`;
