@@ -1,6 +1,7 @@
 /* comunicado.c: announcements: creation, visibility, read confirmations,
  * reactions, the readers' report and soft delete. */
 #include "comunicado.h"
+#include "push.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -460,11 +461,8 @@ int com_create(struct db *d, struct arena *a, const struct principal *p,
         if (com_load_one(d, a, &everyone, id, &payload, e) < 0 ||
             com_fanout(d, a, id, &c, p->id, "comunicado:nuevo", payload, e) < 0)
             goto cleanup;
-        /* Push goes here, in this transaction, once the push module is
-         * settled: push_enqueue_comunicado(d, a, id, e) (shared/push.h;
-         * recipients' devices, vacation included). Not called yet on
-         * purpose: the push owner wires it. */
-        if (db_commit(d, e) < 0)
+        /* recipients' devices, vacation included (API.md §7) */
+        if (push_enqueue_comunicado(d, a, id, e) < 0 || db_commit(d, e) < 0)
             goto cleanup;
         *created = true;
     } else {

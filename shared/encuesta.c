@@ -1,6 +1,7 @@
 /* encuesta.c: polls: creation, set-semantics votes under a row lock,
  * closing, and the Encuesta object. */
 #include "encuesta.h"
+#include "push.h"
 
 #include <ctype.h>
 #include <stdio.h>
@@ -295,14 +296,12 @@ int enc_create(struct db *d, struct arena *a, const struct principal *p,
     if (enc_insert(d, a, p, in, &mid, &prev, e) < 0)
         goto cleanup;
     if (mid) {
-        /* Push goes here, in this transaction, once the push module is
-         * settled: push_enqueue_message(d, a, mid, e) (shared/push.h: after
-         * the encuestas row, so the body shows the question). Not called
-         * yet on purpose: the push owner wires it. */
+        /* the push body shows the question: enqueue after the encuestas row */
         json_object *m;
         if (enc_mensaje(d, a, 0, mid, &m, e) < 0 ||
             evt_add(d, a, "mensaje:nuevo", arena_printf(a, "chat:%lld", in->chat_id), m,
                     in->chat_id, p->id, e) < 0 ||
+            push_enqueue_message(d, a, mid, e) < 0 ||
             db_commit(d, e) < 0)
             goto cleanup;
         *created = true;

@@ -25,7 +25,7 @@
       'visibility:visible!important;opacity:1!important;transform:none!important;filter:none!important}' +
       '</style>' +
       '<link rel="stylesheet" href="' + base + 'css/app.css">' +
-      '<div class="cw-widget">' +
+      '<div class="cw-widget" lang="es-MX">' +
       '<div class="cw-panel" id="cw-panel" role="dialog" aria-label="Chat" hidden></div>' +
       '<button type="button" class="cw-fab" aria-expanded="false" aria-controls="cw-panel" aria-label="Abrir chat">' +
       '<span aria-hidden="true" class="cw-fab-icon">💬</span><span class="cw-badge cw-fab-badge" hidden></span></button>' +

@@ -25,7 +25,8 @@ export function mountApp(root, client, { modo = 'pagina', onCerrar = null } = {}
   const btnCom = h('button', { type: 'button', class: 'cw-btn cw-btn-top cw-btn-comunicados', 'aria-label': 'Comunicados' },
     h('span', { 'aria-hidden': 'true' }, '📢'), h('span', { class: 'cw-hide-narrow' }, ' Comunicados'),
     h('span', { class: 'cw-badge', hidden: true }));
-  const btnNotif = h('button', { type: 'button', class: 'cw-btn cw-btn-top', 'aria-label': 'Activar notificaciones de escritorio', title: 'Activar notificaciones' }, '🔔');
+  const btnNotif = h('button', { type: 'button', class: 'cw-btn cw-btn-top', 'aria-label': 'Activar notificaciones de escritorio', title: 'Activar notificaciones de escritorio' },
+    h('span', { 'aria-hidden': 'true' }, '🔔'), h('span', { class: 'cw-hide-narrow' }, ' Avisos'));
   const btnCerrar = onCerrar ? h('button', { type: 'button', class: 'cw-btn cw-btn-top', 'aria-label': 'Cerrar chat', on: { click: onCerrar } }, '✕') : null;
   const yo = h('span', { class: 'cw-yo cw-hide-narrow' });
   const header = h('header', { class: 'cw-top' },
