@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cu.h"
 #include "it.h"
@@ -667,6 +668,50 @@ static void test_mensajes__deactivated_author_masked(void)
     free(tb);
 }
 
+static void test_mensajes__push_queued(void)
+{
+    char *ta, *tb, *tc;
+    long long a = it_user("qa", "Quique Push", NULL, &ta);
+    long long b = it_user("qb", "Quela Push", NULL, &tb);
+    long long c = it_user("qc", "Quino Silencio", NULL, &tc);
+    long long ids[] = { b, c };
+    long long g = mk_group(ta, "Avisos push", ids, 2);
+    const char *toks[] = { ta, tb, tc };
+    for (int i = 0; i < 3; i++) {
+        struct it_resp *r = it_req("POST", "/dispositivos", toks[i],
+                                   it_fmt("{\"token\":\"ExponentPushToken[q%d-%d]\",\"plataforma\":\"ios\"}",
+                                          getpid(), i));
+        CU_ASSERT(r->status == 201 || r->status == 200);
+        it_free(r);
+    }
+    struct it_resp *r = it_req("PUT", it_fmt("/chats/%lld/silenciar", g), tc, "{\"silenciado\":true}");
+    it_free(r);
+    long long m = send_text(ta, g, "¿me llega?");
+    /* b gets it; the author and the muted member do not; same transaction */
+    CU_ASSERT_EQUAL(it_db_llf("SELECT count(*) FROM queue_mensajes WHERE item_tipo = 'mensaje'"
+                              " AND item_id = %lld AND usuario_id = %lld", m, b), 1);
+    CU_ASSERT_EQUAL(it_db_llf("SELECT count(*) FROM queue_mensajes WHERE item_tipo = 'mensaje'"
+                              " AND item_id = %lld AND usuario_id IN (%lld, %lld)", m, a, c), 0);
+    /* a reaction reaches the author */
+    r = it_req("POST", it_fmt("/mensajes/%lld/reacciones", m), tb, "{\"emoji\":\"👏\"}");
+    CU_ASSERT_EQUAL(r->status, 200);
+    it_free(r);
+    CU_ASSERT_EQUAL(it_db_llf("SELECT count(*) FROM queue_mensajes WHERE item_tipo = 'reaccion'"
+                              " AND usuario_id = %lld AND payload->'data'->>'mensaje_id' = '%lld'", a, m), 1);
+    /* a client_id retry queues nothing more */
+    r = it_req("POST", it_fmt("/chats/%lld/mensajes", g), ta, "{\"contenido\":\"x\",\"client_id\":\"qp\"}");
+    long long m2 = it_get_ll(r, "id");
+    it_free(r);
+    r = it_req("POST", it_fmt("/chats/%lld/mensajes", g), ta, "{\"contenido\":\"x\",\"client_id\":\"qp\"}");
+    CU_ASSERT_EQUAL(r->status, 200);
+    it_free(r);
+    CU_ASSERT_EQUAL(it_db_llf("SELECT count(*) FROM queue_mensajes WHERE item_tipo = 'mensaje'"
+                              " AND item_id = %lld", m2), 1);
+    free(ta);
+    free(tb);
+    free(tc);
+}
+
 int main(void)
 {
     it_init();
@@ -681,6 +726,7 @@ int main(void)
         { "reactions_concurrent", test_mensajes__reactions_concurrent },
         { "read_marks_and_receipts", test_mensajes__read_marks_and_receipts },
         { "deactivated_author_masked", test_mensajes__deactivated_author_masked },
+        { "push_queued", test_mensajes__push_queued },
         { NULL, NULL },
     };
     int rc = cu_run("mensajes", tests);

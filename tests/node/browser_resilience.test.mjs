@@ -108,3 +108,23 @@ test("offline: messages wait in the queue and are sent once when the network ret
     assert.equal(await ana.page.evaluate(() => window.ChatERP.client.store.state.outbox.length), 0);
     assert.deepEqual(ana.errors, []);
 });
+
+test("the queue survives closing the tab: written offline, sent once by the next visit", async () => {
+    const page = await ana.ctx.newPage();
+    await page.goto(`${process.env.CHAT_TEST_BASE}/chat/?token=${encodeURIComponent(ana.token)}`);
+    await openChat(page, B);
+    await ana.ctx.setOffline(true);
+    await send(page, "escrito antes de cerrar");
+    await msg(page, "escrito antes de cerrar").locator(".cw-tick-pend").waitFor();
+    await page.close();
+    await ana.ctx.setOffline(false);
+    // the main tab of the same browser shares the queue's storage but did not write it;
+    // a new visit sends it
+    const again = await ana.ctx.newPage();
+    await again.goto(`${process.env.CHAT_TEST_BASE}/chat/?token=${encodeURIComponent(ana.token)}`);
+    await msg(beto.page, "escrito antes de cerrar").waitFor({ timeout: 20000 });
+    await again.waitForTimeout(1500);
+    assert.equal(await serverCount("escrito antes de cerrar"), 1);
+    assert.equal(await msg(beto.page, "escrito antes de cerrar").count(), 1);
+    await again.close();
+});
