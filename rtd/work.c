@@ -20,7 +20,9 @@ struct rt_pool {
     struct rt *rt;
     pthread_mutex_t mu;
     pthread_cond_t cv;
-    struct rt_job *todo_head, *todo_tail;
+    /* two queues: what a client waits for (CONNECT, acks) goes before
+     * background writes (presence, heartbeat), which can come in storms */
+    struct rt_job *todo_head[2], *todo_tail[2];
     struct rt_job *done_head, *done_tail;
     bool stop;
     int n;
@@ -439,16 +441,17 @@ static void *pool_main(void *arg)
     struct db *d = NULL;
     for (;;) {
         pthread_mutex_lock(&p->mu);
-        while (!p->stop && !p->todo_head)
+        while (!p->stop && !p->todo_head[0] && !p->todo_head[1])
             pthread_cond_wait(&p->cv, &p->mu);
         if (p->stop) {
             pthread_mutex_unlock(&p->mu);
             break;
         }
-        struct rt_job *j = p->todo_head;
-        p->todo_head = j->next;
-        if (!p->todo_head)
-            p->todo_tail = NULL;
+        int q = p->todo_head[0] ? 0 : 1;
+        struct rt_job *j = p->todo_head[q];
+        p->todo_head[q] = j->next;
+        if (!p->todo_head[q])
+            p->todo_tail[q] = NULL;
         pthread_mutex_unlock(&p->mu);
         j->next = NULL;
         job_run(p->rt, &d, a, j);
@@ -486,13 +489,14 @@ struct rt_pool *pool_start(struct rt *rt, int n)
 
 void pool_submit(struct rt_pool *p, struct rt_job *j)
 {
+    int q = j->kind == JOB_PRESENCE || j->kind == JOB_HEARTBEAT || j->kind == JOB_SHUTDOWN;
     j->next = NULL;
     pthread_mutex_lock(&p->mu);
-    if (p->todo_tail)
-        p->todo_tail->next = j;
+    if (p->todo_tail[q])
+        p->todo_tail[q]->next = j;
     else
-        p->todo_head = j;
-    p->todo_tail = j;
+        p->todo_head[q] = j;
+    p->todo_tail[q] = j;
     pthread_cond_signal(&p->cv);
     pthread_mutex_unlock(&p->mu);
 }
@@ -532,7 +536,8 @@ void pool_stop(struct rt_pool *p)
     pthread_mutex_unlock(&p->mu);
     for (int i = 0; i < p->n; i++)
         pthread_join(p->threads[i], NULL);
-    pool_free_list(p->todo_head);
+    pool_free_list(p->todo_head[0]);
+    pool_free_list(p->todo_head[1]);
     pool_free_list(p->done_head);
     db_close(p->spare);
     pthread_mutex_destroy(&p->mu);

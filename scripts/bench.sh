@@ -18,8 +18,11 @@ cd "$ROOT" || exit 1
 PGBIN=/usr/lib/postgresql/15/bin
 OUT=${BENCH_OUT:-$ROOT/build/bench}
 MD=${BENCH_MD:-$ROOT/BENCHMARKS.md}
-RES=$ROOT/tests/bench/results
+# the committed copies of the plots, only for the real report
+if [ -z "${BENCH_OUT:-}" ]; then RES=$ROOT/tests/bench/results; else RES=$OUT/results; fi
+RES=${BENCH_RESULTS:-$RES}
 RUNS=${BENCH_RUNS:-3}
+BUDGET=${BENCH_BUDGET:-780}
 QUICK=${BENCH_QUICK:-0}
 ONLY=${BENCH_ONLY:-pgbench rest idle fanout e2e sync capacity}
 CHAT_BIN=${CHAT_BIN:-$ROOT/build/bin}
@@ -34,18 +37,29 @@ declare -A R=()   # results: key -> value
 declare -A NM=()  # section -> "not measured" reason
 put() { R[$1]=$2; printf '%s=%s\n' "$1" "$2" >>"$OUT/results.txt"; }
 get() { printf '%s' "${R[$1]:--}"; }
-: >"$OUT/results.txt"
+[ "${BENCH_REPORT_ONLY:-0}" = 1 ] || : >"$OUT/results.txt"
 
 # stats V...: "median min max" of the numeric arguments ("- - -" if none).
 stats() {
     printf '%s\n' "$@" | grep -E '^-?[0-9]+([.][0-9]+)?$' | sort -g |
-        awk '{a[NR]=$1} END { if (NR == 0) { print "- - -"; exit }
+        awk 'function f(x, ax) { ax = x < 0 ? -x : x
+                 if (x == int(x)) return sprintf("%d", x)
+                 return ax >= 100 ? sprintf("%.0f", x) : ax >= 10 ? sprintf("%.1f", x) : sprintf("%.2f", x) }
+             {a[NR]=$1} END { if (NR == 0) { print "- - -"; exit }
              m = (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2;
-             printf "%g %g %g\n", m, a[1], a[NR] }'
+             printf "%s %s %s\n", f(m), f(a[1]), f(a[NR]) }'
 }
 # kv FILE KEY: the value of KEY=... in a loadgen output.
 kv() { sed -n "s/^$2=//p" "$1" 2>/dev/null | tail -n 1; }
-div() { awk -v a="$1" -v b="$2" 'BEGIN { if (a == "" || b == "" || a == "-" || b == "-" || b + 0 == 0) print "-"; else printf "%.3g\n", a / b }'; }
+div() { awk -v a="$1" -v b="$2" 'BEGIN { if (a == "" || b == "" || a == "-" || b == "-" || b + 0 == 0) print "-"; else printf "%.2f\n", a / b }'; }
+# budget SECTION: false (and the section marked) once the time budget is spent.
+budget() {
+    if [ $((SECONDS - T_START)) -gt "$BUDGET" ]; then
+        NM[$1]="the run's time budget (${BUDGET} s) was spent before this part"
+        say "skipping $1: time budget spent"
+        return 1
+    fi
+}
 # mmm KEY: "median (min–max)" of a stats triple stored under KEY.
 mmm() {
     local v=${R[$1]:-}
@@ -339,7 +353,13 @@ sec_idle() {
     local all small=""
     all=$(printf '%s' "$IDLE_SIZES" | tr ' ' ,)
     for n in $IDLE_SIZES; do [ "$n" != "$IDLE_MAX" ] && small="$small${small:+,}$n"; done
+    local done_runs=0
     for ((run = 1; run <= RUNS; run++)); do
+        if [ "$run" -gt 1 ] && [ $((SECONDS - T_START)) -gt "$BUDGET" ]; then
+            say "idle: stopping after $done_runs runs (time budget)"
+            break
+        fi
+        done_runs=$run
         # the largest size once (it is the slowest ramp), the others every run
         steps=$all
         [ "$run" -gt 1 ] && steps=$small
@@ -364,6 +384,7 @@ sec_idle() {
         # shellcheck disable=SC2086
         put "idle_$k" "$(stats ${acc[$k]})"
     done
+    put idle_runs "$done_runs"
     [ "$HAVE_RTD" = 1 ] && rtd_restart
 }
 
@@ -557,6 +578,7 @@ sec_sync() {
     put sync_ms "$(stats "${v[@]}")"
     put sync_bytes "$(stat -c %s "$body")"
     put sync_msgs "$(grep -o '"chat_id"' "$body" | wc -l)"
+    put sync_hay_mas "$(grep -q '"hay_mas":true' "$body" && echo true || echo false)"
 }
 
 # ---- report ----------------------------------------------------------------------
@@ -634,6 +656,7 @@ EOF
     for p in idle fanout e2e rest; do
         [ -s "$d/$p.png" ] && cp "$d/$p.png" "$RES/$p.png"
     done
+    cp "$OUT/results.txt" "$RES/results.txt"
 }
 
 nm_or() { # SECTION TEXT: TEXT, or the section's not-measured reason
@@ -679,7 +702,9 @@ then summarised the same way.$( [ "$QUICK" = 1 ] && printf '\n\n**QUICK run (BEN
 | wrk | ${R[v_wrk]} |
 | open files per process | ${R[m_nofile]} (hard limit of this machine; it caps any one server, and each load generator process, at about that many sockets) |
 
-Everything — PostgreSQL, nginx, chat-fcgi (4 workers), chat-rtd, the Node servers, the load
+${NM[node]:+**Node reference not measured:** ${NM[node]}.
+
+}Everything — PostgreSQL, nginx, chat-fcgi (4 workers), chat-rtd, the Node servers, the load
 generator, wrk — shares the same ${R[m_cores]} cores, so every throughput figure is also a
 measure of the client's own CPU use; the ratios are the meaningful part.
 
@@ -709,6 +734,10 @@ held. The largest size is ramped to in the first run only (its ramp is the slowe
 so its row is one run. Connections go straight to the server's port (not through
 nginx), from ${NSRC} source addresses 127.0.0.2…
 
+${NM[idle]:+**Not measured:** ${NM[idle]}.
+}${NM[rtd]:+**chat-rtd not measured:** ${NM[rtd]}.
+}Runs: ${R[idle_runs]:-0} for the smaller sizes.
+
 | connections | chat-rtd B/conn | Node Socket.IO B/conn | bare lws echo B/conn | rtd held (pinged) | Node held (pinged) | rtd connects/s | Node connects/s |
 |---|---|---|---|---|---|---|---|
 EOF
@@ -731,12 +760,16 @@ ${NSRC} source addresses.
 
 ![idle](tests/bench/results/idle.png)
 
-**What limits it.** rtd: the lws per-connection state (its \`wsi\`, rx buffer) plus ours
-(\`struct rt_conn\`, room slots, the user record); pinged sockets allocate nothing that
-persists. Node: a Socket.IO socket, an Engine.IO socket, a \`ws\` socket and the room
-sets, each a few JS objects with closures. **What would move it:** for rtd, smaller lws
-buffers (\`rx_buffer_size\` / \`pt_serv_buf_size\`), fewer per-room slots; for Node, nothing
-short of a different library (uWebSockets.js).
+**What limits it.** Memory: for rtd, what lws keeps per connection (the bare echo row is
+that floor: the same library with no rooms, users or token) plus ours (\`struct rt_conn\`,
+its room slots, the user record, malloc overhead); the small sizes carry the process's
+fixed growth (worker arenas, hash tables) spread over few sockets. For Node, a Socket.IO
+socket, an Engine.IO socket and a \`ws\` socket with their buffers and room sets, all JS
+objects. Connect rate: rtd writes the user's presence row in a durable transaction on
+every connect (4 worker threads), so its ramp is bounded by commits; Node's reference
+does no presence, only the two lookups. Count: the open-file limit above. **What would
+move it:** several rtd processes behind nginx (they share PostgreSQL as the bus) for
+more than ~20k sockets per machine here; for memory, smaller lws buffers.
 
 ## 2. Fan-out
 
@@ -752,6 +785,9 @@ Then ${SUSTAIN} s of back-to-back messages to the ${FAN_N} room, 4 in flight: de
 The echo ceiling has no database: connection 0 sends the event and the bare lws server
 broadcasts it to everyone.
 
+${NM[fanout]:+**Not measured:** ${NM[fanout]}.
+}${NM[rtd]:+**chat-rtd not measured:** ${NM[rtd]}.
+}
 | room size | rtd last p50 ms | rtd last p99 ms | Node last p50 ms | Node last p99 ms | bare lws echo last p50 / p99 ms |
 |---|---|---|---|---|---|
 | 10 | $(mmm fan_rtd_10_p50) | $(mmm fan_rtd_10_p99) | $(mmm fan_node_10_p50) | $(mmm fan_node_10_p99) | |
@@ -772,11 +808,13 @@ $(mmm fan_rtd_big_inc) for ${FAN_N}, Node $(mmm fan_node_big_inc).
 ![fanout](tests/bench/results/fanout.png)
 
 **What limits it.** The two cores: the server writes ${FAN_N} frames per message while the load
-generator reads them on the same machine, so roughly half the CPU is the client's. rtd
-formats a frame once and queues it by reference on every socket; Node's
-\`io.to(room).emit\` encodes once too but pays per-socket JS and \`ws\` overhead. **What would
-move it:** a second machine for the client; for rtd, writing straight from the delivery
-loop instead of waiting for each socket's writeable callback.
+generator reads them on the same machine (and other work ran beside it), so a large
+share of the CPU is the client's and all three servers are measured through the same
+bottleneck. rtd formats a frame once and queues it by reference on every socket;
+Node's \`io.to(room).emit\` encodes once too but pays per-socket JS and \`ws\` work. The
+echo row is the library's floor for the same writes without the database read or the
+rooms. **What would move it:** the client on another machine (the figures here are a
+lower bound for every server); for rtd, the gap to the echo row.
 
 ## 3. End to end: POST through nginx + FastCGI to the other member's socket
 
@@ -841,7 +879,7 @@ work on the 50-message statement (the Mensaje columns, the read-receipt
 above shows what planning it on every call costs. **What would move it:** prepared
 statements in \`shared/db.c\` (\`PQprepare\` once per connection) for the hot statements;
 for send, more workers (they wait on the flush, not the CPU) and group commit
-(\`commit_delay\`); HTTP keep-alive from nginx to chat-fcgi is already in place.
+(\`commit_delay\`).
 
 ## 5. Ceilings
 
@@ -868,7 +906,7 @@ chats (${R[sync_posted]:-0} posted); one \`POST /sync {cursor}\` is timed with c
 | | |
 |---|---|
 | one sync call | $(nm_or sync "$(mmm sync_ms) ms") |
-| answer | $(nm_or sync "${R[sync_bytes]:-?} bytes, ${R[sync_msgs]:-?} chat_id fields") |
+| answer | $(nm_or sync "${R[sync_bytes]:-?} bytes, ${R[sync_msgs]:-?} chat_id fields, hay_mas ${R[sync_hay_mas]:-?} (the call timed is the first page)") |
 
 ## How to reproduce
 
@@ -884,6 +922,22 @@ EOF
 
 # ---- main ------------------------------------------------------------------------
 
+# BENCH_REPORT_ONLY=1: rewrite BENCHMARKS.md and the plots from
+# build/bench/results.txt of the last run.
+report_only() {
+    local k v
+    while IFS='=' read -r k v; do
+        case $k in
+            nm_*) NM[${k#nm_}]=$v ;;
+            '') ;;
+            *) R[$k]=$v ;;
+        esac
+    done <"$OUT/results.saved"
+    cp "$OUT/results.saved" "$OUT/results.txt"
+    plots
+    report
+}
+
 main() {
     if [ "$QUICK" = 1 ]; then
         IDLE_SIZES=${BENCH_IDLE_SIZES:-"500 2000"}; IDLE_MAX=2000; IDLE_TARGET=2000
@@ -893,10 +947,14 @@ main() {
     else
         IDLE_SIZES=${BENCH_IDLE_SIZES:-"1000 10000 19000"}; IDLE_MAX=19000; IDLE_TARGET=10000
         FAN_N=10000; FAN_MSGS=15; SUSTAIN=5; HOLD=3; PING_MS=2000
-        E2E_RATES="100 250 500 1000 2000 4000"; E2E_SECS=5; WRK_SECS=8; WRK_CONNS=32; PGB_SECS=8
-        CONNECT_TIMEOUT=120; CAP_PROCS=3; CAP_PER=17000
+        E2E_RATES="100 250 500 1000 2000 4000"; E2E_SECS=5; WRK_SECS=6; WRK_CONNS=32; PGB_SECS=6
+        CONNECT_TIMEOUT=240; CAP_PROCS=3; CAP_PER=17000
     fi
     NSRC=16
+    if [ "${BENCH_REPORT_ONLY:-0}" = 1 ]; then
+        report_only
+        return
+    fi
     ulimit -n "$(ulimit -Hn)" 2>/dev/null
     machine
     if ! build_tools; then
@@ -904,7 +962,11 @@ main() {
         exit 1
     fi
     NODE_OK=1
-    node_deps || { NODE_OK=0; say "Node packages unavailable: reference not measured"; }
+    if ! node_deps; then
+        NODE_OK=0
+        NM[node]="Node or its npm packages (tests/bench/package.json) are not available"
+        say "Node packages unavailable: the reference is not measured"
+    fi
 
     TMP=$(mktemp -d /tmp/chat-bench.XXXXXX) || exit 1
     chmod 755 "$TMP"
@@ -933,7 +995,10 @@ main() {
     PSQL=("$PGBIN/psql" -X -q -h "$TMP/var/run" -p "$PG_PORT" -U chat -d chat)
     HAVE_RTD=0
     [ -x "$CHAT_BIN/chat-rtd" ] && rtd_up && HAVE_RTD=1
-    [ "$HAVE_RTD" = 1 ] || say "chat-rtd not available: its figures are not measured"
+    if [ "$HAVE_RTD" != 1 ]; then
+        say "chat-rtd not available: its figures are not measured"
+        NM[rtd]="chat-rtd is not available at this commit (not built, or it did not answer /chat/rtd/salud)"
+    fi
 
     say "seeding: 30,200 users, chats, 1,000,000 messages"
     local t0=$SECONDS
@@ -961,17 +1026,22 @@ main() {
     if [ "$NODE_OK" != 1 ]; then
         NM[rest_node]="Node or its packages are not available"
     fi
-    want pgbench && sec_pgbench
-    want rest && sec_rest
-    want idle && sec_idle
-    if want fanout; then sec_fanout; fi
-    if want e2e; then
+    # cheapest and most asked-for first; each later part checks the budget
+    want pgbench && budget pgbench && sec_pgbench
+    want rest && budget rest && sec_rest
+    if want e2e && budget e2e; then
         if [ "$HAVE_RTD" = 1 ]; then sec_e2e; else NM[e2e]="chat-rtd is not available at this commit"; fi
     fi
-    want sync && sec_sync
-    want capacity && sec_capacity
+    want sync && budget sync && sec_sync
+    want capacity && budget capacity && sec_capacity
+    want fanout && budget fanout && sec_fanout
+    want idle && budget idle && sec_idle
     put m_load_end "$(cut -d' ' -f1-3 /proc/loadavg)"
     say "measured in $((SECONDS - T_START)) s; writing $MD"
+    local k
+    for k in "${!NM[@]}"; do printf 'nm_%s=%s\n' "$k" "${NM[$k]}" >>"$OUT/results.txt"; done
+    put m_secs "$((SECONDS - T_START))"
+    cp "$OUT/results.txt" "$OUT/results.saved"
     plots
     report
     say "done: $MD, plots in $OUT and $RES"

@@ -11,14 +11,16 @@
 #include "msg.h"
 
 /* The columns chat_row_json reads for chat c, membership uc of viewer V,
- * last message lm and (directo) the other user u. */
+ * last message lm and (directo) the other user u. no_leidos counts others'
+ * live, non-sistema messages after the read mark, capped at 9999 (as the
+ * push badge) so a long-unread busy chat costs a bounded scan. */
 #define CHAT_COLS(V)                                                                  \
     "c.id, c.tipo, c.nombre, c.descripcion, c.imagen_media_id, c.restringido,"        \
     " c.creado_por, c.created_at, c.updated_at, uc.rol, COALESCE(uc.silenciado, false)," \
     " CASE WHEN uc.usuario_id IS NULL THEN 0 ELSE"                                    \
-    "  (SELECT count(*) FROM mensajes nm WHERE nm.chat_id = c.id"                     \
+    "  (SELECT count(*) FROM (SELECT 1 FROM mensajes nm WHERE nm.chat_id = c.id"      \
     "   AND nm.id > uc.ultimo_leido_id AND nm.autor_id IS DISTINCT FROM " V           \
-    "   AND nm.deleted_at IS NULL AND nm.tipo <> 'sistema') END,"                     \
+    "   AND nm.deleted_at IS NULL AND nm.tipo <> 'sistema' LIMIT 9999) nl) END,"      \
     " lm.id, " USR_COLS
 
 #define CHAT_JOINS(V)                                                                 \
@@ -524,8 +526,10 @@ int chat_update(struct db *d, struct arena *a, const struct principal *p, long l
                 const struct chat_patch *in, json_object **out, struct err *e)
 {
     int ret = -1;
-    if (in->has_nombre && (!in->nombre || chat_check_text(in->nombre, "nombre", 1, 200, e) < 0))
-        return in->nombre ? -1 : err_set(e, ERR_INVALID, "nombre no puede ser null");
+    if (in->has_nombre && !in->nombre)
+        return err_set(e, ERR_INVALID, "nombre no puede ser null");
+    if (in->has_nombre && chat_check_text(in->nombre, "nombre", 1, 200, e) < 0)
+        return -1;
     if (in->has_descripcion && in->descripcion &&
         chat_check_text(in->descripcion, "descripcion", 0, 2000, e) < 0)
         return -1;

@@ -8,27 +8,30 @@
 #include <string.h>
 
 #include "chat.h"
+#include "comunicado.h"
 #include "jsonx.h"
 #include "msg.h"
 #include "route.h"
 
 /* The horizon and the user's events after the cursor, in one statement so
  * both come from one snapshot (sql/002_eventos.sql). Rooms: user:<p>, and
- * chat:<id> of every chat p is a member of (deleted chats included, for
- * their chat:eliminado); a chat p left is reported by the chat:eliminado
- * sent to user:<p>. Each room is read on eventos_sala_idx (sala, xid, id)
+ * "todos" (announcements to everyone), chat:<id> of every chat p is a
+ * member of (deleted chats included, for their chat:eliminado); a chat p
+ * left is reported by the chat:eliminado sent to user:<p>. Each room is read on eventos_sala_idx (sala, xid, id)
  * and the rooms merged, so the cost follows p's own events, not the whole
  * feed since the cursor (a client back after a week scans no one else's). */
 static const char sync_sql_events[] =
     "WITH hz AS (SELECT pg_snapshot_xmin(pg_current_snapshot()) AS h),"
-    " rooms AS (SELECT 'user:' || $1::bigint AS sala"
+    " rooms AS (SELECT 'user:' || $1::bigint AS sala UNION ALL SELECT 'todos'"
     "           UNION ALL SELECT 'chat:' || uc.chat_id FROM usuarios_chat uc"
     "           WHERE uc.usuario_id = $1::bigint)"
     " SELECT hz.h::text, e.id, e.xid::text, e.tipo, e.chat_id,"
     "  CASE WHEN e.tipo IN ('mensaje:nuevo', 'mensaje:editado', 'mensaje:eliminado')"
     "       THEN e.payload->>'id'"
     "       WHEN e.tipo IN ('mensaje:reaccion', 'encuesta:voto') THEN e.payload->>'mensaje_id' END,"
-    "  e.payload->>'usuario_id', e.payload->>'mensaje_id', e.payload->>'leido_at'"
+    "  e.payload->>'usuario_id', e.payload->>'mensaje_id', e.payload->>'leido_at',"
+    "  CASE WHEN e.tipo LIKE 'comunicado:%' THEN"
+    "       COALESCE(e.payload->>'comunicado_id', e.payload->>'id') END"
     " FROM hz LEFT JOIN LATERAL ("
     "   SELECT x.* FROM rooms CROSS JOIN LATERAL ("
     "     SELECT ev.id, ev.xid, ev.tipo, ev.chat_id, ev.payload FROM eventos ev"
@@ -38,7 +41,7 @@ static const char sync_sql_events[] =
     "   ORDER BY x.xid, x.id LIMIT $4::int) e ON true"
     " ORDER BY e.xid, e.id";
 
-enum { SE_H, SE_ID, SE_XID, SE_TIPO, SE_CHAT, SE_MSG, SE_L_USR, SE_L_MSG, SE_L_AT };
+enum { SE_H, SE_ID, SE_XID, SE_TIPO, SE_CHAT, SE_MSG, SE_L_USR, SE_L_MSG, SE_L_AT, SE_COM };
 
 static const char sync_sql_visible_msgs[] =
     "SELECT m.id FROM mensajes m"
@@ -101,7 +104,7 @@ int sync_cursor(struct db *d, struct arena *a, const char **out, struct err *e)
 /* The response object with every list present. */
 static json_object *sync_result(struct arena *a, const char *cursor, bool hay_mas,
                                 json_object *mensajes, json_object *chats, json_object *gone,
-                                json_object *lecturas)
+                                json_object *lecturas, json_object *comunicados)
 {
     json_object *o = jsonx_own(a, json_object_new_object());
     json_object_object_add(o, "cursor", json_object_new_string(cursor));
@@ -110,7 +113,8 @@ static json_object *sync_result(struct arena *a, const char *cursor, bool hay_ma
     json_object_object_add(o, "chats", json_object_get(chats));
     json_object_object_add(o, "chats_eliminados", json_object_get(gone));
     json_object_object_add(o, "lecturas", json_object_get(lecturas));
-    json_object_object_add(o, "comunicados", json_object_new_array());
+    json_object_object_add(o, "comunicados",
+                           comunicados ? json_object_get(comunicados) : json_object_new_array());
     return o;
 }
 
@@ -178,11 +182,14 @@ int sync_since(struct db *d, struct arena *a, const struct principal *p, const c
         n = limit;
     struct sync_ids msgs = { arena_alloc(a, sizeof(long long) * (size_t)(n + 1)), 0 };
     struct sync_ids chats = { arena_alloc(a, sizeof(long long) * (size_t)(n + 1)), 0 };
+    struct sync_ids coms = { arena_alloc(a, sizeof(long long) * (size_t)(n + 1)), 0 };
     json_object *lecturas = jsonx_own(a, json_object_new_array());
     for (int i = 0; i < n; i++) {
         const char *tipo = db_get(r, i, SE_TIPO);
         if (db_get(r, i, SE_MSG)) {
             sync_ids_add(&msgs, db_get_ll(r, i, SE_MSG));
+        } else if (db_get(r, i, SE_COM)) {
+            sync_ids_add(&coms, db_get_ll(r, i, SE_COM));
         } else if (strcmp(tipo, "mensaje:leido") == 0) {
             long long chat = db_get_ll(r, i, SE_CHAT), usr = db_get_ll(r, i, SE_L_USR);
             long long mid = db_get_ll(r, i, SE_L_MSG);
@@ -218,13 +225,14 @@ int sync_since(struct db *d, struct arena *a, const struct principal *p, const c
         next = arena_printf(a, "%lld.0", h);
     else
         next = arena_printf(a, "%lld.%lld", cx, ci);
-    json_object *mensajes;
+    json_object *mensajes, *comunicados;
     json_object *chat_arr = jsonx_own(a, json_object_new_array());
     json_object *gone = jsonx_own(a, json_object_new_array());
     if (sync_messages(d, a, p, msgs.v, msgs.n, &mensajes, e) < 0 ||
-        sync_chats(d, a, p, chats.v, chats.n, chat_arr, gone, e) < 0)
+        sync_chats(d, a, p, chats.v, chats.n, chat_arr, gone, e) < 0 ||
+        com_load_many(d, a, p->id, coms.v, coms.n, &comunicados, e) < 0)
         return -1;
-    *out = sync_result(a, next, hay_mas, mensajes, chat_arr, gone, lecturas);
+    *out = sync_result(a, next, hay_mas, mensajes, chat_arr, gone, lecturas, comunicados);
     return 0;
 }
 
@@ -295,6 +303,6 @@ int sync_seed(struct db *d, struct arena *a, const struct principal *p, json_obj
         for (int i = 0; i < PQntuples(r); i++)
             json_object_array_add(gone, json_object_new_int64(db_get_ll(r, i, 0)));
     }
-    *out = sync_result(a, cursor, hay_mas, mensajes, chat_arr, gone, lecturas);
+    *out = sync_result(a, cursor, hay_mas, mensajes, chat_arr, gone, lecturas, NULL);
     return 0;
 }

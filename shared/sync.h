@@ -20,11 +20,14 @@
 int sync_cursor(struct db *d, struct arena *a, const char **out, struct err *e);
 
 /* Changes visible to p after cursor (ERR_INVALID when malformed): events of
- * the user:<p> room and of the chats p is a member of, up to limit events:
+ * the user:<p> and "todos" rooms and of the chats p is a member of, up to
+ * limit events:
  * {cursor, hay_mas, mensajes: [Mensaje, latest state, one per id, by id],
  * chats: [Chat created, updated or whose members changed, still mine],
  * chats_eliminados: [chat_id deleted or left], lecturas: [{chat_id,
- * usuario_id, mensaje_id, leido_at}, latest per member], comunicados: []}.
+ * usuario_id, mensaje_id, leido_at}, latest per member], comunicados:
+ * [Comunicado created, reacted to or deleted (a stub {id, eliminado}),
+ * as com_load_many gives them]}.
  * Call again with the returned cursor while hay_mas. */
 int sync_since(struct db *d, struct arena *a, const struct principal *p, const char *cursor,
                int limit, json_object **out, struct err *e);

@@ -632,6 +632,9 @@ static void *trigger_main(void *arg)
         snprintf(chat, sizeof(chat), "%ld", m.chat);
         const char *p[3] = { sala, pl, chat };
         tins_ns[m.seq] = now_ns();
+        /* a delivery by the server's timer read, before the NOTIFY, counts
+         * from the insert (rare; conservative) */
+        atomic_store_explicit(&t0_ns[m.seq], tins_ns[m.seq], memory_order_release);
         PGresult *r = PQexecParams(trig_db,
                                    "INSERT INTO eventos (tipo, sala, payload, chat_id)"
                                    " VALUES ('mensaje:nuevo', $1, $2::jsonb, $3::bigint) RETURNING id",

@@ -144,6 +144,9 @@ static void test_chats__directo_race(void)
     CU_ASSERT_EQUAL(it_db_llf("SELECT count(*) FROM chats WHERE directo_a = %lld AND directo_b = %lld",
                               a < b ? a : b, a < b ? b : a), 1);
     CU_ASSERT_EQUAL(it_db_llf("SELECT count(*) FROM usuarios_chat WHERE chat_id = %lld", jobs[0].id), 2);
+    /* and one chat:nuevo for each of the two */
+    CU_ASSERT_EQUAL(events("chat:nuevo", it_fmt("user:%lld", a)), 1);
+    CU_ASSERT_EQUAL(events("chat:nuevo", it_fmt("user:%lld", b)), 1);
     free((char *)ba);
     free((char *)bb);
     free(ta);

@@ -340,6 +340,50 @@ static void test_sync__seed_form(void)
     free(tc);
 }
 
+static void test_sync__comunicados(void)
+{
+    char *tj, *tb, *tc;
+    it_user("cj", "Jefa Comunica", "567,568", &tj);
+    long long b = it_user("cb", "Beto Lee", NULL, &tb);
+    it_user("cc", "Caro No", NULL, &tc);
+    char *cb0 = cursor_now(tb), *cc0 = cursor_now(tc);
+    struct it_resp *r = it_req("POST", "/comunicados", tj,
+                               it_fmt("{\"titulo\":\"Para Beto\",\"contenido\":\"hola\","
+                                      "\"destinatarios\":{\"usuario_ids\":[%lld]}}", b));
+    CU_ASSERT_EQUAL(r->status, 201);
+    long long c1 = it_get_ll(r, "id");
+    it_free(r);
+    r = it_req("POST", "/comunicados", tj,
+               "{\"titulo\":\"Para todos\",\"contenido\":\"aviso\",\"destinatarios\":{\"todos\":true}}");
+    CU_ASSERT_EQUAL(r->status, 201);
+    long long c2 = it_get_ll(r, "id");
+    it_free(r);
+    r = sync_from(tb, cb0);
+    CU_ASSERT_PTR_NOT_NULL(find(r, "comunicados", "id", c1, NULL));
+    CU_ASSERT_PTR_NOT_NULL(find(r, "comunicados", "id", c2, NULL));
+    char *cb1 = strdup(it_get_str(r, "cursor"));
+    it_free(r);
+    r = sync_from(tc, cc0);   /* not addressed to c */
+    CU_ASSERT_PTR_NULL(find(r, "comunicados", "id", c1, NULL));
+    CU_ASSERT_PTR_NOT_NULL(find(r, "comunicados", "id", c2, NULL));
+    it_free(r);
+    /* deleted: a stub that tells the client to drop it */
+    r = it_req("DELETE", it_fmt("/comunicados/%lld", c1), tj, NULL);
+    CU_ASSERT_EQUAL(r->status, 204);
+    it_free(r);
+    r = sync_from(tb, cb1);
+    json_object *x = find(r, "comunicados", "id", c1, NULL), *del;
+    CU_ASSERT_PTR_NOT_NULL(x);
+    CU_ASSERT(x && json_object_object_get_ex(x, "eliminado", &del) && json_object_get_boolean(del));
+    it_free(r);
+    free(cb0);
+    free(cc0);
+    free(cb1);
+    free(tj);
+    free(tb);
+    free(tc);
+}
+
 static void test_sync__bad_input(void)
 {
     char *ta;
@@ -372,6 +416,7 @@ int main(void)
         { "paging", test_sync__paging },
         { "out_of_order_commit", test_sync__out_of_order_commit },
         { "seed_form", test_sync__seed_form },
+        { "comunicados", test_sync__comunicados },
         { "bad_input", test_sync__bad_input },
         { NULL, NULL },
     };

@@ -219,6 +219,8 @@ test("keyboard only: Tab reaches the chat list, Enter opens it, the composer sen
     await openChat(ana.page, B);
     await p.getByLabel("Buscar conversación").focus();
     await p.keyboard.type("Ana Prueba");
+    // the search filters the list
+    await p.locator(".cw-chat-item", { hasText: "Cierre mensual" }).waitFor({ state: "detached" });
     let guard = 0;
     while (guard++ < 10) {
         await p.keyboard.press("Tab");
@@ -303,4 +305,33 @@ test("the realtime client's acks: the daemon answers presence:status and chat:ty
     assert.deepEqual(r[0], { ok: true });
     assert.equal(r[1].ok, false, "typing in a chat that is not mine is refused: " + JSON.stringify(r[1]));
     assert.equal(r[2], "conectado");
+});
+
+test("presence: a hidden tab reports inactivo, the other user's dot follows live", async () => {
+    await rest(ana.token, "POST", "/chats/directo", { usuario_id: beto.me.id });
+    await openChat(ana.page, B);
+    const dot = ana.page.locator(".cw-chat-item", { hasText: B }).locator(".cw-dot");
+    await ana.page.locator(".cw-chat-item", { hasText: B }).locator(".cw-dot-en_linea").waitFor();
+    await beto.page.evaluate(() => {
+        Object.defineProperty(document, "hidden", { get: () => true, configurable: true });
+        document.dispatchEvent(new Event("visibilitychange"));
+    });
+    await until(async () => /cw-dot-inactivo/.test(await dot.getAttribute("class")), { what: "Beto inactivo" });
+    assert.match(await ana.page.locator(".cw-conv-sub").textContent(), /Inactivo/);
+    await beto.page.evaluate(() => {
+        delete document.hidden;
+        document.dispatchEvent(new Event("visibilitychange"));
+    });
+    await until(async () => /cw-dot-en_linea/.test(await dot.getAttribute("class")), { what: "Beto en línea again" });
+});
+
+test("no token and no ERP cookie: the page says the session is not valid", async () => {
+    const ctx = await browser.newContext({ locale: "es-MX" });
+    try {
+        const p = await ctx.newPage();
+        await p.goto(`${process.env.CHAT_TEST_BASE}/chat/`);
+        await p.getByRole("alert").filter({ hasText: "Tu sesión no es válida" }).waitFor();
+    } finally {
+        await ctx.close();
+    }
 });

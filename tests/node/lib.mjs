@@ -111,7 +111,7 @@ export function connect(token, { base = BASE, path = "/chat/socket.io", opts = {
     return new Promise((ok, fail) => {
         const s = io(base, { path, transports: ["websocket"], reconnection: false, forceNew: true,
             auth: token === undefined ? undefined : { token }, ...opts });
-        const t = setTimeout(() => { s.close(); fail(new Error("connect timeout")); }, 8000);
+        const t = setTimeout(() => { s.close(); fail(new Error("connect timeout")); }, Number(process.env.CHAT_TEST_CONNECT_MS || 8000));
         s.once("connect", () => { clearTimeout(t); ok(s); });
         s.once("connect_error", (e) => { clearTimeout(t); s.close(); fail(e); });
     });

@@ -149,7 +149,7 @@ export function createClient({ getToken = () => null, base = '/chat/api/v1', rtP
 
   // A new message from someone else: unread count, notification.
   function contarNoLeido(m, avisar = true) {
-    if (!s.me || m.autor.id === s.me.id || m.tipo === 'sistema') return;
+    if (!s.me || !m.autor || m.autor.id === s.me.id || m.tipo === 'sistema') return;
     const c = s.chats.get(m.chat_id);
     if (!c) return;
     const leyendo = s.ui.chatActivo === m.chat_id && s.ui.visible && s.ui.vista === 'chat';
@@ -181,7 +181,7 @@ export function createClient({ getToken = () => null, base = '/chat/api/v1', rtP
         const isNew = store.upsertMensaje(d);
         if (!c0) { api.chat(d.chat_id).then(store.upsertChat).catch(() => {}); return; }
         if (isNew && !enLista) contarNoLeido(d);
-        store.setEscribiendo(d.chat_id, d.autor.id, false);
+        if (d.autor) store.setEscribiendo(d.chat_id, d.autor.id, false);
         break;
       }
       case 'mensaje:editado':
@@ -199,9 +199,16 @@ export function createClient({ getToken = () => null, base = '/chat/api/v1', rtP
         if (d.escribiendo) setTimeout(() => store.emit('chat:' + d.chat_id, 'chats'), 6100);
         break;
       case 'chat:nuevo':
-      case 'chat:actualizado':
         store.upsertChat(d);
         break;
+      case 'chat:actualizado': {
+        // the room gets one shape for everyone: keep my own fields (no_leidos, mi_rol, silenciado...)
+        const comun = {};
+        for (const k of ['id', 'tipo', 'nombre', 'descripcion', 'imagen_url', 'restringido', 'updated_at']) if (k in d) comun[k] = d[k];
+        if (s.chats.has(d.id)) store.upsertChat(comun);
+        else api.chat(d.id).then(store.upsertChat).catch(() => {});
+        break;
+      }
       case 'chat:eliminado':
         store.removeChat(d.chat_id || d.id);
         break;

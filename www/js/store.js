@@ -24,6 +24,7 @@ export function createStore() {
   };
   const listeners = new Set();
   let pending = null;
+  const enviados = new Set(); // client_ids this tab saw answered by the server
 
   function emit(...topics) {
     if (!pending) {
@@ -134,7 +135,7 @@ export function createStore() {
       const isNew = !old;
       b.byId.set(m.id, newer(old, m));
       if (isNew) insertId(b.ids, m.id);
-      if (m.client_id) api.dropOutbox(m.client_id);
+      if (m.client_id && state.me && m.autor && m.autor.id === state.me.id) api.dropOutbox(m.client_id);
       const c = state.chats.get(m.chat_id);
       if (c && (!c.ultimo_mensaje || c.ultimo_mensaje.id <= m.id)) {
         state.chats.set(c.id, Object.assign({}, c, { ultimo_mensaje: b.byId.get(m.id) }));
@@ -228,7 +229,7 @@ export function createStore() {
       const marks = state.lecturas.get(m.chat_id);
       const miembros = state.miembros.get(m.chat_id);
       const c = state.chats.get(m.chat_id);
-      if (!marks) return false;
+      if (!marks || !m.autor) return false;
       let otros;
       if (miembros) otros = miembros.map((x) => x.usuario.id).filter((id) => id !== m.autor.id);
       else if (c && c.otro_usuario) otros = [c.otro_usuario.id].filter((id) => id !== m.autor.id);
@@ -301,9 +302,20 @@ export function createStore() {
       for (const o of state.outbox) if (o.estado === 'enviando') o.estado = 'pendiente';
       emit('outbox');
     },
+    /**
+     * saveOutbox(): writes the queue, keeping what other tabs of the same
+     * user queued (their entries stay until they, or the next visit, send
+     * them; a message sent twice is answered once thanks to its client_id).
+     */
     saveOutbox() {
       const k = api.outboxKey();
-      try { if (k) localStorage.setItem(k, JSON.stringify(state.outbox)); } catch (_) { /* private mode */ }
+      if (!k) return;
+      try {
+        const mine = new Set(state.outbox.map((o) => o.client_id));
+        const otros = JSON.parse(localStorage.getItem(k) || '[]')
+          .filter((o) => !mine.has(o.client_id) && !enviados.has(o.client_id));
+        localStorage.setItem(k, JSON.stringify(otros.concat(state.outbox)));
+      } catch (_) { /* private mode */ }
     },
     addOutbox(item) {
       state.outbox.push(item);
@@ -318,8 +330,9 @@ export function createStore() {
       emit('outbox', 'chat:' + o.chat_id);
     },
     dropOutbox(clientId) {
+      enviados.add(clientId);
       const i = state.outbox.findIndex((x) => x.client_id === clientId);
-      if (i < 0) return;
+      if (i < 0) { api.saveOutbox(); return; }
       const [o] = state.outbox.splice(i, 1);
       api.saveOutbox();
       emit('outbox', 'chat:' + o.chat_id);

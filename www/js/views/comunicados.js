@@ -82,7 +82,6 @@ function mediaComunicado(client, md) {
 
 /** dialogoReporte(client, app, c): readers report (author or 567), live while open. */
 export function dialogoReporte(client, app, c) {
-  const s = client.store.state;
   const body = h('div', { class: 'cw-lecturas' }, h('p', { class: 'cw-muted' }, 'Cargando…'));
   const m = modal(app, 'Lecturas: ' + c.titulo, body);
   async function cargar() {
@@ -104,7 +103,6 @@ export function dialogoReporte(client, app, c) {
   const unsub = client.store.subscribe((t) => { if (t.has('comunicado:leido:' + c.id)) recargar(); });
   m.dlg.addEventListener('close', unsub);
   cargar();
-  void s;
 }
 
 /** dialogoComunicado(client, app): the composer (permission 567). */

@@ -189,7 +189,7 @@ export function createConversation(client, el, chatId, app) {
       let vista = null;
       if (modo && modo.tipo === 'responder') {
         body.respuesta_a = modo.m.id;
-        vista = { respuesta_a: { id: modo.m.id, autor_nombre: modo.m.autor.nombre, extracto: (modo.m.contenido || '').slice(0, 100), tipo: modo.m.tipo } };
+        vista = { respuesta_a: { id: modo.m.id, autor_nombre: modo.m.autor ? modo.m.autor.nombre : '', extracto: (modo.m.contenido || '').slice(0, 100), tipo: modo.m.tipo } };
       }
       client.enviar(chatId, body, vista);
       scroller.scrollTop = scroller.scrollHeight;
