@@ -103,7 +103,7 @@ int h_chats_update(struct req *rq, struct err *e)
     long long id;
     if (http_id(rq, "id", &id, e) < 0)
         return -1;
-    struct chat_patch in = { 0 };
+    struct chat_patch in = { .media_dir = rq->cfg->media_dir };
     in.has_nombre = chats_has(rq->json, "nombre");
     in.has_descripcion = chats_has(rq->json, "descripcion");
     in.has_imagen = chats_has(rq->json, "imagen_media_id");

@@ -14,15 +14,30 @@
 #define FEED_TICK_US (1000 * LWS_US_PER_MS)
 #define FEED_BACKOFF_MAX_MS 5000
 
-/* The rows after the cursor, below the horizon; for a presencia:<id> room
- * also the chats of that user (who should hear about them), resolved in
- * the same statement. */
-static const char feed_sql[] =
-    "SELECT e.id, e.xid::text, e.tipo, e.sala, e.payload::text,"
-    "  CASE WHEN e.sala LIKE 'presencia:%' THEN"
-    "    (SELECT coalesce(array_agg(uc.chat_id), '{}') FROM usuarios_chat uc"
+/* The columns of a row to deliver; for a presencia:<id> room also the
+ * chats of that user (who should hear about them), resolved in the same
+ * statement. */
+#define FEED_COLS                                                           \
+    "SELECT e.id, e.xid::text, e.tipo, e.sala, e.payload::text,"            \
+    "  CASE WHEN e.sala LIKE 'presencia:%' THEN"                            \
+    "    (SELECT coalesce(array_agg(uc.chat_id), '{}') FROM usuarios_chat uc" \
     "      WHERE uc.usuario_id = substr(e.sala, 11)::bigint)::text END"
-    " FROM eventos_despues($1::bigint, $2::bigint, $3::int) e";
+
+/* The rows after the cursor, below the horizon: complete and final. */
+static const char feed_sql[] =
+    FEED_COLS " FROM eventos_despues($1::bigint, $2::bigint, $3::int) e";
+
+/* Rows a NOTIFY announced that the cursor read could not hand out yet
+ * (an older transaction somewhere in the cluster is still open, so they
+ * are above the horizon). They are committed (the NOTIFY follows the
+ * commit), so they go out now and are remembered, and the cursor read
+ * skips them when it reaches them: instant delivery without giving up the
+ * commit-safe cursor (sql/002_eventos.sql). */
+static const char feed_sql_ahead[] =
+    FEED_COLS " FROM eventos e WHERE e.id = ANY($1::bigint[])"
+    "  AND (e.xid, e.id) > ($2::text::xid8, $3::bigint) ORDER BY e.xid, e.id";
+
+#define FEED_NOTIFIED_MAX 1024
 
 static void feed_schedule_reconnect(struct rt *rt);
 
@@ -41,6 +56,17 @@ static void feed_lost(struct rt *rt, const char *why)
     feed_schedule_reconnect(rt);
 }
 
+static bool feed_send(struct rt *rt, const char *sql, int n, const char *const *params)
+{
+    if (!PQsendQueryParams(rt->lconn, sql, n, NULL, params, NULL, NULL, 0)) {
+        feed_lost(rt, PQerrorMessage(rt->lconn));
+        return false;
+    }
+    PQflush(rt->lconn);
+    rt->query_busy = true;
+    return true;
+}
+
 static void feed_read(struct rt *rt)
 {
     if (!rt->lconn || rt->stopping)
@@ -54,13 +80,72 @@ static void feed_read(struct rt *rt)
     snprintf(i, sizeof(i), "%lld", rt->cur_id);
     snprintf(n, sizeof(n), "%d", FEED_BATCH);
     const char *params[3] = { x, i, n };
-    if (!PQsendQueryParams(rt->lconn, feed_sql, 3, NULL, params, NULL, NULL, 0)) {
-        feed_lost(rt, PQerrorMessage(rt->lconn));
+    if (feed_send(rt, feed_sql, 3, params)) {
+        rt->query_ahead = false;
+        rt->query_again = false;
+    }
+}
+
+/* Fetches the announced rows the cursor has not delivered. */
+static void feed_read_ahead(struct rt *rt)
+{
+    if (!rt->lconn || rt->stopping || rt->query_busy || !rt->nnotified ||
+        rt->nahead >= RT_AHEAD_MAX) {
+        rt->nnotified = 0;
         return;
     }
-    PQflush(rt->lconn);
-    rt->query_busy = true;
-    rt->query_again = false;
+    char *arr = malloc(rt->nnotified * 21 + 3), *w = arr, x[24], i[24];
+    if (!arr)
+        abort();
+    *w++ = '{';
+    for (size_t k = 0; k < rt->nnotified; k++)
+        w += sprintf(w, "%s%lld", k ? "," : "", rt->notified[k]);
+    *w++ = '}';
+    *w = '\0';
+    rt->nnotified = 0;
+    snprintf(x, sizeof(x), "%lld", rt->cur_xid);
+    snprintf(i, sizeof(i), "%lld", rt->cur_id);
+    const char *params[3] = { arr, x, i };
+    if (feed_send(rt, feed_sql_ahead, 3, params))
+        rt->query_ahead = true;
+    free(arr);
+}
+
+/* Remembers the id of a chat_eventos NOTIFY ({"id":N,...}). */
+static void feed_notified(struct rt *rt, const char *payload)
+{
+    const char *p = strstr(payload, "\"id\":");
+    if (!p)
+        return;
+    long long id = strtoll(p + 5, NULL, 10);
+    if (id <= 0 || rt->nnotified >= FEED_NOTIFIED_MAX)
+        return;
+    if (!rt->notified) {
+        rt->notified = calloc(FEED_NOTIFIED_MAX, sizeof(*rt->notified));
+        if (!rt->notified)
+            abort();
+    }
+    rt->notified[rt->nnotified++] = id;
+}
+
+static void feed_forget_notified(struct rt *rt, long long id)
+{
+    for (size_t k = 0; k < rt->nnotified; k++)
+        if (rt->notified[k] == id) {
+            rt->notified[k] = rt->notified[--rt->nnotified];
+            return;
+        }
+}
+
+/* True (and forgotten) when the row was already delivered ahead. */
+static bool feed_was_ahead(struct rt *rt, long long id)
+{
+    for (size_t k = 0; k < rt->nahead; k++)
+        if (rt->ahead[k].id == id) {
+            rt->ahead[k] = rt->ahead[--rt->nahead];
+            return true;
+        }
+    return false;
 }
 
 /* "{1,2,3}" -> ids (malloc'd). */
@@ -87,20 +172,51 @@ static long long *feed_ids(const char *text, size_t *n)
     return ids;
 }
 
-/* Delivers the rows of one read; returns how many there were. */
+static void feed_deliver_row(struct rt *rt, PGresult *r, int k)
+{
+    size_t nchats = 0;
+    long long *chats = feed_ids(PQgetisnull(r, k, 5) ? NULL : PQgetvalue(r, k, 5), &nchats);
+    hub_deliver(rt, PQgetvalue(r, k, 2), PQgetvalue(r, k, 3), PQgetvalue(r, k, 4), chats, nchats,
+                0);
+    free(chats);
+}
+
+/* Delivers the rows of one cursor read, skipping those that went out
+ * ahead; returns how many rows there were. */
 static int feed_rows(struct rt *rt, PGresult *r)
 {
     int n = PQntuples(r);
     for (int k = 0; k < n; k++) {
-        size_t nchats = 0;
-        long long *chats = feed_ids(PQgetisnull(r, k, 5) ? NULL : PQgetvalue(r, k, 5), &nchats);
-        hub_deliver(rt, PQgetvalue(r, k, 2), PQgetvalue(r, k, 3), PQgetvalue(r, k, 4), chats,
-                    nchats, 0);
-        free(chats);
-        rt->cur_id = strtoll(PQgetvalue(r, k, 0), NULL, 10);
+        long long id = strtoll(PQgetvalue(r, k, 0), NULL, 10);
+        if (!rt->nahead || !feed_was_ahead(rt, id))
+            feed_deliver_row(rt, r, k);
+        if (rt->nnotified)
+            feed_forget_notified(rt, id);
+        rt->cur_id = id;
         rt->cur_xid = strtoll(PQgetvalue(r, k, 1), NULL, 10);
     }
     return n;
+}
+
+/* Delivers announced rows ahead of the cursor and remembers them. */
+static void feed_rows_ahead(struct rt *rt, PGresult *r)
+{
+    int n = PQntuples(r);
+    for (int k = 0; k < n && rt->nahead < RT_AHEAD_MAX; k++) {
+        long long id = strtoll(PQgetvalue(r, k, 0), NULL, 10);
+        bool dup = false;
+        for (size_t q = 0; q < rt->nahead && !dup; q++)
+            dup = rt->ahead[q].id == id;
+        if (dup)
+            continue;
+        if (!rt->ahead) {
+            rt->ahead = calloc(RT_AHEAD_MAX, sizeof(*rt->ahead));
+            if (!rt->ahead)
+                abort();
+        }
+        feed_deliver_row(rt, r, k);
+        rt->ahead[rt->nahead++] = (struct rt_seen){ strtoll(PQgetvalue(r, k, 1), NULL, 10), id };
+    }
 }
 
 /* An ephemeral event from chat_efimeros:
@@ -127,15 +243,18 @@ static void feed_readable(struct rt *rt)
         feed_lost(rt, PQerrorMessage(rt->lconn));
         return;
     }
-    bool want = false;
+    bool want = false, finished = false;
     while (rt->query_busy && !PQisBusy(rt->lconn)) {
         PGresult *r = PQgetResult(rt->lconn);
         if (!r) {
             rt->query_busy = false;
+            finished = true;
             break;
         }
         if (PQresultStatus(r) == PGRES_TUPLES_OK) {
-            if (feed_rows(rt, r) >= FEED_BATCH)
+            if (rt->query_ahead)
+                feed_rows_ahead(rt, r);
+            else if (feed_rows(rt, r) >= FEED_BATCH)
                 want = true;
         } else {
             log_warn("event=feed_read ok=0 reason=\"%s\"", PQresultErrorMessage(r));
@@ -144,20 +263,27 @@ static void feed_readable(struct rt *rt)
     }
     PGnotify *note;
     while ((note = PQnotifies(rt->lconn)) != NULL) {
-        if (strcmp(note->relname, "chat_efimeros") == 0)
+        if (strcmp(note->relname, "chat_efimeros") == 0) {
             feed_ephemeral(rt, note->extra);
-        else
+        } else {
+            feed_notified(rt, note->extra);
             want = true;
+        }
         PQfreemem(note);
     }
     if (PQstatus(rt->lconn) != CONNECTION_OK) {
         feed_lost(rt, "connection closed");
         return;
     }
-    if (!rt->query_busy && (want || rt->query_again))
+    if (rt->query_busy) {
+        if (want)
+            rt->query_again = true;
+    } else if (want || rt->query_again) {
         feed_read(rt);
-    else if (want)
-        rt->query_again = true;
+    } else if (finished && !rt->query_ahead && rt->nnotified) {
+        /* the cursor read is done and some announced rows did not come */
+        feed_read_ahead(rt);
+    }
 }
 
 int feed_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
@@ -267,6 +393,10 @@ void feed_start(struct rt *rt)
 
 void feed_stop(struct rt *rt)
 {
+    free(rt->notified);
+    rt->notified = NULL;
+    free(rt->ahead);
+    rt->ahead = NULL;
     lws_sul_cancel(&rt->sul_feed);
     lws_sul_cancel(&rt->sul_reconnect);
     if (rt->lwsi) {

@@ -127,6 +127,12 @@ struct rt_user {
 struct rt_pool;
 struct rt_job;
 
+/* An eventos row by its feed position. */
+struct rt_seen {
+    long long xid, id;
+};
+#define RT_AHEAD_MAX 4096
+
 /* A membership change seen recently, replayed for a socket whose auth
  * (and chat list) was being read while the change went by. */
 #define RT_RECENT 256
@@ -159,6 +165,11 @@ struct rt {
     bool listen_pending;    /* a connect job is out */
     bool ever_listened;
     bool query_busy, query_again;
+    bool query_ahead;       /* the query in flight is an ahead fetch */
+    long long *notified;    /* ids announced by NOTIFY, not yet delivered */
+    size_t nnotified;
+    struct rt_seen *ahead;  /* rows delivered ahead of the cursor */
+    size_t nahead;
     bool cursor_set;
     long long cur_xid, cur_id;
     int backoff_ms;

@@ -728,7 +728,8 @@ handshake, Engine.IO open, CONNECT with a JWT minted for a seeded user, joined t
 \`user:<id>\` and the user's 2 chat rooms (users b10001…; a team chat of 10 and a
 department chat of 1,000). Each run starts the server afresh and ramps through the
 sizes; at each size it holds ${HOLD} s so that every socket answers at least one ping
-(ping interval ${PING_MS} ms for both servers), then reads the server's VmRSS. Bytes per
+(ping interval ${PING_MS} ms for both servers, shortened from the default 25 s so that a
+ping round fits in the hold), then reads the server's VmRSS. Bytes per
 connection = (VmRSS at that size − VmRSS before the first connection) / connections
 held. The largest size is ramped to in the first run only (its ramp is the slowest),
 so its row is one run. Connections go straight to the server's port (not through

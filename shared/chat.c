@@ -1,6 +1,7 @@
 /* chat.c: chats and members: the Chat and Miembro objects, listing, 1:1
  * get-or-create, groups, membership changes and mute. */
 #include "chat.h"
+#include "media.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -504,9 +505,35 @@ static int chat_begin_locked(struct db *d, struct arena *a, const struct princip
     return 0;
 }
 
-static const char chat_sql_media_image[] =
-    "SELECT 1 FROM media WHERE id = $1 AND uploader_id = $2 AND deleted_at IS NULL"
-    " AND mime LIKE 'image/%'";
+static const char chat_sql_image_lock[] =
+    "SELECT imagen_media_id FROM chats WHERE id = $1 FOR NO KEY UPDATE";
+
+/* A new chat image is claimed (the caller's unused upload, an image) and
+ * the one it replaces discarded, in the update's transaction; *old gets
+ * the replaced media's id (0: none) so its file goes after the commit. */
+static int chat_image_swap(struct db *d, struct arena *a, const struct principal *p,
+                           long long chat_id, long long new_id, long long *old, struct err *e)
+{
+    *old = 0;
+    const char *params[1] = { db_ll(a, chat_id) };
+    PGresult *r = db_exec(d, a, chat_sql_image_lock, 1, params, e);
+    if (!r)
+        return -1;
+    long long cur = PQntuples(r) ? db_get_ll(r, 0, 0) : 0;
+    if (cur == new_id)
+        return 0;
+    if (new_id) {
+        const char *tipo = NULL;
+        if (media_claim(d, a, new_id, p->id, &tipo, e) < 0)
+            return -1;
+        if (strcmp(tipo, "imagen") != 0)
+            return err_set(e, ERR_INVALID, "imagen_media_id debe ser una imagen");
+    }
+    if (cur && media_discard(d, a, cur, e) < 0)
+        return -1;
+    *old = cur;
+    return 0;
+}
 
 static const char chat_sql_update[] =
     "UPDATE chats SET"
@@ -541,17 +568,12 @@ int chat_update(struct db *d, struct arena *a, const struct principal *p, long l
     if (!acc.admin)
         return err_set(e, ERR_FORBIDDEN, "Solo los administradores del grupo");
     const char *params[9];
-    if (in->has_imagen && in->imagen_media_id) {
-        params[0] = db_ll(a, in->imagen_media_id);
-        params[1] = db_ll(a, p->id);
-        PGresult *r = db_exec(d, a, chat_sql_media_image, 2, params, e);
-        if (!r)
-            return -1;
-        if (PQntuples(r) == 0)
-            return err_set(e, ERR_INVALID, "imagen_media_id no es una imagen subida por usted");
-    }
+    long long replaced = 0;
     if (db_begin(d, e) < 0)
         return -1;
+    if (in->has_imagen &&
+        chat_image_swap(d, a, p, chat_id, in->imagen_media_id, &replaced, e) < 0)
+        goto cleanup;
     params[0] = db_ll(a, chat_id);
     params[1] = in->has_nombre ? "true" : "false";
     params[2] = in->nombre;
@@ -573,6 +595,13 @@ int chat_update(struct db *d, struct arena *a, const struct principal *p, long l
     }
     if (db_commit(d, e) < 0)
         goto cleanup;
+    if (replaced && in->media_dir) {
+        /* best effort: prune removes the file later if this fails */
+        struct err ignored;
+        struct media_store *st = media_store_local(a, in->media_dir, &ignored);
+        if (st)
+            media_purge(d, a, st, replaced, &ignored);
+    }
     if (chat_load_one(d, a, chat_id, p->id, out, e) < 0)
         return -1;
     ret = 0;

@@ -82,6 +82,7 @@ struct chat_patch {
     const char *descripcion;
     long long imagen_media_id;
     bool restringido;
+    const char *media_dir;      /* where a replaced image's file is removed */
 };
 int chat_update(struct db *d, struct arena *a, const struct principal *p, long long chat_id,
                 const struct chat_patch *in, json_object **out, struct err *e);

@@ -1,6 +1,7 @@
 /* msg.c: messages: the Mensaje object, send, edit, delete, reactions, read
  * marks, read receipts and history. */
 #include "msg.h"
+#include "media.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -306,9 +307,6 @@ static const char msg_sql_by_client_id[] =
 static const char msg_sql_reply_ok[] =
     "SELECT 1 FROM mensajes WHERE chat_id = $1 AND id = $2 AND deleted_at IS NULL";
 
-static const char msg_sql_media_ok[] =
-    "SELECT mime FROM media WHERE id = $1 AND uploader_id = $2 AND deleted_at IS NULL";
-
 /* Why the send statement inserted nothing: the error, or the earlier
  * message with the same client_id (returns 1 with *out). */
 static int msg_send_diagnose(struct db *d, struct arena *a, const struct principal *p,
@@ -343,22 +341,27 @@ static int msg_send_diagnose(struct db *d, struct arena *a, const struct princip
     return err_set(e, ERR_CONFLICT, "El mensaje no se pudo enviar; inténtelo de nuevo");
 }
 
-/* The media of a media message: the caller's upload, of a fitting type. */
-static int msg_media_check(struct db *d, struct arena *a, const struct principal *p,
-                           const struct msg_send_in *in, struct err *e)
+/* Attaches the upload to the message being sent (inside its transaction):
+ * the caller's own, unused media; the message's tipo comes from the media's
+ * bytes, and a tipo the client named must agree. A retry with the same
+ * client_id finds its media already attached: 1 with the first message. */
+static int msg_media_attach(struct db *d, struct arena *a, const struct principal *p,
+                            struct msg_send_in *in, json_object **out, struct err *e)
 {
-    const char *params[2] = { db_ll(a, in->media_id), db_ll(a, p->id) };
-    PGresult *r = db_exec(d, a, msg_sql_media_ok, 2, params, e);
-    if (!r)
+    const char *tipo = NULL;
+    if (media_claim(d, a, in->media_id, p->id, &tipo, e) < 0) {
+        if (e->code != ERR_CONFLICT || !in->client_id)
+            return -1;
+        struct err why = *e;
+        int found = msg_send_diagnose(d, a, p, in, out, e);
+        if (found == 1 || e->code == ERR_NOT_FOUND || e->code == ERR_FORBIDDEN)
+            return found;
+        *e = why;   /* no earlier message: the media is someone else's use */
         return -1;
-    if (PQntuples(r) == 0)
-        return err_set(e, ERR_INVALID, "media_id no es un archivo subido por usted");
-    const char *mime = db_get(r, 0, 0);
-    const char *want = strcmp(in->tipo, "imagen") == 0 ? "image/"
-                       : strcmp(in->tipo, "audio") == 0 ? "audio/"
-                       : strcmp(in->tipo, "video") == 0 ? "video/" : NULL;
-    if (want && strncmp(mime, want, strlen(want)) != 0)
-        return err_set(e, ERR_INVALID, "media_id no es de tipo %s", in->tipo);
+    }
+    if (in->tipo && strcmp(in->tipo, tipo) != 0)
+        return err_set(e, ERR_INVALID, "media_id es de tipo %s, no %s", tipo, in->tipo);
+    in->tipo = tipo;
     return 0;
 }
 
@@ -374,9 +377,12 @@ int msg_send(struct db *d, struct arena *a, const struct principal *p,
     struct msg_send_in in = *in0;
     int ret = -1;
     *created = false;
-    if (!in.tipo)
+    if (!in.tipo && !in.media_id)
         in.tipo = "texto";
-    if (strcmp(in.tipo, "texto") == 0) {
+    if (!in.tipo) {
+        if (in.contenido && !*in.contenido)
+            in.contenido = NULL;    /* a media message: tipo from the media below */
+    } else if (strcmp(in.tipo, "texto") == 0) {
         if (!in.contenido)
             return err_set(e, ERR_INVALID, "contenido es obligatorio");
         if (in.media_id)
@@ -396,10 +402,17 @@ int msg_send(struct db *d, struct arena *a, const struct principal *p,
         if (n < 1 || n > 200)
             return err_set(e, ERR_INVALID, "client_id debe ser texto de 1 a 200 caracteres");
     }
-    if (in.media_id && msg_media_check(d, a, p, &in, e) < 0)
-        return -1;
     if (db_begin(d, e) < 0)
         return -1;
+    if (in.media_id) {
+        int found = msg_media_attach(d, a, p, &in, out, e);
+        if (found < 0)
+            goto cleanup;
+        if (found == 1) {
+            db_rollback(d);     /* a retry: the first message, nothing written */
+            return 0;
+        }
+    }
     const char *params[7] = {
         db_ll(a, in.chat_id), db_ll(a, p->id), in.tipo,
         in.respuesta_a ? db_ll(a, in.respuesta_a) : NULL, in.contenido,
@@ -517,7 +530,7 @@ cleanup:
 }
 
 static const char msg_sql_delete[] =
-    "UPDATE mensajes SET deleted_at = now(), eliminado_por = $2, contenido = NULL, media_id = NULL"
+    "UPDATE mensajes SET deleted_at = now(), eliminado_por = $2, contenido = NULL"
     " WHERE id = $1 AND deleted_at IS NULL RETURNING id";
 
 int msg_delete(struct db *d, struct arena *a, const struct principal *p, long long mensaje_id,

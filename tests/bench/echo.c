@@ -163,7 +163,8 @@ static int cb(struct lws *wsi, enum lws_callback_reasons reason, void *user, voi
 }
 
 static const struct lws_protocols protocols[] = {
-    { "echo", cb, sizeof(struct sess), 0, 0, NULL, 0 },
+    /* the same rx buffer as chat-rtd (RT_RX_BUFFER), so the floor is like for like */
+    { "echo", cb, sizeof(struct sess), 1024, 0, NULL, 0 },
     { NULL, NULL, 0, 0, 0, NULL, 0 },
 };
 

@@ -68,8 +68,8 @@ test("a poll: created from the dialog, a vote and a changed vote seen live", asy
     await pollB.locator(".cw-opcion-btn", { hasText: "Pizza" }).click();
     await until(async () => (await votos(pollA, "Pizza")) === "1" && (await votos(pollA, "Tacos")) === "0",
         { what: "Ana sees the vote move to Pizza" });
-    assert.equal(await pollB.locator(".cw-opcion-btn", { hasText: "Pizza" }).getAttribute("aria-checked"), "true");
-    assert.equal(await pollB.locator(".cw-opcion-btn", { hasText: "Tacos" }).getAttribute("aria-checked"), "false");
+    await pollB.locator('.cw-opcion-btn[aria-checked="true"]', { hasText: "Pizza" }).waitFor();
+    await pollB.locator('.cw-opcion-btn[aria-checked="false"]', { hasText: "Tacos" }).waitFor();
     // Ana votes too: two voters
     await pollA.locator(".cw-opcion-btn", { hasText: "Sushi" }).click();
     await until(async () => /2 personas/.test(await pollB.locator(".cw-votantes").textContent()), { what: "two voters" });
@@ -176,4 +176,41 @@ test("mute a chat from its header", async () => {
     await btn.click();
     await p.locator('.cw-conv-head .cw-mute[aria-pressed="false"]').waitFor();
     assert.deepEqual(beto.errors, []);
+});
+
+test("group members: the admin adds and removes people, a member leaves", async () => {
+    const C = "Caro Funciones" + RUN;
+    const caro = await user(browser, { idErp: "fc" + RUN, nombre: C });
+    try {
+        const g = await rest(ana.token, "POST", "/chats", { nombre: "Compras " + RUN, descripcion: "Equipo de compras", miembros: [beto.me.id], restringido: false });
+        assert.equal(g.status, 201, JSON.stringify(g.body));
+        const p = ana.page;
+        await openChat(p, "Compras " + RUN);
+        await p.getByRole("button", { name: "Información del chat y miembros" }).click();
+        const dlg = p.locator("dialog.cw-dialog");
+        await dlg.locator(".cw-miembros-total", { hasText: "Miembros (2)" }).waitFor();
+        await dlg.getByLabel("Agregar personas").fill(C);
+        await dlg.locator(".cw-chip-add", { hasText: C }).click();
+        await dlg.locator(".cw-miembros-total", { hasText: "Miembros (3)" }).waitFor();
+        await caro.page.locator(".cw-chat-item", { hasText: "Compras " + RUN }).waitFor();
+        await shot(p, "features-06-miembros");
+        // remove Caro: the group leaves her list
+        await dlg.getByRole("button", { name: `Quitar a ${C} del grupo` }).click();
+        await dlg.locator(".cw-miembros-total", { hasText: "Miembros (2)" }).waitFor();
+        await caro.page.locator(".cw-chat-item", { hasText: "Compras " + RUN }).waitFor({ state: "detached" });
+        await dlg.getByRole("button", { name: "Cerrar" }).click();
+
+        // Beto leaves by himself
+        await openChat(beto.page, "Compras " + RUN);
+        await beto.page.getByRole("button", { name: "Información del chat y miembros" }).click();
+        beto.page.once("dialog", (d) => d.accept());
+        await beto.page.locator("dialog.cw-dialog").getByRole("button", { name: "Salir del grupo" }).click();
+        await beto.page.locator(".cw-chat-item", { hasText: "Compras " + RUN }).waitFor({ state: "detached" });
+        await until(async () => /1 miembros|1 miembro/.test(await p.locator(".cw-conv-sub").textContent()), { what: "Ana's header: one member" });
+        assert.deepEqual(caro.errors, []);
+        assert.deepEqual(beto.errors, []);
+        assert.deepEqual(ana.errors, []);
+    } finally {
+        await caro.ctx.close();
+    }
 });

@@ -58,9 +58,9 @@ test("chat-rtd down and back up: the connection state shows it and sync brings w
     for (const u of [ana, beto]) await u.page.locator('.cw-conn[data-estado="conectado"]').waitFor({ timeout: 30000 });
     // the missed chat arrives by sync, its unread count counted once
     const item = ana.page.locator(".cw-chat-item", { hasText: C });
-    await item.locator(".cw-badge").waitFor();
+    await item.locator(".cw-badge", { hasText: "2" }).waitFor();
     await ana.page.waitForTimeout(500);
-    assert.equal(await item.locator(".cw-badge").textContent(), "2");
+    assert.equal(await item.locator(".cw-badge").textContent(), "2", "counted once");
     for (const t of ["durante la caída 1", "durante la caída 2", "durante la caída 3"]) await msg(ana.page, t).waitFor();
     await msg(beto.page, "Ana durante la caída").waitFor();
     // and live again afterwards

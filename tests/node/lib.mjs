@@ -52,7 +52,8 @@ function confValue(key) {
     return line ? line.replace(/^[^=]*=\s*/, "").trim() : undefined;
 }
 
-function conninfo() {
+/** The stack's database, for psql. */
+export function conninfo() {
     return process.env.CHAT_DB_CONNINFO || confValue("db_conninfo");
 }
 

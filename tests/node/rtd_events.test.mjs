@@ -2,8 +2,9 @@
 // changes moving sockets, typing, read marks and reactions from the socket.
 import { test, after } from "node:test";
 import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
 import {
-    RUN, mint, userId, makeChat, addMember, removeMember, emit, sql, connect, waitFor, collect, ask, sleep,
+    RUN, mint, userId, makeChat, addMember, removeMember, emit, sql, conninfo, connect, waitFor, collect, ask, sleep,
 } from "./lib.mjs";
 
 const opened = [];
@@ -207,4 +208,31 @@ test("big frames both ways: a 300 kB event is delivered whole, a 20 kB client fr
     // a big client frame still parses (the ack proves it was read whole)
     const ack = await ask(a.s, "presence:status", { estatus: "en_linea", relleno: "x".repeat(20000) });
     assert.deepEqual(ack, { ok: true });
+});
+
+test("an old open transaction does not hold back a notified event, which still arrives once", async () => {
+    const a = pre("a11");
+    const chat = makeChat([a.id]);
+    await online(a);
+    const got = collect(a.s, "mensaje:nuevo");
+    // a session holding an xid: the eventos horizon cannot pass it
+    const holder = spawn("psql", [conninfo(), "-X", "-q", "-v", "ON_ERROR_STOP=1"], { stdio: ["pipe", "ignore", "ignore"] });
+    holder.stdin.write("BEGIN; SELECT pg_current_xact_id();\n");
+    await sleep(500);
+    try {
+        const t0 = Date.now();
+        emit("mensaje:nuevo", `chat:${chat}`, { id: 1, chat_id: chat });
+        emit("mensaje:nuevo", `chat:${chat}`, { id: 2, chat_id: chat }, { notify: false });
+        for (let i = 0; i < 60 && got.length < 1; i++) await sleep(50);
+        assert.deepEqual(got.map((m) => m.id), [1], "the notified row went out ahead of the horizon");
+        assert.ok(Date.now() - t0 < 2500);
+        await sleep(1200);
+        assert.deepEqual(got.map((m) => m.id), [1], "the silent one waits for the horizon");
+    } finally {
+        holder.stdin.end("COMMIT;\n");
+        await new Promise((ok) => holder.once("exit", ok));
+    }
+    for (let i = 0; i < 60 && got.length < 2; i++) await sleep(50);
+    await sleep(1200);
+    assert.deepEqual(got.map((m) => m.id), [1, 2], "each once, the rest when the horizon moved");
 });

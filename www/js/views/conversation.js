@@ -4,7 +4,7 @@
 
 import { h, clear, avatar, separador, diaKey, ESTATUS } from './dom.js';
 import { renderMensaje } from './message.js';
-import { dialogoEncuesta, dialogoLecturas } from './dialogs.js';
+import { dialogoEncuesta, dialogoLecturas, dialogoInfoChat } from './dialogs.js';
 
 export function createConversation(client, el, chatId, app) {
   const store = client.store;
@@ -18,7 +18,8 @@ export function createConversation(client, el, chatId, app) {
   const sub = h('div', { class: 'cw-conv-sub', 'aria-live': 'polite' });
   let av = h('span');
   const mute = h('button', { type: 'button', class: 'cw-btn cw-btn-icon cw-mute', on: { click: () => client.silenciar(chatId, !chat.silenciado) } });
-  const head = h('header', { class: 'cw-conv-head' }, back, av, h('div', { class: 'cw-chat-text' }, titulo, sub), mute);
+  const info = h('button', { type: 'button', class: 'cw-btn cw-btn-icon cw-info', 'aria-label': 'Información del chat y miembros', title: 'Información', on: { click: () => dialogoInfoChat(client, app, chatId) } }, 'ℹ️');
+  const head = h('header', { class: 'cw-conv-head' }, back, av, h('div', { class: 'cw-chat-text' }, titulo, sub), mute, info);
 
   const lista = h('div', { class: 'cw-msgs', role: 'log', 'aria-label': 'Mensajes', tabindex: '-1' });
   const cargando = h('div', { class: 'cw-muted cw-center cw-cargando', hidden: true }, 'Cargando mensajes…');
@@ -68,7 +69,7 @@ export function createConversation(client, el, chatId, app) {
       if (pu) t += ' · ' + pu;
     } else {
       const mb = s.miembros.get(chatId);
-      t = mb ? `${mb.length} miembros` : (chat.descripcion || 'Grupo');
+      t = mb ? (mb.length === 1 ? '1 miembro' : `${mb.length} miembros`) : (chat.descripcion || 'Grupo');
     }
     sub.textContent = t;
     mute.textContent = chat.silenciado ? '🔕' : '🔔';

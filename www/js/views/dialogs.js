@@ -142,3 +142,84 @@ export async function dialogoLecturas(client, app, msg) {
     clear(body).appendChild(h('p', { class: 'cw-error' }, e.mensaje || 'No se pudo cargar'));
   }
 }
+
+/** dialogoInfoChat(client, app, chatId): a 1:1's profile, or a group's members (admins add, remove, promote; anyone leaves). */
+export async function dialogoInfoChat(client, app, chatId) {
+  const store = client.store;
+  const s = store.state;
+  const chat = s.chats.get(chatId);
+  const body = h('div', { class: 'cw-lecturas' }, h('p', { class: 'cw-muted' }, 'Cargando…'));
+  const m = modal(app, store.nombreChat(chat), body);
+  if (chat.tipo === 'directo') {
+    const u = chat.otro_usuario || {};
+    clear(body).append(h('div', { class: 'cw-user-row' }, avatar(u.nombre, s.presencia.get(u.id) || u.estatus),
+      h('span', { class: 'cw-chat-text' }, h('span', { class: 'cw-chat-name' }, u.nombre || ''),
+        h('span', { class: 'cw-muted' }, ESTATUS[s.presencia.get(u.id) || u.estatus] || ''))),
+    h('dl', { class: 'cw-perfil' },
+      [['Puesto', u.puesto], ['Departamento', u.departamento], ['Correo', u.email]].filter((x) => x[1])
+        .map(([k, v]) => [h('dt', null, k), h('dd', null, v)])));
+    return;
+  }
+  const soyAdmin = chat.mi_rol === 'admin';
+  const lista = h('ul', { class: 'cw-userlist cw-miembros', role: 'list', 'aria-label': 'Miembros' });
+  const q = h('input', { type: 'search', class: 'cw-input', placeholder: 'Buscar personas para agregar', 'aria-label': 'Agregar personas' });
+  const res = h('div', { class: 'cw-chips' });
+  const salir = h('button', { type: 'button', class: 'cw-btn cw-btn-peligro' }, 'Salir del grupo');
+  clear(body).append(
+    chat.descripcion ? h('p', { class: 'cw-muted' }, chat.descripcion) : null,
+    h('h3', { class: 'cw-miembros-total' }, 'Miembros'), lista,
+    soyAdmin ? h('label', { class: 'cw-field' }, h('span', null, 'Agregar personas'), q) : null, soyAdmin ? res : null,
+    h('div', { class: 'cw-row' }, salir));
+
+  async function cargar() {
+    try {
+      const r = await client.api.miembros(chatId);
+      const ms = r.miembros || [];
+      store.setMiembros(chatId, ms);
+      body.querySelector('.cw-miembros-total').textContent = `Miembros (${ms.length})`;
+      clear(lista);
+      for (const mb of ms) {
+        const u = mb.usuario;
+        const yo = u.id === s.me.id;
+        const acciones = [];
+        if (soyAdmin && !yo) {
+          acciones.push(h('button', { type: 'button', class: 'cw-btn cw-btn-small', on: { click: () => accion(() => client.api.patch(`/chats/${chatId}/miembros/${u.id}`, { rol: mb.rol === 'admin' ? 'miembro' : 'admin' })) } },
+            mb.rol === 'admin' ? 'Quitar admin' : 'Hacer admin'));
+          acciones.push(h('button', { type: 'button', class: 'cw-btn cw-btn-small', 'aria-label': 'Quitar a ' + u.nombre + ' del grupo',
+            on: { click: () => accion(() => client.api.del(`/chats/${chatId}/miembros/${u.id}`)) } }, 'Quitar'));
+        }
+        lista.appendChild(h('li', { class: 'cw-user-row', dataset: { id: String(u.id) } }, avatar(u.nombre, s.presencia.get(u.id) || u.estatus),
+          h('span', { class: 'cw-chat-text' }, h('span', { class: 'cw-chat-name' }, u.nombre + (yo ? ' (tú)' : '')),
+            h('span', { class: 'cw-muted' }, mb.rol === 'admin' ? 'Administrador' : 'Miembro')), acciones));
+      }
+    } catch (e) {
+      clear(lista).appendChild(h('li', { class: 'cw-error' }, e.mensaje || 'No se pudo cargar'));
+    }
+  }
+  async function accion(fn) {
+    try { await fn(); } catch (e) { client.fallo(e); }
+    cargar();
+  }
+  q.addEventListener('input', debounce(async () => {
+    try {
+      const r = await client.api.usuarios(q.value.trim(), 8);
+      const dentro = new Set((s.miembros.get(chatId) || []).map((x) => x.usuario.id));
+      clear(res);
+      for (const u of (r.usuarios || []).filter((x) => !dentro.has(x.id))) {
+        res.appendChild(h('button', { type: 'button', class: 'cw-chip cw-chip-add', on: {
+          click: () => { clear(res); q.value = ''; accion(() => client.api.post(`/chats/${chatId}/miembros`, { usuario_ids: [u.id] })); },
+        } }, '+ ' + u.nombre));
+      }
+    } catch (e) { client.fallo(e); }
+  }, 200));
+  salir.addEventListener('click', async () => {
+    if (!window.confirm('¿Salir de este grupo?')) return;
+    try {
+      await client.api.del(`/chats/${chatId}/miembros/${s.me.id}`);
+      m.close();
+      store.removeChat(chatId);
+      store.setUi({ vista: 'lista' });
+    } catch (e) { client.fallo(e); }
+  });
+  cargar();
+}

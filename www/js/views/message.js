@@ -91,7 +91,7 @@ export function renderMensaje(ctx, m, pend) {
       btnR,
       mio && (m.tipo === 'texto' || m.contenido) && m.tipo !== 'encuesta'
         ? h('button', { type: 'button', class: 'cw-act', 'aria-label': 'Editar', title: 'Editar', on: { click: () => ctx.acciones.editar(m) } }, '✏️') : null,
-      mio ? h('button', { type: 'button', class: 'cw-act', 'aria-label': 'Ver quién lo leyó', title: 'Lecturas', on: { click: () => ctx.acciones.lecturas(m) } }, 'ⓘ') : null,
+      mio ? h('button', { type: 'button', class: 'cw-act', 'aria-label': 'Ver quién lo leyó', title: 'Lecturas', on: { click: () => ctx.acciones.lecturas(m) } }, 'ℹ️') : null,
       puedeBorrar ? h('button', { type: 'button', class: 'cw-act', 'aria-label': 'Eliminar', title: 'Eliminar', on: { click: () => ctx.acciones.eliminar(m) } }, '🗑') : null,
       picker);
   }
