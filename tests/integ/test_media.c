@@ -975,6 +975,32 @@ static void test_media__through_messages_api(void)
     r = it_req("POST", path, tok_a, body);
     CU_ASSERT_EQUAL(r->status, 400);
     it_free(r);
+    /* a media is used once: sending it again is a conflict */
+    snprintf(body, sizeof(body), "{\"tipo\":\"imagen\",\"media_id\":%lld}", media);
+    r = it_req("POST", path, tok_a, body);
+    CU_ASSERT_EQUAL(r->status, 409);
+    it_free(r);
+    /* the tipo comes from the bytes: none given, or a wrong one refused */
+    struct buf pdf_jpg = gen_jpeg(8, 8);
+    r = upload("otra.jpg", "image/jpeg", &pdf_jpg);
+    long long media2 = it_get_ll(r, "id");
+    it_free(r);
+    snprintf(body, sizeof(body), "{\"tipo\":\"documento\",\"media_id\":%lld}", media2);
+    r = it_req("POST", path, tok_a, body);
+    CU_ASSERT_EQUAL(r->status, 400);
+    it_free(r);
+    snprintf(body, sizeof(body), "{\"media_id\":%lld,\"client_id\":\"img-%lld\"}", media2, media2);
+    r = it_req("POST", path, tok_a, body);
+    CU_ASSERT_EQUAL(r->status, 201);
+    CU_ASSERT_STRING_EQUAL(it_get_str(r, "tipo"), "imagen");
+    long long msg2 = it_get_ll(r, "id");
+    it_free(r);
+    /* a retry with the same client_id returns the first message */
+    r = it_req("POST", path, tok_a, body);
+    CU_ASSERT_EQUAL(r->status, 200);
+    CU_ASSERT_EQUAL(it_get_ll(r, "id"), msg2);
+    it_free(r);
+    free(pdf_jpg.p);
     snprintf(path, sizeof(path), "/mensajes/%lld", msg);
     r = it_req("DELETE", path, tok_a, NULL);
     CU_ASSERT_EQUAL(r->status, 204);
@@ -982,9 +1008,61 @@ static void test_media__through_messages_api(void)
     r = it_req("GET", media_path(media), tok_b, NULL);
     CU_ASSERT_EQUAL(r->status, 404);
     it_free(r);
+    /* hidden from the uploader too, and never attachable again */
+    r = it_req("GET", media_path(media), tok_a, NULL);
+    CU_ASSERT_EQUAL(r->status, 404);
+    it_free(r);
+    snprintf(path, sizeof(path), "/chats/%lld/mensajes", chat);
+    snprintf(body, sizeof(body), "{\"media_id\":%lld}", media);
+    r = it_req("POST", path, tok_a, body);
+    CU_ASSERT_EQUAL(r->status, 409);
+    it_free(r);
     char *p = storage_path(media);
     CU_ASSERT(file_exists(p));      /* kept until prune */
     free(p);
+
+    /* a chat image: a replaced one is discarded and its file removed */
+    struct buf i1 = gen_png(4, 4), i2 = gen_png(5, 5);
+    r = upload("g1.png", "image/png", &i1);
+    long long img1 = it_get_ll(r, "id");
+    it_free(r);
+    r = upload("g2.png", "image/png", &i2);
+    long long img2 = it_get_ll(r, "id");
+    it_free(r);
+    snprintf(path, sizeof(path), "/chats/%lld", chat);
+    snprintf(body, sizeof(body), "{\"imagen_media_id\":%lld}", img1);
+    r = it_req("PATCH", path, tok_a, body);
+    CU_ASSERT_EQUAL(r->status, 200);
+    it_free(r);
+    r = it_req("GET", media_path(img1), tok_b, NULL);
+    CU_ASSERT_EQUAL(r->status, 200);
+    it_free(r);
+    char *p1 = storage_path(img1);
+    CU_ASSERT(file_exists(p1));
+    snprintf(body, sizeof(body), "{\"imagen_media_id\":%lld}", img2);
+    r = it_req("PATCH", path, tok_a, body);
+    CU_ASSERT_EQUAL(r->status, 200);
+    it_free(r);
+    CU_ASSERT(!file_exists(p1));
+    r = it_req("GET", media_path(img1), tok_b, NULL);
+    CU_ASSERT_EQUAL(r->status, 404);
+    it_free(r);
+    r = it_req("GET", media_path(img2), tok_b, NULL);
+    CU_ASSERT_EQUAL(r->status, 200);
+    it_free(r);
+    /* a document cannot be a chat image */
+    struct buf pdf = gen_pdf();
+    r = upload("doc.pdf", "application/pdf", &pdf);
+    long long doc = it_get_ll(r, "id");
+    it_free(r);
+    snprintf(body, sizeof(body), "{\"imagen_media_id\":%lld}", doc);
+    r = it_req("PATCH", path, tok_a, body);
+    CU_ASSERT_EQUAL(r->status, 400);
+    it_free(r);
+    free(p1);
+    free(i1.p);
+    free(i2.p);
+    free(pdf.p);
     free(jpg.p);
     free(png.p);
 }
