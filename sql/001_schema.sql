@@ -146,7 +146,7 @@ CREATE TABLE chats (
 );
 COMMENT ON TABLE chats IS 'Conversations: directo (1:1, unique per ordered user pair) or grupo; soft-deleted';
 COMMENT ON COLUMN chats.directo_a IS 'For directo: the smaller user id of the pair (directo_a < directo_b); NULL for grupo';
-COMMENT ON COLUMN chats.ultima_actividad IS 'Set to now() with every new message (and on creation); GET /chats orders by it DESC, id DESC';
+COMMENT ON COLUMN chats.ultima_actividad IS 'When the chat was created; GET /chats orders by the later of this and the newest message (read from the mensajes (chat_id, id DESC) index), so a send updates no chats row';
 -- get-or-create 1:1 (race-safe):
 --   INSERT INTO chats (tipo, creado_por, directo_a, directo_b) VALUES ('directo', $me, least($me,$o), greatest($me,$o))
 --   ON CONFLICT (directo_a, directo_b) DO NOTHING RETURNING id;  -- no row: SELECT it (200)
