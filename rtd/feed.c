@@ -25,7 +25,7 @@
 
 /* The rows after the cursor, below the horizon: complete and final. */
 static const char feed_sql[] =
-    FEED_COLS " FROM eventos_despues($1::bigint, $2::bigint, $3::int) e";
+    FEED_COLS " FROM eventos_despues($1::bigint, $2::bigint, $3::int) e ORDER BY e.xid, e.id";
 
 /* Rows a NOTIFY announced that the cursor read could not hand out yet
  * (an older transaction somewhere in the cluster is still open, so they

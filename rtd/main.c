@@ -120,7 +120,8 @@ int main(int argc, char **argv)
     info.protocols = rt_protocols;
     info.user = &rt;
     info.vhost_name = "default";
-    info.options = LWS_SERVER_OPTION_DISABLE_IPV6;
+    /* an IPv6 rtd_bind (has a ':') needs IPv6 left on */
+    info.options = strchr(c->rtd_bind, ':') ? 0 : LWS_SERVER_OPTION_DISABLE_IPV6;
     info.ka_time = 0;
     info.timeout_secs = 30;
     rt.ctx = lws_create_context(&info);

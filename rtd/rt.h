@@ -86,6 +86,8 @@ struct rt_conn {
     struct rt_out *qhead, *qtail;
     uint32_t qlen;
     uint32_t stamp;         /* dedupe in multi-room fan-out */
+    uint32_t rate_second;   /* inbound events that reach the database: */
+    uint16_t rate_count;    /*   how many in that second */
     uint8_t state;
     bool inactive;          /* reported presence:status inactivo */
     bool pong_wait;

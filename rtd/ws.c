@@ -233,7 +233,7 @@ void rt_auth_done(struct rt *rt, struct rt_job *j)
     struct rt_conn *c = rt_map_get(&rt->conns, j->conn_id);
     if (!c || c->state != RT_AUTH)
         return;
-    if (j->status < 0 && j->err != ERR_DEACTIVATED && j->err != ERR_TOKEN) {
+    if (j->status < 0 && j->err == ERR_UNAVAILABLE) {
         /* our trouble (the database is away), not the client's: close the
          * transport without CONNECT_ERROR so the client reconnects with its
          * own backoff instead of giving up */
@@ -243,7 +243,9 @@ void rt_auth_done(struct rt *rt, struct rt_job *j)
         return;
     }
     if (j->status < 0) {
-        const char *codigo = j->err == ERR_DEACTIVATED ? "usuario_desactivado" : "token_invalido";
+        const char *codigo = j->err == ERR_DEACTIVATED ? "usuario_desactivado"
+                             : j->err == ERR_INTERNAL  ? "error_interno"
+                                                       : "token_invalido";
         struct rt_buf *b = rt_buf_printf("44{\"message\":\"%s\"}", codigo);
         hub_send(rt, c, b);
         rt_buf_unref(b);
@@ -334,6 +336,21 @@ static void ws_domain(struct rt *rt, struct rt_conn *c, enum rt_job_kind kind, j
     pool_submit(rt->pool, j);
 }
 
+/* Inbound events that cost a database round trip, per socket and second:
+ * far above what a client does (typing is sent every few seconds), low
+ * enough that one socket cannot flood PostgreSQL. */
+#define RT_RATE_PER_SECOND 20
+
+static bool ws_rate_ok(struct rt_conn *c)
+{
+    uint32_t now = (uint32_t)(lws_now_usecs() / LWS_US_PER_SEC);
+    if (now != c->rate_second) {
+        c->rate_second = now;
+        c->rate_count = 0;
+    }
+    return ++c->rate_count <= RT_RATE_PER_SECOND;
+}
+
 static void ws_on_event(struct rt *rt, struct rt_conn *c, const struct sio_packet *p)
 {
     json_object *arr, *arg;
@@ -343,7 +360,11 @@ static void ws_on_event(struct rt *rt, struct rt_conn *c, const struct sio_packe
         hub_close(rt, c, "protocol_error", false);
         return;
     }
-    if (strcmp(name, "chat:typing") == 0)
+    bool costly = strcmp(name, "chat:typing") == 0 || strcmp(name, "chat:marcar_leido") == 0 ||
+                  strcmp(name, "chat:reaccionar") == 0;
+    if (costly && !ws_rate_ok(c))
+        ws_ack_err(rt, c, p->ack, "limite_excedido");
+    else if (strcmp(name, "chat:typing") == 0)
         ws_typing(rt, c, arg, p->ack);
     else if (strcmp(name, "presence:status") == 0)
         ws_status(rt, c, arg, p->ack);

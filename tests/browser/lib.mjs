@@ -144,7 +144,7 @@ export function startRtd() {
 }
 
 /** until(fn, {timeout, what}): polls an async predicate until it returns truthy. */
-export async function until(fn, { timeout = 10000, what = "condition" } = {}) {
+export async function until(fn, { timeout = 20000, what = "condition" } = {}) {
     const end = Date.now() + timeout;
     let last;
     while (Date.now() < end) {

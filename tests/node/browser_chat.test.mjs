@@ -69,6 +69,14 @@ test("typing indicator, reply with quote, Shift+Enter keeps a new line", async (
     // the typing line is gone once the message arrived
     await until(async () => !/escribiendo/.test(await ana.page.locator(".cw-typing").textContent()), { what: "typing cleared" });
     await shot(ana.page, "chat-02-respuesta");
+    // links become links, the text stays text
+    await send(ana.page, "Detalle en https://erp.example.com/pedidos?id=1001. <b>gracias</b>");
+    const link = msg(beto.page, "Detalle en").locator("a.cw-link");
+    await link.waitFor();
+    assert.equal(await link.getAttribute("href"), "https://erp.example.com/pedidos?id=1001");
+    assert.equal(await link.getAttribute("rel"), "noopener noreferrer");
+    assert.equal(await msg(beto.page, "Detalle en").locator("b").count(), 0);
+    assert.match(await msg(beto.page, "Detalle en").locator(".cw-msg-text").textContent(), /<b>gracias<\/b>$/);
 });
 
 test("react, edit and delete my own message; the other side sees each", async () => {
@@ -237,6 +245,22 @@ test("keyboard only: Tab reaches the chat list, Enter opens it, the composer sen
     await p.keyboard.type("Enviado solo con teclado");
     await p.keyboard.press("Enter");
     await msg(ana.page, "Enviado solo con teclado").waitFor();
+    // Shift+Tab from the composer reaches the newest message (one tab stop for the history),
+    // the arrows walk the history
+    await msg(p, "Enviado solo con teclado").locator('.cw-tick[data-tick]').waitFor();
+    const activo = () => p.evaluate(() => {
+        const a = document.activeElement;
+        return a && a.classList.contains("cw-bubble") ? a.textContent : null;
+    });
+    for (let i = 0; i < 12 && !(await activo()); i++) await p.keyboard.press("Shift+Tab");
+    assert.match(await activo(), /Enviado solo con teclado/);
+    await p.keyboard.press("ArrowUp");
+    assert.doesNotMatch(await activo(), /Enviado solo con teclado/);
+    assert.equal(await p.locator(".cw-bubble[tabindex='0']").count(), 1);
+    await p.keyboard.press("End");
+    assert.match(await activo(), /Enviado solo con teclado/);
+    await p.keyboard.press("Escape");
+    assert.equal(await p.evaluate(() => document.activeElement.classList.contains("cw-textarea")), true);
     await p.getByLabel("Buscar conversación").fill("");
 });
 

@@ -93,6 +93,7 @@ test("an announcement: composed with permission 567, confirmed by the recipient,
     await dlg.getByLabel("Buscar destinatarios").fill(B);
     await dlg.locator(".cw-chip-add", { hasText: B }).click();
     await dlg.locator(".cw-chip", { hasText: B + " ✕" }).waitFor();
+    await dlg.getByLabel("Adjuntar archivo al comunicado").setInputFiles({ name: "calendario.png", mimeType: "image/png", buffer: png(90, 60) });
     await dlg.getByRole("button", { name: "Publicar" }).click();
     const cardA = p.locator(".cw-com", { hasText: titulo });
     await cardA.waitFor();
@@ -104,6 +105,7 @@ test("an announcement: composed with permission 567, confirmed by the recipient,
     await btn.click();
     const cardB = beto.page.locator(".cw-com", { hasText: titulo });
     await cardB.waitFor();
+    await until(() => cardB.locator("img.cw-img").evaluate((i) => i.complete && i.naturalWidth === 90), { what: "the announcement's image" });
     await shot(beto.page, "features-03-comunicado-recibido");
     await cardB.getByRole("button", { name: "Reaccionar con 👍" }).click();
     await cardB.getByRole("button", { name: "Confirmar lectura" }).click();
@@ -133,6 +135,11 @@ test("media: an image by the picker and by drag and drop shows inline, audio get
     const imgB = beto.page.locator(".cw-msg img.cw-img").last();
     await imgB.waitFor();
     await until(() => imgB.evaluate((i) => i.complete && i.naturalWidth === 120), { what: "the image decoded for Beto" });
+    await beto.page.getByRole("button", { name: "Ver imagen grafica.png en grande" }).click();
+    const visor = beto.page.locator("dialog.cw-dialog img.cw-img-grande");
+    await visor.waitFor();
+    await beto.page.keyboard.press("Escape");
+    await visor.waitFor({ state: "detached" });
 
     // drag and drop a second image onto the conversation
     const b64 = png(60, 40).toString("base64");
@@ -212,5 +219,27 @@ test("group members: the admin adds and removes people, a member leaves", async 
         assert.deepEqual(ana.errors, []);
     } finally {
         await caro.ctx.close();
+    }
+});
+
+test("permission 568 deletes an announcement from the panel", async () => {
+    const D = "Dora Comunicados" + RUN;
+    const dora = await user(browser, { idErp: "fd" + RUN, nombre: D, permisos: [568] });
+    try {
+        const titulo = "Aviso equivocado " + RUN;
+        const c = await rest(ana.token, "POST", "/comunicados", { titulo, contenido: "Ignorar", destinatarios: { usuario_ids: [beto.me.id, dora.me.id] } });
+        assert.equal(c.status, 201, JSON.stringify(c.body));
+        const p = dora.page;
+        await p.locator(".cw-btn-comunicados .cw-badge", { hasText: "1" }).waitFor();
+        await p.getByRole("button", { name: /^Comunicados/ }).click();
+        const card = p.locator(".cw-com", { hasText: titulo });
+        p.once("dialog", (d) => d.accept());
+        await card.getByRole("button", { name: "Eliminar" }).click();
+        await card.waitFor({ state: "detached" });
+        await p.locator(".cw-btn-comunicados .cw-badge").waitFor({ state: "hidden" });
+        assert.equal((await rest(beto.token, "GET", `/comunicados/${c.body.id}`)).status, 404);
+        assert.deepEqual(dora.errors, []);
+    } finally {
+        await dora.ctx.close();
     }
 });

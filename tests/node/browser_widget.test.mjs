@@ -127,3 +127,35 @@ test("the widget takes the token from a page-provided ChatERP.getToken(), and fi
         await ctx.close();
     }
 });
+
+/** the session cookie the stack authenticates with, if configured (CHAT_JWT_COOKIE or jwt_cookie in its config). */
+function jwtCookie() {
+    if (process.env.CHAT_JWT_COOKIE) return process.env.CHAT_JWT_COOKIE;
+    const line = readFileSync(process.env.CHAT_CONFIG, "utf8").split("\n").find((l) => /^\s*jwt_cookie\s*=/.test(l));
+    return line ? line.replace(/^[^=]*=\s*/, "").trim() : "";
+}
+
+test("with the ERP session cookie alone (jwt_cookie configured), the widget and the page need no token", async (t) => {
+    const name = jwtCookie();
+    if (!name) {
+        t.skip("the stack runs without jwt_cookie (set CHAT_JWT_COOKIE for the test stack to run this)");
+        return;
+    }
+    const html = LEGACY.replace(' data-token="__TOKEN__"', "");
+    const ctx = await browser.newContext({ viewport: { width: 1200, height: 800 }, locale: "es-MX" });
+    try {
+        await ctx.addCookies([{ name, value: anaToken, url: BASE }]);
+        const page = await ctx.newPage();
+        await page.route(PAGE, (route) => route.fulfill({ status: 200, contentType: "text/html; charset=utf-8", body: html }));
+        await page.goto(PAGE);
+        await page.waitForFunction(() => window.ChatERP.client && window.ChatERP.client.store.state.conexion.estado === "conectado", null, { timeout: 15000 });
+        assert.equal(await page.evaluate(() => window.ChatERP.client.store.state.me.nombre), A);
+        const full = await ctx.newPage();
+        await full.goto(BASE + "/chat/");
+        await full.locator('.cw-conn[data-estado="conectado"]').waitFor({ timeout: 15000 });
+        await full.locator(".cw-chat-item", { hasText: B }).click();
+        await msg(full, "sale hoy en la tarde").waitFor();
+    } finally {
+        await ctx.close();
+    }
+});

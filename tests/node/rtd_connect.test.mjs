@@ -168,10 +168,10 @@ test("a client that never answers pings is dropped after pingTimeout", async () 
         polite.on("message", (d) => { if (d.toString() === "2") polite.send("3"); });
         const rude = await raw(url);
         const t0 = Date.now();
-        await closed(rude, 3000);
+        await closed(rude, 6000);
         const took = Date.now() - t0;
         assert.ok(rude.frames.includes("2"), "it was pinged");
-        assert.ok(took >= 500 && took < 2500, `dropped after ${took} ms`);
+        assert.ok(took >= 500 && took < 5000, `dropped after ${took} ms`);
         await sleep(800);
         assert.equal(polite.readyState, WebSocket.OPEN);
         polite.close();

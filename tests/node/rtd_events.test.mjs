@@ -236,3 +236,16 @@ test("an old open transaction does not hold back a notified event, which still a
     await sleep(1200);
     assert.deepEqual(got.map((m) => m.id), [1, 2], "each once, the rest when the horizon moved");
 });
+
+test("a socket flooding typing events is limited, and others are not affected", async () => {
+    const a = pre("a12"), b = pre("b12");
+    const chat = makeChat([a.id, b.id]);
+    await online(a);
+    await online(b);
+    const acks = await Promise.all(Array.from({ length: 80 }, () =>
+        ask(a.s, "chat:typing", { chat_id: chat, escribiendo: true })));
+    const limited = acks.filter((x) => x.error === "limite_excedido").length;
+    assert.ok(limited >= 20, `limited ${limited} of 80`); // even across a second boundary
+    assert.ok(acks.filter((x) => x.ok).length >= 10);
+    assert.deepEqual(await ask(b.s, "chat:typing", { chat_id: chat, escribiendo: true }), { ok: true });
+});

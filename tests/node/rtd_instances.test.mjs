@@ -3,9 +3,74 @@
 // presence; a dead instance's users end up desconectado.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
+import { mkdtempSync, mkdirSync, writeFileSync, rmSync } from "node:fs";
+import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import {
     RUN, mint, userId, makeChat, emit, connect, waitFor, collect, ask, sleep, startRtd,
 } from "./lib.mjs";
+
+async function freePort() {
+    return new Promise((ok) => {
+        const srv = createServer();
+        srv.listen(0, "127.0.0.1", () => {
+            const { port } = srv.address();
+            srv.close(() => ok(port));
+        });
+    });
+}
+
+/** An nginx of its own balancing /chat/socket.io/ over the given rtd ports
+ * (round robin: no stickiness is needed for the websocket transport). */
+async function balancer(ports) {
+    const dir = mkdtempSync(join(tmpdir(), "rtd-lb-"));
+    for (const d of ["client_body", "proxy", "fastcgi", "uwsgi", "scgi"]) mkdirSync(join(dir, d));
+    const port = await freePort();
+    const root = process.getuid && process.getuid() === 0 ? "user root;" : "";
+    writeFileSync(join(dir, "nginx.conf"), `${root}
+worker_processes 1;
+pid ${dir}/nginx.pid;
+error_log ${dir}/error.log warn;
+events { worker_connections 256; }
+http {
+    access_log off;
+    client_body_temp_path ${dir}/client_body;
+    proxy_temp_path ${dir}/proxy;
+    fastcgi_temp_path ${dir}/fastcgi;
+    uwsgi_temp_path ${dir}/uwsgi;
+    scgi_temp_path ${dir}/scgi;
+    upstream rtd { ${ports.map((p) => `server 127.0.0.1:${p};`).join(" ")} }
+    server {
+        listen 127.0.0.1:${port};
+        location /chat/socket.io/ {
+            proxy_pass http://rtd;
+            proxy_http_version 1.1;
+            proxy_set_header Upgrade $http_upgrade;
+            proxy_set_header Connection "upgrade";
+            proxy_read_timeout 3600s;
+        }
+    }
+}
+`);
+    const child = spawn("nginx", ["-p", dir, "-c", join(dir, "nginx.conf"), "-e", join(dir, "error.log"),
+        "-g", "daemon off;"], { stdio: "ignore" });
+    const base = `http://127.0.0.1:${port}`;
+    for (let i = 0; i < 100; i++) {
+        try {
+            await fetch(`${base}/chat/socket.io/?EIO=4&transport=polling`);
+            break;
+        } catch { await sleep(50); }
+    }
+    return {
+        base,
+        stop: () => new Promise((ok) => {
+            child.once("exit", () => { rmSync(dir, { recursive: true, force: true }); ok(); });
+            child.kill("SIGQUIT");
+        }),
+    };
+}
 
 let x, y;
 const opened = [];
@@ -85,4 +150,31 @@ test("the users of an instance that dies are marked desconectado by the survivor
         50000);
     z.child.kill("SIGKILL");
     await off;
+});
+
+test("two instances behind one nginx: users on different instances talk to each other", async () => {
+    const lb = await balancer([x.port, y.port]);
+    try {
+        const a = pre("a4"), b = pre("b4");
+        const chat = makeChat([a.id, b.id]);
+        const countX0 = (await (await fetch(`${x.base}/rtd/salud`)).json()).conexiones;
+        const as = await sock(a, lb);
+        const bs = await sock(b, lb);
+        // round robin put one socket on each instance
+        const countX = (await (await fetch(`${x.base}/rtd/salud`)).json()).conexiones;
+        assert.equal(countX - countX0, 1, "one of the two sockets is on x, the other on y");
+        const got = [waitFor(as, "mensaje:nuevo"), waitFor(bs, "mensaje:nuevo")];
+        emit("mensaje:nuevo", `chat:${chat}`, { id: 20, chat_id: chat });
+        for (const m of await Promise.all(got)) assert.equal(m.id, 20);
+        const t = waitFor(bs, "chat:escribiendo");
+        await ask(as, "chat:typing", { chat_id: chat, escribiendo: true });
+        assert.equal((await t).usuario_id, a.id);
+        const st = waitFor(bs, "usuario:estatus", (e) => e.usuario_id === a.id && e.estatus === "inactivo");
+        await ask(as, "presence:status", { estatus: "inactivo" });
+        await st;
+        as.close();
+        bs.close();
+    } finally {
+        await lb.stop();
+    }
 });

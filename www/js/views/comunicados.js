@@ -38,6 +38,12 @@ export function createComunicados(client, el, app) {
         ? h('span', { class: 'cw-ok cw-leido' }, '✓ Leído el ' + fechaHora(c.leido_at))
         : h('button', { type: 'button', class: 'cw-btn cw-btn-primary cw-confirmar', on: { click: () => client.confirmarComunicado(c) } }, 'Confirmar lectura'));
     }
+    if (store.puede(568)) {
+      pie.appendChild(h('button', { type: 'button', class: 'cw-btn cw-btn-peligro cw-borrar-com', on: { click: async () => {
+        if (!window.confirm('¿Eliminar este comunicado para todos?')) return;
+        try { await client.api.del(`/comunicados/${c.id}`); store.upsertComunicado({ id: c.id, eliminado: true }); } catch (e) { client.fallo(e); }
+      } } }, 'Eliminar'));
+    }
     if (veReporte) {
       pie.appendChild(h('button', { type: 'button', class: 'cw-btn cw-reporte', on: { click: () => dialogoReporte(client, app, c) } },
         `Lecturas: ${c.leidos_total || 0} de ${c.destinatarios_total || 0}`));

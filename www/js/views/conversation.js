@@ -28,7 +28,7 @@ export function createConversation(client, el, chatId, app) {
 
   const banner = h('div', { class: 'cw-banner', hidden: true });
   const subidas = h('div', { class: 'cw-subidas', 'aria-live': 'polite' });
-  const file = h('input', { type: 'file', multiple: true, class: 'cw-file', id: 'cw-file-' + chatId, 'aria-label': 'Adjuntar archivo' });
+  const file = h('input', { type: 'file', multiple: true, class: 'cw-file', id: 'cw-file-' + chatId, tabindex: '-1', 'aria-hidden': 'true' });
   const adjuntar = h('button', { type: 'button', class: 'cw-btn cw-btn-icon', 'aria-label': 'Adjuntar archivo', title: 'Adjuntar archivo', on: { click: () => file.click() } }, '📎');
   const encuesta = h('button', { type: 'button', class: 'cw-btn cw-btn-icon', 'aria-label': 'Crear encuesta', title: 'Crear encuesta', on: { click: () => dialogoEncuesta(client, app, chatId) } }, '📊');
   const texto = h('textarea', { class: 'cw-textarea', rows: '1', placeholder: 'Escribe un mensaje', 'aria-label': 'Escribe un mensaje', maxlength: '10000' });
@@ -40,7 +40,7 @@ export function createConversation(client, el, chatId, app) {
   el.appendChild(root);
 
   const ctx = {
-    client, store, get chat() { return chat; },
+    client, store, app, get chat() { return chat; },
     acciones: {
       responder(m) { modo = { tipo: 'responder', m }; renderBanner(); texto.focus(); },
       editar(m) { modo = { tipo: 'editar', m }; texto.value = m.contenido || ''; renderBanner(); autosize(); texto.focus(); },
@@ -139,6 +139,7 @@ export function createConversation(client, el, chatId, app) {
       prev = n.el;
     }
     for (const [k, n] of nodos) if (!vistos.has(k)) { n.el.remove(); nodos.delete(k); }
+    rovingTabindex();
     cargando.hidden = !(b.hayMas && b.cargado) && b.cargado;
     cargando.textContent = b.cargado ? (b.hayMas ? 'Desliza hacia arriba para ver más' : '') : 'Cargando mensajes…';
     if (b.cargado && !b.hayMas && b.ids.length) { cargando.hidden = false; cargando.textContent = 'Inicio de la conversación'; }
@@ -153,6 +154,38 @@ export function createConversation(client, el, chatId, app) {
     if (Array.isArray(a) && Array.isArray(b)) return a.length === b.length && a.every((x, i) => x === b[i]);
     return a === b;
   }
+
+  // One message bubble is in the Tab order (the last one, or the one the
+  // reader moved to); arrows move between bubbles, Home/End jump.
+  let focoKey = null;
+  function burbujas() { return [...lista.querySelectorAll('.cw-bubble')]; }
+  function rovingTabindex() {
+    const bs = burbujas();
+    let actual = focoKey ? lista.querySelector(`[data-id="${focoKey}"] > .cw-bubble`) : null;
+    if (!actual) actual = bs[bs.length - 1];
+    for (const b of bs) b.tabIndex = b === actual ? 0 : -1;
+  }
+  lista.addEventListener('focusin', (e) => {
+    const b = e.target.closest && e.target.closest('.cw-bubble');
+    if (!b) return;
+    focoKey = b.parentElement.dataset.id || null;
+    for (const x of burbujas()) x.tabIndex = x === b ? 0 : -1;
+  });
+  lista.addEventListener('keydown', (e) => {
+    if (!e.target.classList || !e.target.classList.contains('cw-bubble')) return;
+    const bs = burbujas();
+    const i = bs.indexOf(e.target);
+    let j = -1;
+    if (e.key === 'ArrowUp') j = Math.max(0, i - 1);
+    else if (e.key === 'ArrowDown') j = Math.min(bs.length - 1, i + 1);
+    else if (e.key === 'Home') j = 0;
+    else if (e.key === 'End') j = bs.length - 1;
+    else if (e.key === 'Escape') { e.preventDefault(); texto.focus(); return; }
+    if (j < 0) return;
+    e.preventDefault();
+    bs[j].focus();
+    if (j === 0) masAntiguos();
+  });
 
   async function masAntiguos() {
     const b = store.bucket(chatId);

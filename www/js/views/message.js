@@ -2,6 +2,7 @@
 // poll, reactions, ticks and the actions a member may take on it.
 
 import { h, hora, tamano, EMOJIS, fechaHora } from './dom.js';
+import { modal } from './dialogs.js';
 
 /**
  * renderMensaje(ctx, m, {pendiente}): the element of one message.
@@ -36,7 +37,7 @@ export function renderMensaje(ctx, m, pend) {
   } else {
     if (m.media) partes.push(renderMedia(ctx, m));
     if (m.tipo === 'encuesta' && m.encuesta) partes.push(renderEncuesta(ctx, m));
-    else if (m.contenido) partes.push(h('div', { class: 'cw-msg-text' }, m.contenido));
+    else if (m.contenido) partes.push(h('div', { class: 'cw-msg-text' }, enlaces(m.contenido)));
   }
 
   // meta: edited, time, ticks
@@ -98,7 +99,28 @@ export function renderMensaje(ctx, m, pend) {
 
   const quien = mio ? 'Tú' : (m.autor ? m.autor.nombre : '');
   return h('div', { class: cls.join(' '), dataset: { id: String(m.id || ''), clientId: m.client_id || '' } },
-    h('div', { class: 'cw-bubble', tabindex: '0', 'aria-label': `${quien}, ${hora(m.created_at)}` }, partes), acciones);
+    h('div', { class: 'cw-bubble', tabindex: '-1', 'aria-label': `${quien}, ${hora(m.created_at)}` }, partes), acciones);
+}
+
+const URL_RE = /\bhttps?:\/\/[^\s<>"]+[^\s<>".,;:!?)\]]/g;
+
+/** enlaces(texto): text nodes and <a> for the http(s) URLs in it (never HTML from the text). */
+function enlaces(texto) {
+  const out = [];
+  let i = 0;
+  for (const mm of texto.matchAll(URL_RE)) {
+    if (mm.index > i) out.push(texto.slice(i, mm.index));
+    out.push(h('a', { href: mm[0], target: '_blank', rel: 'noopener noreferrer', class: 'cw-link' }, mm[0]));
+    i = mm.index + mm[0].length;
+  }
+  if (i < texto.length) out.push(texto.slice(i));
+  return out;
+}
+
+/** verImagen(ctx, img): the picture at full size in a dialog. */
+function verImagen(ctx, img, titulo) {
+  const grande = h('img', { class: 'cw-img-grande', src: img.src, alt: img.alt });
+  modal(ctx.app, titulo || 'Imagen', grande);
 }
 
 function etiquetaTipo(t) {
@@ -115,7 +137,9 @@ function renderMedia(ctx, m) {
   switch (m.tipo) {
     case 'imagen': {
       const img = h('img', { class: 'cw-img', alt: m.contenido || nombre, loading: 'lazy', width: md.ancho || null, height: md.alto || null });
-      return h('div', { class: 'cw-media' }, setUrl(img, 'src'));
+      const abrir = h('button', { type: 'button', class: 'cw-img-btn', 'aria-label': 'Ver imagen ' + nombre + ' en grande',
+        on: { click: () => { if (img.src) verImagen(ctx, img, nombre); } } }, setUrl(img, 'src'));
+      return h('div', { class: 'cw-media' }, abrir);
     }
     case 'audio':
       return h('div', { class: 'cw-media' }, setUrl(h('audio', { controls: true, preload: 'metadata', 'aria-label': 'Audio: ' + nombre }), 'src'));
