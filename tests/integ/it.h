@@ -91,4 +91,13 @@ struct it_job {
  * barrier; returns when all are done. Free each out with free(). */
 void it_parallel(struct it_job *jobs, size_t n);
 
+/* A group made by tok with the given members (201 asserted); its id. */
+long long it_group(const char *tok, const char *nombre, const long long *ids, int n);
+
+/* Sends text to chat as tok (201 asserted); the message id. */
+long long it_send_text(const char *tok, long long chat, const char *text);
+
+/* Asserts r's status and (when codigo) its error code, then frees r. */
+void it_expect(struct it_resp *r, long status, const char *codigo);
+
 #endif

@@ -1,6 +1,7 @@
 /* lib_it.c: the integration test kit. */
 #include "it.h"
 
+#include <CUnit/CUnit.h>
 #include <curl/curl.h>
 #include <pthread.h>
 #include <stdarg.h>
@@ -342,4 +343,38 @@ void it_parallel(struct it_job *jobs, size_t n)
     pthread_barrier_destroy(&go);
     free(t);
     free(p);
+}
+
+long long it_group(const char *tok, const char *nombre, const long long *ids, int n)
+{
+    char body[1024];
+    int w = snprintf(body, sizeof(body), "{\"nombre\":\"%s\",\"miembros\":[", nombre);
+    for (int i = 0; i < n; i++)
+        w += snprintf(body + w, sizeof(body) - (size_t)w, "%s%lld", i ? "," : "", ids[i]);
+    snprintf(body + w, sizeof(body) - (size_t)w, "]}");
+    struct it_resp *r = it_req("POST", "/chats", tok, body);
+    CU_ASSERT_EQUAL(r->status, 201);
+    long long id = it_get_ll(r, "id");
+    it_free(r);
+    return id;
+}
+
+long long it_send_text(const char *tok, long long chat, const char *text)
+{
+    struct it_resp *r = it_req("POST", it_fmt("/chats/%lld/mensajes", chat), tok,
+                               it_fmt("{\"contenido\":\"%s\"}", text));
+    CU_ASSERT_EQUAL(r->status, 201);
+    long long id = it_get_ll(r, "id");
+    it_free(r);
+    return id;
+}
+
+void it_expect(struct it_resp *r, long status, const char *codigo)
+{
+    CU_ASSERT_EQUAL(r->status, status);
+    if (r->status != status)
+        fprintf(stderr, "\n  expected %ld, got %ld: %s\n", status, r->status, r->body);
+    if (codigo)
+        CU_ASSERT_STRING_EQUAL(it_error_code(r), codigo);
+    it_free(r);
 }

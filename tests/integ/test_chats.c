@@ -12,42 +12,6 @@
 
 static char *svc;
 
-/* A group made by tok with the given members; returns its id. */
-static long long mk_group(const char *tok, const char *nombre, const long long *ids, int n)
-{
-    char body[1024];
-    int w = snprintf(body, sizeof(body), "{\"nombre\":\"%s\",\"miembros\":[", nombre);
-    for (int i = 0; i < n; i++)
-        w += snprintf(body + w, sizeof(body) - (size_t)w, "%s%lld", i ? "," : "", ids[i]);
-    snprintf(body + w, sizeof(body) - (size_t)w, "]}");
-    struct it_resp *r = it_req("POST", "/chats", tok, body);
-    CU_ASSERT_EQUAL(r->status, 201);
-    long long id = it_get_ll(r, "id");
-    it_free(r);
-    return id;
-}
-
-static long long send_text(const char *tok, long long chat, const char *text)
-{
-    struct it_resp *r = it_req("POST", it_fmt("/chats/%lld/mensajes", chat), tok,
-                               it_fmt("{\"contenido\":\"%s\"}", text));
-    CU_ASSERT_EQUAL(r->status, 201);
-    long long id = it_get_ll(r, "id");
-    it_free(r);
-    return id;
-}
-
-/* Asserts status and error code, and frees r. */
-static void expect(struct it_resp *r, long status, const char *codigo)
-{
-    CU_ASSERT_EQUAL(r->status, status);
-    if (r->status != status)
-        fprintf(stderr, "\n  expected %ld, got %ld: %s\n", status, r->status, r->body);
-    if (codigo)
-        CU_ASSERT_STRING_EQUAL(it_error_code(r), codigo);
-    it_free(r);
-}
-
 static long long events(const char *tipo, const char *sala)
 {
     PGresult *res = PQexecParams(it_db(), "SELECT count(*) FROM eventos WHERE tipo = $1 AND sala = $2",
@@ -103,9 +67,9 @@ static void test_chats__directo_get_or_create(void)
         { NULL, NULL, NULL },
     };
     for (int i = 0; bad[i][0]; i++)
-        expect(it_req("POST", "/chats/directo", ta, bad[i][0]), atol(bad[i][1]), bad[i][2]);
+        it_expect(it_req("POST", "/chats/directo", ta, bad[i][0]), atol(bad[i][1]), bad[i][2]);
     /* no chat with oneself: the ordered pair has a < b */
-    expect(it_req("POST", "/chats/directo", ta, it_fmt("{\"usuario_id\":%lld}", a)), 400,
+    it_expect(it_req("POST", "/chats/directo", ta, it_fmt("{\"usuario_id\":%lld}", a)), 400,
            "solicitud_invalida");
     char *fp2 = it_db_fingerprint();
     CU_ASSERT_STRING_EQUAL(fp, fp2);
@@ -187,9 +151,9 @@ static void test_chats__group_create_and_list(void)
     it_free(r);
 
     /* newest activity first; no_leidos counts others' messages after my mark */
-    long long g2 = mk_group(ta, "Ventas", &b, 1);
-    send_text(ta, g, "primero");
-    long long m2 = send_text(ta, g, "segundo");
+    long long g2 = it_group(ta, "Ventas", &b, 1);
+    it_send_text(ta, g, "primero");
+    long long m2 = it_send_text(ta, g, "segundo");
     r = it_req("GET", "/chats", tb, NULL);
     CU_ASSERT_EQUAL(r->status, 200);
     CU_ASSERT_EQUAL(json_object_get_boolean(it_get(r, "hay_mas")), 0);
@@ -199,7 +163,7 @@ static void test_chats__group_create_and_list(void)
     CU_ASSERT_EQUAL(it_get_ll(r, "chats.0.ultimo_mensaje.id"), m2);
     CU_ASSERT_STRING_EQUAL(it_get_str(r, "chats.0.ultimo_mensaje.contenido"), "segundo");
     it_free(r);
-    send_text(tb, g2, "hola ventas");
+    it_send_text(tb, g2, "hola ventas");
     r = it_req("GET", "/chats", tb, NULL);
     CU_ASSERT_EQUAL(it_get_ll(r, "chats.0.id"), g2);
     CU_ASSERT_EQUAL(it_get_ll(r, "chats.0.no_leidos"), 0);   /* my own message */
@@ -238,8 +202,8 @@ static void test_chats__group_bad_input(void)
         "{\"nombre\":\"X\"", "nombre=X", "[]", NULL,
     };
     for (int i = 0; bad[i]; i++)
-        expect(it_req("POST", "/chats", ta, bad[i]), 400, "solicitud_invalida");
-    expect(it_req("POST", "/chats", ta, it_fmt("{\"nombre\":\"%s\"}", long_name)), 400,
+        it_expect(it_req("POST", "/chats", ta, bad[i]), 400, "solicitud_invalida");
+    it_expect(it_req("POST", "/chats", ta, it_fmt("{\"nombre\":\"%s\"}", long_name)), 400,
            "solicitud_invalida");
     char *fp2 = it_db_fingerprint();
     CU_ASSERT_STRING_EQUAL(fp, fp2);
@@ -253,7 +217,7 @@ static void test_chats__patch(void)
     char *ta, *tb;
     long long a = it_user("pa", "Paula Patch", NULL, &ta);
     long long b = it_user("pb", "Pablo Patch", NULL, &tb);
-    long long g = mk_group(ta, "Antes", &b, 1);
+    long long g = it_group(ta, "Antes", &b, 1);
     const char *sala = it_fmt("chat:%lld", g);
     long long ev = events("chat:actualizado", sala);
     struct it_resp *r = it_req("PATCH", it_fmt("/chats/%lld", g), ta,
@@ -298,20 +262,20 @@ static void test_chats__patch(void)
         "{\"imagen_media_id\":999999999}", "{\"nombre\":", NULL,
     };
     for (int i = 0; bad[i]; i++)
-        expect(it_req("PATCH", it_fmt("/chats/%lld", g), ta, bad[i]), 400, "solicitud_invalida");
-    expect(it_req("PATCH", it_fmt("/chats/%lld", g), ta, it_fmt("{\"imagen_media_id\":%lld}", theirs)),
+        it_expect(it_req("PATCH", it_fmt("/chats/%lld", g), ta, bad[i]), 400, "solicitud_invalida");
+    it_expect(it_req("PATCH", it_fmt("/chats/%lld", g), ta, it_fmt("{\"imagen_media_id\":%lld}", theirs)),
            400, "solicitud_invalida");
-    expect(it_req("PATCH", it_fmt("/chats/%lld", g), ta, it_fmt("{\"imagen_media_id\":%lld}", pdf)),
+    it_expect(it_req("PATCH", it_fmt("/chats/%lld", g), ta, it_fmt("{\"imagen_media_id\":%lld}", pdf)),
            400, "solicitud_invalida");
     /* a plain member may not; nor may anyone on a 1:1 chat */
-    expect(it_req("PATCH", it_fmt("/chats/%lld", g), tb, "{\"nombre\":\"Mío\"}"), 403, "prohibido");
+    it_expect(it_req("PATCH", it_fmt("/chats/%lld", g), tb, "{\"nombre\":\"Mío\"}"), 403, "prohibido");
     r = it_req("POST", "/chats/directo", ta, it_fmt("{\"usuario_id\":%lld}", b));
     long long d = it_get_ll(r, "id");
     it_free(r);
     free(fp);
     fp = it_db_fingerprint();
-    expect(it_req("PATCH", it_fmt("/chats/%lld", d), ta, "{\"nombre\":\"Dúo\"}"), 403, "prohibido");
-    expect(it_req("PATCH", "/chats/999999999", ta, "{\"nombre\":\"X\"}"), 404, "no_encontrado");
+    it_expect(it_req("PATCH", it_fmt("/chats/%lld", d), ta, "{\"nombre\":\"Dúo\"}"), 403, "prohibido");
+    it_expect(it_req("PATCH", "/chats/999999999", ta, "{\"nombre\":\"X\"}"), 404, "no_encontrado");
     char *fp2 = it_db_fingerprint();
     CU_ASSERT_STRING_EQUAL(fp, fp2);
     free(fp);
@@ -326,15 +290,15 @@ static void test_chats__delete(void)
     long long a = it_user("xa", "Ximena Borra", NULL, &ta);
     long long b = it_user("xb", "Xavier Borra", NULL, &tb);
     it_user("x565", "Supervisor", "565", &tadmin);
-    long long g = mk_group(ta, "Efímero", &b, 1);
-    expect(it_req("DELETE", it_fmt("/chats/%lld", g), tb, NULL), 403, "prohibido");
+    long long g = it_group(ta, "Efímero", &b, 1);
+    it_expect(it_req("DELETE", it_fmt("/chats/%lld", g), tb, NULL), 403, "prohibido");
     struct it_resp *r = it_req("DELETE", it_fmt("/chats/%lld", g), ta, NULL);
     CU_ASSERT_EQUAL(r->status, 204);
     CU_ASSERT_EQUAL(r->len, 0);
     it_free(r);
     CU_ASSERT_EQUAL(events("chat:eliminado", it_fmt("chat:%lld", g)), 1);
-    expect(it_req("GET", it_fmt("/chats/%lld", g), tb, NULL), 404, "no_encontrado");
-    expect(it_req("DELETE", it_fmt("/chats/%lld", g), ta, NULL), 404, "no_encontrado");
+    it_expect(it_req("GET", it_fmt("/chats/%lld", g), tb, NULL), 404, "no_encontrado");
+    it_expect(it_req("DELETE", it_fmt("/chats/%lld", g), ta, NULL), 404, "no_encontrado");
     r = it_req("GET", "/chats", tb, NULL);
     CU_ASSERT_EQUAL(json_object_array_length(it_get(r, "chats")), 0);
     it_free(r);
@@ -345,7 +309,7 @@ static void test_chats__delete(void)
     r = it_req("POST", "/chats/directo", ta, it_fmt("{\"usuario_id\":%lld}", b));
     long long d = it_get_ll(r, "id");
     it_free(r);
-    expect(it_req("DELETE", it_fmt("/chats/%lld", d), ta, NULL), 403, "prohibido");
+    it_expect(it_req("DELETE", it_fmt("/chats/%lld", d), ta, NULL), 403, "prohibido");
     r = it_req("GET", it_fmt("/chats/%lld", d), tadmin, NULL);   /* nothing hidden from 565 */
     CU_ASSERT_EQUAL(r->status, 200);
     CU_ASSERT_PTR_NULL(it_get(r, "mi_rol"));
@@ -369,7 +333,7 @@ static void test_chats__members(void)
     long long b = it_user("mb", "Mario Miembro", NULL, &tb);
     long long c = it_user("mc", "Marta Miembro", NULL, &tc);
     long long d = it_user("md", "Mateo Miembro", NULL, &td);
-    long long g = mk_group(ta, "Equipo", &b, 1);
+    long long g = it_group(ta, "Equipo", &b, 1);
     const char *path = strdup(it_fmt("/chats/%lld/miembros", g));
     long long msgs0 = it_db_llf("SELECT count(*) FROM mensajes WHERE chat_id = %lld AND tipo = 'sistema'", g);
 
@@ -384,7 +348,7 @@ static void test_chats__members(void)
     it_free(r);
 
     /* add: admins only; 201 with the list; again: 200 */
-    expect(it_req("POST", path, tb, it_fmt("{\"usuario_ids\":[%lld]}", c)), 403, "prohibido");
+    it_expect(it_req("POST", path, tb, it_fmt("{\"usuario_ids\":[%lld]}", c)), 403, "prohibido");
     r = it_req("POST", path, ta, it_fmt("{\"usuario_ids\":[%lld,%lld,%lld]}", c, d, b));
     CU_ASSERT_EQUAL(r->status, 201);
     CU_ASSERT_EQUAL(json_object_array_length(it_get(r, "miembros")), 4);
@@ -406,15 +370,15 @@ static void test_chats__members(void)
                           "{\"usuario_ids\":[999999999]}", "{\"usuario_ids\":[-1]}",
                           "{\"usuario_ids\":[", NULL };
     for (int i = 0; bad[i]; i++)
-        expect(it_req("POST", path, ta, bad[i]), 400, "solicitud_invalida");
+        it_expect(it_req("POST", path, ta, bad[i]), 400, "solicitud_invalida");
     /* roles: bad input, unknown member, demoting the last admin */
     const char *bad_rol[] = { "{}", "{\"rol\":\"jefe\"}", "{\"rol\":1}", NULL };
     for (int i = 0; bad_rol[i]; i++)
-        expect(it_req("PATCH", it_fmt("%s/%lld", path, b), ta, bad_rol[i]), 400, "solicitud_invalida");
-    expect(it_req("PATCH", it_fmt("%s/999999999", path), ta, "{\"rol\":\"admin\"}"), 404, "no_encontrado");
-    expect(it_req("PATCH", it_fmt("%s/%lld", path, a), ta, "{\"rol\":\"miembro\"}"), 409, "conflicto");
-    expect(it_req("PATCH", it_fmt("%s/%lld", path, a), tb, "{\"rol\":\"miembro\"}"), 403, "prohibido");
-    expect(it_req("DELETE", it_fmt("%s/%lld", path, c), tb, NULL), 403, "prohibido");
+        it_expect(it_req("PATCH", it_fmt("%s/%lld", path, b), ta, bad_rol[i]), 400, "solicitud_invalida");
+    it_expect(it_req("PATCH", it_fmt("%s/999999999", path), ta, "{\"rol\":\"admin\"}"), 404, "no_encontrado");
+    it_expect(it_req("PATCH", it_fmt("%s/%lld", path, a), ta, "{\"rol\":\"miembro\"}"), 409, "conflicto");
+    it_expect(it_req("PATCH", it_fmt("%s/%lld", path, a), tb, "{\"rol\":\"miembro\"}"), 403, "prohibido");
+    it_expect(it_req("DELETE", it_fmt("%s/%lld", path, c), tb, NULL), 403, "prohibido");
     char *fp2 = it_db_fingerprint();
     CU_ASSERT_STRING_EQUAL(fp, fp2);
     free(fp);
@@ -436,8 +400,8 @@ static void test_chats__members(void)
     CU_ASSERT_EQUAL(r->status, 204);
     it_free(r);
     CU_ASSERT_EQUAL(events("chat:eliminado", it_fmt("user:%lld", c)), 1);
-    expect(it_req("GET", it_fmt("/chats/%lld", g), tc, NULL), 404, "no_encontrado");
-    expect(it_req("DELETE", it_fmt("%s/%lld", path, c), tb, NULL), 404, "no_encontrado");
+    it_expect(it_req("GET", it_fmt("/chats/%lld", g), tc, NULL), 404, "no_encontrado");
+    it_expect(it_req("DELETE", it_fmt("%s/%lld", path, c), tb, NULL), 404, "no_encontrado");
 
     /* leave: d (a plain member) leaves */
     r = it_req("DELETE", it_fmt("%s/%lld", path, d), td, NULL);
@@ -463,9 +427,9 @@ static void test_chats__members(void)
     r = it_req("POST", "/chats/directo", ta, it_fmt("{\"usuario_id\":%lld}", b));
     long long dm = it_get_ll(r, "id");
     it_free(r);
-    expect(it_req("POST", it_fmt("/chats/%lld/miembros", dm), ta, it_fmt("{\"usuario_ids\":[%lld]}", c)),
+    it_expect(it_req("POST", it_fmt("/chats/%lld/miembros", dm), ta, it_fmt("{\"usuario_ids\":[%lld]}", c)),
            403, "prohibido");
-    expect(it_req("DELETE", it_fmt("/chats/%lld/miembros/%lld", dm, a), ta, NULL), 403, "prohibido");
+    it_expect(it_req("DELETE", it_fmt("/chats/%lld/miembros/%lld", dm, a), ta, NULL), 403, "prohibido");
     free((char *)path);
     free(ta);
     free(tb);
@@ -484,13 +448,13 @@ static void test_chats__restricted_and_mute(void)
     long long g = it_get_ll(r, "id");
     it_free(r);
     char *fp = it_db_fingerprint();
-    expect(it_req("POST", it_fmt("/chats/%lld/mensajes", g), tb, "{\"contenido\":\"hola\"}"), 403,
+    it_expect(it_req("POST", it_fmt("/chats/%lld/mensajes", g), tb, "{\"contenido\":\"hola\"}"), 403,
            "prohibido");
     char *fp2 = it_db_fingerprint();
     CU_ASSERT_STRING_EQUAL(fp, fp2);
     free(fp);
     free(fp2);
-    send_text(ta, g, "Aviso importante");
+    it_send_text(ta, g, "Aviso importante");
 
     r = it_req("PUT", it_fmt("/chats/%lld/silenciar", g), tb, "{\"silenciado\":true}");
     CU_ASSERT_EQUAL(r->status, 200);
@@ -504,7 +468,7 @@ static void test_chats__restricted_and_mute(void)
     fp = it_db_fingerprint();
     const char *bad[] = { "{}", "{\"silenciado\":\"si\"}", "{\"silenciado\":null}", "x", NULL };
     for (int i = 0; bad[i]; i++)
-        expect(it_req("PUT", it_fmt("/chats/%lld/silenciar", g), tb, bad[i]), 400, "solicitud_invalida");
+        it_expect(it_req("PUT", it_fmt("/chats/%lld/silenciar", g), tb, bad[i]), 400, "solicitud_invalida");
     fp2 = it_db_fingerprint();
     CU_ASSERT_STRING_EQUAL(fp, fp2);
     free(fp);
@@ -547,7 +511,7 @@ static void non_member_table(const char *tok, long long chat, long long msg, lon
         struct it_resp *r = it_req(rows[i][0], rows[i][1], tok, rows[i][2]);
         if (r->status != 404)
             fprintf(stderr, "\n  %s %s: %ld %s\n", rows[i][0], rows[i][1], r->status, r->body);
-        expect(r, 404, "no_encontrado");
+        it_expect(r, 404, "no_encontrado");
     }
     char *fp2 = it_db_fingerprint();
     CU_ASSERT_STRING_EQUAL(fp, fp2);
@@ -561,13 +525,13 @@ static void test_chats__non_member_404_every_route(void)
     long long a = it_user("na", "Nora Dentro", NULL, &ta);
     long long b = it_user("nb", "Nico Dentro", NULL, &tb);
     long long s = it_user("ns", "Nadia Fuera", NULL, &ts);
-    long long g = mk_group(ta, "Privado", &b, 1);
-    long long m = send_text(tb, g, "secreto");
+    long long g = it_group(ta, "Privado", &b, 1);
+    long long m = it_send_text(tb, g, "secreto");
     non_member_table(ts, g, m, a, s);
     struct it_resp *r = it_req("POST", "/chats/directo", ta, it_fmt("{\"usuario_id\":%lld}", b));
     long long d = it_get_ll(r, "id");
     it_free(r);
-    long long dm = send_text(ta, d, "entre dos");
+    long long dm = it_send_text(ta, d, "entre dos");
     non_member_table(ts, d, dm, a, s);
     /* ids that do not exist at all look the same */
     non_member_table(ts, 999999999, 999999999, a, s);

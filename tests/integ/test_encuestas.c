@@ -83,16 +83,6 @@ static char *fingerprint(void)
     return s;
 }
 
-static void expect(struct it_resp *r, long status, const char *codigo)
-{
-    CU_ASSERT_EQUAL(r->status, status);
-    if (codigo)
-        CU_ASSERT_STRING_EQUAL(it_error_code(r), codigo);
-    if (r->status != status)
-        fprintf(stderr, "expected %ld, got %ld: %s\n", status, r->status, r->body);
-    it_free(r);
-}
-
 static const char *iso_in(long seconds)
 {
     static char buf[4][40];
@@ -152,12 +142,12 @@ static void test_encuestas__create(void)
         struct it_resp *r = poll_post(&a, chat, bad[i]);
         if (r->status != 400)
             fprintf(stderr, "bad[%zu] %s\n", i, bad[i]);
-        expect(r, 400, "solicitud_invalida");
+        it_expect(r, 400, "solicitud_invalida");
     }
     /* not a member, or no such chat: 404 */
-    expect(poll_post(&out, chat, "{\"pregunta\":\"P\",\"opciones\":[\"a\",\"b\"]}"), 404,
+    it_expect(poll_post(&out, chat, "{\"pregunta\":\"P\",\"opciones\":[\"a\",\"b\"]}"), 404,
            "no_encontrado");
-    expect(poll_post(&a, 999999999, "{\"pregunta\":\"P\",\"opciones\":[\"a\",\"b\"]}"), 404, NULL);
+    it_expect(poll_post(&a, 999999999, "{\"pregunta\":\"P\",\"opciones\":[\"a\",\"b\"]}"), 404, NULL);
     char *after = fingerprint();
     CU_ASSERT_STRING_EQUAL(after, before);
     free(before);
@@ -222,12 +212,12 @@ static void test_encuestas__restricted_group(void)
     const struct user *m[] = { &b };
     long long chat = group_new(&a, m, 1, 1);
     char *before = fingerprint();
-    expect(poll_post(&b, chat, "{\"pregunta\":\"P\",\"opciones\":[\"a\",\"b\"]}"), 403, "prohibido");
+    it_expect(poll_post(&b, chat, "{\"pregunta\":\"P\",\"opciones\":[\"a\",\"b\"]}"), 403, "prohibido");
     char *after = fingerprint();
     CU_ASSERT_STRING_EQUAL(after, before);
     free(before);
     free(after);
-    expect(poll_post(&a, chat, "{\"pregunta\":\"P\",\"opciones\":[\"a\",\"b\"]}"), 201, NULL);
+    it_expect(poll_post(&a, chat, "{\"pregunta\":\"P\",\"opciones\":[\"a\",\"b\"]}"), 201, NULL);
     free(a.tok);
     free(b.tok);
 }
@@ -266,17 +256,17 @@ static void test_encuestas__single_choice(void)
     it_free(r);
     /* bad selections change nothing */
     char *before = fingerprint();
-    expect(vote(&b, poll, it_fmt("[%lld,%lld]", o[0], o[1])), 400, "solicitud_invalida");
-    expect(vote(&b, poll, it_fmt("[%lld]", other[0])), 400, "solicitud_invalida");
-    expect(vote(&b, poll, "[\"1\"]"), 400, "solicitud_invalida");
-    expect(vote(&b, poll, "[0]"), 400, "solicitud_invalida");
-    expect(vote(&b, poll, "5"), 400, "solicitud_invalida");
-    expect(it_req("PUT", it_fmt("/encuestas/%lld/voto", poll), b.tok, "{}"), 400,
+    it_expect(vote(&b, poll, it_fmt("[%lld,%lld]", o[0], o[1])), 400, "solicitud_invalida");
+    it_expect(vote(&b, poll, it_fmt("[%lld]", other[0])), 400, "solicitud_invalida");
+    it_expect(vote(&b, poll, "[\"1\"]"), 400, "solicitud_invalida");
+    it_expect(vote(&b, poll, "[0]"), 400, "solicitud_invalida");
+    it_expect(vote(&b, poll, "5"), 400, "solicitud_invalida");
+    it_expect(it_req("PUT", it_fmt("/encuestas/%lld/voto", poll), b.tok, "{}"), 400,
            "solicitud_invalida");
-    expect(vote(&out, poll, it_fmt("[%lld]", o[0])), 404, "no_encontrado");
-    expect(vote(&b, 999999999, it_fmt("[%lld]", o[0])), 404, "no_encontrado");
+    it_expect(vote(&out, poll, it_fmt("[%lld]", o[0])), 404, "no_encontrado");
+    it_expect(vote(&b, 999999999, it_fmt("[%lld]", o[0])), 404, "no_encontrado");
     /* the same selection again: 200, nothing written */
-    expect(vote(&b, poll, it_fmt("[%lld]", o[1])), 200, NULL);
+    it_expect(vote(&b, poll, it_fmt("[%lld]", o[1])), 200, NULL);
     char *after = fingerprint();
     CU_ASSERT_STRING_EQUAL(after, before);
     free(before);
@@ -356,11 +346,11 @@ static void test_encuestas__close(void)
     long long o[2], o2[2];
     long long poll = poll_new(&a, chat, "{\"pregunta\":\"C\",\"opciones\":[\"x\",\"y\"]}", o, 2, NULL);
     long long poll2 = poll_new(&a, chat, "{\"pregunta\":\"D\",\"opciones\":[\"x\",\"y\"]}", o2, 2, NULL);
-    expect(vote(&b, poll, it_fmt("[%lld]", o[0])), 200, NULL);
+    it_expect(vote(&b, poll, it_fmt("[%lld]", o[0])), 200, NULL);
     char *before = fingerprint();
-    expect(it_req("POST", it_fmt("/encuestas/%lld/cerrar", poll), b.tok, NULL), 403, "prohibido");
-    expect(it_req("POST", it_fmt("/encuestas/%lld/cerrar", poll), out.tok, NULL), 404, NULL);
-    expect(it_req("POST", "/encuestas/999999999/cerrar", a.tok, NULL), 404, NULL);
+    it_expect(it_req("POST", it_fmt("/encuestas/%lld/cerrar", poll), b.tok, NULL), 403, "prohibido");
+    it_expect(it_req("POST", it_fmt("/encuestas/%lld/cerrar", poll), out.tok, NULL), 404, NULL);
+    it_expect(it_req("POST", "/encuestas/999999999/cerrar", a.tok, NULL), 404, NULL);
     char *after = fingerprint();
     CU_ASSERT_STRING_EQUAL(after, before);
     free(before);
@@ -378,9 +368,9 @@ static void test_encuestas__close(void)
                               " AND (payload->'encuesta'->>'cerrada')::boolean", poll), 1);
     /* then votes get 409 and change nothing; closing again changes nothing */
     before = fingerprint();
-    expect(vote(&b, poll, it_fmt("[%lld]", o[1])), 409, "conflicto");
-    expect(vote(&b, poll, "[]"), 409, "conflicto");
-    expect(it_req("POST", it_fmt("/encuestas/%lld/cerrar", poll), a.tok, NULL), 200, NULL);
+    it_expect(vote(&b, poll, it_fmt("[%lld]", o[1])), 409, "conflicto");
+    it_expect(vote(&b, poll, "[]"), 409, "conflicto");
+    it_expect(it_req("POST", it_fmt("/encuestas/%lld/cerrar", poll), a.tok, NULL), 200, NULL);
     after = fingerprint();
     CU_ASSERT_STRING_EQUAL(after, before);
     free(before);
@@ -390,15 +380,15 @@ static void test_encuestas__close(void)
     CU_ASSERT_EQUAL(r->status, 200);
     CU_ASSERT_EQUAL(json_object_get_boolean(it_get(r, "encuesta.cerrada")), 1);
     it_free(r);
-    expect(vote(&a, poll2, it_fmt("[%lld]", o2[0])), 409, "conflicto");
+    it_expect(vote(&a, poll2, it_fmt("[%lld]", o2[0])), 409, "conflicto");
     /* a deleted poll message: votes and closing are conflicts */
     long long o3[2], mid3;
     long long poll3 = poll_new(&a, chat, "{\"pregunta\":\"E\",\"opciones\":[\"x\",\"y\"]}", o3, 2,
                                &mid3);
-    expect(it_req("DELETE", it_fmt("/mensajes/%lld", mid3), a.tok, NULL), 204, NULL);
+    it_expect(it_req("DELETE", it_fmt("/mensajes/%lld", mid3), a.tok, NULL), 204, NULL);
     before = fingerprint();
-    expect(vote(&b, poll3, it_fmt("[%lld]", o3[0])), 409, "conflicto");
-    expect(it_req("POST", it_fmt("/encuestas/%lld/cerrar", poll3), a.tok, NULL), 409, "conflicto");
+    it_expect(vote(&b, poll3, it_fmt("[%lld]", o3[0])), 409, "conflicto");
+    it_expect(it_req("POST", it_fmt("/encuestas/%lld/cerrar", poll3), a.tok, NULL), 409, "conflicto");
     after = fingerprint();
     CU_ASSERT_STRING_EQUAL(after, before);
     free(before);
@@ -425,8 +415,8 @@ static void test_encuestas__expiry(void)
     it_free(r);
     sleep(5);
     char *before = fingerprint();
-    expect(vote(&b, poll, it_fmt("[%lld]", o[1])), 409, "conflicto");
-    expect(vote(&a, poll, it_fmt("[%lld]", o[1])), 409, "conflicto");
+    it_expect(vote(&b, poll, it_fmt("[%lld]", o[1])), 409, "conflicto");
+    it_expect(vote(&a, poll, it_fmt("[%lld]", o[1])), 409, "conflicto");
     char *after = fingerprint();
     CU_ASSERT_STRING_EQUAL(after, before);
     free(before);

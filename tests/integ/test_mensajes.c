@@ -12,40 +12,6 @@
 
 static char *svc;
 
-static long long mk_group(const char *tok, const char *nombre, const long long *ids, int n)
-{
-    char body[1024];
-    int w = snprintf(body, sizeof(body), "{\"nombre\":\"%s\",\"miembros\":[", nombre);
-    for (int i = 0; i < n; i++)
-        w += snprintf(body + w, sizeof(body) - (size_t)w, "%s%lld", i ? "," : "", ids[i]);
-    snprintf(body + w, sizeof(body) - (size_t)w, "]}");
-    struct it_resp *r = it_req("POST", "/chats", tok, body);
-    CU_ASSERT_EQUAL(r->status, 201);
-    long long id = it_get_ll(r, "id");
-    it_free(r);
-    return id;
-}
-
-static long long send_text(const char *tok, long long chat, const char *text)
-{
-    struct it_resp *r = it_req("POST", it_fmt("/chats/%lld/mensajes", chat), tok,
-                               it_fmt("{\"contenido\":\"%s\"}", text));
-    CU_ASSERT_EQUAL(r->status, 201);
-    long long id = it_get_ll(r, "id");
-    it_free(r);
-    return id;
-}
-
-static void expect(struct it_resp *r, long status, const char *codigo)
-{
-    CU_ASSERT_EQUAL(r->status, status);
-    if (r->status != status)
-        fprintf(stderr, "\n  expected %ld, got %ld: %s\n", status, r->status, r->body);
-    if (codigo)
-        CU_ASSERT_STRING_EQUAL(it_error_code(r), codigo);
-    it_free(r);
-}
-
 static long long events_of(const char *tipo, long long chat)
 {
     return it_db_llf("SELECT count(*) FROM eventos WHERE sala = 'chat:%lld' AND tipo = '%s'", chat, tipo);
@@ -56,7 +22,7 @@ static void test_mensajes__send_shape_and_reply(void)
     char *ta, *tb;
     long long a = it_user("sa", "Sara Envía", NULL, &ta);
     long long b = it_user("sb", "Saúl Recibe", NULL, &tb);
-    long long g = mk_group(ta, "Envíos", &b, 1);
+    long long g = it_group(ta, "Envíos", &b, 1);
     long long ev = events_of("mensaje:nuevo", g);
     struct it_resp *r = it_req("POST", it_fmt("/chats/%lld/mensajes", g), ta,
                                "{\"tipo\":\"texto\",\"contenido\":\"Hola 👋 equipo\",\"client_id\":\"c-1\"}");
@@ -96,7 +62,7 @@ static void test_mensajes__send_shape_and_reply(void)
     char big[400] = "";
     for (int i = 0; i < 120; i++)
         strcat(big, "ñ");
-    long long ml = send_text(ta, g, big);
+    long long ml = it_send_text(ta, g, big);
     r = it_req("POST", it_fmt("/chats/%lld/mensajes", g), tb,
                it_fmt("{\"contenido\":\"ok\",\"respuesta_a\":%lld}", ml));
     CU_ASSERT_EQUAL(r->status, 201);
@@ -126,10 +92,10 @@ static void test_mensajes__send_bad_input(void)
     long long a = it_user("ba", "Blanca Mala", NULL, &ta);
     long long b = it_user("bb", "Bruno Malo", NULL, &tb);
     it_user("bc", "Celia Otra", NULL, &tc);
-    long long g = mk_group(ta, "Validación", &b, 1);
-    long long other = mk_group(tc, "Otro", NULL, 0);
-    long long foreign = send_text(tc, other, "ajeno");
-    long long mine = send_text(ta, g, "propio");
+    long long g = it_group(ta, "Validación", &b, 1);
+    long long other = it_group(tc, "Otro", NULL, 0);
+    long long foreign = it_send_text(tc, other, "ajeno");
+    long long mine = it_send_text(ta, g, "propio");
     long long theirs_media = it_db_llf("INSERT INTO media (uploader_id, storage_key, mime, tamano)"
                                        " VALUES (%lld, 'bad-m-%lld', 'image/png', 1) RETURNING id", b, b);
     long long pdf = it_db_llf("INSERT INTO media (uploader_id, storage_key, mime, tamano)"
@@ -170,18 +136,18 @@ static void test_mensajes__send_bad_input(void)
         struct it_resp *r = it_req("POST", path, ta, bad[i]);
         if (r->status != 400)
             fprintf(stderr, "\n  bad[%d] %.60s\n", i, bad[i]);
-        expect(r, 400, "solicitud_invalida");
+        it_expect(r, 400, "solicitud_invalida");
     }
     char long_cid[260];
     memset(long_cid, 'c', 201);
     long_cid[201] = '\0';
-    expect(it_req("POST", path, ta, it_fmt("{\"contenido\":\"x\",\"client_id\":\"%s\"}", long_cid)), 400,
+    it_expect(it_req("POST", path, ta, it_fmt("{\"contenido\":\"x\",\"client_id\":\"%s\"}", long_cid)), 400,
            "solicitud_invalida");
     /* not JSON at all */
-    expect(it_req_ex("POST", path, ta, "{\"contenido\":\"x\"}", 17, "text/plain", NULL), 400,
+    it_expect(it_req_ex("POST", path, ta, "{\"contenido\":\"x\"}", 17, "text/plain", NULL), 400,
            "solicitud_invalida");
-    expect(it_req("POST", "/chats/999999999/mensajes", ta, "{\"contenido\":\"x\"}"), 404, "no_encontrado");
-    expect(it_req("POST", "/chats/abc/mensajes", ta, "{\"contenido\":\"x\"}"), 404, "no_encontrado");
+    it_expect(it_req("POST", "/chats/999999999/mensajes", ta, "{\"contenido\":\"x\"}"), 404, "no_encontrado");
+    it_expect(it_req("POST", "/chats/abc/mensajes", ta, "{\"contenido\":\"x\"}"), 404, "no_encontrado");
     char *fp2 = it_db_fingerprint();
     CU_ASSERT_STRING_EQUAL(fp, fp2);
     free(fp);
@@ -203,7 +169,7 @@ static void test_mensajes__client_id_retry(void)
     char *ta, *tb;
     long long a = it_user("ca", "Clara Reintenta", NULL, &ta);
     long long b = it_user("cb", "Carlos", NULL, &tb);
-    long long g = mk_group(ta, "Reintentos", &b, 1);
+    long long g = it_group(ta, "Reintentos", &b, 1);
     const char *path = strdup(it_fmt("/chats/%lld/mensajes", g));
     struct it_resp *r = it_req("POST", path, ta, "{\"contenido\":\"uno\",\"client_id\":\"k1\"}");
     CU_ASSERT_EQUAL(r->status, 201);
@@ -222,8 +188,8 @@ static void test_mensajes__client_id_retry(void)
     CU_ASSERT(it_get_ll(r, "id") != m);
     it_free(r);
     /* the same client_id in another chat of mine: a conflict, not a copy */
-    long long g2 = mk_group(ta, "Otro", NULL, 0);
-    expect(it_req("POST", it_fmt("/chats/%lld/mensajes", g2), ta, "{\"contenido\":\"uno\",\"client_id\":\"k1\"}"),
+    long long g2 = it_group(ta, "Otro", NULL, 0);
+    it_expect(it_req("POST", it_fmt("/chats/%lld/mensajes", g2), ta, "{\"contenido\":\"uno\",\"client_id\":\"k1\"}"),
            409, "conflicto");
 
     /* concurrent retries: one 201, the rest 200, one row */
@@ -257,7 +223,7 @@ static void test_mensajes__two_senders_and_history(void)
     char *ta, *tb;
     it_user("ha", "Hugo Historia", NULL, &ta);
     long long b = it_user("hb", "Hilda Historia", NULL, &tb);
-    long long g = mk_group(ta, "Historia", &b, 1);
+    long long g = it_group(ta, "Historia", &b, 1);
     const char *path = strdup(it_fmt("/chats/%lld/mensajes", g));
     /* two senders at once, 15 messages each, in rounds */
     enum { R = 15 };
@@ -329,7 +295,7 @@ static void test_mensajes__two_senders_and_history(void)
     const char *bad[] = { "?limite=0", "?limite=201", "?limite=x", "?antes=-1", "?antes=abc",
                           "?antes=5&despues=3", "?despues=1.5", NULL };
     for (int i = 0; bad[i]; i++)
-        expect(it_req("GET", it_fmt("%s%s", path, bad[i]), ta, NULL), 400, "solicitud_invalida");
+        it_expect(it_req("GET", it_fmt("%s%s", path, bad[i]), ta, NULL), 400, "solicitud_invalida");
     char *fp2 = it_db_fingerprint();
     CU_ASSERT_STRING_EQUAL(fp, fp2);
     free(fp);
@@ -362,8 +328,8 @@ static void test_mensajes__edit_and_delete(void)
     long long a = it_user("ea", "Elena Edita", NULL, &ta);
     long long b = it_user("eb", "Emilio", NULL, &tb);
     it_user("e566", "Moderador", "566", &tdel);
-    long long g = mk_group(ta, "Ediciones", &b, 1);
-    long long m = send_text(ta, g, "original");
+    long long g = it_group(ta, "Ediciones", &b, 1);
+    long long m = it_send_text(ta, g, "original");
     const char *mp = strdup(it_fmt("/mensajes/%lld", m));
     struct it_resp *r = it_req("PATCH", mp, ta, "{\"contenido\":\"corregido\"}");
     CU_ASSERT_EQUAL(r->status, 200);
@@ -381,21 +347,21 @@ static void test_mensajes__edit_and_delete(void)
     const char *bad[] = { "{}", "{\"contenido\":\"\"}", "{\"contenido\":\"  \"}", "{\"contenido\":1}",
                           "{\"contenido\":null}", "{\"contenido\":", NULL };
     for (int i = 0; bad[i]; i++)
-        expect(it_req("PATCH", mp, ta, bad[i]), 400, "solicitud_invalida");
-    expect(it_req("PATCH", mp, tb, "{\"contenido\":\"mío\"}"), 403, "prohibido");
-    expect(it_req("DELETE", mp, tb, NULL), 403, "prohibido");
-    expect(it_req("PATCH", "/mensajes/999999999", ta, "{\"contenido\":\"x\"}"), 404, "no_encontrado");
-    expect(it_req("DELETE", "/mensajes/999999999", ta, NULL), 404, "no_encontrado");
+        it_expect(it_req("PATCH", mp, ta, bad[i]), 400, "solicitud_invalida");
+    it_expect(it_req("PATCH", mp, tb, "{\"contenido\":\"mío\"}"), 403, "prohibido");
+    it_expect(it_req("DELETE", mp, tb, NULL), 403, "prohibido");
+    it_expect(it_req("PATCH", "/mensajes/999999999", ta, "{\"contenido\":\"x\"}"), 404, "no_encontrado");
+    it_expect(it_req("DELETE", "/mensajes/999999999", ta, NULL), 404, "no_encontrado");
     /* a sistema message is nobody's to edit */
     long long sys = it_db_llf("SELECT id FROM mensajes WHERE chat_id = %lld AND tipo = 'sistema'", g);
-    expect(it_req("PATCH", it_fmt("/mensajes/%lld", sys), ta, "{\"contenido\":\"x\"}"), 403, "prohibido");
+    it_expect(it_req("PATCH", it_fmt("/mensajes/%lld", sys), ta, "{\"contenido\":\"x\"}"), 403, "prohibido");
     char *fp2 = it_db_fingerprint();
     CU_ASSERT_STRING_EQUAL(fp, fp2);
     free(fp);
     free(fp2);
 
     /* delete by the author: keeps its place, content gone */
-    long long after = send_text(tb, g, "después");
+    long long after = it_send_text(tb, g, "después");
     r = it_req("DELETE", mp, ta, NULL);
     CU_ASSERT_EQUAL(r->status, 204);
     it_free(r);
@@ -414,10 +380,10 @@ static void test_mensajes__edit_and_delete(void)
     CU_ASSERT_EQUAL(r->status, 204);
     it_free(r);
     CU_ASSERT_EQUAL(events_of("mensaje:eliminado", g), 1);
-    expect(it_req("PATCH", mp, ta, "{\"contenido\":\"revive\"}"), 409, "conflicto");
-    expect(it_req("POST", it_fmt("%s/reacciones", mp), ta, "{\"emoji\":\"👍\"}"), 409, "conflicto");
+    it_expect(it_req("PATCH", mp, ta, "{\"contenido\":\"revive\"}"), 409, "conflicto");
+    it_expect(it_req("POST", it_fmt("%s/reacciones", mp), ta, "{\"emoji\":\"👍\"}"), 409, "conflicto");
     /* a reply to it shows no extract */
-    expect(it_req("POST", it_fmt("/chats/%lld/mensajes", g), tb, it_fmt("{\"contenido\":\"x\",\"respuesta_a\":%lld}", m)),
+    it_expect(it_req("POST", it_fmt("/chats/%lld/mensajes", g), tb, it_fmt("{\"contenido\":\"x\",\"respuesta_a\":%lld}", m)),
            400, "solicitud_invalida");
     /* 566 deletes anyone's message, member or not */
     r = it_req("DELETE", it_fmt("/mensajes/%lld", after), tdel, NULL);
@@ -435,8 +401,8 @@ static void test_mensajes__reactions(void)
     char *ta, *tb;
     long long a = it_user("ra", "Rosa Reacciona", NULL, &ta);
     long long b = it_user("rb", "Rubén", NULL, &tb);
-    long long g = mk_group(ta, "Reacciones", &b, 1);
-    long long m = send_text(ta, g, "¿Qué opinan?");
+    long long g = it_group(ta, "Reacciones", &b, 1);
+    long long m = it_send_text(ta, g, "¿Qué opinan?");
     const char *rp = strdup(it_fmt("/mensajes/%lld/reacciones", m));
     struct it_resp *r = it_req("POST", rp, tb, "{\"emoji\":\"👍\"}");
     CU_ASSERT_EQUAL(r->status, 200);
@@ -485,9 +451,9 @@ static void test_mensajes__reactions(void)
                           "{\"emoji\":\"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\"}", "{\"emoji\":\" \"}",
                           "{\"emoji\":", NULL };
     for (int i = 0; bad[i]; i++)
-        expect(it_req("POST", rp, tb, bad[i]), 400, "solicitud_invalida");
-    expect(it_req("DELETE", it_fmt("%s/a%%20b", rp), tb, NULL), 400, "solicitud_invalida");
-    expect(it_req("POST", "/mensajes/999999999/reacciones", tb, "{\"emoji\":\"👍\"}"), 404, "no_encontrado");
+        it_expect(it_req("POST", rp, tb, bad[i]), 400, "solicitud_invalida");
+    it_expect(it_req("DELETE", it_fmt("%s/a%%20b", rp), tb, NULL), 400, "solicitud_invalida");
+    it_expect(it_req("POST", "/mensajes/999999999/reacciones", tb, "{\"emoji\":\"👍\"}"), 404, "no_encontrado");
     char *fp2 = it_db_fingerprint();
     CU_ASSERT_STRING_EQUAL(fp, fp2);
     free(fp);
@@ -505,8 +471,8 @@ static void test_mensajes__reactions_concurrent(void)
     long long uid[U];
     for (int i = 0; i < U; i++)
         uid[i] = it_user("rc", "Concurrente", NULL, &tok[i]);
-    long long g = mk_group(tok[0], "Carrera de emojis", uid + 1, U - 1);
-    long long m = send_text(tok[0], g, "reaccionen");
+    long long g = it_group(tok[0], "Carrera de emojis", uid + 1, U - 1);
+    long long m = it_send_text(tok[0], g, "reaccionen");
     const char *rp = strdup(it_fmt("/mensajes/%lld/reacciones", m));
     const char *rd = strdup(it_fmt("/mensajes/%lld/reacciones/%%E2%%9D%%A4", m));
     long long ev0 = events_of("mensaje:reaccion", g);
@@ -563,9 +529,9 @@ static void test_mensajes__read_marks_and_receipts(void)
     long long c = it_user("lc", "Lía Lee", NULL, &tc);
     long long d = it_user("ld", "Leo Tarde", NULL, &td);
     long long ids[] = { b, c };
-    long long g = mk_group(ta, "Lecturas", ids, 2);
-    long long m1 = send_text(ta, g, "uno");
-    long long m2 = send_text(ta, g, "dos");
+    long long g = it_group(ta, "Lecturas", ids, 2);
+    long long m1 = it_send_text(ta, g, "uno");
+    long long m2 = it_send_text(ta, g, "dos");
     const char *lp = strdup(it_fmt("/chats/%lld/leido", g));
     struct it_resp *r = it_req("POST", lp, tb, it_fmt("{\"mensaje_id\":%lld}", m2));
     CU_ASSERT_EQUAL(r->status, 200);
@@ -582,13 +548,13 @@ static void test_mensajes__read_marks_and_receipts(void)
     CU_ASSERT_EQUAL(it_db_llf("SELECT ultimo_leido_id FROM usuarios_chat WHERE chat_id = %lld AND usuario_id = %lld",
                               g, b), m2);
 
-    long long other = mk_group(td, "Ajeno", NULL, 0);
-    long long foreign = send_text(td, other, "fuera");
+    long long other = it_group(td, "Ajeno", NULL, 0);
+    long long foreign = it_send_text(td, other, "fuera");
     char *fp = it_db_fingerprint();
     const char *bad[] = { "{}", "{\"mensaje_id\":\"1\"}", "{\"mensaje_id\":0}", "{\"mensaje_id\":999999999}",
                           it_fmt("{\"mensaje_id\":%lld}", foreign), "{\"mensaje_id\":", NULL };
     for (int i = 0; bad[i]; i++)
-        expect(it_req("POST", lp, tb, bad[i]), 400, "solicitud_invalida");
+        it_expect(it_req("POST", lp, tb, bad[i]), 400, "solicitud_invalida");
     char *fp2 = it_db_fingerprint();
     CU_ASSERT_STRING_EQUAL(fp, fp2);
     free(fp);
@@ -607,8 +573,8 @@ static void test_mensajes__read_marks_and_receipts(void)
     CU_ASSERT_EQUAL(it_get_ll(r, "pendientes.0.id"), c);
     it_free(r);
     /* a plain member who is not the author may not look; the author may */
-    expect(it_req("GET", it_fmt("/mensajes/%lld/lecturas", m2), tc, NULL), 403, "prohibido");
-    long long mb = send_text(tb, g, "de Luis");
+    it_expect(it_req("GET", it_fmt("/mensajes/%lld/lecturas", m2), tc, NULL), 403, "prohibido");
+    long long mb = it_send_text(tb, g, "de Luis");
     r = it_req("GET", it_fmt("/mensajes/%lld/lecturas", mb), tb, NULL);
     CU_ASSERT_EQUAL(r->status, 200);
     CU_ASSERT_EQUAL(json_object_array_length(it_get(r, "pendientes")), 3);   /* a, c, d */
@@ -646,8 +612,8 @@ static void test_mensajes__deactivated_author_masked(void)
     char *ta, *tb;
     it_user("za", "Zoila Activa", NULL, &ta);
     long long b = it_user("zb", "Zenón Se Va", NULL, &tb);
-    long long g = mk_group(ta, "Máscaras", &b, 1);
-    long long m = send_text(tb, g, "me despido");
+    long long g = it_group(ta, "Máscaras", &b, 1);
+    long long m = it_send_text(tb, g, "me despido");
     struct it_resp *r = it_req("POST", it_fmt("/chats/%lld/mensajes", g), ta,
                                it_fmt("{\"contenido\":\"adiós\",\"respuesta_a\":%lld}", m));
     it_free(r);
@@ -675,7 +641,7 @@ static void test_mensajes__push_queued(void)
     long long b = it_user("qb", "Quela Push", NULL, &tb);
     long long c = it_user("qc", "Quino Silencio", NULL, &tc);
     long long ids[] = { b, c };
-    long long g = mk_group(ta, "Avisos push", ids, 2);
+    long long g = it_group(ta, "Avisos push", ids, 2);
     const char *toks[] = { ta, tb, tc };
     for (int i = 0; i < 3; i++) {
         struct it_resp *r = it_req("POST", "/dispositivos", toks[i],
@@ -686,7 +652,7 @@ static void test_mensajes__push_queued(void)
     }
     struct it_resp *r = it_req("PUT", it_fmt("/chats/%lld/silenciar", g), tc, "{\"silenciado\":true}");
     it_free(r);
-    long long m = send_text(ta, g, "¿me llega?");
+    long long m = it_send_text(ta, g, "¿me llega?");
     /* b gets it; the author and the muted member do not; same transaction */
     CU_ASSERT_EQUAL(it_db_llf("SELECT count(*) FROM queue_mensajes WHERE item_tipo = 'mensaje'"
                               " AND item_id = %lld AND usuario_id = %lld", m, b), 1);

@@ -10,40 +10,6 @@
 #include "cu.h"
 #include "it.h"
 
-static long long mk_group(const char *tok, const char *nombre, const long long *ids, int n)
-{
-    char body[1024];
-    int w = snprintf(body, sizeof(body), "{\"nombre\":\"%s\",\"miembros\":[", nombre);
-    for (int i = 0; i < n; i++)
-        w += snprintf(body + w, sizeof(body) - (size_t)w, "%s%lld", i ? "," : "", ids[i]);
-    snprintf(body + w, sizeof(body) - (size_t)w, "]}");
-    struct it_resp *r = it_req("POST", "/chats", tok, body);
-    CU_ASSERT_EQUAL(r->status, 201);
-    long long id = it_get_ll(r, "id");
-    it_free(r);
-    return id;
-}
-
-static long long send_text(const char *tok, long long chat, const char *text)
-{
-    struct it_resp *r = it_req("POST", it_fmt("/chats/%lld/mensajes", chat), tok,
-                               it_fmt("{\"contenido\":\"%s\"}", text));
-    CU_ASSERT_EQUAL(r->status, 201);
-    long long id = it_get_ll(r, "id");
-    it_free(r);
-    return id;
-}
-
-static void expect(struct it_resp *r, long status, const char *codigo)
-{
-    CU_ASSERT_EQUAL(r->status, status);
-    if (r->status != status)
-        fprintf(stderr, "\n  expected %ld, got %ld: %s\n", status, r->status, r->body);
-    if (codigo)
-        CU_ASSERT_STRING_EQUAL(it_error_code(r), codigo);
-    it_free(r);
-}
-
 /* A fresh cursor for tok (malloc'd). */
 static char *cursor_now(const char *tok)
 {
@@ -114,10 +80,10 @@ static void test_sync__changes_since_cursor(void)
     long long a = it_user("ca", "Ana Sync", NULL, &ta);
     long long b = it_user("cb", "Bea Sync", NULL, &tb);
     it_user("cc", "Ciro Fuera", NULL, &tc);
-    long long g = mk_group(ta, "Sincronía", &b, 1);
-    long long m1 = send_text(ta, g, "uno");
-    long long m2 = send_text(ta, g, "dos");
-    long long hidden = mk_group(tc, "Ajeno", NULL, 0);
+    long long g = it_group(ta, "Sincronía", &b, 1);
+    long long m1 = it_send_text(ta, g, "uno");
+    long long m2 = it_send_text(ta, g, "dos");
+    long long hidden = it_group(tc, "Ajeno", NULL, 0);
     char *c0 = cursor_now(tb);
 
     /* several changes to m1: one entry, its latest state */
@@ -127,11 +93,11 @@ static void test_sync__changes_since_cursor(void)
     it_free(r);
     r = it_req("DELETE", it_fmt("/mensajes/%lld", m2), ta, NULL);
     it_free(r);
-    long long m3 = send_text(ta, g, "tres");
+    long long m3 = it_send_text(ta, g, "tres");
     r = it_req("POST", it_fmt("/chats/%lld/leido", g), ta, it_fmt("{\"mensaje_id\":%lld}", m3));
     it_free(r);
-    long long g2 = mk_group(ta, "Nuevo", &b, 1);
-    send_text(tc, hidden, "no lo ves");
+    long long g2 = it_group(ta, "Nuevo", &b, 1);
+    it_send_text(tc, hidden, "no lo ves");
 
     r = sync_from(tb, c0);
     int n;
@@ -181,7 +147,7 @@ static void test_sync__changes_since_cursor(void)
     r = it_req("DELETE", it_fmt("/chats/%lld/miembros/%lld", g, b), ta, NULL);
     CU_ASSERT_EQUAL(r->status, 204);
     it_free(r);
-    long long after = send_text(ta, g, "ya no estás");
+    long long after = it_send_text(ta, g, "ya no estás");
     r = it_req("DELETE", it_fmt("/chats/%lld", g2), ta, NULL);
     CU_ASSERT_EQUAL(r->status, 204);
     it_free(r);
@@ -211,11 +177,11 @@ static void test_sync__paging(void)
     char *ta, *tb;
     it_user("pa", "Pía Páginas", NULL, &ta);
     long long b = it_user("pb", "Pepe Páginas", NULL, &tb);
-    long long g = mk_group(ta, "Muchos", &b, 1);
+    long long g = it_group(ta, "Muchos", &b, 1);
     char *c = cursor_now(tb);
     long long first = 0, last = 0;
     for (int i = 0; i < N; i++) {
-        last = send_text(ta, g, it_fmt("m%d", i));
+        last = it_send_text(ta, g, it_fmt("m%d", i));
         if (!first)
             first = last;
     }
@@ -246,7 +212,7 @@ static void test_sync__out_of_order_commit(void)
     char *ta, *tb;
     long long a = it_user("oa", "Olga Orden", NULL, &ta);
     long long b = it_user("ob", "Omar Orden", NULL, &tb);
-    long long g = mk_group(ta, "Orden", &b, 1);
+    long long g = it_group(ta, "Orden", &b, 1);
     char *c0 = cursor_now(tb);
 
     PGconn *held = PQconnectdb(it_cfg()->db_conninfo);
@@ -271,7 +237,7 @@ static void test_sync__out_of_order_commit(void)
     PQclear(res);
 
     /* a later id commits first */
-    long long early = send_text(ta, g, "llegué antes");
+    long long early = it_send_text(ta, g, "llegué antes");
     CU_ASSERT(early > late);
     CU_ASSERT(it_db_llf("SELECT max(id) FROM eventos WHERE sala = 'chat:%lld'", g) > late_ev);
 
@@ -313,12 +279,12 @@ static void test_sync__seed_form(void)
     it_user("sa", "Sol Semilla", NULL, &ta);
     long long b = it_user("sb", "Saúl Semilla", NULL, &tb);
     it_user("sc", "Sixto Ajeno", NULL, &tc);
-    long long g = mk_group(ta, "Semilla", &b, 1);
-    long long m1 = send_text(ta, g, "uno");
-    long long m2 = send_text(ta, g, "dos");
-    long long m3 = send_text(ta, g, "tres");
-    long long other = mk_group(tc, "Ajeno", NULL, 0);
-    send_text(tc, other, "no");
+    long long g = it_group(ta, "Semilla", &b, 1);
+    long long m1 = it_send_text(ta, g, "uno");
+    long long m2 = it_send_text(ta, g, "dos");
+    long long m3 = it_send_text(ta, g, "tres");
+    long long other = it_group(tc, "Ajeno", NULL, 0);
+    it_send_text(tc, other, "no");
     struct it_resp *r = it_req("POST", "/sync", tb,
                                it_fmt("{\"chats\":{\"%lld\":%lld,\"%lld\":0}}", g, m1, other));
     CU_ASSERT_EQUAL(r->status, 200);
@@ -330,7 +296,7 @@ static void test_sync__seed_form(void)
     char *c = strdup(it_get_str(r, "cursor"));
     it_free(r);
     /* its cursor continues with the cursor form */
-    long long m4 = send_text(ta, g, "cuatro");
+    long long m4 = it_send_text(ta, g, "cuatro");
     r = sync_from(tb, c);
     CU_ASSERT_PTR_NOT_NULL(find(r, "mensajes", "id", m4, NULL));
     it_free(r);
@@ -397,9 +363,9 @@ static void test_sync__bad_input(void)
         "[]", NULL,
     };
     for (int i = 0; bad[i]; i++)
-        expect(it_req("POST", "/sync", ta, bad[i]), 400, "solicitud_invalida");
-    expect(it_req("GET", "/sync", ta, NULL), 405, "solicitud_invalida");
-    expect(it_req("GET", "/sync/cursor", NULL, NULL), 401, "token_invalido");
+        it_expect(it_req("POST", "/sync", ta, bad[i]), 400, "solicitud_invalida");
+    it_expect(it_req("GET", "/sync", ta, NULL), 405, "solicitud_invalida");
+    it_expect(it_req("GET", "/sync/cursor", NULL, NULL), 401, "token_invalido");
     char *fp2 = it_db_fingerprint();
     CU_ASSERT_STRING_EQUAL(fp, fp2);
     free(fp);
