@@ -160,12 +160,21 @@ int db_begin(struct db *d, struct err *e)
         log_error("event=db_error msg=\"nested transaction\"");
         return err_set(e, ERR_INTERNAL, NULL);
     }
-    if (db_ensure(d) < 0)
-        return err_set(e, ERR_UNAVAILABLE, NULL);
-    if (db_simple(d, "BEGIN", e) < 0)
-        return -1;
-    d->depth = 1;
-    return 0;
+    /* a server restart shows only when the connection is used: a BEGIN
+     * that finds it gone resets it and tries once more (nothing was
+     * done yet) */
+    for (int attempt = 0; attempt < 2; attempt++) {
+        if (db_ensure(d) < 0)
+            return err_set(e, ERR_UNAVAILABLE, NULL);
+        if (db_simple(d, "BEGIN", e) == 0) {
+            d->depth = 1;
+            return 0;
+        }
+        if (PQstatus(d->conn) == CONNECTION_OK)
+            return -1;
+        d->broken = true;
+    }
+    return -1;
 }
 
 static void db_notes_clear(struct db *d)

@@ -109,7 +109,7 @@ static void test_encuestas__create(void)
     const struct user *m[] = { &b };
     long long chat = group_new(&a, m, 1, 0);
     char *before = fingerprint();
-    char twelve[1024] = "", thirteen[1024], long_opt[256];
+    char twelve[1024] = "", thirteen[1100], long_opt[256];
     size_t w = 0;
     for (int i = 0; i < 12; i++)
         w += (size_t)snprintf(twelve + w, sizeof(twelve) - w, "%s\"op %d\"", i ? "," : "", i);

@@ -97,6 +97,7 @@ static void test_users__me_upserts_lazily(void)
     free(t);
 }
 
+/* another cookie than jwt_cookie is never read */
 static void test_users__cookie_is_ignored_when_not_configured(void)
 {
     const char *id = it_uid("cookie");
@@ -104,6 +105,26 @@ static void test_users__cookie_is_ignored_when_not_configured(void)
     char hdr[4096];
     snprintf(hdr, sizeof(hdr), "Cookie: erp_session=%s", t);
     struct it_resp *r = it_req_ex("GET", "/me", NULL, NULL, 0, NULL, hdr);
+    CU_ASSERT_EQUAL(r->status, 401);
+    it_free(r);
+    free(t);
+}
+
+static void test_users__cookie_accepted_when_configured(void)
+{
+    const char *name = it_cfg()->jwt_cookie;
+    CU_ASSERT_FATAL(name[0] != '\0');     /* the test stack sets jwt_cookie */
+    const char *id = it_uid("cookieok");
+    char *t = it_token(id, "Galleta", NULL, 600);
+    char hdr[4096];
+    snprintf(hdr, sizeof(hdr), "Cookie: otra=1; %s=%s; ultima=2", name, t);
+    struct it_resp *r = it_req_ex("GET", "/me", NULL, NULL, 0, NULL, hdr);
+    CU_ASSERT_EQUAL(r->status, 200);
+    CU_ASSERT_STRING_EQUAL(it_get_str(r, "usuario.id_erp"), id);
+    it_free(r);
+    /* a bad cookie is a bad token */
+    snprintf(hdr, sizeof(hdr), "Cookie: %s=basura", name);
+    r = it_req_ex("GET", "/me", NULL, NULL, 0, NULL, hdr);
     CU_ASSERT_EQUAL(r->status, 401);
     it_free(r);
     free(t);
@@ -374,6 +395,7 @@ int main(void)
         { "me_tampered_token", test_users__me_tampered_token },
         { "me_upserts_lazily", test_users__me_upserts_lazily },
         { "cookie_ignored_when_not_configured", test_users__cookie_is_ignored_when_not_configured },
+        { "cookie_accepted_when_configured", test_users__cookie_accepted_when_configured },
         { "get_and_search", test_users__get_and_search },
         { "presencia", test_users__presencia },
         { "interno_requires_service_token", test_users__interno_requires_service_token },

@@ -41,7 +41,8 @@ static int pg_ctl(const char *action)
 
 static void test_restart__workers_reconnect(void)
 {
-    char *t = it_token(it_uid("restart"), "Reinicio", NULL, 600);
+    const char *id_erp = it_uid("restart");
+    char *t = it_token(id_erp, "Reinicio", NULL, 600);
     struct it_resp *r = it_req("GET", "/me", t, NULL);
     CU_ASSERT_EQUAL(r->status, 200);
     it_free(r);
@@ -58,8 +59,19 @@ static void test_restart__workers_reconnect(void)
     it_free(r);
 
     CU_ASSERT_EQUAL_FATAL(pg_ctl("start"), 0);
-    /* every worker must come back: ask more times than there are workers */
+    /* a write opens a transaction first: it too must find its way back,
+     * on every worker (more requests than there are workers) */
+    char *svc = it_service_token(), path[256];
+    snprintf(path, sizeof(path), "/interno/usuarios/%s/vacaciones", id_erp);
     int ok = 0;
+    for (int i = 0; i < 40; i++) {
+        r = it_req("PUT", path, svc, "{\"activo\":false}");
+        ok += r->status == 200;
+        it_free(r);
+    }
+    CU_ASSERT_EQUAL(ok, 40);
+    free(svc);
+    ok = 0;
     for (int i = 0; i < 40; i++) {
         r = it_req("GET", "/me", t, NULL);
         ok += r->status == 200;
