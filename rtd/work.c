@@ -314,6 +314,12 @@ static int job_heartbeat(struct rt *rt, struct db *d, struct arena *a, struct rt
     for (int i = 0; i < PQntuples(r); i++)
         if (pres_recompute(rt, d, a, db_get_ll(r, i, 0), -1, 0, e) < 0)
             return -1;
+    /* a vacation whose end date passed ends by itself: tell who cares */
+    int ended = 0;
+    if (usr_expire_vacations(d, a, &ended, e) < 0)
+        return -1;
+    if (ended)
+        log_info("event=vacaciones_terminadas usuarios=%d", ended);
     return 0;
 }
 

@@ -295,3 +295,33 @@ cleanup:
         db_rollback(d);
     return ret;
 }
+
+static const char usr_sql_vacation_expire[] =
+    "UPDATE usuarios u SET vacaciones = false, vacaciones_hasta = NULL, updated_at = now()"
+    " WHERE u.id IN (SELECT id FROM usuarios WHERE vacaciones AND vacaciones_hasta < current_date"
+    "                ORDER BY id LIMIT 100 FOR UPDATE SKIP LOCKED)"
+    " RETURNING u.id, CASE WHEN u.activo THEN u.estatus ELSE 'desconectado' END";
+
+int usr_expire_vacations(struct db *d, struct arena *a, int *ended, struct err *e)
+{
+    int ret = -1;
+    if (ended)
+        *ended = 0;
+    if (db_begin(d, e) < 0)
+        return -1;
+    PGresult *r = db_exec(d, a, usr_sql_vacation_expire, 0, NULL, e);
+    if (!r)
+        goto cleanup;
+    for (int i = 0; i < PQntuples(r); i++)
+        if (usr_status_event(d, a, db_get_ll(r, i, 0), db_get(r, i, 1), e) < 0)
+            goto cleanup;
+    if (db_commit(d, e) < 0)
+        goto cleanup;
+    if (ended)
+        *ended = PQntuples(r);
+    ret = 0;
+cleanup:
+    if (ret < 0)
+        db_rollback(d);
+    return ret;
+}

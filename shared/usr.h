@@ -85,4 +85,10 @@ int usr_set_active(struct db *d, struct arena *a, const char *id_erp, bool activ
 int usr_set_vacation(struct db *d, struct arena *a, const char *id_erp, bool activo,
                      const char *hasta, json_object **out, struct err *e);
 
+/* Ends the vacations whose `hasta` date has passed (at most 100 users per
+ * call, rows locked with SKIP LOCKED so several callers share the work)
+ * and writes each user's usuario:estatus event, in one transaction. Run
+ * periodically (chat-rtd's heartbeat). *ended (may be NULL) counts them. */
+int usr_expire_vacations(struct db *d, struct arena *a, int *ended, struct err *e);
+
 #endif

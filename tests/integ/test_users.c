@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "cu.h"
 #include "it.h"
@@ -144,13 +145,18 @@ static long long make_user(const char *tag, const char *nombre, char **token)
 static void test_users__get_and_search(void)
 {
     char *ta, *tb;
-    long long a = make_user("srcha", "Zacarías Buscable", &ta);
-    long long b = make_user("srchb", "Zoe Buscable", &tb);
+    /* a word of this run only, so the test also passes on a used database */
+    char word[32], na[64], nb[64];
+    snprintf(word, sizeof(word), "buscable%d", (int)getpid());
+    snprintf(na, sizeof(na), "Zacarías %s", word);
+    snprintf(nb, sizeof(nb), "Zoe %s", word);
+    long long a = make_user("srcha", na, &ta);
+    long long b = make_user("srchb", nb, &tb);
     char path[256];
     snprintf(path, sizeof(path), "/usuarios/%lld", b);
     struct it_resp *r = it_req("GET", path, ta, NULL);
     CU_ASSERT_EQUAL(r->status, 200);
-    CU_ASSERT_STRING_EQUAL(it_get_str(r, "nombre"), "Zoe Buscable");
+    CU_ASSERT_STRING_EQUAL(it_get_str(r, "nombre"), nb);
     it_free(r);
 
     r = it_req("GET", "/usuarios/999999999", ta, NULL);
@@ -161,20 +167,22 @@ static void test_users__get_and_search(void)
     CU_ASSERT_EQUAL(r->status, 404);
     it_free(r);
 
-    r = it_req("GET", "/usuarios?q=buscable&limite=1", ta, NULL);
+    snprintf(path, sizeof(path), "/usuarios?q=%s&limite=1", word);
+    r = it_req("GET", path, ta, NULL);
     CU_ASSERT_EQUAL(r->status, 200);
     CU_ASSERT_EQUAL(json_object_array_length(it_get(r, "usuarios")), 1);
     CU_ASSERT_EQUAL(json_object_get_boolean(it_get(r, "hay_mas")), 1);
     CU_ASSERT_EQUAL(it_get_ll(r, "usuarios.0.id"), a);
     it_free(r);
-    snprintf(path, sizeof(path), "/usuarios?q=buscable&limite=1&antes=%lld", a);
+    snprintf(path, sizeof(path), "/usuarios?q=%s&limite=1&antes=%lld", word, a);
     r = it_req("GET", path, ta, NULL);
     CU_ASSERT_EQUAL(r->status, 200);
     CU_ASSERT_EQUAL(it_get_ll(r, "usuarios.0.id"), b);
     CU_ASSERT_EQUAL(json_object_get_boolean(it_get(r, "hay_mas")), 0);
     it_free(r);
     /* words in any order, accents and case ignored */
-    r = it_req("GET", "/usuarios?q=BUSCABLE%20zacarias", ta, NULL);
+    snprintf(path, sizeof(path), "/usuarios?q=%s%%20ZACARIAS", word);
+    r = it_req("GET", path, ta, NULL);
     CU_ASSERT_EQUAL(json_object_array_length(it_get(r, "usuarios")), 1);
     CU_ASSERT_EQUAL(it_get_ll(r, "usuarios.0.id"), a);
     it_free(r);
@@ -243,8 +251,8 @@ static void test_users__provision_deactivate_reactivate(void)
     char path[256];
     snprintf(path, sizeof(path), "/interno/usuarios/%s", id);
     struct it_resp *r = it_req("PUT", path, svc,
-                               "{\"nombre\":\"Provisto\",\"email\":\"p@example.com\","
-                               "\"puesto\":\"Contador\",\"departamento\":\"Finanzas\"}");
+                               it_fmt("{\"nombre\":\"Provisto\",\"email\":\"%s@example.com\","
+                               "\"puesto\":\"Contador\",\"departamento\":\"Finanzas\"}", id));
     CU_ASSERT_EQUAL(r->status, 201);
     CU_ASSERT_STRING_EQUAL(it_get_str(r, "departamento"), "Finanzas");
     long long uid = it_get_ll(r, "id");
@@ -290,7 +298,8 @@ static void test_users__provision_deactivate_reactivate(void)
     CU_ASSERT_EQUAL(json_object_get_boolean(it_get(r, "activo")), 0);
     it_free(r);
 
-    r = it_req("GET", "/usuarios?q=Provisto", tv, NULL);
+    snprintf(path, sizeof(path), "/usuarios?q=%s", id);   /* its email, unique to the run */
+    r = it_req("GET", path, tv, NULL);
     CU_ASSERT_EQUAL(json_object_array_length(it_get(r, "usuarios")), 0);
     it_free(r);
 
@@ -349,6 +358,31 @@ static void test_users__vacaciones(void)
     free(ta);
 }
 
+/* The day after `hasta` the vacation ends by itself, and the users who
+ * share a chat hear it (usuario:estatus from chat-rtd's heartbeat). */
+static void test_users__vacation_ends_by_itself(void)
+{
+    char *ta;
+    long long a = make_user("vacfin", "Regresa", &ta);
+    char sql[512];
+    snprintf(sql, sizeof(sql), "SELECT coalesce(max(id), 0) FROM eventos");
+    long long before = it_db_ll(sql);
+    snprintf(sql, sizeof(sql), "UPDATE usuarios SET vacaciones = true, "
+             "vacaciones_hasta = current_date - 1 WHERE id = %lld", a);
+    PQclear(PQexec(it_db(), sql));
+    long long ended = 0;
+    for (int i = 0; i < 100 && !ended; i++) {
+        usleep(100 * 1000);
+        snprintf(sql, sizeof(sql), "SELECT count(*) FROM usuarios WHERE id = %lld AND NOT vacaciones", a);
+        ended = it_db_ll(sql);
+    }
+    CU_ASSERT_EQUAL(ended, 1);
+    snprintf(sql, sizeof(sql), "SELECT count(*) FROM eventos WHERE id > %lld AND tipo = 'usuario:estatus'"
+             " AND sala = 'presencia:%lld' AND payload->>'estatus' = 'desconectado'", before, a);
+    CU_ASSERT_EQUAL(it_db_ll(sql), 1);
+    free(ta);
+}
+
 static void test_users__unknown_route_and_method(void)
 {
     char *ta;
@@ -401,6 +435,7 @@ int main(void)
         { "interno_requires_service_token", test_users__interno_requires_service_token },
         { "provision_deactivate_reactivate", test_users__provision_deactivate_reactivate },
         { "vacaciones", test_users__vacaciones },
+        { "vacation_ends_by_itself", test_users__vacation_ends_by_itself },
         { "unknown_route_and_method", test_users__unknown_route_and_method },
         { "body_limits", test_users__body_limits },
         { NULL, NULL },
