@@ -1,7 +1,8 @@
 // browser_features.test.mjs: polls (create, vote, change the vote, seen live
 // by the other user), announcements (composer for permission 567, read
 // confirmation, reactions, the author's readers report) and media (image by
-// the picker and by drag and drop shown inline, a PDF as a download card).
+// the picker and by drag and drop shown inline, audio and video players, a
+// PDF as a download card).
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { deflateSync, crc32 } from "node:zlib";
@@ -41,6 +42,30 @@ function png(w, h) {
     ihdr.writeUInt32BE(w, 0); ihdr.writeUInt32BE(h, 4); ihdr[8] = 8; ihdr[9] = 2;
     return Buffer.concat([Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]),
         chunk("IHDR", ihdr), chunk("IDAT", deflateSync(raw)), chunk("IEND", Buffer.alloc(0))]);
+}
+
+/**
+ * mp4(w, h): a tiny MP4 the server's sniffer takes for video/mp4: an ftyp box
+ * (brand isom), a moov with mvhd (2.5 s) and one trak whose tkhd carries the
+ * size and whose hdlr says 'vide', then an mdat (tests/integ/test_media.c
+ * gen_mp4). Browsers cannot decode it (no sample tables): it is about the
+ * upload and the player, not playback.
+ */
+function mp4(w, h) {
+    const u32 = (n) => { const b = Buffer.alloc(4); b.writeUInt32BE(n >>> 0); return b; };
+    const u16 = (n) => { const b = Buffer.alloc(2); b.writeUInt16BE(n); return b; };
+    const box = (type, ...parts) => {
+        const body = Buffer.concat(parts);
+        return Buffer.concat([u32(8 + body.length), Buffer.from(type, "latin1"), body]);
+    };
+    const ftyp = box("ftyp", Buffer.from("isom"), u32(0x200), Buffer.from("isom"), Buffer.from("isom"));
+    const mvhd = box("mvhd", u32(0), u32(0), u32(0), u32(1000), u32(2500), u32(0x00010000), u16(0x0100),
+        Buffer.alloc(10 + 36 + 24), u32(2));
+    const tkhd = box("tkhd", u32(3), u32(0), u32(0), u32(1), u32(0), u32(2500), Buffer.alloc(8 + 2 + 2 + 2 + 2 + 36),
+        u32(w << 16), u32(h << 16));
+    const hdlr = box("hdlr", u32(0), u32(0), Buffer.from("vide"), Buffer.alloc(12), Buffer.from("handler\0", "latin1"));
+    const moov = box("moov", mvhd, box("trak", tkhd, box("mdia", hdlr)));
+    return Buffer.concat([ftyp, moov, box("mdat", Buffer.alloc(600))]);
 }
 
 test("a poll: created from the dialog, a vote and a changed vote seen live", async () => {
@@ -171,6 +196,30 @@ test("media: an image by the picker and by drag and drop shows inline, audio get
     assert.deepEqual(beto.errors, []);
 });
 
+test("media: a video is uploaded and shown with a player to the other user", async () => {
+    const p = ana.page;
+    await p.locator(".cw-conv input[type=file]").setInputFiles({ name: "recorrido.mp4", mimeType: "video/mp4", buffer: mp4(320, 180) });
+    const video = beto.page.locator(".cw-msg video[controls]").last();
+    await video.waitFor();
+    assert.equal(await video.getAttribute("aria-label"), "Video: recorrido.mp4");
+    await until(async () => ((await video.getAttribute("src")) || "").startsWith("blob:"), { what: "the video's bytes for Beto" });
+    // the server took it as a video: a message of tipo video with the sniffed size
+    const chats = await rest(beto.token, "GET", "/chats");
+    const c = chats.body.chats.find((x) => x.otro_usuario && x.otro_usuario.id === ana.me.id);
+    const r = await rest(beto.token, "GET", `/chats/${c.id}/mensajes?limite=1`);
+    const m = r.body.mensajes[0];
+    assert.equal(m.tipo, "video");
+    assert.equal(m.media.mime, "video/mp4");
+    assert.equal(m.media.ancho, 320);
+    assert.equal(m.media.alto, 180);
+    // the sender sees her own player too, and the list's preview says so
+    await p.locator(".cw-msg.cw-mio video[controls]").last().waitFor();
+    assert.match(await beto.page.locator(".cw-chat-item", { hasText: A }).textContent(), /🎬/);
+    await shot(beto.page, "features-06-video");
+    assert.deepEqual(ana.errors, []);
+    assert.deepEqual(beto.errors, []);
+});
+
 test("mute a chat from its header", async () => {
     const p = beto.page;
     const btn = p.locator(".cw-conv-head .cw-mute");
@@ -200,7 +249,7 @@ test("group members: the admin adds and removes people, a member leaves", async 
         await dlg.locator(".cw-chip-add", { hasText: C }).click();
         await dlg.locator(".cw-miembros-total", { hasText: "Miembros (3)" }).waitFor();
         await caro.page.locator(".cw-chat-item", { hasText: "Compras " + RUN }).waitFor();
-        await shot(p, "features-06-miembros");
+        await shot(p, "features-07-miembros");
         // remove Caro: the group leaves her list
         await dlg.getByRole("button", { name: `Quitar a ${C} del grupo` }).click();
         await dlg.locator(".cw-miembros-total", { hasText: "Miembros (2)" }).waitFor();

@@ -128,6 +128,7 @@ export function createApi({ base = '/chat/api/v1', getToken = () => null } = {})
     chat: (id) => request('GET', `/chats/${id}`),
     directo: (usuarioId) => request('POST', '/chats/directo', { usuario_id: usuarioId }),
     crearGrupo: (b) => request('POST', '/chats', b),
+    actualizarChat: (id, b) => request('PATCH', `/chats/${id}`, b),
     miembros: (id) => request('GET', `/chats/${id}/miembros`),
     silenciar: (id, silenciado) => request('PUT', `/chats/${id}/silenciar`, { silenciado }),
     mensajes: (id, antes, limite = 50) =>

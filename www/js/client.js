@@ -202,11 +202,14 @@ export function createClient({ getToken = () => null, base = '/chat/api/v1', rtP
         store.upsertChat(d);
         break;
       case 'chat:actualizado': {
-        // the room gets one shape for everyone: keep my own fields (no_leidos, mi_rol, silenciado...)
+        // The chat room gets the public view (mi_rol null) for everyone: merge
+        // its shared fields and keep my own (no_leidos, mi_rol, silenciado...).
+        // My own view (mi_rol set: a mute from another of my devices) is whole.
+        if (!s.chats.has(d.id)) { api.chat(d.id).then(store.upsertChat).catch(() => {}); break; }
+        if (d.mi_rol) { store.upsertChat(d); break; }
         const comun = {};
         for (const k of ['id', 'tipo', 'nombre', 'descripcion', 'imagen_url', 'restringido', 'updated_at']) if (k in d) comun[k] = d[k];
-        if (s.chats.has(d.id)) store.upsertChat(comun);
-        else api.chat(d.id).then(store.upsertChat).catch(() => {});
+        store.upsertChat(comun);
         break;
       }
       case 'chat:eliminado':
@@ -305,6 +308,17 @@ export function createClient({ getToken = () => null, base = '/chat/api/v1', rtP
     const c = await api.crearGrupo({ nombre, descripcion, miembros, restringido: false });
     store.upsertChat(c);
     await abrirChat(c.id);
+    return c;
+  }
+
+  /**
+   * actualizarGrupo(chatId, cambios): PATCH /chats/{id} (group admins) with
+   * any of {nombre, descripcion, imagen_media_id, restringido}; the chat as it
+   * now is goes into the store. Throws ApiError.
+   */
+  async function actualizarGrupo(chatId, cambios) {
+    const c = await api.actualizarChat(chatId, cambios);
+    if (c && c.id) store.upsertChat(c);
     return c;
   }
 
@@ -422,6 +436,27 @@ export function createClient({ getToken = () => null, base = '/chat/api/v1', rtP
     return p;
   }
 
+  // A group's picture: our own media URL, fetched with the token like any
+  // media (object URL), cached per URL (a new picture is a new media id).
+  // Others' URLs (a 1:1 partner's ERP picture) are not fetched with our token.
+  const imagenes = new Map(); // url -> {src, p}
+  /** imagenChat(c): null, the picture's src (known), or a promise of it. */
+  function imagenChat(c) {
+    const url = c && c.tipo === 'grupo' && c.imagen_url;
+    if (!url || !/^\/[^/].*\/media\/\d+$/.test(url)) return null;
+    let e = imagenes.get(url);
+    if (!e) {
+      e = { src: null, p: null };
+      e.p = (async () => {
+        const tok = await getToken();
+        return tok ? URL.createObjectURL(await api.blob(url)) : url;
+      })();
+      e.p.then((src) => { e.src = src; }, () => imagenes.delete(url));
+      imagenes.set(url, e);
+    }
+    return e.src || e.p;
+  }
+
   // ---- polls
   function crearEncuesta(chatId, encuesta) {
     return enviar(chatId, { tipo: 'encuesta', encuesta });
@@ -464,9 +499,9 @@ export function createClient({ getToken = () => null, base = '/chat/api/v1', rtP
 
   return {
     store, api, rt, start, stop, sync, flush, aviso, fallo, onVisibility,
-    abrirChat, cerrarChat, cargarMas, marcarLeido, directo, crearGrupo, silenciar,
+    abrirChat, cerrarChat, cargarMas, marcarLeido, directo, crearGrupo, actualizarGrupo, silenciar,
     enviar, reintentar, descartar, editar, eliminar, reaccionar, escribiendo,
-    subir, mediaUrl, crearEncuesta, votar, cerrarEncuesta,
+    subir, mediaUrl, imagenChat, crearEncuesta, votar, cerrarEncuesta,
     loadComunicados, confirmarComunicado, reaccionarComunicado, crearComunicado,
   };
 }

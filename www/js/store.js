@@ -206,6 +206,13 @@ export function createStore() {
       const old = state.lecturas.get(chatId);
       if (old) for (const [u, id] of old) if ((marks.get(u) || 0) < id) marks.set(u, id);
       state.lecturas.set(chatId, marks);
+      // my role follows the member list (made or unmade admin while the chat is open)
+      const c = state.chats.get(chatId);
+      const yo = state.me && miembros.find((mb) => mb.usuario.id === state.me.id);
+      if (c && yo && yo.rol && c.mi_rol !== yo.rol) {
+        state.chats.set(chatId, Object.assign({}, c, { mi_rol: yo.rol }));
+        emit('chats');
+      }
       emit('chat:' + chatId);
     },
     /** setLectura(chatId, usuarioId, mensajeId): read marks only move forward. */

@@ -37,7 +37,7 @@ export function createChatList(client, el, app) {
       'aria-current': s.ui.chatActivo === c.id && s.ui.vista === 'chat' ? 'true' : false,
       on: { click: () => client.abrirChat(c.id) },
     },
-    avatar(nombre, estatus, !directo),
+    avatar(nombre, estatus, !directo, client.imagenChat(c)),
     h('span', { class: 'cw-chat-text' },
       h('span', { class: 'cw-chat-line' }, h('span', { class: 'cw-chat-name' }, nombre, c.silenciado ? h('span', { class: 'cw-muted', title: 'Silenciado' }, ' 🔕') : null),
         h('span', { class: 'cw-chat-time' }, corta(um ? um.created_at : c.updated_at))),

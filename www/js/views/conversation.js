@@ -4,7 +4,9 @@
 
 import { h, clear, avatar, separador, diaKey, ESTATUS } from './dom.js';
 import { renderMensaje } from './message.js';
-import { dialogoEncuesta, dialogoLecturas, dialogoInfoChat } from './dialogs.js';
+import { dialogoEncuesta, dialogoLecturas, dialogoInfoChat, dialogoAjustesGrupo } from './dialogs.js';
+
+const SOLO_ADMINS = 'Solo los administradores pueden publicar en este grupo';
 
 export function createConversation(client, el, chatId, app) {
   const store = client.store;
@@ -12,6 +14,12 @@ export function createConversation(client, el, chatId, app) {
   let chat = s.chats.get(chatId);
   let modo = null; // {tipo: 'responder'|'editar', m}
   const nodos = new Map(); // key -> {el, sig}
+  // "Mensajes nuevos": the unread count when the chat was opened marks the
+  // first unread message once the history is here; the line stays while
+  // the conversation is open.
+  const noLeidosAlAbrir = (chat && chat.no_leidos) || 0;
+  let anclaNuevos = noLeidosAlAbrir ? undefined : null; // undefined: not known yet
+  let irANuevos = false;
 
   const back = h('button', { type: 'button', class: 'cw-btn cw-btn-icon cw-back', 'aria-label': 'Volver a la lista', on: { click: () => client.cerrarChat() } }, '←');
   const titulo = h('h2', { class: 'cw-conv-title' });
@@ -19,7 +27,9 @@ export function createConversation(client, el, chatId, app) {
   let av = h('span');
   const mute = h('button', { type: 'button', class: 'cw-btn cw-btn-icon cw-mute', on: { click: () => client.silenciar(chatId, !chat.silenciado) } });
   const info = h('button', { type: 'button', class: 'cw-btn cw-btn-icon cw-info', 'aria-label': 'Información del chat y miembros', title: 'Información', on: { click: () => dialogoInfoChat(client, app, chatId) } }, 'ℹ️');
-  const head = h('header', { class: 'cw-conv-head' }, back, av, h('div', { class: 'cw-chat-text' }, titulo, sub), mute, info);
+  const ajustes = h('button', { type: 'button', class: 'cw-btn cw-btn-icon cw-ajustes', 'aria-label': 'Ajustes del grupo', title: 'Ajustes del grupo', hidden: true, on: { click: () => dialogoAjustesGrupo(client, app, chatId) } }, '⚙️');
+  let avKey = null;
+  const head = h('header', { class: 'cw-conv-head' }, back, av, h('div', { class: 'cw-chat-text' }, titulo, sub), mute, ajustes, info);
 
   const lista = h('div', { class: 'cw-msgs', role: 'log', 'aria-label': 'Mensajes', tabindex: '-1' });
   const cargando = h('div', { class: 'cw-muted cw-center cw-cargando', hidden: true }, 'Cargando mensajes…');
@@ -34,7 +44,7 @@ export function createConversation(client, el, chatId, app) {
   const texto = h('textarea', { class: 'cw-textarea', rows: '1', placeholder: 'Escribe un mensaje', 'aria-label': 'Escribe un mensaje', maxlength: '10000' });
   const enviarBtn = h('button', { type: 'button', class: 'cw-btn cw-btn-primary cw-send', 'aria-label': 'Enviar' }, '➤');
   const composer = h('div', { class: 'cw-composer' }, adjuntar, file, encuesta, texto, enviarBtn);
-  const soloLectura = h('div', { class: 'cw-readonly cw-muted', hidden: true });
+  const soloLectura = h('div', { class: 'cw-readonly cw-muted', id: 'cw-readonly-' + chatId, role: 'note', hidden: true });
   const drop = h('div', { class: 'cw-drop', hidden: true }, 'Suelta los archivos para enviarlos');
   const root = h('section', { class: 'cw-conv', 'aria-label': 'Conversación' }, head, scroller, typing, banner, subidas, soloLectura, composer, drop);
   el.appendChild(root);
@@ -42,7 +52,10 @@ export function createConversation(client, el, chatId, app) {
   const ctx = {
     client, store, app, get chat() { return chat; },
     acciones: {
-      responder(m) { modo = { tipo: 'responder', m }; renderBanner(); texto.focus(); },
+      responder(m) {
+        if (restringido()) { client.aviso(SOLO_ADMINS, 'info'); return; }
+        modo = { tipo: 'responder', m }; renderBanner(); texto.focus();
+      },
       editar(m) { modo = { tipo: 'editar', m }; texto.value = m.contenido || ''; renderBanner(); autosize(); texto.focus(); },
       eliminar(m) { if (window.confirm('¿Eliminar este mensaje para todos?')) client.eliminar(m); },
       lecturas(m) { dialogoLecturas(client, app, m); },
@@ -60,7 +73,9 @@ export function createConversation(client, el, chatId, app) {
     titulo.textContent = nombre;
     const directo = chat.tipo === 'directo';
     const estatus = directo && chat.otro_usuario ? (s.presencia.get(chat.otro_usuario.id) || chat.otro_usuario.estatus) : null;
-    av.replaceWith(av = avatar(nombre, estatus || null, !directo));
+    const key = [nombre, estatus, chat.imagen_url].join('\u0000');
+    if (key !== avKey) { avKey = key; av.replaceWith(av = avatar(nombre, estatus || null, !directo, client.imagenChat(chat))); }
+    ajustes.hidden = directo;
     const quienes = store.escribiendo(chatId).filter((u) => !s.me || u !== s.me.id);
     let t;
     if (directo) {
@@ -86,11 +101,22 @@ export function createConversation(client, el, chatId, app) {
     }
     // who may write: restricted groups only admins; a deactivated peer cannot read
     const inactivo = directo && chat.otro_usuario && chat.otro_usuario.activo === false;
-    const restringido = chat.restringido && chat.mi_rol !== 'admin';
-    soloLectura.hidden = !(inactivo || restringido);
-    soloLectura.textContent = inactivo ? 'Este usuario está desactivado; no puedes enviarle mensajes.' : 'Solo los administradores pueden escribir en este grupo.';
-    composer.hidden = inactivo || restringido;
+    soloLectura.hidden = !(inactivo || restringido());
+    soloLectura.textContent = inactivo ? 'Este usuario está desactivado; no puedes enviarle mensajes.' : '🔒 ' + SOLO_ADMINS + '.';
+    composer.hidden = inactivo;
+    // a restricted group: non-admins see the composer, disabled, and why
+    const bloqueado = restringido();
+    if (composer.classList.contains('cw-bloqueado') !== bloqueado) {
+      composer.classList.toggle('cw-bloqueado', bloqueado);
+      for (const el of [adjuntar, encuesta, texto, enviarBtn]) el.disabled = bloqueado;
+      texto.placeholder = bloqueado ? 'Solo lectura' : 'Escribe un mensaje';
+      if (bloqueado) {
+        texto.setAttribute('aria-describedby', soloLectura.id);
+        if (modo) { modo = null; renderBanner(); }
+      } else texto.removeAttribute('aria-describedby');
+    }
   }
+  function restringido() { return !!(chat && chat.tipo === 'grupo' && chat.restringido && chat.mi_rol !== 'admin'); }
 
   // ---- messages (keyed, so focus and scroll survive updates)
   function renderMensajes() {
@@ -105,9 +131,13 @@ export function createConversation(client, el, chatId, app) {
       const k = diaKey(iso);
       if (k !== dia) { dia = k; items.push({ key: 'd' + k, sig: separador(iso), el: () => h('div', { class: 'cw-sep', role: 'separator' }, h('span', null, separador(iso))) }); }
     };
+    if (anclaNuevos === undefined && b.cargado) { anclaNuevos = primerNoLeido(b); irANuevos = !!anclaNuevos; }
     for (const id of b.ids) {
       const m = b.byId.get(id);
       pushDia(m.created_at);
+      if (id === anclaNuevos) {
+        items.push({ key: 'nuevos', sig: 'nuevos', el: () => h('div', { class: 'cw-nuevos', role: 'separator', 'aria-label': noLeidosAlAbrir === 1 ? '1 mensaje nuevo' : `${noLeidosAlAbrir} mensajes nuevos` }, h('span', null, 'Mensajes nuevos')) });
+      }
       const leido = s.me && m.autor && m.autor.id === s.me.id ? store.leidoPorTodos(m) : false;
       items.push({ key: 'm' + id, sig: [m, leido], el: () => renderMensaje(ctx, m, null) });
     }
@@ -144,11 +174,35 @@ export function createConversation(client, el, chatId, app) {
     cargando.textContent = b.cargado ? (b.hayMas ? 'Desliza hacia arriba para ver más' : '') : 'Cargando mensajes…';
     if (b.cargado && !b.hayMas && b.ids.length) { cargando.hidden = false; cargando.textContent = 'Inicio de la conversación'; }
     // keep the reader where they were: at the bottom, or on the same message when older ones came in
-    if (abajo || primeraVez) { scroller.scrollTop = scroller.scrollHeight; primeraVez = !b.cargado; }
+    if (irANuevos && b.cargado) {
+      // opened with unread messages: the line near the top, unless all fits
+      irANuevos = false;
+      primeraVez = false;
+      const n = nodos.get('nuevos');
+      scroller.scrollTop = scroller.scrollHeight;
+      if (n) {
+        const y = n.el.getBoundingClientRect().top - scroller.getBoundingClientRect().top + scroller.scrollTop;
+        if (scroller.scrollHeight - y > scroller.clientHeight) scroller.scrollTop = Math.max(0, y - 8);
+      }
+    } else if (abajo || primeraVez) { scroller.scrollTop = scroller.scrollHeight; primeraVez = !b.cargado; }
     else if (primerAntes && lista.firstElementChild !== primerAntes) scroller.scrollTop = scroller.scrollHeight - desdeAbajo;
     if (b.cargado && b.hayMas && scroller.scrollHeight <= scroller.clientHeight + 10) masAntiguos();
   }
   let primeraVez = true;
+
+  // The first unread message: counting back from the newest the others'
+  // live, non-sistema messages, as the server counts no_leidos.
+  function primerNoLeido(b) {
+    let n = noLeidosAlAbrir;
+    let ancla = null;
+    for (let i = b.ids.length - 1; i >= 0 && n > 0; i--) {
+      const m = b.byId.get(b.ids[i]);
+      if (m.tipo === 'sistema' || m.eliminado || (s.me && m.autor && m.autor.id === s.me.id)) continue;
+      ancla = m.id;
+      n--;
+    }
+    return ancla;
+  }
 
   function same(a, b) {
     if (Array.isArray(a) && Array.isArray(b)) return a.length === b.length && a.every((x, i) => x === b[i]);
@@ -192,7 +246,15 @@ export function createConversation(client, el, chatId, app) {
     if (!b.hayMas || !b.cargado) return;
     await client.cargarMas(chatId);
   }
-  scroller.addEventListener('scroll', () => { if (scroller.scrollTop < 150) masAntiguos(); }, { passive: true });
+  // a reader at the bottom stays there when the pane shrinks (a notice above
+  // the composer, a taller composer, the on-screen keyboard)
+  let pegadoAbajo = true;
+  scroller.addEventListener('scroll', () => {
+    pegadoAbajo = scroller.scrollHeight - scroller.scrollTop - scroller.clientHeight < 80;
+    if (scroller.scrollTop < 150) masAntiguos();
+  }, { passive: true });
+  const roScroller = new ResizeObserver(() => { if (pegadoAbajo) scroller.scrollTop = scroller.scrollHeight; });
+  roScroller.observe(scroller);
 
   // ---- composer
   function renderBanner() {
@@ -214,6 +276,7 @@ export function createConversation(client, el, chatId, app) {
   }
 
   function enviar() {
+    if (restringido()) return;
     const t = texto.value.replace(/\s+$/, '');
     if (!t.trim()) return;
     if (modo && modo.tipo === 'editar') {
@@ -252,6 +315,7 @@ export function createConversation(client, el, chatId, app) {
 
   // ---- attachments
   function subirArchivos(files) {
+    if (restringido()) { client.aviso(SOLO_ADMINS); return; }
     for (const f of files) {
       const bar = h('progress', { max: '1', value: '0', 'aria-label': 'Subiendo ' + f.name });
       const pct = h('span', { class: 'cw-muted' }, '0 %');
@@ -292,6 +356,6 @@ export function createConversation(client, el, chatId, app) {
 
   return {
     chatId,
-    destroy() { unsub(); clearInterval(typingTimer); client.escribiendo(chatId, false); root.remove(); },
+    destroy() { unsub(); roScroller.disconnect(); clearInterval(typingTimer); client.escribiendo(chatId, false); root.remove(); },
   };
 }

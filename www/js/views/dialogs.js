@@ -1,5 +1,6 @@
 // dialogs.js: modal dialogs (native <dialog>, so focus, Escape and the
-// backdrop come from the browser): new chat / group, poll, read receipts.
+// backdrop come from the browser): new chat / group, poll, read receipts,
+// a chat's info and members, a group's settings.
 
 import { h, clear, avatar, fechaHora, debounce, ESTATUS } from './dom.js';
 
@@ -165,11 +166,19 @@ export async function dialogoInfoChat(client, app, chatId) {
   const q = h('input', { type: 'search', class: 'cw-input', placeholder: 'Buscar personas para agregar', 'aria-label': 'Agregar personas' });
   const res = h('div', { class: 'cw-chips' });
   const salir = h('button', { type: 'button', class: 'cw-btn cw-btn-peligro' }, 'Salir del grupo');
-  clear(body).append(
-    chat.descripcion ? h('p', { class: 'cw-muted' }, chat.descripcion) : null,
+  const ajustes = h('button', { type: 'button', class: 'cw-btn cw-btn-small',
+    on: { click: () => { m.close(); dialogoAjustesGrupo(client, app, chatId); } } },
+  h('span', { 'aria-hidden': 'true' }, '⚙️'), soyAdmin ? ' Editar grupo' : ' Ajustes del grupo');
+  // (append() would write a null as the text "null")
+  clear(body).append(...[
+    h('div', { class: 'cw-user-row cw-grupo-resumen' }, avatar(chat.nombre, null, true, client.imagenChat(chat)),
+      h('span', { class: 'cw-chat-text' }, h('span', { class: 'cw-chat-name' }, store.nombreChat(chat)),
+        chat.descripcion ? h('span', { class: 'cw-muted cw-descripcion' }, chat.descripcion) : null,
+        chat.restringido ? h('span', { class: 'cw-muted cw-small' }, '🔒 Solo los administradores publican') : null),
+      ajustes),
     h('h3', { class: 'cw-miembros-total' }, 'Miembros'), lista,
     soyAdmin ? h('label', { class: 'cw-field' }, h('span', null, 'Agregar personas'), q) : null, soyAdmin ? res : null,
-    h('div', { class: 'cw-row' }, salir));
+    h('div', { class: 'cw-row' }, salir)].filter(Boolean));
 
   async function cargar() {
     try {
@@ -222,4 +231,139 @@ export async function dialogoInfoChat(client, app, chatId) {
     } catch (e) { client.fallo(e); }
   });
   cargar();
+}
+
+/**
+ * dialogoAjustesGrupo(client, app, chatId): a group's name, description,
+ * picture and "only admins post" (restringido). Admins edit them (the
+ * picture is uploaded when chosen, everything is saved with one PATCH);
+ * everyone else sees them read-only, kept live from the store.
+ */
+export function dialogoAjustesGrupo(client, app, chatId) {
+  const store = client.store;
+  const s = store.state;
+  const chat = s.chats.get(chatId);
+  if (!chat || chat.tipo !== 'grupo') return null;
+  if (chat.mi_rol !== 'admin') return ajustesSoloLectura(client, app, chatId);
+
+  let mediaId = undefined; // undefined: unchanged; 0: remove the picture; N: the new upload
+  let preview = null;      // object URL of the chosen file
+  const foto = h('div', { class: 'cw-ajustes-foto' });
+  const archivo = h('input', { type: 'file', accept: 'image/png,image/jpeg,image/gif,image/webp', class: 'cw-file', tabindex: '-1', 'aria-hidden': 'true' });
+  const cambiar = h('button', { type: 'button', class: 'cw-btn cw-btn-small', on: { click: () => archivo.click() } }, chat.imagen_url ? 'Cambiar imagen' : 'Elegir imagen');
+  const quitar = h('button', { type: 'button', class: 'cw-btn cw-btn-small', hidden: !chat.imagen_url }, 'Quitar imagen');
+  const progreso = h('progress', { max: '1', value: '0', hidden: true, 'aria-label': 'Subiendo imagen' });
+  const estadoFoto = h('span', { class: 'cw-muted cw-small', 'aria-live': 'polite' });
+  const nombre = h('input', { type: 'text', class: 'cw-input', required: true, maxlength: '200', value: chat.nombre || '', autocomplete: 'off' });
+  const descripcion = h('textarea', { class: 'cw-input cw-textarea cw-textarea-big', maxlength: '2000', rows: '3' });
+  descripcion.value = chat.descripcion || '';
+  const restringido = h('input', { type: 'checkbox', checked: !!chat.restringido });
+  const guardar = h('button', { type: 'button', class: 'cw-btn cw-btn-primary' }, 'Guardar');
+  const cancelar = h('button', { type: 'button', class: 'cw-btn' }, 'Cancelar');
+
+  function pintarFoto() {
+    const c = s.chats.get(chatId) || chat;
+    const img = mediaId === 0 ? null : (preview || client.imagenChat(c));
+    clear(foto).appendChild(avatar(nombre.value || c.nombre, null, true, img));
+    quitar.hidden = mediaId === 0 || (!preview && !c.imagen_url);
+    cambiar.textContent = quitar.hidden ? 'Elegir imagen' : 'Cambiar imagen';
+  }
+
+  const m = modal(app, 'Ajustes del grupo', [
+    h('div', { class: 'cw-ajustes-cabeza' }, foto,
+      h('div', { class: 'cw-ajustes-foto-acciones' }, h('div', { class: 'cw-row' }, cambiar, quitar), progreso, estadoFoto), archivo),
+    h('label', { class: 'cw-field' }, h('span', null, 'Nombre del grupo'), nombre),
+    h('label', { class: 'cw-field' }, h('span', null, 'Descripción'), descripcion),
+    h('label', { class: 'cw-check' }, restringido, ' Solo los administradores publican'),
+    h('p', { class: 'cw-muted cw-small' }, 'Con esta opción, los demás miembros pueden leer pero no escribir en el grupo.'),
+  ], [cancelar, guardar]);
+  m.dlg.classList.add('cw-dialog-ajustes');
+  cancelar.addEventListener('click', () => m.close());
+  m.dlg.addEventListener('close', () => { if (preview) URL.revokeObjectURL(preview); });
+
+  archivo.addEventListener('change', async () => {
+    const f = archivo.files[0];
+    archivo.value = '';
+    if (!f) return;
+    if (!/^image\//.test(f.type)) { estadoFoto.textContent = 'Elige una imagen (PNG, JPEG, GIF o WebP)'; return; }
+    guardar.disabled = true; cambiar.disabled = true;
+    progreso.hidden = false; progreso.value = 0;
+    estadoFoto.textContent = 'Subiendo ' + f.name + '…';
+    try {
+      const media = await client.api.upload(f, (p) => { progreso.value = p; });
+      mediaId = media.id;
+      if (preview) URL.revokeObjectURL(preview);
+      preview = URL.createObjectURL(f);
+      estadoFoto.textContent = 'Imagen lista; se aplicará al guardar';
+    } catch (e) {
+      estadoFoto.textContent = e.mensaje || 'No se pudo subir la imagen';
+    } finally {
+      progreso.hidden = true; guardar.disabled = false; cambiar.disabled = false;
+      pintarFoto();
+    }
+  });
+  quitar.addEventListener('click', () => {
+    mediaId = 0;
+    if (preview) { URL.revokeObjectURL(preview); preview = null; }
+    estadoFoto.textContent = 'La imagen se quitará al guardar';
+    pintarFoto();
+    cambiar.focus();
+  });
+
+  guardar.addEventListener('click', async () => {
+    const c = s.chats.get(chatId) || chat;
+    const n = nombre.value.trim();
+    if (!n) { nombre.focus(); client.aviso('Escribe el nombre del grupo'); return; }
+    const cambios = {};
+    if (n !== c.nombre) cambios.nombre = n;
+    const d = descripcion.value.trim();
+    if (d !== (c.descripcion || '')) cambios.descripcion = d || null;
+    if (restringido.checked !== !!c.restringido) cambios.restringido = restringido.checked;
+    if (mediaId !== undefined) cambios.imagen_media_id = mediaId || null;
+    if (!Object.keys(cambios).length) { m.close(); return; }
+    guardar.disabled = true;
+    try {
+      await client.actualizarGrupo(chatId, cambios);
+      client.aviso('Cambios guardados', 'info');
+      m.close();
+    } catch (e) {
+      client.fallo(e);
+      guardar.disabled = false;
+    }
+  });
+  pintarFoto();
+  nombre.focus();
+  return m;
+}
+
+/** The settings of a group for a member who is not an admin: read-only, live. */
+function ajustesSoloLectura(client, app, chatId) {
+  const store = client.store;
+  const s = store.state;
+  const body = h('div', { class: 'cw-ajustes-lectura' });
+  const m = modal(app, 'Ajustes del grupo', body);
+  m.dlg.classList.add('cw-dialog-ajustes');
+  let clave = null;
+  function render() {
+    const c = s.chats.get(chatId);
+    if (!c) { m.close(); return; }
+    const k = [c.nombre, c.descripcion, c.imagen_url, c.restringido, c.mi_rol].join('\u0000');
+    if (k === clave) return;
+    clave = k;
+    if (c.mi_rol === 'admin') { m.close(); dialogoAjustesGrupo(client, app, chatId); return; }
+    clear(body).append(
+      h('div', { class: 'cw-ajustes-cabeza' }, h('div', { class: 'cw-ajustes-foto' }, avatar(c.nombre, null, true, client.imagenChat(c))),
+        h('div', { class: 'cw-chat-text' }, h('span', { class: 'cw-chat-name cw-ajustes-nombre' }, c.nombre || ''))),
+      h('dl', { class: 'cw-perfil' },
+        h('dt', null, 'Descripción'), h('dd', { class: 'cw-descripcion' }, c.descripcion || 'Sin descripción'),
+        h('dt', null, 'Quién publica'), h('dd', { class: 'cw-quien-publica' }, c.restringido ? 'Solo los administradores' : 'Todos los miembros')),
+      h('p', { class: 'cw-muted cw-small' }, 'Solo los administradores del grupo pueden cambiar estos ajustes.'));
+  }
+  const unsub = store.subscribe((t) => {
+    if (!m.dlg.isConnected) { unsub(); return; }
+    if (t.has('chats') || t.has('chat:' + chatId)) render();
+  });
+  m.dlg.addEventListener('close', () => unsub());
+  render();
+  return m;
 }

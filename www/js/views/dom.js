@@ -84,13 +84,25 @@ export function iniciales(nombre) {
   return (nombre || '?').split(/\s+/).filter(Boolean).slice(0, 2).map((p) => p[0].toUpperCase()).join('');
 }
 
-/** avatar(nombre, estatus?): initials in a circle, a presence dot when estatus given. */
-export function avatar(nombre, estatus, grupo = false) {
+/**
+ * avatar(nombre, estatus?, grupo?, imagen?): initials (or 👥 for a group) in
+ * a circle, a presence dot when estatus given. imagen: a picture's src, or a
+ * promise of it (shown once it resolves; the initials stay if it fails).
+ */
+export function avatar(nombre, estatus, grupo = false, imagen = null) {
   let hash = 0;
   for (const ch of nombre || '') hash = (hash * 31 + ch.charCodeAt(0)) >>> 0;
-  return h('span', { class: 'cw-avatar' + (grupo ? ' cw-avatar-grupo' : ''), style: { '--cw-hue': String(hash % 360) }, 'aria-hidden': 'true' },
-    grupo ? '👥' : iniciales(nombre),
+  const el = h('span', { class: 'cw-avatar' + (grupo ? ' cw-avatar-grupo' : ''), style: { '--cw-hue': String(hash % 360) }, 'aria-hidden': 'true' },
+    h('span', { class: 'cw-avatar-txt' }, grupo ? '👥' : iniciales(nombre)),
     estatus ? h('span', { class: 'cw-dot cw-dot-' + estatus }) : null);
+  const poner = (src) => {
+    if (!src) return;
+    el.insertBefore(h('img', { class: 'cw-avatar-img', src, alt: '' }), el.firstChild);
+    el.classList.add('cw-avatar-con-img');
+  };
+  if (typeof imagen === 'string') poner(imagen);
+  else if (imagen && typeof imagen.then === 'function') imagen.then(poner, () => {});
+  return el;
 }
 
 export const ESTATUS = {
