@@ -20,10 +20,21 @@
 static const char prune_sql_lock[] = "SELECT pg_try_advisory_lock(hashtext('chat-cron prune'))";
 static const char prune_sql_unlock[] = "SELECT pg_advisory_unlock(hashtext('chat-cron prune'))";
 
+/* Each slice also moves the pruned mark forward, so a sync cursor older
+ * than what is gone is refused instead of silently missing events. */
 static const char prune_sql_eventos[] =
-    "DELETE FROM eventos WHERE id IN ("
-    "  SELECT id FROM eventos WHERE created_at < now() - make_interval(days => $1::int)"
-    "   LIMIT $2::int)";
+    "WITH del AS ("
+    "  DELETE FROM eventos WHERE id IN ("
+    "   SELECT id FROM eventos WHERE created_at < now() - make_interval(days => $1::int)"
+    "    LIMIT $2::int)"
+    "  RETURNING xid, id),"
+    " top AS (SELECT xid, id FROM del ORDER BY xid DESC, id DESC LIMIT 1),"
+    " mark AS ("
+    "  INSERT INTO eventos_poda AS p (xid, evento_id) SELECT xid, id FROM top"
+    "  ON CONFLICT (unica) DO UPDATE SET xid = EXCLUDED.xid, evento_id = EXCLUDED.evento_id,"
+    "   podado_at = now()"
+    "  WHERE (EXCLUDED.xid, EXCLUDED.evento_id) > (p.xid, p.evento_id))"
+    " SELECT count(*) FROM del";
 
 static int prune_eventos(struct db *d, struct arena *a, int days, long long *deleted,
                          struct err *e)
@@ -34,7 +45,7 @@ static int prune_eventos(struct db *d, struct arena *a, int days, long long *del
         PGresult *r = db_exec(d, a, prune_sql_eventos, 2, params, e);
         if (!r)
             return -1;
-        long long n = strtoll(PQcmdTuples(r), NULL, 10);
+        long long n = db_get_ll(r, 0, 0);
         *deleted += n;
         if (n < PRUNE_EVENTOS_BATCH)
             return 0;

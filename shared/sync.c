@@ -51,6 +51,10 @@ static const char sync_sql_visible_msgs[] =
 
 static const char sync_sql_horizon[] = "SELECT eventos_horizonte()";
 
+/* A cursor from before what prune deleted may have missed events. */
+static const char sync_sql_stale[] =
+    "SELECT 1 FROM eventos_poda WHERE (xid, evento_id) > ($1::text::xid8, $2::bigint)";
+
 /* A growable set of ids (small: at most SYNC_MAX_EVENTS). */
 struct sync_ids {
     long long *v;
@@ -167,6 +171,13 @@ int sync_since(struct db *d, struct arena *a, const struct principal *p, const c
         return err_set(e, ERR_INVALID, "cursor inválido: use el de GET /sync/cursor o de un /sync anterior");
     if (limit < 1 || limit > SYNC_MAX_EVENTS)
         limit = SYNC_MAX_EVENTS;
+    const char *sp[2] = { db_ll(a, cx), db_ll(a, ci) };
+    PGresult *st = db_exec(d, a, sync_sql_stale, 2, sp, e);
+    if (!st)
+        return -1;
+    if (PQntuples(st) > 0)
+        return err_set(e, ERR_CONFLICT, "El cursor es demasiado antiguo: recargue los chats "
+                                        "y pida uno nuevo con GET /sync/cursor");
     const char *params[4] = { db_ll(a, p->id), db_ll(a, cx), db_ll(a, ci), db_ll(a, limit + 1) };
     PGresult *r = db_exec(d, a, sync_sql_events, 4, params, e);
     if (!r)

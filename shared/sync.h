@@ -19,7 +19,8 @@
  * from now on comes after it. */
 int sync_cursor(struct db *d, struct arena *a, const char **out, struct err *e);
 
-/* Changes visible to p after cursor (ERR_INVALID when malformed): events of
+/* Changes visible to p after cursor (ERR_INVALID when malformed; ERR_CONFLICT
+ * when prune has deleted events after it: the client must reload): events of
  * the user:<p> and "todos" rooms and of the chats p is a member of, up to
  * limit events:
  * {cursor, hay_mas, mensajes: [Mensaje, latest state, one per id, by id],

@@ -91,6 +91,10 @@ struct it_job {
  * barrier; returns when all are done. Free each out with free(). */
 void it_parallel(struct it_job *jobs, size_t n);
 
+/* The path of the stack's program prog ("chat-cron"): $CHAT_BIN/prog when
+ * set, else <build>/bin/prog next to this test (in a static buffer). */
+const char *it_bin(const char *prog);
+
 /* A group made by tok with the given members (201 asserted); its id. */
 long long it_group(const char *tok, const char *nombre, const long long *ids, int n);
 

@@ -378,3 +378,26 @@ void it_expect(struct it_resp *r, long status, const char *codigo)
         CU_ASSERT_STRING_EQUAL(it_error_code(r), codigo);
     it_free(r);
 }
+
+const char *it_bin(const char *prog)
+{
+    static char path[4200];
+    const char *bin = getenv("CHAT_BIN");
+    if (bin && *bin) {
+        snprintf(path, sizeof(path), "%s/%s", bin, prog);
+        return path;
+    }
+    char self[4096];
+    ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+    if (n <= 0)
+        return prog;
+    self[n] = '\0';
+    /* <build>/tests/integ/test_x -> <build>/bin/prog */
+    for (int i = 0; i < 3; i++) {
+        char *slash = strrchr(self, '/');
+        if (slash)
+            *slash = '\0';
+    }
+    snprintf(path, sizeof(path), "%s/bin/%s", self, prog);
+    return path;
+}

@@ -113,14 +113,7 @@ static void test_foundation__concurrent_starts_apply_once(void)
 static int run_prog(const char *prog, const char *const *env, const char *arg1, char *err,
                     size_t errlen)
 {
-    char self[4096], path[4200];
-    ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
-    CU_ASSERT_FATAL(n > 0);
-    self[n] = '\0';
-    /* <build>/tests/integ/test_foundation -> <build>/bin/<prog> */
-    for (int i = 0; i < 3; i++)
-        *strrchr(self, '/') = '\0';
-    snprintf(path, sizeof(path), "%s/bin/%s", self, prog);
+    const char *path = it_bin(prog);
     int fds[2];
     CU_ASSERT_FATAL(pipe(fds) == 0);
     pid_t pid = fork();

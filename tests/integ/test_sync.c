@@ -373,6 +373,35 @@ static void test_sync__bad_input(void)
     free(ta);
 }
 
+/* Once prune has deleted events after a cursor, that cursor would miss
+ * them: /sync refuses it (409) so the client reloads; a newer one works. */
+static void test_sync__stale_cursor_after_prune(void)
+{
+    char *ta;
+    long long a = it_user("pa", "Pedro Podado", NULL, &ta);
+    char *old = cursor_now(ta);
+    long long chat = it_group(ta, "Podado", &a, 0);
+    it_send_text(ta, chat, "esto se va a podar");
+    char *fresh = cursor_now(ta);
+    /* make this chat's events older than eventos_retention_days */
+    CU_ASSERT_EQUAL(it_db_llf("WITH u AS (UPDATE eventos SET created_at = now() - interval '10 years'"
+                              " WHERE chat_id = %lld RETURNING 1) SELECT count(*) FROM u", chat) > 0, 1);
+    char cmd[4400];
+    snprintf(cmd, sizeof(cmd), "'%s' prune >/dev/null 2>&1", it_bin("chat-cron"));
+    CU_ASSERT_EQUAL_FATAL(system(cmd), 0);
+    CU_ASSERT_EQUAL(it_db_llf("SELECT count(*) FROM eventos WHERE chat_id = %lld", chat), 0);
+    CU_ASSERT_EQUAL(it_db_ll("SELECT count(*) FROM eventos_poda"), 1);
+
+    struct it_resp *r = it_req("POST", "/sync", ta, it_fmt("{\"cursor\":\"%s\"}", old));
+    it_expect(r, 409, "conflicto");
+    r = sync_from(ta, fresh);
+    CU_ASSERT_EQUAL(json_object_get_boolean(it_get(r, "hay_mas")), 0);
+    it_free(r);
+    free(old);
+    free(fresh);
+    free(ta);
+}
+
 int main(void)
 {
     it_init();
@@ -384,6 +413,7 @@ int main(void)
         { "seed_form", test_sync__seed_form },
         { "comunicados", test_sync__comunicados },
         { "bad_input", test_sync__bad_input },
+        { "stale_cursor_after_prune", test_sync__stale_cursor_after_prune },
         { NULL, NULL },
     };
     return cu_run("sync", tests);
