@@ -115,9 +115,14 @@ export function createClient({ getToken = () => null, base = '/chat/api/v1', rtP
           if (!r.hay_mas) break;
         }
       } catch (e) {
-        if (e instanceof ApiError && e.status === 400) {
-          // a cursor the server no longer knows: start over from a fresh one
-          try { s.cursor = (await api.cursor()).cursor; await loadChats(); } catch (_) { /* later */ }
+        if (e instanceof ApiError && (e.status === 400 || e.status === 409)) {
+          // a cursor the server no longer knows (400), or one older than
+          // what it has pruned (409): start over from a fresh one and reload
+          try {
+            s.cursor = (await api.cursor()).cursor;
+            await loadChats();
+            loadComunicados().catch(() => {});
+          } catch (_) { /* later */ }
         }
       } finally {
         syncing = null;
