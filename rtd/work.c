@@ -256,20 +256,15 @@ static int job_react(struct db *d, struct arena *a, struct rt_job *j, struct err
     json_object *in = jsonx_parse_object(a, j->text, strlen(j->text), e), *out = NULL;
     long long mensaje_id = 0;
     const char *emoji = NULL;
-    bool changed = false, add = true;
+    bool add = true;
     if (!in)
         return -1;
     if (jsonx_get_id(in, "mensaje_id", &mensaje_id, e) != 0 ||
         jsonx_get_str(in, "emoji", &emoji, e) != 0)
         return err_set(e, ERR_INVALID, "mensaje_id y emoji son obligatorios");
     if (msg_emoji_check(emoji, e) < 0 || job_principal(d, a, j->user_id, &p, e) < 0 ||
-        msg_react(d, a, &p, mensaje_id, emoji, true, &changed, &out, e) < 0)
+        msg_react_toggle(d, a, &p, mensaje_id, emoji, &add, &out, e) < 0)
         return -1;
-    if (!changed) {
-        add = false;
-        if (msg_react(d, a, &p, mensaje_id, emoji, false, &changed, &out, e) < 0)
-            return -1;
-    }
     json_object *extra = jsonx_own(a, json_object_new_object());
     json_object_object_add(extra, "accion", json_object_new_string(add ? "agregar" : "quitar"));
     if (out)

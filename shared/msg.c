@@ -573,11 +573,16 @@ static const char msg_sql_react_del[] =
     "DELETE FROM reacciones_mensajes WHERE mensaje_id = $1 AND usuario_id = $2 AND emoji = $3"
     " RETURNING 1";
 
-int msg_react(struct db *d, struct arena *a, const struct principal *p, long long mensaje_id,
-              const char *emoji, bool add, bool *changed, json_object **out, struct err *e)
+/* The one worker behind msg_react and msg_react_toggle: mode 1 adds, 0
+ * removes, -1 toggles (adds, or removes when already there, in the same
+ * transaction so concurrent toggles serialise on the row). */
+static int msg_react_do(struct db *d, struct arena *a, const struct principal *p,
+                        long long mensaje_id, const char *emoji, int mode, bool *changed,
+                        bool *added, json_object **out, struct err *e)
 {
     int ret = -1;
     *changed = false;
+    *added = mode != 0;
     if (msg_emoji_check(emoji, e) < 0)
         return -1;
     struct msg_access acc;
@@ -588,10 +593,20 @@ int msg_react(struct db *d, struct arena *a, const struct principal *p, long lon
     if (db_begin(d, e) < 0)
         return -1;
     const char *params[3] = { db_ll(a, mensaje_id), db_ll(a, p->id), emoji };
-    PGresult *r = db_exec(d, a, add ? msg_sql_react_add : msg_sql_react_del, 3, params, e);
+    PGresult *r = db_exec(d, a, mode != 0 ? msg_sql_react_add : msg_sql_react_del, 3, params, e);
     if (!r)
         goto cleanup;
+    /* a toggle: there already, so remove it; gone meanwhile (another toggle
+     * removed it first), so add it after all. Each statement sees the
+     * latest commit, so this ends within a few rounds. */
+    for (int round = 0; mode < 0 && PQntuples(r) == 0 && round < 8; round++) {
+        *added = !*added;
+        r = db_exec(d, a, *added ? msg_sql_react_add : msg_sql_react_del, 3, params, e);
+        if (!r)
+            goto cleanup;
+    }
     if (PQntuples(r) == 1) {
+        bool add = *added;
         json_object *ev = jsonx_own(a, json_object_new_object());
         json_object_object_add(ev, "chat_id", json_object_new_int64(acc.chat_id));
         json_object_object_add(ev, "mensaje_id", json_object_new_int64(mensaje_id));
@@ -611,6 +626,21 @@ cleanup:
     if (ret < 0)
         db_rollback(d);
     return ret;
+}
+
+int msg_react(struct db *d, struct arena *a, const struct principal *p, long long mensaje_id,
+              const char *emoji, bool add, bool *changed, json_object **out, struct err *e)
+{
+    bool added;
+    return msg_react_do(d, a, p, mensaje_id, emoji, add ? 1 : 0, changed, &added, out, e);
+}
+
+int msg_react_toggle(struct db *d, struct arena *a, const struct principal *p,
+                     long long mensaje_id, const char *emoji, bool *added, json_object **out,
+                     struct err *e)
+{
+    bool changed;
+    return msg_react_do(d, a, p, mensaje_id, emoji, -1, &changed, added, out, e);
 }
 
 /* ---- read marks --------------------------------------------------------- */

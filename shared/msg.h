@@ -104,6 +104,13 @@ int msg_emoji_check(const char *emoji, struct err *e);
 int msg_react(struct db *d, struct arena *a, const struct principal *p, long long mensaje_id,
               const char *emoji, bool add, bool *changed, json_object **out, struct err *e);
 
+/* Toggles p's reaction emoji (chat:reaccionar): adds it, or removes it when
+ * it is there, in one transaction, so two toggles at once end as two
+ * toggles in some order. *added tells which happened. Errors as msg_react. */
+int msg_react_toggle(struct db *d, struct arena *a, const struct principal *p,
+                     long long mensaje_id, const char *emoji, bool *added, json_object **out,
+                     struct err *e);
+
 /* Moves p's read mark in chat_id forward to mensaje_id (never back; event
  * mensaje:leido when it moved). mensaje_id must be a message of that chat
  * (else ERR_INVALID); a non-member gets ERR_NOT_FOUND. *out is

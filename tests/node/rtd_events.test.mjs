@@ -190,6 +190,17 @@ test("chat:marcar_leido and chat:reaccionar run the domain code and answer with 
     assert.equal(r2.accion, "quitar");
     await quit;
 
+    // toggles at once from two tabs serialise: 9 of them leave the reaction
+    // on, with one more "agregar" than "quitar" answered
+    const tab2 = await connect(a.tok);
+    opened.push(tab2);
+    const all = await Promise.all(Array.from({ length: 9 }, (_, i) =>
+        ask(i % 2 ? tab2 : a.s, "chat:reaccionar", { mensaje_id: m, emoji: "🎉" })));
+    assert.ok(all.every((r) => r.ok), JSON.stringify(all));
+    const adds = all.filter((r) => r.accion === "agregar").length;
+    assert.equal(adds - (all.length - adds), 1);
+    assert.equal(sql(`SELECT count(*) FROM reacciones_mensajes WHERE mensaje_id = ${m} AND emoji = '🎉'`)[0][0], "1");
+
     const bad = await ask(a.s, "chat:marcar_leido", { chat_id: chat });
     assert.deepEqual(bad, { ok: false, error: "solicitud_invalida" });
     const other = makeChat([b.id]);
