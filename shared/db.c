@@ -202,6 +202,53 @@ void db_notify_after_commit(struct db *d, const char *payload)
 }
 
 /* Sends the queued wake-ups; failures are logged only (eventos is the truth). */
+/* The wake-up transaction in one round trip: BEGIN, SET LOCAL
+ * synchronous_commit = off, the pg_notify()s and COMMIT go out together as
+ * a libpq pipeline. Returns 0, or -1 with nothing left open. */
+static int db_notes_send(struct db *d, const char *arr)
+{
+    static const char *const sql[4] = {
+        "BEGIN", "SET LOCAL synchronous_commit = off",
+        "SELECT pg_notify('chat_eventos', x) FROM unnest($1::text[]) x", "COMMIT",
+    };
+    PGconn *c = d->conn;
+    const char *params[1] = { arr };
+    if (!PQenterPipelineMode(c))
+        return -1;
+    int sent = 0;
+    while (sent < 4 && PQsendQueryParams(c, sql[sent], sent == 2 ? 1 : 0, NULL,
+                                         sent == 2 ? params : NULL, NULL, NULL, 0))
+        sent++;
+    bool ok = sent == 4 && PQpipelineSync(c);
+    /* every query sent has its results then a NULL; then the sync result */
+    for (int i = 0; i < sent; i++) {
+        PGresult *r;
+        while ((r = PQgetResult(c)) != NULL) {
+            ExecStatusType st = PQresultStatus(r);
+            if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK)
+                ok = false;
+            PQclear(r);
+        }
+    }
+    if (sent == 4 && PQpipelineStatus(c) != PQ_PIPELINE_OFF) {
+        PGresult *r = PQgetResult(c);
+        if (!r || PQresultStatus(r) != PGRES_PIPELINE_SYNC)
+            ok = false;
+        PQclear(r);
+    }
+    if (!PQexitPipelineMode(c)) {
+        d->broken = true;   /* results still pending: start afresh */
+        return -1;
+    }
+    if (PQstatus(c) != CONNECTION_OK) {
+        d->broken = true;
+        return -1;
+    }
+    if (PQtransactionStatus(c) != PQTRANS_IDLE)
+        PQclear(PQexec(c, "ROLLBACK"));
+    return ok ? 0 : -1;
+}
+
 static void db_notes_flush(struct db *d)
 {
     if (!d->nnotes)
@@ -229,19 +276,7 @@ static void db_notes_flush(struct db *d)
     }
     *w++ = '}';
     *w = '\0';
-    const char *params[1] = { arr };
-    PGresult *r = PQexec(d->conn, "BEGIN; SET LOCAL synchronous_commit = off");
-    int ok = r && PQresultStatus(r) == PGRES_COMMAND_OK;
-    PQclear(r);
-    if (ok) {
-        r = PQexecParams(d->conn, "SELECT pg_notify('chat_eventos', x) FROM unnest($1::text[]) x",
-                         1, NULL, params, NULL, NULL, 0);
-        ok = r && PQresultStatus(r) == PGRES_TUPLES_OK;
-        PQclear(r);
-        r = PQexec(d->conn, ok ? "COMMIT" : "ROLLBACK");
-        ok = ok && r && PQresultStatus(r) == PGRES_COMMAND_OK;
-        PQclear(r);
-    }
+    int ok = db_notes_send(d, arr) == 0;
     if (!ok)
         log_warn("event=notify_failed count=%zu msg=\"%s\"", d->nnotes, PQerrorMessage(d->conn));
     free(arr);

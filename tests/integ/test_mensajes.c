@@ -2,6 +2,7 @@
  * client_id retries (also concurrent), two senders at once, history paging,
  * edit, delete, reactions (also toggled concurrently), read marks, read
  * receipts, the Mensaje shape, and bad input that changes nothing. */
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -678,6 +679,51 @@ static void test_mensajes__push_queued(void)
     free(tc);
 }
 
+/* What a DBA's `LISTEN chat_eventos` sees: one small notification per
+ * change as it commits, {"id","tipo","sala"}, naming the eventos row. */
+static void test_mensajes__listen_sees_each_change(void)
+{
+    PGconn *l = PQconnectdb(it_cfg()->db_conninfo);
+    CU_ASSERT_FATAL(PQstatus(l) == CONNECTION_OK);
+    PQclear(PQexec(l, "LISTEN chat_eventos"));
+    char *ta;
+    long long a = it_user("lis", "Lis Escucha", NULL, &ta);
+    long long chat = it_group(ta, "Escuchado", &a, 0);
+    long long m = it_send_text(ta, chat, "¿me oyen?");
+    char sala[64];
+    snprintf(sala, sizeof(sala), "chat:%lld", chat);
+    bool seen = false;
+    for (int i = 0; i < 50 && !seen; i++) {
+        usleep(20 * 1000);
+        PQconsumeInput(l);
+        PGnotify *n;
+        while ((n = PQnotifies(l)) != NULL) {
+            json_object *o = json_tokener_parse(n->extra), *id, *tipo, *sl;
+            CU_ASSERT_PTR_NOT_NULL(o);
+            if (o && json_object_object_get_ex(o, "id", &id) &&
+                json_object_object_get_ex(o, "tipo", &tipo) &&
+                json_object_object_get_ex(o, "sala", &sl) &&
+                strcmp(json_object_get_string(tipo), "mensaje:nuevo") == 0 &&
+                strcmp(json_object_get_string(sl), sala) == 0) {
+                /* the truth is the eventos row it names (the group's own
+                 * sistema message comes first) */
+                CU_ASSERT(strlen(n->extra) < 200);
+                CU_ASSERT_EQUAL(it_db_llf("SELECT count(*) FROM eventos WHERE id = %lld AND "
+                                          "tipo = 'mensaje:nuevo' AND sala = '%s'",
+                                          (long long)json_object_get_int64(id), sala), 1);
+                seen = it_db_llf("SELECT count(*) FROM eventos WHERE id = %lld AND "
+                                 "(payload->>'id')::bigint = %lld",
+                                 (long long)json_object_get_int64(id), m) == 1;
+            }
+            json_object_put(o);
+            PQfreemem(n);
+        }
+    }
+    CU_ASSERT_TRUE(seen);
+    PQfinish(l);
+    free(ta);
+}
+
 int main(void)
 {
     it_init();
@@ -693,6 +739,7 @@ int main(void)
         { "read_marks_and_receipts", test_mensajes__read_marks_and_receipts },
         { "deactivated_author_masked", test_mensajes__deactivated_author_masked },
         { "push_queued", test_mensajes__push_queued },
+        { "listen_sees_each_change", test_mensajes__listen_sees_each_change },
         { NULL, NULL },
     };
     int rc = cu_run("mensajes", tests);
