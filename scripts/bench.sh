@@ -753,8 +753,11 @@ EOF
         cat <<EOF
 | 50,000 | not measured: one process may hold at most ${R[m_nofile]} open files on this machine (hard limit; raising it needs CAP_SYS_RESOURCE, which this machine does not grant), so neither server can hold 50,000 sockets here | | | | | | |
 
-The largest size measured (${idle_top}) is about the most connections a single server process
-can hold here; the limit is the machine's open-file limit, not rtd or Node. The client side
+The largest size tried (${idle_top}) is about the most connections one process can hold here
+(the open-file limit). Held at that size within the ${CONNECT_TIMEOUT} s connect timeout: rtd
+$(med "idle_rtd_${idle_top}_held"), Node $(med "idle_node_${idle_top}_held"), echo
+$(med "idle_echo_${idle_top}_held"); where rtd holds fewer, its connect rate past 10,000 sockets
+(column above) is the limit, not the file limit — see the finding in §2. The client side
 is not the limit: ${CAP_PROCS} load generator processes held $(get cap_held) of $(get cap_total)
 connections at once ($(get cap_pinged) answering pings), against ${CAP_PROCS} echo servers, from
 ${NSRC} source addresses.
@@ -802,6 +805,17 @@ ${NM[fanout]:+**Not measured:** ${NM[fanout]}.
 | bare lws echo (ceiling) | $(mmm fan_echo_dps) |
 | rtd / Node (same run) | $(mmm fan_dps_ratio) |
 | rtd / echo ceiling (same run) | $(mmm fan_dps_frac_echo) |
+
+**Finding for rtd.** With ${FAN_N} sockets connected, rtd's delivery time grows with the
+number of sockets *connected*, not with the room: even a room of 10 takes
+$(mmm fan_rtd_10_p50) ms (p50), while in the smaller runs (2,000 sockets) it took a few
+ms, and Node stays at $(mmm fan_node_10_p50) ms with the same sockets. A likely cause, to be
+confirmed by the rtd owner with \`perf\`: each socket's Engine.IO ping is its own
+\`lws_sul\` timer, and lws 4.1 keeps those in one sorted list, so every reschedule walks
+it — with ${FAN_N} sockets pinged every ${PING_MS} ms that is O(n²) work per ping interval on
+the loop that also delivers. The production ping interval (25 s) divides that by
+$((25000 / PING_MS)), not by n; one shared ping timer per interval (as the echo server does) would
+remove it.
 
 Incomplete messages (some member did not get it within 5 s), per run: rtd
 $(mmm fan_rtd_big_inc) for ${FAN_N}, Node $(mmm fan_node_big_inc).
@@ -873,8 +887,10 @@ The same database work without HTTP (pgbench, 4 clients, \`tests/bench/history.p
 ![rest](tests/bench/results/rest.png)
 
 **What limits it.** Send: the durable commit (one WAL flush per message; with 4 FastCGI
-workers at most 4 commits share a flush) and the NOTIFY transaction after it; Node has
-the same commit to wait for, so the two land close together. History: PostgreSQL's
+workers at most 4 commits share a flush) and the NOTIFY transaction after it; both servers
+wait for the same commit, so where the reference is ahead the difference is per-request
+CPU on these 2 shared cores — ours parses and plans every statement (the big Mensaje
+query included) on every call, the reference's named statements are planned once. History: PostgreSQL's
 work on the 50-message statement (the Mensaje columns, the read-receipt
 \`NOT EXISTS\` and the reactions subquery per row), which both servers send; the table
 above shows what planning it on every call costs. **What would move it:** prepared
