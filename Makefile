@@ -27,7 +27,7 @@ ALL_CFLAGS = -std=gnu11 -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wno-format-no
 LDLIBS_ALL = -lfcgi $(PKG_LIBS) -lpthread -lm
 ALL_LDFLAGS = $(SANFLAGS) $(LDFLAGS)
 
-SHARED_SRC := $(sort $(wildcard shared/*.c))
+SHARED_SRC := $(sort $(wildcard shared/core/*.c shared/wire/*.c shared/domain/*.c))
 FCGI_SRC   := $(sort $(wildcard fcgi/*.c))
 RTD_SRC    := $(sort $(wildcard rtd/*.c))
 CRON_SRC   := $(sort $(wildcard cron/*.c))
@@ -45,12 +45,12 @@ UNIT_BIN   := $(UNIT_SRC:tests/unit/%.c=$(B)/tests/%)
 INTEG_BIN  := $(INTEG_SRC:tests/integ/%.c=$(B)/tests/integ/%)
 PROGS      := $(B)/bin/chat-fcgi $(B)/bin/chat-cron $(if $(RTD_SRC),$(B)/bin/chat-rtd)
 
-.PHONY: all deps run start stop test test-unit test-integ test-san clean install bench
+.PHONY: all deps run start stop check test test-unit test-integ test-san clean install bench
 .DEFAULT_GOAL := all
 
 all: $(PROGS) $(UNIT_BIN) $(INTEG_BIN)
 
-$(B)/obj/%.o: %.c $(wildcard shared/*.h fcgi/*.h rtd/*.h cron/*.h tests/unit/*.h tests/integ/*.h) Makefile
+$(B)/obj/%.o: %.c $(wildcard shared/*/*.h fcgi/*.h rtd/*.h cron/*.h tests/unit/*.h tests/integ/*.h) Makefile
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -c -o $@ $<
 
@@ -113,7 +113,11 @@ test-san:
 	@bash scripts/run-tests.sh unit build/san
 	@bash scripts/run-tests.sh integ build/san
 
-test: deps
+# The include layering of shared/ (shared/README.md).
+check:
+	@bash scripts/check-layers.sh
+
+test: deps check
 	$(MAKE) all
 	@bash scripts/run-tests.sh all build
 

@@ -5,7 +5,7 @@
 
 #include <stdbool.h>
 
-#include "cfg.h"
+#include "core/cfg.h"
 
 /* `chat-cron push [--loop SECONDS]`: sends the push queue (cron/push.c). */
 int cron_push(struct cfg *c, int argc, char **argv);

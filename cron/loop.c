@@ -7,7 +7,7 @@
 #include <time.h>
 
 #include "cron.h"
-#include "log.h"
+#include "core/log.h"
 
 /* The only mutable global: the stop flag set by the signal handler. */
 static volatile sig_atomic_t cron_stop;

@@ -6,12 +6,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "app.h"
+#include "core/app.h"
 #include "cron.h"
-#include "log.h"
-#include "migrate.h"
+#include "core/log.h"
+#include "core/migrate.h"
 #include "prune.h"
-#include "token.h"
+#include "wire/token.h"
 
 struct command {
     const char *name;

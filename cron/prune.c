@@ -6,9 +6,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "app.h"
-#include "log.h"
-#include "media.h"
+#include "core/app.h"
+#include "core/log.h"
+#include "domain/media.h"
 
 /* Upload temporary files are live for seconds; one a day old was left by a
  * crash. */

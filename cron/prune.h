@@ -2,7 +2,7 @@
 #ifndef CHAT_CRON_PRUNE_H
 #define CHAT_CRON_PRUNE_H
 
-#include "cfg.h"
+#include "core/cfg.h"
 
 /* `chat-cron prune`: removes the files of media discarded, or hidden (their
  * message, announcement or chat deleted) or never attached for more than

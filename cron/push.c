@@ -13,12 +13,12 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "app.h"
+#include "core/app.h"
 #include "cron.h"
-#include "expo.h"
-#include "jsonx.h"
-#include "log.h"
-#include "push.h"
+#include "wire/expo.h"
+#include "core/jsonx.h"
+#include "core/log.h"
+#include "domain/push.h"
 
 /* Rows of a sender killed mid-batch come back here; a row whose lease
  * expired push_max_attempts times (a row that kills its sender, say) is

@@ -11,12 +11,12 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "app.h"
+#include "core/app.h"
 #include "cron.h"
-#include "expo.h"
-#include "jsonx.h"
-#include "log.h"
-#include "push.h"
+#include "wire/expo.h"
+#include "core/jsonx.h"
+#include "core/log.h"
+#include "domain/push.h"
 
 /* Expo keeps receipts for 24 hours. */
 static const char rcpt_sql_expire[] =

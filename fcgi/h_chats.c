@@ -1,8 +1,8 @@
 /* h_chats.c: chats and members (API.md §4.2). */
 #include <string.h>
 
-#include "chat.h"
-#include "jsonx.h"
+#include "domain/chat.h"
+#include "core/jsonx.h"
 #include "routes.h"
 
 /* Reads an array of positive ids under key (required). The C array lives in

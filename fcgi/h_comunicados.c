@@ -2,8 +2,8 @@
 #include <ctype.h>
 #include <string.h>
 
-#include "comunicado.h"
-#include "jsonx.h"
+#include "domain/comunicado.h"
+#include "core/jsonx.h"
 #include "routes.h"
 
 /* A text field: valid UTF-8 without control characters other than \t \n

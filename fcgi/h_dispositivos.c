@@ -1,7 +1,7 @@
 /* h_dispositivos.c: registering and unregistering the caller's Expo push
  * tokens (API.md §4.7). */
-#include "jsonx.h"
-#include "push.h"
+#include "core/jsonx.h"
+#include "domain/push.h"
 #include "routes.h"
 
 /* POST /dispositivos {token, plataforma}: 201 when the token is new to the

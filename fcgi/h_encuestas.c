@@ -3,8 +3,8 @@
 #include <string.h>
 #include <time.h>
 
-#include "encuesta.h"
-#include "jsonx.h"
+#include "domain/encuesta.h"
+#include "core/jsonx.h"
 #include "routes.h"
 
 /* Longest vote selection accepted (repeats included) before it is read. */

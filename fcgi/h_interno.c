@@ -2,7 +2,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "jsonx.h"
+#include "core/jsonx.h"
 #include "routes.h"
 
 /* The id_erp path segment: 1..200 bytes of valid UTF-8 text. */

@@ -6,11 +6,11 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "log.h"
-#include "media.h"
-#include "mpart.h"
+#include "core/log.h"
+#include "domain/media.h"
+#include "wire/mpart.h"
 #include "routes.h"
-#include "sha256.h"
+#include "core/sha256.h"
 
 /* Room for the multipart framing and small fields around the file: a body
  * declaring more than media_max_bytes plus this is refused unread. */

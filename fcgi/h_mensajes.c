@@ -1,8 +1,8 @@
 /* h_mensajes.c: messages, reactions, read marks and receipts (API.md §4.3). */
 #include <string.h>
 
-#include "jsonx.h"
-#include "msg.h"
+#include "core/jsonx.h"
+#include "domain/msg.h"
 #include "routes.h"
 
 int h_mensajes_list(struct req *rq, struct err *e)

@@ -1,7 +1,7 @@
 /* h_sync.c: delta sync (API.md §4.4). */
-#include "jsonx.h"
+#include "core/jsonx.h"
 #include "routes.h"
-#include "sync.h"
+#include "domain/sync.h"
 
 int h_sync(struct req *rq, struct err *e)
 {

@@ -2,8 +2,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "jsonx.h"
-#include "migrate.h"
+#include "core/jsonx.h"
+#include "core/migrate.h"
 #include "routes.h"
 
 int h_salud(struct req *rq, struct err *e)

@@ -6,8 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "jsonx.h"
-#include "log.h"
+#include "core/jsonx.h"
+#include "core/log.h"
 
 void http_header(struct req *rq, const char *line)
 {

@@ -7,13 +7,13 @@
 #include <json-c/json.h>
 #include <stdbool.h>
 
-#include "arena.h"
-#include "cfg.h"
-#include "db.h"
-#include "err.h"
-#include "route.h"
-#include "token.h"
-#include "usr.h"
+#include "core/arena.h"
+#include "core/cfg.h"
+#include "core/db.h"
+#include "core/err.h"
+#include "core/route.h"
+#include "wire/token.h"
+#include "domain/usr.h"
 
 /* What a worker keeps across requests. */
 struct worker {

@@ -11,8 +11,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "app.h"
-#include "log.h"
+#include "core/app.h"
+#include "core/log.h"
 #include "routes.h"
 
 static volatile sig_atomic_t stop_flag;

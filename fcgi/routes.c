@@ -5,8 +5,8 @@
 #include <string.h>
 #include <time.h>
 
-#include "jsonx.h"
-#include "log.h"
+#include "core/jsonx.h"
+#include "core/log.h"
 
 const struct route routes[] = {
     { "GET",  "/salud",                              h_salud,               ROUTE_PUBLIC },

@@ -3,7 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "log.h"
+#include "core/log.h"
 #include "rt.h"
 
 /* Past this many queued frames a socket is a slow consumer: it is closed

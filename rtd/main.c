@@ -6,8 +6,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "app.h"
-#include "log.h"
+#include "core/app.h"
+#include "core/log.h"
 #include "rt.h"
 
 #define RT_WORKERS 4

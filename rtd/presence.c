@@ -1,7 +1,7 @@
 /* presence.c: the loop side of presence: per-user socket counts, the grace
  * period before desconectado, one write in flight per user, and the
  * instance heartbeat. The SQL is in work.c (pres_recompute). */
-#include "log.h"
+#include "core/log.h"
 #include "rt.h"
 
 #define PRES_HEARTBEAT_US (5 * LWS_US_PER_SEC)

@@ -11,9 +11,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "cfg.h"
-#include "err.h"
-#include "token.h"
+#include "core/cfg.h"
+#include "core/err.h"
+#include "wire/token.h"
 
 /* ---- outgoing frames -------------------------------------------------- */
 

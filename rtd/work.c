@@ -8,13 +8,13 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "db.h"
-#include "evt.h"
-#include "jsonx.h"
-#include "log.h"
-#include "msg.h"
+#include "core/db.h"
+#include "domain/evt.h"
+#include "core/jsonx.h"
+#include "core/log.h"
+#include "domain/msg.h"
 #include "rt.h"
-#include "usr.h"
+#include "domain/usr.h"
 
 struct rt_pool {
     struct rt *rt;

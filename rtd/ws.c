@@ -6,10 +6,10 @@
 #include <string.h>
 #include <sys/random.h>
 
-#include "jsonx.h"
-#include "log.h"
+#include "core/jsonx.h"
+#include "core/log.h"
 #include "rt.h"
-#include "sio.h"
+#include "wire/sio.h"
 
 /* lws allocates this per websocket: clients send small frames (typing,
  * acks), so keep it small for idle memory; larger frames arrive in pieces

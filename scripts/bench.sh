@@ -894,7 +894,7 @@ query included) on every call, the reference's named statements are planned once
 work on the 50-message statement (the Mensaje columns, the read-receipt
 \`NOT EXISTS\` and the reactions subquery per row), which both servers send; the table
 above shows what planning it on every call costs. **What would move it:** prepared
-statements in \`shared/db.c\` (\`PQprepare\` once per connection) for the hot statements;
+statements in \`shared/core/db.c\` (\`PQprepare\` once per connection) for the hot statements;
 for send, more workers (they wait on the flush, not the CPU) and group commit
 (\`commit_delay\`).
 

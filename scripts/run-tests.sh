@@ -9,6 +9,8 @@
 #   all    unit and integ on BUILDDIR, then `make SAN=1 all` and both again
 #          on build/san under AddressSanitizer and UBSan
 # CHAT_TEST_TIMEOUT (seconds, default 300) bounds each test executable.
+# CHAT_TEST_ONLY (an extended regex) runs only the tests whose file name
+# matches it, for work in progress; `make test` never sets it.
 [ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
 set -u -o pipefail
 
@@ -70,10 +72,15 @@ run_one() {
     return 0
 }
 
+selected() { # FILE: true unless CHAT_TEST_ONLY is set and does not match
+    [ -z "${CHAT_TEST_ONLY:-}" ] || [[ $(basename "$1") =~ $CHAT_TEST_ONLY ]]
+}
+
 executables() { # DIR: the test_* executables directly in DIR, sorted
     local f
     for f in "$1"/test_*; do
-        [ -f "$f" ] && [ -x "$f" ] && printf '%s\n' "$f"
+        [ -f "$f" ] && [ -x "$f" ] || continue
+        selected "$f" && printf '%s\n' "$f"
     done
     return 0
 }
@@ -151,7 +158,7 @@ phase_integ() { # BUILDDIR
     local b=$1 tests nodes=() f failed0=$FAILED out
     mapfile -t tests < <(executables "$b/tests/integ")
     if [ -f tests/node/package.json ]; then
-        for f in tests/node/*.test.mjs; do [ -f "$f" ] && nodes+=("$f"); done
+        for f in tests/node/*.test.mjs; do [ -f "$f" ] && selected "$f" && nodes+=("$f"); done
     fi
     hr "integration tests ($b/tests/integ): ${#tests[@]}; node tests: ${#nodes[@]}"
     if [ "${#tests[@]}" = 0 ] && [ "${#nodes[@]}" = 0 ]; then

@@ -7,7 +7,7 @@
 #include <libpq-fe.h>
 #include <stddef.h>
 
-#include "cfg.h"
+#include "core/cfg.h"
 
 /* One response. json is NULL when the body is not JSON. Free with it_free. */
 struct it_resp {

@@ -10,7 +10,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "token.h"
+#include "wire/token.h"
 
 static const char *it_base;
 static struct cfg *it_config;

@@ -7,10 +7,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "arena.h"
-#include "comunicado.h"
+#include "core/arena.h"
+#include "domain/comunicado.h"
 #include "cu.h"
-#include "db.h"
+#include "core/db.h"
 #include "it.h"
 
 static char *svc;

@@ -9,7 +9,7 @@
 
 #include "cu.h"
 #include "it.h"
-#include "migrate.h"
+#include "core/migrate.h"
 
 /* This program's own migrations replace the compiled-in schema: the
  * library's migrate_apply runs them in a scratch schema. */

@@ -14,8 +14,8 @@
 
 #include "cu.h"
 #include "it.h"
-#include "media.h"
-#include "sha256.h"
+#include "domain/media.h"
+#include "core/sha256.h"
 
 /* ---- a growable byte buffer -------------------------------------------- */
 

@@ -25,8 +25,8 @@
 
 #include "cu.h"
 #include "it.h"
-#include "jsonx.h"
-#include "push.h"
+#include "core/jsonx.h"
+#include "domain/push.h"
 
 static char cron_bin[4096];
 static char fake_url[64];

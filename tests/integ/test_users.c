@@ -8,7 +8,7 @@
 
 #include "cu.h"
 #include "it.h"
-#include "token.h"
+#include "wire/token.h"
 
 static char *svc;
 

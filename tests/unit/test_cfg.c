@@ -4,7 +4,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "cfg.h"
+#include "core/cfg.h"
 #include "cu.h"
 
 static const char *fake_env[16][2];

@@ -3,9 +3,9 @@
  * the announcement emoji rule (com_emoji_check). */
 #include <string.h>
 
-#include "comunicado.h"
+#include "domain/comunicado.h"
 #include "cu.h"
-#include "encuesta.h"
+#include "domain/encuesta.h"
 
 /* 2026-11-20T15:04:05Z */
 #define NOW 1795187045LL

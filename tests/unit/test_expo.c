@@ -3,7 +3,7 @@
 #include <string.h>
 
 #include "cu.h"
-#include "expo.h"
+#include "wire/expo.h"
 
 static struct arena *a;
 

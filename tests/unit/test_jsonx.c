@@ -2,7 +2,7 @@
 #include <string.h>
 
 #include "cu.h"
-#include "jsonx.h"
+#include "core/jsonx.h"
 
 static struct arena *a;
 

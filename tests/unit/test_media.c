@@ -8,7 +8,7 @@
 #include <unistd.h>
 
 #include "cu.h"
-#include "media.h"
+#include "domain/media.h"
 
 static struct arena *a;
 

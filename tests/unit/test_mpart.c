@@ -4,7 +4,7 @@
 #include <string.h>
 
 #include "cu.h"
-#include "mpart.h"
+#include "wire/mpart.h"
 
 /* Feeds the body in reads of at most `chunk` bytes. */
 struct src {

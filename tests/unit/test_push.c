@@ -2,7 +2,7 @@
 #include <string.h>
 
 #include "cu.h"
-#include "push.h"
+#include "domain/push.h"
 
 static void test_push__token_valid(void)
 {

@@ -2,8 +2,8 @@
 #include <string.h>
 
 #include "cu.h"
-#include "err.h"
-#include "route.h"
+#include "core/err.h"
+#include "core/route.h"
 
 static struct arena *a;
 

@@ -4,7 +4,7 @@
 #include <string.h>
 
 #include "cu.h"
-#include "sha256.h"
+#include "core/sha256.h"
 
 static const char *hash_in_pieces(const char *p, size_t n, size_t piece)
 {

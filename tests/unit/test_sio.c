@@ -3,7 +3,7 @@
 #include <string.h>
 
 #include "cu.h"
-#include "sio.h"
+#include "wire/sio.h"
 
 static int parse(const char *s, struct sio_packet *p)
 {

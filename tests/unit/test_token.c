@@ -7,11 +7,11 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "arena.h"
-#include "cfg.h"
+#include "core/arena.h"
+#include "core/cfg.h"
 #include "cu.h"
-#include "err.h"
-#include "token.h"
+#include "core/err.h"
+#include "wire/token.h"
 
 #define SECRET "0123456789abcdef-dev-secret"
 #define NOW 1800000000LL            /* the clock every test passes in */

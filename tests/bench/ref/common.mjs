@@ -1,6 +1,6 @@
 // common.mjs: what both Node reference servers share: the HS256 check (by
 // hand with node:crypto, as rtd and chat-fcgi check it), the database
-// settings, the user login (the same two statements as shared/usr.c).
+// settings, the user login (the same two statements as shared/domain/usr.c).
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import pg from 'pg';

@@ -1,6 +1,6 @@
 // rest.mjs: the reference REST server: plain node:http + pg doing what
 // chat-fcgi does for the two benchmarked endpoints, with the same SQL
-// (copied from shared/msg.c, shared/chat_access.c, shared/usr.c, shared/evt.c):
+// (copied from shared/domain/msg.c, shared/domain/chat_access.c, shared/domain/usr.c, shared/domain/evt.c):
 //   POST /chat/api/v1/chats/{id}/mensajes  login; BEGIN; insert the message
 //     (access check in the same statement); INSERT eventos; COMMIT; then the
 //     NOTIFY in its own synchronous_commit=off transaction

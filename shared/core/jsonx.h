@@ -1,0 +1,49 @@
+/* jsonx.h: json-c helpers: strict parsing, typed field access with
+ * reasons, arena ownership, and timestamps in API.md's form. */
+#ifndef CHAT_JSONX_H
+#define CHAT_JSONX_H
+
+#include <json-c/json.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "core/arena.h"
+#include "core/err.h"
+
+/* Parses len bytes of text as one JSON object (nothing but whitespace may
+ * follow; nesting at most 32 deep). Returns the object, owned by the arena,
+ * or NULL with e = ERR_INVALID. An empty body is an error. */
+json_object *jsonx_parse_object(struct arena *a, const char *text, size_t len, struct err *e);
+
+/* Hands o to the arena (json_object_put at reset) and returns it. */
+json_object *jsonx_own(struct arena *a, json_object *o);
+
+/* Serialises o without escaping '/', into the arena. */
+const char *jsonx_text(struct arena *a, json_object *o);
+
+/* Field access. Each returns 0 when the field is present with the right
+ * type, 1 when it is absent or null (out untouched), and -1 with e set to
+ * ERR_INVALID naming the field when it has another type. Returned strings
+ * are borrowed from obj. */
+int jsonx_get_str(json_object *obj, const char *key, const char **out, struct err *e);
+int jsonx_get_id(json_object *obj, const char *key, long long *out, struct err *e);
+int jsonx_get_bool(json_object *obj, const char *key, bool *out, struct err *e);
+int jsonx_get_array(json_object *obj, const char *key, json_object **out, struct err *e);
+int jsonx_get_object(json_object *obj, const char *key, json_object **out, struct err *e);
+
+/* A new string or json null for s == NULL. */
+json_object *jsonx_str(const char *s);
+
+/* A new int64 from decimal text (a bigint column), or null for NULL. */
+json_object *jsonx_id(const char *text);
+
+/* Adds a string field holding the timestamp pg_ts (PostgreSQL text output in
+ * UTC, "2026-11-20 15:04:05.123456+00") as "2026-11-20T15:04:05.123Z";
+ * null when pg_ts is NULL. */
+json_object *jsonx_ts(const char *pg_ts);
+
+/* Counts the characters (code points) of a UTF-8 string; returns -1 when s
+ * is not valid UTF-8 or holds a NUL/control character other than \t \n \r. */
+long jsonx_utf8_chars(const char *s);
+
+#endif

@@ -1,0 +1,865 @@
+/* chat.c: chats and members: the Chat and Miembro objects, listing, 1:1
+ * get-or-create, groups, membership changes and mute. */
+#include "domain/chat.h"
+#include "domain/media.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "domain/evt.h"
+#include "core/jsonx.h"
+#include "domain/msg.h"
+
+/* The columns chat_row_json reads for chat c, membership uc of viewer V,
+ * last message lm and (directo) the other user u. no_leidos counts others'
+ * live, non-sistema messages after the read mark, capped at 9999 (as the
+ * push badge) so a long-unread busy chat costs a bounded scan. */
+#define CHAT_COLS(V)                                                                  \
+    "c.id, c.tipo, c.nombre, c.descripcion, c.imagen_media_id, c.restringido,"        \
+    " c.creado_por, c.created_at, c.updated_at, uc.rol, COALESCE(uc.silenciado, false)," \
+    " CASE WHEN uc.usuario_id IS NULL THEN 0 ELSE"                                    \
+    "  (SELECT count(*) FROM (SELECT 1 FROM mensajes nm WHERE nm.chat_id = c.id"      \
+    "   AND nm.id > uc.ultimo_leido_id AND nm.autor_id IS DISTINCT FROM " V           \
+    "   AND nm.deleted_at IS NULL AND nm.tipo <> 'sistema' LIMIT 9999) nl) END,"      \
+    " lm.id, " USR_COLS
+
+#define CHAT_JOINS(V)                                                                 \
+    " LEFT JOIN LATERAL (SELECT x.id, x.created_at FROM mensajes x WHERE x.chat_id = c.id" \
+    "  ORDER BY x.id DESC LIMIT 1) lm ON true"                                        \
+    " LEFT JOIN usuarios u ON c.tipo = 'directo' AND u.id ="                          \
+    "  CASE WHEN c.directo_a = " V " THEN c.directo_b ELSE c.directo_a END"
+
+enum {
+    CC_ID, CC_TIPO, CC_NOMBRE, CC_DESCRIPCION, CC_IMAGEN, CC_RESTRINGIDO, CC_CREADO_POR,
+    CC_CREATED, CC_UPDATED, CC_ROL, CC_SILENCIADO, CC_NO_LEIDOS, CC_ULTIMO, CC_USR,
+    CC_AFTER_USR = CC_USR + USR_NCOLS
+};
+
+/* The last activity is derived, not stored per message: the later of the
+ * chat's ultima_actividad (creation) and its last message. */
+static const char chat_sql_list[] =
+    "SELECT " CHAT_COLS("$1::bigint")
+    " FROM usuarios_chat uc JOIN chats c ON c.id = uc.chat_id AND c.deleted_at IS NULL"
+    CHAT_JOINS("$1::bigint")
+    " WHERE uc.usuario_id = $1::bigint"
+    " ORDER BY greatest(c.ultima_actividad, lm.created_at) DESC, c.id DESC";
+
+static const char chat_sql_pairs[] =
+    "SELECT " CHAT_COLS("q.viewer") ", q.ord"
+    " FROM unnest($1::bigint[], $2::bigint[]) WITH ORDINALITY q(chat_id, viewer, ord)"
+    " JOIN chats c ON c.id = q.chat_id AND c.deleted_at IS NULL"
+    " LEFT JOIN usuarios_chat uc ON uc.chat_id = c.id AND uc.usuario_id = q.viewer"
+    CHAT_JOINS("q.viewer")
+    " ORDER BY q.ord";
+
+/* The Chat of row i, without ultimo_mensaje (set by chat_attach_last). */
+static json_object *chat_row_json(const PGresult *r, int i)
+{
+    json_object *o = json_object_new_object();
+    bool directo = strcmp(db_get(r, i, CC_TIPO), "directo") == 0;
+    json_object_object_add(o, "id", jsonx_id(db_get(r, i, CC_ID)));
+    json_object_object_add(o, "tipo", jsonx_str(db_get(r, i, CC_TIPO)));
+    json_object *otro = NULL;
+    if (directo && db_get(r, i, CC_USR))
+        otro = usr_json(r, i, CC_USR, false);
+    /* a 1:1 chat is shown under the other person's name and picture */
+    json_object *nombre = NULL, *imagen = NULL, *tmp;
+    if (directo) {
+        if (otro && json_object_object_get_ex(otro, "nombre", &tmp))
+            nombre = json_object_get(tmp);
+        if (otro && json_object_object_get_ex(otro, "imagen_url", &tmp))
+            imagen = json_object_get(tmp);
+    } else {
+        nombre = jsonx_str(db_get(r, i, CC_NOMBRE));
+        const char *img = db_get(r, i, CC_IMAGEN);
+        if (img) {
+            char url[64];
+            snprintf(url, sizeof(url), "/chat/api/v1/media/%s", img);
+            imagen = json_object_new_string(url);
+        }
+    }
+    json_object_object_add(o, "nombre", nombre);
+    json_object_object_add(o, "descripcion", jsonx_str(db_get(r, i, CC_DESCRIPCION)));
+    json_object_object_add(o, "imagen_url", imagen);
+    json_object_object_add(o, "restringido", json_object_new_boolean(db_get_bool(r, i, CC_RESTRINGIDO)));
+    json_object_object_add(o, "creado_por", jsonx_id(db_get(r, i, CC_CREADO_POR)));
+    json_object_object_add(o, "created_at", jsonx_ts(db_get(r, i, CC_CREATED)));
+    json_object_object_add(o, "updated_at", jsonx_ts(db_get(r, i, CC_UPDATED)));
+    json_object_object_add(o, "mi_rol", jsonx_str(db_get(r, i, CC_ROL)));
+    json_object_object_add(o, "silenciado", json_object_new_boolean(db_get_bool(r, i, CC_SILENCIADO)));
+    json_object_object_add(o, "no_leidos", json_object_new_int64(db_get_ll(r, i, CC_NO_LEIDOS)));
+    json_object_object_add(o, "ultimo_mensaje", NULL);
+    json_object_object_add(o, "otro_usuario", otro);
+    return o;
+}
+
+/* Loads the last messages named in column CC_ULTIMO of r (one msg_load)
+ * and attaches each to objs[i]. */
+static int chat_attach_last(struct db *d, struct arena *a, const PGresult *r, json_object **objs,
+                            long long msg_viewer, struct err *e)
+{
+    int n = PQntuples(r);
+    long long *ids = arena_alloc(a, sizeof(long long) * (size_t)(n ? n : 1));
+    size_t k = 0;
+    for (int i = 0; i < n; i++)
+        if (db_get(r, i, CC_ULTIMO))
+            ids[k++] = db_get_ll(r, i, CC_ULTIMO);
+    if (k == 0)
+        return 0;
+    json_object *arr;
+    if (msg_load(d, a, msg_viewer, ids, k, &arr, e) < 0)
+        return -1;
+    size_t j = 0;
+    for (int i = 0; i < n; i++) {
+        if (!objs[i] || !db_get(r, i, CC_ULTIMO))
+            continue;
+        long long want = db_get_ll(r, i, CC_ULTIMO);
+        /* msg_load keeps the order given; skip any that vanished */
+        for (; j < json_object_array_length(arr); j++) {
+            json_object *m = json_object_array_get_idx(arr, j), *idv;
+            if (json_object_object_get_ex(m, "id", &idv) && json_object_get_int64(idv) == want) {
+                json_object_object_add(objs[i], "ultimo_mensaje", json_object_get(m));
+                j++;
+                break;
+            }
+        }
+    }
+    return 0;
+}
+
+int chat_load(struct db *d, struct arena *a, const long long *chat_ids, const long long *viewers,
+              size_t n, long long msg_viewer, json_object **out, struct err *e)
+{
+    for (size_t i = 0; i < n; i++)
+        out[i] = NULL;
+    if (n == 0)
+        return 0;
+    const char *params[2] = { msg_id_array(a, chat_ids, n), msg_id_array(a, viewers, n) };
+    PGresult *r = db_exec(d, a, chat_sql_pairs, 2, params, e);
+    if (!r)
+        return -1;
+    int rows = PQntuples(r);
+    json_object **objs = arena_alloc(a, sizeof(json_object *) * (size_t)(rows ? rows : 1));
+    for (int i = 0; i < rows; i++) {
+        objs[i] = jsonx_own(a, chat_row_json(r, i));
+        long long ord = db_get_ll(r, i, CC_AFTER_USR);
+        if (ord >= 1 && (size_t)ord <= n)
+            out[ord - 1] = objs[i];
+    }
+    return chat_attach_last(d, a, r, objs, msg_viewer, e);
+}
+
+static int chat_load_one(struct db *d, struct arena *a, long long chat_id, long long viewer,
+                         json_object **out, struct err *e)
+{
+    if (chat_load(d, a, &chat_id, &viewer, 1, viewer, out, e) < 0)
+        return -1;
+    if (!*out)
+        return err_set(e, ERR_NOT_FOUND, "Chat no encontrado");
+    return 0;
+}
+
+int chat_list(struct db *d, struct arena *a, const struct principal *p, json_object **out_array,
+              struct err *e)
+{
+    const char *params[1] = { db_ll(a, p->id) };
+    PGresult *r = db_exec(d, a, chat_sql_list, 1, params, e);
+    if (!r)
+        return -1;
+    int n = PQntuples(r);
+    json_object *arr = jsonx_own(a, json_object_new_array());
+    json_object **objs = arena_alloc(a, sizeof(json_object *) * (size_t)(n ? n : 1));
+    for (int i = 0; i < n; i++) {
+        objs[i] = chat_row_json(r, i);
+        json_object_array_add(arr, objs[i]);
+    }
+    if (chat_attach_last(d, a, r, objs, p->id, e) < 0)
+        return -1;
+    *out_array = arr;
+    return 0;
+}
+
+int chat_get(struct db *d, struct arena *a, const struct principal *p, long long chat_id,
+             json_object **out, struct err *e)
+{
+    struct chat_access acc;
+    if (chat_access_get(d, a, p, chat_id, PERM_DELETE_CHAT, false, &acc, e) < 0)
+        return -1;
+    return chat_load_one(d, a, chat_id, p->id, out, e);
+}
+
+/* ---- events ------------------------------------------------------------- */
+
+/* chat:nuevo to each user's room with the Chat as that user sees it. */
+static int chat_event_new(struct db *d, struct arena *a, long long chat_id, const long long *users,
+                          size_t n, long long actor, struct err *e)
+{
+    long long *cids = arena_alloc(a, sizeof(long long) * (n ? n : 1));
+    json_object **objs = arena_alloc(a, sizeof(json_object *) * (n ? n : 1));
+    for (size_t i = 0; i < n; i++)
+        cids[i] = chat_id;
+    if (chat_load(d, a, cids, users, n, 0, objs, e) < 0)
+        return -1;
+    for (size_t i = 0; i < n; i++) {
+        if (!objs[i])
+            continue;
+        if (evt_add(d, a, "chat:nuevo", arena_printf(a, "user:%lld", users[i]), objs[i], chat_id,
+                    actor, e) < 0)
+            return -1;
+    }
+    return 0;
+}
+
+/* {chat_id} to room sala. */
+static int chat_event_gone(struct db *d, struct arena *a, long long chat_id, const char *sala,
+                           long long actor, struct err *e)
+{
+    json_object *o = jsonx_own(a, json_object_new_object());
+    json_object_object_add(o, "chat_id", json_object_new_int64(chat_id));
+    return evt_add(d, a, "chat:eliminado", sala, o, chat_id, actor, e) < 0 ? -1 : 0;
+}
+
+static const char chat_sql_members[] =
+    "SELECT uc.rol, uc.joined_at, uc.ultimo_leido_id, " USR_COLS
+    " FROM usuarios_chat uc JOIN usuarios u ON u.id = uc.usuario_id"
+    " WHERE uc.chat_id = $1 AND ($2::bigint IS NULL OR uc.usuario_id = $2::bigint)"
+    " ORDER BY uc.joined_at, uc.usuario_id";
+
+static json_object *chat_member_json(const PGresult *r, int i)
+{
+    json_object *o = json_object_new_object();
+    json_object_object_add(o, "usuario", usr_json(r, i, 3, false));
+    json_object_object_add(o, "rol", jsonx_str(db_get(r, i, 0)));
+    json_object_object_add(o, "joined_at", jsonx_ts(db_get(r, i, 1)));
+    json_object_object_add(o, "ultimo_leido_id", json_object_new_int64(db_get_ll(r, i, 2)));
+    return o;
+}
+
+/* The Miembro array of chat_id (only usuario_id when not 0). */
+static int chat_members_load(struct db *d, struct arena *a, long long chat_id, long long usuario_id,
+                             json_object **out_array, struct err *e)
+{
+    const char *params[2] = { db_ll(a, chat_id), usuario_id ? db_ll(a, usuario_id) : NULL };
+    PGresult *r = db_exec(d, a, chat_sql_members, 2, params, e);
+    if (!r)
+        return -1;
+    json_object *arr = jsonx_own(a, json_object_new_array());
+    for (int i = 0; i < PQntuples(r); i++)
+        json_object_array_add(arr, chat_member_json(r, i));
+    *out_array = arr;
+    return 0;
+}
+
+/* chat:miembros {chat_id, miembros} to the chat's room. */
+static int chat_event_members(struct db *d, struct arena *a, long long chat_id, long long actor,
+                              struct err *e)
+{
+    json_object *arr;
+    if (chat_members_load(d, a, chat_id, 0, &arr, e) < 0)
+        return -1;
+    json_object *o = jsonx_own(a, json_object_new_object());
+    json_object_object_add(o, "chat_id", json_object_new_int64(chat_id));
+    json_object_object_add(o, "miembros", json_object_get(arr));
+    return evt_add(d, a, "chat:miembros", arena_printf(a, "chat:%lld", chat_id), o, chat_id,
+                   actor, e) < 0 ? -1 : 0;
+}
+
+static const char chat_sql_names[] =
+    "SELECT string_agg(CASE WHEN activo THEN nombre ELSE 'Usuario desactivado' END, ', '"
+    " ORDER BY lower(nombre), id) FROM usuarios WHERE id = ANY($1::bigint[])";
+
+/* "Ana, Luis" for ids (display names, masked when deactivated). */
+static const char *chat_names(struct db *d, struct arena *a, const long long *ids, size_t n,
+                              struct err *e)
+{
+    const char *params[1] = { msg_id_array(a, ids, n) };
+    PGresult *r = db_exec(d, a, chat_sql_names, 1, params, e);
+    if (!r)
+        return NULL;
+    const char *s = db_get(r, 0, 0);
+    return s ? s : "";
+}
+
+/* A sistema message with datos {accion, actor_id, usuario_ids}. */
+static int chat_system(struct db *d, struct arena *a, long long chat_id, long long actor,
+                       const char *accion, const long long *ids, size_t n, const char *texto,
+                       struct err *e)
+{
+    json_object *datos = jsonx_own(a, json_object_new_object());
+    json_object_object_add(datos, "accion", json_object_new_string(accion));
+    json_object_object_add(datos, "actor_id", actor ? json_object_new_int64(actor) : NULL);
+    json_object *arr = json_object_new_array();
+    for (size_t i = 0; i < n; i++)
+        json_object_array_add(arr, json_object_new_int64(ids[i]));
+    json_object_object_add(datos, "usuario_ids", arr);
+    return msg_insert_system(d, a, chat_id, actor, texto, datos, e) < 0 ? -1 : 0;
+}
+
+/* ---- 1:1 ---------------------------------------------------------------- */
+
+static const char chat_sql_other[] =
+    "SELECT id FROM usuarios WHERE activo AND"
+    " CASE WHEN $1::bigint IS NOT NULL THEN id = $1::bigint ELSE id_erp = $2 END";
+
+static const char chat_sql_directo_find[] =
+    "SELECT id FROM chats WHERE directo_a = least($1::bigint, $2::bigint)"
+    " AND directo_b = greatest($1::bigint, $2::bigint) AND deleted_at IS NULL";
+
+static const char chat_sql_directo_ins[] =
+    "INSERT INTO chats (tipo, creado_por, directo_a, directo_b)"
+    " VALUES ('directo', $1::bigint, least($1::bigint, $2::bigint), greatest($1::bigint, $2::bigint))"
+    " ON CONFLICT (directo_a, directo_b) DO NOTHING RETURNING id";
+
+static const char chat_sql_directo_members[] =
+    "INSERT INTO usuarios_chat (chat_id, usuario_id, rol)"
+    " VALUES ($1, $2, 'miembro'), ($1, $3, 'miembro')";
+
+static int chat_directo_find(struct db *d, struct arena *a, long long me, long long other,
+                             long long *out, struct err *e)
+{
+    const char *params[2] = { db_ll(a, me), db_ll(a, other) };
+    PGresult *r = db_exec(d, a, chat_sql_directo_find, 2, params, e);
+    if (!r)
+        return -1;
+    *out = PQntuples(r) ? db_get_ll(r, 0, 0) : 0;
+    return 0;
+}
+
+int chat_directo(struct db *d, struct arena *a, const struct principal *p, long long other_id,
+                 const char *other_erp, bool *created, json_object **out, struct err *e)
+{
+    int ret = -1;
+    *created = false;
+    const char *params[3] = { other_id ? db_ll(a, other_id) : NULL, other_erp, NULL };
+    PGresult *r = db_exec(d, a, chat_sql_other, 2, params, e);
+    if (!r)
+        return -1;
+    if (PQntuples(r) == 0)
+        return err_set(e, ERR_NOT_FOUND, "Usuario no encontrado");
+    long long other = db_get_ll(r, 0, 0), chat_id;
+    if (other == p->id)
+        return err_set(e, ERR_INVALID, "No se puede abrir un chat directo con uno mismo");
+    /* the common case, an existing chat, writes nothing */
+    if (chat_directo_find(d, a, p->id, other, &chat_id, e) < 0)
+        return -1;
+    if (chat_id)
+        return chat_load_one(d, a, chat_id, p->id, out, e);
+    if (db_begin(d, e) < 0)
+        return -1;
+    params[0] = db_ll(a, p->id);
+    params[1] = db_ll(a, other);
+    r = db_exec(d, a, chat_sql_directo_ins, 2, params, e);
+    if (!r)
+        goto cleanup;
+    if (PQntuples(r) == 0) {
+        /* another call made it first: the unique pair made us wait for its
+         * commit, and this new statement sees its row */
+        db_rollback(d);
+        if (chat_directo_find(d, a, p->id, other, &chat_id, e) < 0)
+            return -1;
+        if (!chat_id)
+            return err_set(e, ERR_CONFLICT, "Inténtelo de nuevo");
+        return chat_load_one(d, a, chat_id, p->id, out, e);
+    }
+    chat_id = db_get_ll(r, 0, 0);
+    params[0] = db_ll(a, chat_id);
+    params[1] = db_ll(a, p->id);
+    params[2] = db_ll(a, other);
+    if (!db_exec(d, a, chat_sql_directo_members, 3, params, e))
+        goto cleanup;
+    long long users[2] = { p->id, other };
+    if (chat_event_new(d, a, chat_id, users, 2, p->id, e) < 0 || db_commit(d, e) < 0)
+        goto cleanup;
+    if (chat_load_one(d, a, chat_id, p->id, out, e) < 0)
+        return -1;
+    *created = true;
+    ret = 0;
+cleanup:
+    if (ret < 0)
+        db_rollback(d);
+    return ret;
+}
+
+/* ---- groups ------------------------------------------------------------- */
+
+static int chat_check_text(const char *s, const char *field, long min, long max, struct err *e)
+{
+    long n = jsonx_utf8_chars(s);
+    if (n < 0)
+        return err_set(e, ERR_INVALID, "%s contiene caracteres no permitidos", field);
+    if (n < min || n > max)
+        return err_set(e, ERR_INVALID, "%s debe tener de %ld a %ld caracteres", field, min, max);
+    if (min > 0 && strspn(s, " \t\r\n") == strlen(s))
+        return err_set(e, ERR_INVALID, "%s no puede estar vacío", field);
+    return 0;
+}
+
+static const char chat_sql_active_count[] =
+    "SELECT count(*) FROM usuarios WHERE id = ANY($1::bigint[]) AND activo";
+
+/* Sorts and dedupes ids (in place), dropping skip; checks they are all
+ * active users (ERR_INVALID otherwise). Returns the new count or -1. */
+static long chat_users_check(struct db *d, struct arena *a, long long *ids, size_t n,
+                             long long skip, struct err *e)
+{
+    size_t k = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (ids[i] == skip)
+            continue;
+        bool dup = false;
+        for (size_t j = 0; j < k; j++)
+            if (ids[j] == ids[i])
+                dup = true;
+        if (!dup)
+            ids[k++] = ids[i];
+    }
+    if (k == 0)
+        return 0;
+    const char *params[1] = { msg_id_array(a, ids, k) };
+    PGresult *r = db_exec(d, a, chat_sql_active_count, 1, params, e);
+    if (!r)
+        return -1;
+    if ((size_t)db_get_ll(r, 0, 0) != k)
+        return err_set(e, ERR_INVALID, "Algún usuario de la lista no existe o está desactivado");
+    return (long)k;
+}
+
+static const char chat_sql_group_ins[] =
+    "INSERT INTO chats (tipo, nombre, descripcion, restringido, creado_por)"
+    " VALUES ('grupo', $1, $2, $3::boolean, $4) RETURNING id";
+
+static const char chat_sql_members_ins[] =
+    "INSERT INTO usuarios_chat (chat_id, usuario_id, rol)"
+    " SELECT $1, x, CASE WHEN x = $3::bigint THEN 'admin' ELSE 'miembro' END"
+    " FROM unnest($2::bigint[]) x ON CONFLICT DO NOTHING RETURNING usuario_id";
+
+int chat_create_group(struct db *d, struct arena *a, const struct principal *p,
+                      const struct chat_group_in *in, json_object **out, struct err *e)
+{
+    int ret = -1;
+    if (!in->nombre)
+        return err_set(e, ERR_INVALID, "nombre es obligatorio");
+    if (chat_check_text(in->nombre, "nombre", 1, 200, e) < 0 ||
+        (in->descripcion && chat_check_text(in->descripcion, "descripcion", 0, 2000, e) < 0))
+        return -1;
+    if (in->nmiembros > 1000)
+        return err_set(e, ERR_INVALID, "miembros admite hasta 1000 usuarios");
+    long long *ids = arena_alloc(a, sizeof(long long) * (in->nmiembros + 1));
+    memcpy(ids, in->miembros, sizeof(long long) * in->nmiembros);
+    long k = chat_users_check(d, a, ids, in->nmiembros, p->id, e);
+    if (k < 0)
+        return -1;
+    /* the creator first: admin */
+    memmove(ids + 1, ids, sizeof(long long) * (size_t)k);
+    ids[0] = p->id;
+    size_t n = (size_t)k + 1;
+    if (db_begin(d, e) < 0)
+        return -1;
+    const char *params[4] = { in->nombre, in->descripcion, in->restringido ? "true" : "false",
+                              db_ll(a, p->id) };
+    PGresult *r = db_exec(d, a, chat_sql_group_ins, 4, params, e);
+    if (!r)
+        goto cleanup;
+    long long chat_id = db_get_ll(r, 0, 0);
+    params[0] = db_ll(a, chat_id);
+    params[1] = msg_id_array(a, ids, n);
+    params[2] = db_ll(a, p->id);
+    if (!db_exec(d, a, chat_sql_members_ins, 3, params, e))
+        goto cleanup;
+    /* chat:nuevo first: rtd joins the members' sockets to the room before
+     * the sistema message reaches it */
+    const char *texto = arena_printf(a, "%s creó el grupo «%s»", p->nombre, in->nombre);
+    if (chat_event_new(d, a, chat_id, ids, n, p->id, e) < 0 ||
+        chat_system(d, a, chat_id, p->id, "creado", ids + 1, n - 1, texto, e) < 0 ||
+        db_commit(d, e) < 0)
+        goto cleanup;
+    if (chat_load_one(d, a, chat_id, p->id, out, e) < 0)
+        return -1;
+    ret = 0;
+cleanup:
+    if (ret < 0)
+        db_rollback(d);
+    return ret;
+}
+
+/* Serialises membership changes of one chat (so "the last admin" stays
+ * true until the commit) without blocking senders: FOR NO KEY UPDATE does
+ * not conflict with the FK's FOR KEY SHARE taken by message inserts. */
+static const char chat_sql_lock[] =
+    "SELECT 1 FROM chats WHERE id = $1 AND deleted_at IS NULL FOR NO KEY UPDATE";
+
+/* Opens the transaction, locks the chat and loads p's access. */
+static int chat_begin_locked(struct db *d, struct arena *a, const struct principal *p,
+                             long long chat_id, int override_perm, struct chat_access *acc,
+                             struct err *e)
+{
+    if (db_begin(d, e) < 0)
+        return -1;
+    const char *params[1] = { db_ll(a, chat_id) };
+    if (!db_exec(d, a, chat_sql_lock, 1, params, e) ||
+        chat_access_get(d, a, p, chat_id, override_perm, false, acc, e) < 0) {
+        db_rollback(d);
+        return -1;
+    }
+    return 0;
+}
+
+static const char chat_sql_image_lock[] =
+    "SELECT imagen_media_id FROM chats WHERE id = $1 FOR NO KEY UPDATE";
+
+/* A new chat image is claimed (the caller's unused upload, an image) and
+ * the one it replaces discarded, in the update's transaction; *old gets
+ * the replaced media's id (0: none) so its file goes after the commit. */
+static int chat_image_swap(struct db *d, struct arena *a, const struct principal *p,
+                           long long chat_id, long long new_id, long long *old, struct err *e)
+{
+    *old = 0;
+    const char *params[1] = { db_ll(a, chat_id) };
+    PGresult *r = db_exec(d, a, chat_sql_image_lock, 1, params, e);
+    if (!r)
+        return -1;
+    long long cur = PQntuples(r) ? db_get_ll(r, 0, 0) : 0;
+    if (cur == new_id)
+        return 0;
+    if (new_id) {
+        const char *tipo = NULL;
+        if (media_claim(d, a, new_id, p->id, &tipo, e) < 0)
+            return -1;
+        if (strcmp(tipo, "imagen") != 0)
+            return err_set(e, ERR_INVALID, "imagen_media_id debe ser una imagen");
+    }
+    if (cur && media_discard(d, a, cur, e) < 0)
+        return -1;
+    *old = cur;
+    return 0;
+}
+
+static const char chat_sql_update[] =
+    "UPDATE chats SET"
+    "  nombre = CASE WHEN $2::boolean THEN $3 ELSE nombre END,"
+    "  descripcion = CASE WHEN $4::boolean THEN $5 ELSE descripcion END,"
+    "  imagen_media_id = CASE WHEN $6::boolean THEN $7::bigint ELSE imagen_media_id END,"
+    "  restringido = CASE WHEN $8::boolean THEN $9::boolean ELSE restringido END,"
+    "  updated_at = now()"
+    " WHERE id = $1 AND deleted_at IS NULL AND ("
+    "  ($2::boolean AND nombre IS DISTINCT FROM $3)"
+    "  OR ($4::boolean AND descripcion IS DISTINCT FROM $5)"
+    "  OR ($6::boolean AND imagen_media_id IS DISTINCT FROM $7::bigint)"
+    "  OR ($8::boolean AND restringido IS DISTINCT FROM $9::boolean))"
+    " RETURNING id";
+
+int chat_update(struct db *d, struct arena *a, const struct principal *p, long long chat_id,
+                const struct chat_patch *in, json_object **out, struct err *e)
+{
+    int ret = -1;
+    if (in->has_nombre && !in->nombre)
+        return err_set(e, ERR_INVALID, "nombre no puede ser null");
+    if (in->has_nombre && chat_check_text(in->nombre, "nombre", 1, 200, e) < 0)
+        return -1;
+    if (in->has_descripcion && in->descripcion &&
+        chat_check_text(in->descripcion, "descripcion", 0, 2000, e) < 0)
+        return -1;
+    struct chat_access acc;
+    if (chat_access_get(d, a, p, chat_id, 0, false, &acc, e) < 0)
+        return -1;
+    if (acc.directo)
+        return err_set(e, ERR_FORBIDDEN, "Un chat directo no se puede modificar");
+    if (!acc.admin)
+        return err_set(e, ERR_FORBIDDEN, "Solo los administradores del grupo");
+    const char *params[9];
+    long long replaced = 0;
+    if (db_begin(d, e) < 0)
+        return -1;
+    if (in->has_imagen &&
+        chat_image_swap(d, a, p, chat_id, in->imagen_media_id, &replaced, e) < 0)
+        goto cleanup;
+    params[0] = db_ll(a, chat_id);
+    params[1] = in->has_nombre ? "true" : "false";
+    params[2] = in->nombre;
+    params[3] = in->has_descripcion ? "true" : "false";
+    params[4] = in->descripcion;
+    params[5] = in->has_imagen ? "true" : "false";
+    params[6] = in->imagen_media_id ? db_ll(a, in->imagen_media_id) : NULL;
+    params[7] = in->has_restringido ? "true" : "false";
+    params[8] = in->restringido ? "true" : "false";
+    PGresult *r = db_exec(d, a, chat_sql_update, 9, params, e);
+    if (!r)
+        goto cleanup;
+    if (PQntuples(r) == 1) {
+        json_object *pub;
+        if (chat_load_one(d, a, chat_id, 0, &pub, e) < 0 ||
+            evt_add(d, a, "chat:actualizado", arena_printf(a, "chat:%lld", chat_id), pub, chat_id,
+                    p->id, e) < 0)
+            goto cleanup;
+    }
+    if (db_commit(d, e) < 0)
+        goto cleanup;
+    if (replaced && in->media_dir) {
+        /* best effort: prune removes the file later if this fails */
+        struct err ignored;
+        struct media_store *st = media_store_local(a, in->media_dir, &ignored);
+        if (st)
+            media_purge(d, a, st, replaced, &ignored);
+    }
+    if (chat_load_one(d, a, chat_id, p->id, out, e) < 0)
+        return -1;
+    ret = 0;
+cleanup:
+    if (ret < 0)
+        db_rollback(d);
+    return ret;
+}
+
+static const char chat_sql_delete[] =
+    "UPDATE chats SET deleted_at = now(), eliminado_por = $2, directo_a = NULL, directo_b = NULL,"
+    " updated_at = now() WHERE id = $1 AND deleted_at IS NULL RETURNING id";
+
+int chat_delete(struct db *d, struct arena *a, const struct principal *p, long long chat_id,
+                struct err *e)
+{
+    int ret = -1;
+    struct chat_access acc;
+    if (chat_access_get(d, a, p, chat_id, PERM_DELETE_CHAT, false, &acc, e) < 0)
+        return -1;
+    if (!usr_can(p, PERM_DELETE_CHAT) && (acc.directo || !acc.admin))
+        return err_set(e, ERR_FORBIDDEN, acc.directo ? "Un chat directo solo se elimina con el permiso 565"
+                                                     : "Solo los administradores del grupo");
+    if (db_begin(d, e) < 0)
+        return -1;
+    const char *params[2] = { db_ll(a, chat_id), db_ll(a, p->id) };
+    PGresult *r = db_exec(d, a, chat_sql_delete, 2, params, e);
+    if (!r)
+        goto cleanup;
+    if (PQntuples(r) == 1 &&
+        chat_event_gone(d, a, chat_id, arena_printf(a, "chat:%lld", chat_id), p->id, e) < 0)
+        goto cleanup;
+    if (db_commit(d, e) < 0)
+        goto cleanup;
+    ret = 0;
+cleanup:
+    if (ret < 0)
+        db_rollback(d);
+    return ret;
+}
+
+/* ---- members ------------------------------------------------------------ */
+
+int chat_members(struct db *d, struct arena *a, const struct principal *p, long long chat_id,
+                 json_object **out_array, struct err *e)
+{
+    struct chat_access acc;
+    if (chat_access_get(d, a, p, chat_id, PERM_DELETE_CHAT, false, &acc, e) < 0)
+        return -1;
+    return chat_members_load(d, a, chat_id, 0, out_array, e);
+}
+
+int chat_members_add(struct db *d, struct arena *a, const struct principal *p, long long chat_id,
+                     const long long *ids0, size_t n, bool *added, json_object **out_array,
+                     struct err *e)
+{
+    int ret = -1;
+    *added = false;
+    if (n == 0)
+        return err_set(e, ERR_INVALID, "usuario_ids no puede estar vacío");
+    if (n > 500)
+        return err_set(e, ERR_INVALID, "usuario_ids admite hasta 500 usuarios");
+    long long *ids = arena_alloc(a, sizeof(long long) * n);
+    memcpy(ids, ids0, sizeof(long long) * n);
+    struct chat_access acc;
+    if (chat_begin_locked(d, a, p, chat_id, 0, &acc, e) < 0)
+        return -1;
+    if (acc.directo || !acc.admin) {
+        err_set(e, ERR_FORBIDDEN, acc.directo ? "Un chat directo no admite miembros"
+                                              : "Solo los administradores del grupo");
+        goto cleanup;
+    }
+    long k = chat_users_check(d, a, ids, n, 0, e);
+    if (k < 0)
+        goto cleanup;
+    const char *params[3] = { db_ll(a, chat_id), msg_id_array(a, ids, (size_t)k), "0" };
+    PGresult *r = db_exec(d, a, chat_sql_members_ins, 3, params, e);
+    if (!r)
+        goto cleanup;
+    size_t m = (size_t)PQntuples(r);
+    if (m > 0) {
+        long long *nu = arena_alloc(a, sizeof(long long) * m);
+        for (size_t i = 0; i < m; i++)
+            nu[i] = db_get_ll(r, (int)i, 0);
+        const char *names = chat_names(d, a, nu, m, e);
+        if (!names)
+            goto cleanup;
+        const char *texto = arena_printf(a, "%s agregó a %s", p->nombre, names);
+        if (chat_event_new(d, a, chat_id, nu, m, p->id, e) < 0 ||
+            chat_system(d, a, chat_id, p->id, "agregado", nu, m, texto, e) < 0 ||
+            chat_event_members(d, a, chat_id, p->id, e) < 0)
+            goto cleanup;
+        *added = true;
+    }
+    if (db_commit(d, e) < 0)
+        goto cleanup;
+    if (chat_members_load(d, a, chat_id, 0, out_array, e) < 0)
+        return -1;
+    ret = 0;
+cleanup:
+    if (ret < 0)
+        db_rollback(d);
+    return ret;
+}
+
+static const char chat_sql_member_rol[] =
+    "SELECT rol, (SELECT count(*) FROM usuarios_chat WHERE chat_id = $1 AND rol = 'admin')"
+    " FROM usuarios_chat WHERE chat_id = $1 AND usuario_id = $2";
+
+static const char chat_sql_set_rol[] =
+    "UPDATE usuarios_chat SET rol = $3, updated_at = now() WHERE chat_id = $1 AND usuario_id = $2";
+
+int chat_member_role(struct db *d, struct arena *a, const struct principal *p, long long chat_id,
+                     long long usuario_id, bool admin, json_object **out, struct err *e)
+{
+    int ret = -1;
+    struct chat_access acc;
+    if (chat_begin_locked(d, a, p, chat_id, 0, &acc, e) < 0)
+        return -1;
+    if (acc.directo || !acc.admin) {
+        err_set(e, ERR_FORBIDDEN, acc.directo ? "Un chat directo no tiene roles"
+                                              : "Solo los administradores del grupo");
+        goto cleanup;
+    }
+    const char *params[3] = { db_ll(a, chat_id), db_ll(a, usuario_id), admin ? "admin" : "miembro" };
+    PGresult *r = db_exec(d, a, chat_sql_member_rol, 2, params, e);
+    if (!r)
+        goto cleanup;
+    if (PQntuples(r) == 0) {
+        err_set(e, ERR_NOT_FOUND, "Ese usuario no es miembro del chat");
+        goto cleanup;
+    }
+    bool was_admin = strcmp(db_get(r, 0, 0), "admin") == 0;
+    if (was_admin != admin) {
+        if (!admin && db_get_ll(r, 0, 1) <= 1) {
+            err_set(e, ERR_CONFLICT, "El grupo debe conservar al menos un administrador");
+            goto cleanup;
+        }
+        if (!db_exec(d, a, chat_sql_set_rol, 3, params, e))
+            goto cleanup;
+        const char *name = chat_names(d, a, &usuario_id, 1, e);
+        if (!name)
+            goto cleanup;
+        const char *texto = admin ? arena_printf(a, "%s hizo administrador a %s", p->nombre, name)
+                                  : arena_printf(a, "%s quitó como administrador a %s", p->nombre, name);
+        if (chat_system(d, a, chat_id, p->id, admin ? "admin" : "miembro", &usuario_id, 1, texto,
+                        e) < 0 ||
+            chat_event_members(d, a, chat_id, p->id, e) < 0)
+            goto cleanup;
+    }
+    if (db_commit(d, e) < 0)
+        goto cleanup;
+    json_object *arr;
+    if (chat_members_load(d, a, chat_id, usuario_id, &arr, e) < 0)
+        return -1;
+    if (json_object_array_length(arr) == 0)
+        return err_set(e, ERR_NOT_FOUND, "Ese usuario no es miembro del chat");
+    *out = json_object_array_get_idx(arr, 0);
+    ret = 0;
+cleanup:
+    if (ret < 0)
+        db_rollback(d);
+    return ret;
+}
+
+static const char chat_sql_member_del[] =
+    "DELETE FROM usuarios_chat WHERE chat_id = $1 AND usuario_id = $2 RETURNING rol";
+
+/* When no admin is left, the longest-standing member becomes one. */
+static const char chat_sql_promote[] =
+    "UPDATE usuarios_chat SET rol = 'admin', updated_at = now()"
+    " WHERE chat_id = $1 AND NOT EXISTS (SELECT 1 FROM usuarios_chat WHERE chat_id = $1 AND rol = 'admin')"
+    "  AND usuario_id = (SELECT usuario_id FROM usuarios_chat WHERE chat_id = $1"
+    "                    ORDER BY joined_at, usuario_id LIMIT 1)"
+    " RETURNING usuario_id";
+
+int chat_member_remove(struct db *d, struct arena *a, const struct principal *p,
+                       long long chat_id, long long usuario_id, struct err *e)
+{
+    int ret = -1;
+    bool self = usuario_id == p->id;
+    struct chat_access acc;
+    if (chat_begin_locked(d, a, p, chat_id, 0, &acc, e) < 0)
+        return -1;
+    if (acc.directo) {
+        err_set(e, ERR_FORBIDDEN, "No se puede salir de un chat directo");
+        goto cleanup;
+    }
+    if (!self && !acc.admin) {
+        err_set(e, ERR_FORBIDDEN, "Solo los administradores del grupo");
+        goto cleanup;
+    }
+    const char *name = chat_names(d, a, &usuario_id, 1, e);
+    if (!name)
+        goto cleanup;
+    const char *params[2] = { db_ll(a, chat_id), db_ll(a, usuario_id) };
+    PGresult *r = db_exec(d, a, chat_sql_member_del, 2, params, e);
+    if (!r)
+        goto cleanup;
+    if (PQntuples(r) == 0) {
+        err_set(e, ERR_NOT_FOUND, "Ese usuario no es miembro del chat");
+        goto cleanup;
+    }
+    const char *texto = self ? arena_printf(a, "%s salió del grupo", name)
+                             : arena_printf(a, "%s eliminó a %s del grupo", p->nombre, name);
+    if (chat_system(d, a, chat_id, p->id, self ? "salio" : "eliminado", &usuario_id, 1, texto,
+                    e) < 0)
+        goto cleanup;
+    r = db_exec(d, a, chat_sql_promote, 1, params, e);
+    if (!r)
+        goto cleanup;
+    if (PQntuples(r) == 1) {
+        long long nu = db_get_ll(r, 0, 0);
+        const char *nn = chat_names(d, a, &nu, 1, e);
+        if (!nn || chat_system(d, a, chat_id, 0, "admin", &nu, 1,
+                               arena_printf(a, "%s ahora es administrador", nn), e) < 0)
+            goto cleanup;
+    }
+    if (chat_event_members(d, a, chat_id, p->id, e) < 0 ||
+        chat_event_gone(d, a, chat_id, arena_printf(a, "user:%lld", usuario_id), p->id, e) < 0 ||
+        db_commit(d, e) < 0)
+        goto cleanup;
+    ret = 0;
+cleanup:
+    if (ret < 0)
+        db_rollback(d);
+    return ret;
+}
+
+static const char chat_sql_mute[] =
+    "UPDATE usuarios_chat SET silenciado = $3::boolean, updated_at = now()"
+    " WHERE chat_id = $1 AND usuario_id = $2 AND silenciado IS DISTINCT FROM $3::boolean"
+    " RETURNING 1";
+
+int chat_mute(struct db *d, struct arena *a, const struct principal *p, long long chat_id,
+              bool silenciado, json_object **out, struct err *e)
+{
+    int ret = -1;
+    struct chat_access acc;
+    if (chat_access_get(d, a, p, chat_id, 0, false, &acc, e) < 0)
+        return -1;
+    if (db_begin(d, e) < 0)
+        return -1;
+    const char *params[3] = { db_ll(a, chat_id), db_ll(a, p->id), silenciado ? "true" : "false" };
+    PGresult *r = db_exec(d, a, chat_sql_mute, 3, params, e);
+    if (!r)
+        goto cleanup;
+    if (chat_load_one(d, a, chat_id, p->id, out, e) < 0)
+        goto cleanup;
+    if (PQntuples(r) == 1 &&
+        evt_add(d, a, "chat:actualizado", arena_printf(a, "user:%lld", p->id), *out, chat_id,
+                p->id, e) < 0)
+        goto cleanup;
+    if (db_commit(d, e) < 0)
+        goto cleanup;
+    ret = 0;
+cleanup:
+    if (ret < 0)
+        db_rollback(d);
+    return ret;
+}

@@ -1,0 +1,788 @@
+/* msg.c: messages: the Mensaje object, send, edit, delete, reactions, read
+ * marks, read receipts and history. */
+#include "domain/msg.h"
+#include "domain/media.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "domain/chat.h"
+#include "domain/encuesta.h"
+#include "domain/evt.h"
+#include "core/jsonx.h"
+#include "domain/push.h"
+
+/* The joins every Mensaje query makes around a message aliased m. */
+#define MSG_FROM                                                                \
+    " LEFT JOIN usuarios au ON au.id = m.autor_id"                              \
+    " LEFT JOIN mensajes r ON r.id = m.respuesta_a"                             \
+    " LEFT JOIN usuarios ru ON ru.id = r.autor_id"                              \
+    " LEFT JOIN media md ON md.id = m.media_id AND md.deleted_at IS NULL"
+
+/* The reacciones of m as JSON text, mia for viewer expression V. */
+#define MSG_REAC(V)                                                             \
+    "COALESCE((SELECT json_agg(json_build_object('emoji', x.emoji, 'total', x.n," \
+    " 'usuarios', x.ids, 'mia', x.mia) ORDER BY x.f, x.emoji)::text"            \
+    " FROM (SELECT rm.emoji, count(*) AS n,"                                    \
+    "  array_agg(rm.usuario_id ORDER BY rm.created_at, rm.usuario_id) AS ids,"  \
+    "  bool_or(rm.usuario_id = " V ") AS mia, min(rm.created_at) AS f"          \
+    "  FROM reacciones_mensajes rm WHERE rm.mensaje_id = m.id AND m.deleted_at IS NULL" \
+    "  GROUP BY rm.emoji) x), '[]')"
+
+/* The columns msg_row_json reads, in order (REAC: the reacciones text). */
+#define MSG_COLS(REAC)                                                               \
+    "m.id, m.chat_id, m.autor_id, au.nombre, au.imagen_url, COALESCE(au.activo, true)," \
+    " m.tipo, m.contenido,"                                                          \
+    " r.id, ru.nombre, COALESCE(ru.activo, true), left(r.contenido, 100), r.tipo,"   \
+    " r.deleted_at IS NOT NULL,"                                                     \
+    " md.id, md.mime, md.nombre, md.tamano, md.ancho, md.alto, md.duracion,"         \
+    " m.created_at, m.editado_at, m.deleted_at IS NOT NULL, m.client_id,"            \
+    " NOT EXISTS (SELECT 1 FROM usuarios_chat lc WHERE lc.chat_id = m.chat_id"       \
+    "   AND lc.usuario_id IS DISTINCT FROM m.autor_id AND lc.ultimo_leido_id < m.id" \
+    "   AND lc.joined_at <= m.created_at), "                                        \
+    REAC
+
+enum {
+    MC_ID, MC_CHAT, MC_AUTOR, MC_AUTOR_NOMBRE, MC_AUTOR_IMAGEN, MC_AUTOR_ACTIVO,
+    MC_TIPO, MC_CONTENIDO,
+    MC_R_ID, MC_R_NOMBRE, MC_R_ACTIVO, MC_R_EXTRACTO, MC_R_TIPO, MC_R_ELIMINADO,
+    MC_MD_ID, MC_MD_MIME, MC_MD_NOMBRE, MC_MD_TAMANO, MC_MD_ANCHO, MC_MD_ALTO, MC_MD_DURACION,
+    MC_CREATED, MC_EDITADO, MC_ELIMINADO, MC_CLIENT_ID, MC_LEIDO_TODOS, MC_REAC,
+    MC__COUNT
+};
+
+static const char msg_sql_load[] =
+    "SELECT " MSG_COLS(MSG_REAC("$2::bigint"))
+    " FROM unnest($1::bigint[]) WITH ORDINALITY q(id, ord)"
+    " JOIN mensajes m ON m.id = q.id" MSG_FROM " ORDER BY q.ord";
+
+const char *msg_id_array(struct arena *a, const long long *ids, size_t n)
+{
+    char *s = arena_alloc(a, 3 + n * 21), *w = s;
+    *w++ = '{';
+    for (size_t i = 0; i < n; i++)
+        w += sprintf(w, "%s%lld", i ? "," : "", ids[i]);
+    *w++ = '}';
+    *w = '\0';
+    return s;
+}
+
+static json_object *msg_number(const char *text)
+{
+    return text ? json_object_new_double(strtod(text, NULL)) : NULL;
+}
+
+static json_object *msg_int(const char *text)
+{
+    return text ? json_object_new_int64(strtoll(text, NULL, 10)) : NULL;
+}
+
+/* The Media object of a row (API.md §4), or NULL. */
+static json_object *msg_media_json(const PGresult *r, int i)
+{
+    const char *id = db_get(r, i, MC_MD_ID);
+    if (!id)
+        return NULL;
+    json_object *o = json_object_new_object();
+    json_object_object_add(o, "id", jsonx_id(id));
+    char url[64];
+    snprintf(url, sizeof(url), "/chat/api/v1/media/%s", id);
+    json_object_object_add(o, "url", json_object_new_string(url));
+    json_object_object_add(o, "mime", jsonx_str(db_get(r, i, MC_MD_MIME)));
+    json_object_object_add(o, "nombre", jsonx_str(db_get(r, i, MC_MD_NOMBRE)));
+    json_object_object_add(o, "tamano", msg_int(db_get(r, i, MC_MD_TAMANO)));
+    json_object_object_add(o, "ancho", msg_int(db_get(r, i, MC_MD_ANCHO)));
+    json_object_object_add(o, "alto", msg_int(db_get(r, i, MC_MD_ALTO)));
+    json_object_object_add(o, "duracion", msg_number(db_get(r, i, MC_MD_DURACION)));
+    return o;
+}
+
+/* The Mensaje of row i of a MSG_COLS result. */
+static json_object *msg_row_json(const PGresult *r, int i)
+{
+    json_object *o = json_object_new_object();
+    bool eliminado = db_get_bool(r, i, MC_ELIMINADO);
+    json_object_object_add(o, "id", jsonx_id(db_get(r, i, MC_ID)));
+    json_object_object_add(o, "chat_id", jsonx_id(db_get(r, i, MC_CHAT)));
+    json_object *autor = NULL;
+    if (db_get(r, i, MC_AUTOR)) {
+        bool activo = db_get_bool(r, i, MC_AUTOR_ACTIVO);
+        autor = json_object_new_object();
+        json_object_object_add(autor, "id", jsonx_id(db_get(r, i, MC_AUTOR)));
+        json_object_object_add(autor, "nombre",
+                               activo ? jsonx_str(db_get(r, i, MC_AUTOR_NOMBRE))
+                                      : json_object_new_string("Usuario desactivado"));
+        json_object_object_add(autor, "imagen_url",
+                               activo ? jsonx_str(db_get(r, i, MC_AUTOR_IMAGEN)) : NULL);
+    }
+    json_object_object_add(o, "autor", autor);
+    json_object_object_add(o, "tipo", jsonx_str(db_get(r, i, MC_TIPO)));
+    json_object_object_add(o, "contenido", eliminado ? NULL : jsonx_str(db_get(r, i, MC_CONTENIDO)));
+    json_object *resp = NULL;
+    if (db_get(r, i, MC_R_ID)) {
+        bool r_del = db_get_bool(r, i, MC_R_ELIMINADO);
+        resp = json_object_new_object();
+        json_object_object_add(resp, "id", jsonx_id(db_get(r, i, MC_R_ID)));
+        const char *rn = db_get(r, i, MC_R_NOMBRE);
+        json_object_object_add(resp, "autor_nombre",
+                               !rn ? NULL
+                               : db_get_bool(r, i, MC_R_ACTIVO) ? json_object_new_string(rn)
+                                                                : json_object_new_string("Usuario desactivado"));
+        json_object_object_add(resp, "extracto", r_del ? NULL : jsonx_str(db_get(r, i, MC_R_EXTRACTO)));
+        json_object_object_add(resp, "tipo", jsonx_str(db_get(r, i, MC_R_TIPO)));
+        json_object_object_add(resp, "eliminado", json_object_new_boolean(r_del));
+    }
+    json_object_object_add(o, "respuesta_a", resp);
+    json_object_object_add(o, "media", eliminado ? NULL : msg_media_json(r, i));
+    /* filled by msg_polls_fill for polls */
+    json_object_object_add(o, "encuesta", NULL);
+    json_object *reac = NULL;
+    const char *rt = db_get(r, i, MC_REAC);
+    if (rt)
+        reac = json_tokener_parse(rt);
+    if (!reac || !json_object_is_type(reac, json_type_array)) {
+        json_object_put(reac);
+        reac = json_object_new_array();
+    }
+    json_object_object_add(o, "reacciones", reac);
+    json_object_object_add(o, "created_at", jsonx_ts(db_get(r, i, MC_CREATED)));
+    json_object_object_add(o, "editado_at", jsonx_ts(db_get(r, i, MC_EDITADO)));
+    json_object_object_add(o, "eliminado", json_object_new_boolean(eliminado));
+    json_object_object_add(o, "client_id", jsonx_str(db_get(r, i, MC_CLIENT_ID)));
+    json_object_object_add(o, "leido_por_todos",
+                           json_object_new_boolean(db_get_bool(r, i, MC_LEIDO_TODOS)));
+    return o;
+}
+
+/* Polls: every live message of tipo encuesta in arr gets its Encuesta as
+ * viewer sees it (enc_load: at most two more queries, whatever n is). */
+static int msg_polls_fill(struct db *d, struct arena *a, long long viewer, json_object *arr,
+                          struct err *e)
+{
+    size_t n = json_object_array_length(arr), k = 0;
+    long long *ids = arena_alloc(a, sizeof(long long) * (n ? n : 1));
+    json_object **msgs = arena_alloc(a, sizeof(json_object *) * (n ? n : 1));
+    for (size_t i = 0; i < n; i++) {
+        json_object *m = json_object_array_get_idx(arr, i), *t, *del, *id;
+        if (json_object_object_get_ex(m, "tipo", &t) &&
+            strcmp(json_object_get_string(t), "encuesta") == 0 &&
+            json_object_object_get_ex(m, "eliminado", &del) && !json_object_get_boolean(del) &&
+            json_object_object_get_ex(m, "id", &id)) {
+            ids[k] = json_object_get_int64(id);
+            msgs[k++] = m;
+        }
+    }
+    if (k == 0)
+        return 0;
+    json_object **polls = arena_alloc(a, sizeof(json_object *) * k);
+    if (enc_load(d, a, viewer, ids, k, polls, e) < 0)
+        return -1;
+    for (size_t i = 0; i < k; i++)
+        if (polls[i])
+            json_object_object_add(msgs[i], "encuesta", json_object_get(polls[i]));
+    return 0;
+}
+
+int msg_load(struct db *d, struct arena *a, long long viewer, const long long *ids, size_t n,
+             json_object **out_array, struct err *e)
+{
+    json_object *arr = jsonx_own(a, json_object_new_array());
+    *out_array = arr;
+    if (n == 0)
+        return 0;
+    const char *params[2] = { msg_id_array(a, ids, n), db_ll(a, viewer) };
+    PGresult *r = db_exec(d, a, msg_sql_load, 2, params, e);
+    if (!r)
+        return -1;
+    for (int i = 0; i < PQntuples(r); i++)
+        json_object_array_add(arr, msg_row_json(r, i));
+    return msg_polls_fill(d, a, viewer, arr, e);
+}
+
+int msg_load_one(struct db *d, struct arena *a, long long viewer, long long id,
+                 json_object **out, struct err *e)
+{
+    json_object *arr;
+    if (msg_load(d, a, viewer, &id, 1, &arr, e) < 0)
+        return -1;
+    if (json_object_array_length(arr) == 0)
+        return err_set(e, ERR_NOT_FOUND, "Mensaje no encontrado");
+    *out = json_object_array_get_idx(arr, 0);
+    return 0;
+}
+
+/* The event for a message (payload: the Mensaje for no viewer). */
+static int msg_event(struct db *d, struct arena *a, const char *tipo, long long chat_id,
+                     long long actor, json_object *mensaje, struct err *e)
+{
+    return evt_add(d, a, tipo, arena_printf(a, "chat:%lld", chat_id), mensaje, chat_id, actor,
+                   e) < 0 ? -1 : 0;
+}
+
+/* A sistema message has no author (autor null): who did it is in datos. */
+static const char msg_sql_system[] =
+    "INSERT INTO mensajes (chat_id, tipo, contenido, datos)"
+    " VALUES ($1, 'sistema', $2, $3::jsonb) RETURNING id";
+
+long long msg_insert_system(struct db *d, struct arena *a, long long chat_id,
+                            long long actor_id, const char *contenido, json_object *datos,
+                            struct err *e)
+{
+    const char *params[3] = { db_ll(a, chat_id), contenido, datos ? jsonx_text(a, datos) : NULL };
+    PGresult *r = db_exec(d, a, msg_sql_system, 3, params, e);
+    if (!r)
+        return -1;
+    long long id = db_get_ll(r, 0, 0);
+    json_object *m;
+    if (msg_load_one(d, a, 0, id, &m, e) < 0 ||
+        msg_event(d, a, "mensaje:nuevo", chat_id, actor_id, m, e) < 0)
+        return -1;
+    return id;
+}
+
+/* True when s holds only whitespace (ASCII, NBSP, ideographic and
+ * zero-width spaces). */
+static bool msg_blank(const char *s)
+{
+    const unsigned char *p = (const unsigned char *)s;
+    while (*p) {
+        if (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r') {
+            p++;
+        } else if (p[0] == 0xC2 && p[1] == 0xA0) {
+            p += 2;
+        } else if (p[0] == 0xE3 && p[1] == 0x80 && p[2] == 0x80) {
+            p += 3;
+        } else if (p[0] == 0xE2 && p[1] == 0x80 && (p[2] == 0x8B || p[2] == 0xAF)) {
+            p += 3;
+        } else {
+            return false;
+        }
+    }
+    return true;
+}
+
+int msg_text_check(const char *s, const char *field, long max, struct err *e)
+{
+    long n = jsonx_utf8_chars(s);
+    if (n < 0)
+        return err_set(e, ERR_INVALID, "%s contiene caracteres no permitidos", field);
+    if (n == 0 || msg_blank(s))
+        return err_set(e, ERR_INVALID, "%s no puede estar vacío", field);
+    if (n > max)
+        return err_set(e, ERR_INVALID, "%s admite hasta %ld caracteres", field, max);
+    return 0;
+}
+
+int msg_emoji_check(const char *emoji, struct err *e)
+{
+    long n = emoji ? jsonx_utf8_chars(emoji) : -1;
+    if (n < 1 || n > 32 || strpbrk(emoji, " \t\r\n") || msg_blank(emoji))
+        return err_set(e, ERR_INVALID, "emoji debe ser un emoji (hasta 32 caracteres, sin espacios)");
+    return 0;
+}
+
+/* ---- send ------------------------------------------------------------- */
+
+/* One statement: the access check, the insert (a client_id already used by
+ * the author makes it insert nothing) and the Mensaje's columns. Zero rows
+ * means something was wrong; msg_send_diagnose finds out what. */
+static const char msg_sql_send[] =
+    "WITH acc AS ("
+    "  SELECT c.id FROM chats c"
+    "  JOIN usuarios_chat uc ON uc.chat_id = c.id AND uc.usuario_id = $2::bigint"
+    "  WHERE c.id = $1::bigint AND c.deleted_at IS NULL AND (NOT c.restringido OR uc.rol = 'admin')"
+    "   AND ($4::bigint IS NULL OR EXISTS (SELECT 1 FROM mensajes q"
+    "        WHERE q.chat_id = $1::bigint AND q.id = $4::bigint AND q.deleted_at IS NULL))),"
+    " m AS ("
+    "  INSERT INTO mensajes (chat_id, autor_id, tipo, contenido, respuesta_a, media_id, client_id)"
+    "  SELECT acc.id, $2::bigint, $3::text, $5::text, $4::bigint, $6::bigint, $7::text FROM acc"
+    "  ON CONFLICT (autor_id, client_id) WHERE client_id IS NOT NULL DO NOTHING"
+    "  RETURNING *)"
+    " SELECT " MSG_COLS("'[]'") " FROM m" MSG_FROM;
+
+static const char msg_sql_by_client_id[] =
+    "SELECT id, chat_id FROM mensajes WHERE autor_id = $1 AND client_id = $2";
+
+static const char msg_sql_reply_ok[] =
+    "SELECT 1 FROM mensajes WHERE chat_id = $1 AND id = $2 AND deleted_at IS NULL";
+
+/* Why the send statement inserted nothing: the error, or the earlier
+ * message with the same client_id (returns 1 with *out). */
+static int msg_send_diagnose(struct db *d, struct arena *a, const struct principal *p,
+                             const struct msg_send_in *in, json_object **out, struct err *e)
+{
+    struct chat_access acc;
+    if (chat_access_get(d, a, p, in->chat_id, 0, false, &acc, e) < 0)
+        return -1;
+    if (in->client_id) {
+        const char *params[2] = { db_ll(a, p->id), in->client_id };
+        PGresult *r = db_exec(d, a, msg_sql_by_client_id, 2, params, e);
+        if (!r)
+            return -1;
+        if (PQntuples(r) > 0) {
+            if (db_get_ll(r, 0, 1) != in->chat_id)
+                return err_set(e, ERR_CONFLICT, "client_id ya se usó en otro chat");
+            if (msg_load_one(d, a, p->id, db_get_ll(r, 0, 0), out, e) < 0)
+                return -1;
+            return 1;
+        }
+    }
+    if (acc.restringido && !acc.admin)
+        return err_set(e, ERR_FORBIDDEN, "En este grupo solo los administradores publican");
+    if (in->respuesta_a) {
+        const char *params[2] = { db_ll(a, in->chat_id), db_ll(a, in->respuesta_a) };
+        PGresult *r = db_exec(d, a, msg_sql_reply_ok, 2, params, e);
+        if (!r)
+            return -1;
+        if (PQntuples(r) == 0)
+            return err_set(e, ERR_INVALID, "respuesta_a no es un mensaje de este chat");
+    }
+    return err_set(e, ERR_CONFLICT, "El mensaje no se pudo enviar; inténtelo de nuevo");
+}
+
+/* Attaches the upload to the message being sent (inside its transaction):
+ * the caller's own, unused media; the message's tipo comes from the media's
+ * bytes, and a tipo the client named must agree. A retry with the same
+ * client_id finds its media already attached: 1 with the first message. */
+static int msg_media_attach(struct db *d, struct arena *a, const struct principal *p,
+                            struct msg_send_in *in, json_object **out, struct err *e)
+{
+    const char *tipo = NULL;
+    if (media_claim(d, a, in->media_id, p->id, &tipo, e) < 0) {
+        if (e->code != ERR_CONFLICT || !in->client_id)
+            return -1;
+        struct err why = *e;
+        int found = msg_send_diagnose(d, a, p, in, out, e);
+        if (found == 1 || e->code == ERR_NOT_FOUND || e->code == ERR_FORBIDDEN)
+            return found;
+        *e = why;   /* no earlier message: the media is someone else's use */
+        return -1;
+    }
+    if (in->tipo && strcmp(in->tipo, tipo) != 0)
+        return err_set(e, ERR_INVALID, "media_id es de tipo %s, no %s", tipo, in->tipo);
+    in->tipo = tipo;
+    return 0;
+}
+
+static bool msg_media_tipo(const char *t)
+{
+    return strcmp(t, "imagen") == 0 || strcmp(t, "audio") == 0 || strcmp(t, "video") == 0 ||
+           strcmp(t, "documento") == 0;
+}
+
+int msg_send(struct db *d, struct arena *a, const struct principal *p,
+             const struct msg_send_in *in0, bool *created, json_object **out, struct err *e)
+{
+    struct msg_send_in in = *in0;
+    int ret = -1;
+    *created = false;
+    if (!in.tipo && !in.media_id)
+        in.tipo = "texto";
+    if (!in.tipo) {
+        if (in.contenido && !*in.contenido)
+            in.contenido = NULL;    /* a media message: tipo from the media below */
+    } else if (strcmp(in.tipo, "texto") == 0) {
+        if (!in.contenido)
+            return err_set(e, ERR_INVALID, "contenido es obligatorio");
+        if (in.media_id)
+            return err_set(e, ERR_INVALID, "Un mensaje de texto no lleva media_id");
+    } else if (msg_media_tipo(in.tipo)) {
+        if (!in.media_id)
+            return err_set(e, ERR_INVALID, "media_id es obligatorio para tipo %s", in.tipo);
+        if (in.contenido && !*in.contenido)
+            in.contenido = NULL;
+    } else {
+        return err_set(e, ERR_INVALID, "tipo debe ser texto, imagen, audio, video o documento");
+    }
+    if (in.contenido && msg_text_check(in.contenido, "contenido", in.max_chars, e) < 0)
+        return -1;
+    if (in.client_id) {
+        long n = jsonx_utf8_chars(in.client_id);
+        if (n < 1 || n > 200)
+            return err_set(e, ERR_INVALID, "client_id debe ser texto de 1 a 200 caracteres");
+    }
+    if (db_begin(d, e) < 0)
+        return -1;
+    if (in.media_id) {
+        int found = msg_media_attach(d, a, p, &in, out, e);
+        if (found < 0)
+            goto cleanup;
+        if (found == 1) {
+            db_rollback(d);     /* a retry: the first message, nothing written */
+            return 0;
+        }
+    }
+    const char *params[7] = {
+        db_ll(a, in.chat_id), db_ll(a, p->id), in.tipo,
+        in.respuesta_a ? db_ll(a, in.respuesta_a) : NULL, in.contenido,
+        in.media_id ? db_ll(a, in.media_id) : NULL, in.client_id,
+    };
+    PGresult *r = db_exec(d, a, msg_sql_send, 7, params, e);
+    if (!r)
+        goto cleanup;
+    if (PQntuples(r) == 0) {
+        if (msg_send_diagnose(d, a, p, &in, out, e) < 0)
+            goto cleanup;
+        db_rollback(d);     /* nothing was written */
+        return 0;
+    }
+    json_object *m = jsonx_own(a, msg_row_json(r, 0));
+    if (msg_event(d, a, "mensaje:nuevo", in.chat_id, p->id, m, e) < 0 ||
+        push_enqueue_message(d, a, db_get_ll(r, 0, MC_ID), e) < 0 || db_commit(d, e) < 0)
+        goto cleanup;
+    *out = m;
+    *created = true;
+    ret = 0;
+cleanup:
+    if (ret < 0)
+        db_rollback(d);
+    return ret;
+}
+
+/* ---- access to one message ---------------------------------------------- */
+
+struct msg_access {
+    long long chat_id;
+    long long autor_id;
+    bool eliminado;
+    bool editable;      /* texto or media, not sistema or encuesta */
+    bool directo;
+    bool member;
+    bool admin;
+};
+
+static const char msg_sql_access[] =
+    "SELECT m.chat_id, m.autor_id, m.deleted_at IS NOT NULL,"
+    "  m.tipo NOT IN ('sistema', 'encuesta'), c.tipo = 'directo',"
+    "  uc.usuario_id IS NOT NULL, COALESCE(uc.rol = 'admin', false)"
+    " FROM mensajes m JOIN chats c ON c.id = m.chat_id AND c.deleted_at IS NULL"
+    " LEFT JOIN usuarios_chat uc ON uc.chat_id = m.chat_id AND uc.usuario_id = $2"
+    " WHERE m.id = $1";
+
+/* Loads p's access to a message: ERR_NOT_FOUND when it does not exist, its
+ * chat is deleted, or p is not a member (unless p holds override_perm). */
+static int msg_access_get(struct db *d, struct arena *a, const struct principal *p,
+                          long long mensaje_id, int override_perm, struct msg_access *out,
+                          struct err *e)
+{
+    const char *params[2] = { db_ll(a, mensaje_id), db_ll(a, p->id) };
+    PGresult *r = db_exec(d, a, msg_sql_access, 2, params, e);
+    if (!r)
+        return -1;
+    if (PQntuples(r) == 0)
+        return err_set(e, ERR_NOT_FOUND, "Mensaje no encontrado");
+    out->chat_id = db_get_ll(r, 0, 0);
+    out->autor_id = db_get_ll(r, 0, 1);
+    out->eliminado = db_get_bool(r, 0, 2);
+    out->editable = db_get_bool(r, 0, 3);
+    out->directo = db_get_bool(r, 0, 4);
+    out->member = db_get_bool(r, 0, 5);
+    out->admin = db_get_bool(r, 0, 6);
+    if (!out->member && !(override_perm && usr_can(p, override_perm)))
+        return err_set(e, ERR_NOT_FOUND, "Mensaje no encontrado");
+    return 0;
+}
+
+/* ---- edit and delete ---------------------------------------------------- */
+
+static const char msg_sql_edit[] =
+    "UPDATE mensajes SET contenido = $3, editado_at = now()"
+    " WHERE id = $1 AND autor_id = $2 AND deleted_at IS NULL"
+    "  AND contenido IS DISTINCT FROM $3 RETURNING id";
+
+int msg_edit(struct db *d, struct arena *a, const struct principal *p, long long mensaje_id,
+             const char *contenido, long max_chars, json_object **out, struct err *e)
+{
+    int ret = -1;
+    if (!contenido)
+        return err_set(e, ERR_INVALID, "contenido es obligatorio");
+    if (msg_text_check(contenido, "contenido", max_chars, e) < 0)
+        return -1;
+    struct msg_access acc;
+    if (msg_access_get(d, a, p, mensaje_id, 0, &acc, e) < 0)
+        return -1;
+    if (acc.autor_id != p->id)
+        return err_set(e, ERR_FORBIDDEN, "Solo el autor puede editar el mensaje");
+    if (acc.eliminado)
+        return err_set(e, ERR_CONFLICT, "El mensaje fue eliminado");
+    if (!acc.editable)
+        return err_set(e, ERR_CONFLICT, "Este tipo de mensaje no se puede editar");
+    if (db_begin(d, e) < 0)
+        return -1;
+    const char *params[3] = { db_ll(a, mensaje_id), db_ll(a, p->id), contenido };
+    PGresult *r = db_exec(d, a, msg_sql_edit, 3, params, e);
+    if (!r)
+        goto cleanup;
+    if (PQntuples(r) == 1) {
+        json_object *ev;
+        if (msg_load_one(d, a, 0, mensaje_id, &ev, e) < 0 ||
+            msg_event(d, a, "mensaje:editado", acc.chat_id, p->id, ev, e) < 0)
+            goto cleanup;
+    }
+    if (db_commit(d, e) < 0 || msg_load_one(d, a, p->id, mensaje_id, out, e) < 0)
+        goto cleanup;
+    ret = 0;
+cleanup:
+    if (ret < 0)
+        db_rollback(d);
+    return ret;
+}
+
+static const char msg_sql_delete[] =
+    "UPDATE mensajes SET deleted_at = now(), eliminado_por = $2, contenido = NULL"
+    " WHERE id = $1 AND deleted_at IS NULL RETURNING id";
+
+int msg_delete(struct db *d, struct arena *a, const struct principal *p, long long mensaje_id,
+               struct err *e)
+{
+    int ret = -1;
+    struct msg_access acc;
+    if (msg_access_get(d, a, p, mensaje_id, PERM_DELETE_MESSAGE, &acc, e) < 0)
+        return -1;
+    if (acc.autor_id != p->id && !usr_can(p, PERM_DELETE_MESSAGE))
+        return err_set(e, ERR_FORBIDDEN, "Solo el autor puede eliminar el mensaje");
+    if (db_begin(d, e) < 0)
+        return -1;
+    const char *params[2] = { db_ll(a, mensaje_id), db_ll(a, p->id) };
+    PGresult *r = db_exec(d, a, msg_sql_delete, 2, params, e);
+    if (!r)
+        goto cleanup;
+    if (PQntuples(r) == 1) {
+        json_object *ev;
+        if (msg_load_one(d, a, 0, mensaje_id, &ev, e) < 0 ||
+            msg_event(d, a, "mensaje:eliminado", acc.chat_id, p->id, ev, e) < 0)
+            goto cleanup;
+    }
+    if (db_commit(d, e) < 0)
+        goto cleanup;
+    ret = 0;
+cleanup:
+    if (ret < 0)
+        db_rollback(d);
+    return ret;
+}
+
+/* ---- reactions ---------------------------------------------------------- */
+
+static const char msg_sql_react_add[] =
+    "INSERT INTO reacciones_mensajes (mensaje_id, usuario_id, emoji) VALUES ($1, $2, $3)"
+    " ON CONFLICT DO NOTHING RETURNING 1";
+
+static const char msg_sql_react_del[] =
+    "DELETE FROM reacciones_mensajes WHERE mensaje_id = $1 AND usuario_id = $2 AND emoji = $3"
+    " RETURNING 1";
+
+/* The one worker behind msg_react and msg_react_toggle: mode 1 adds, 0
+ * removes, -1 toggles (adds, or removes when already there, in the same
+ * transaction so concurrent toggles serialise on the row). */
+static int msg_react_do(struct db *d, struct arena *a, const struct principal *p,
+                        long long mensaje_id, const char *emoji, int mode, bool *changed,
+                        bool *added, json_object **out, struct err *e)
+{
+    int ret = -1;
+    *changed = false;
+    *added = mode != 0;
+    if (msg_emoji_check(emoji, e) < 0)
+        return -1;
+    struct msg_access acc;
+    if (msg_access_get(d, a, p, mensaje_id, 0, &acc, e) < 0)
+        return -1;
+    if (acc.eliminado)
+        return err_set(e, ERR_CONFLICT, "El mensaje fue eliminado");
+    if (db_begin(d, e) < 0)
+        return -1;
+    const char *params[3] = { db_ll(a, mensaje_id), db_ll(a, p->id), emoji };
+    PGresult *r = db_exec(d, a, mode != 0 ? msg_sql_react_add : msg_sql_react_del, 3, params, e);
+    if (!r)
+        goto cleanup;
+    /* a toggle: there already, so remove it; gone meanwhile (another toggle
+     * removed it first), so add it after all. Each statement sees the
+     * latest commit, so this ends within a few rounds. */
+    for (int round = 0; mode < 0 && PQntuples(r) == 0 && round < 8; round++) {
+        *added = !*added;
+        r = db_exec(d, a, *added ? msg_sql_react_add : msg_sql_react_del, 3, params, e);
+        if (!r)
+            goto cleanup;
+    }
+    if (PQntuples(r) == 1) {
+        bool add = *added;
+        json_object *ev = jsonx_own(a, json_object_new_object());
+        json_object_object_add(ev, "chat_id", json_object_new_int64(acc.chat_id));
+        json_object_object_add(ev, "mensaje_id", json_object_new_int64(mensaje_id));
+        json_object_object_add(ev, "usuario_id", json_object_new_int64(p->id));
+        json_object_object_add(ev, "emoji", json_object_new_string(emoji));
+        json_object_object_add(ev, "accion", json_object_new_string(add ? "agregar" : "quitar"));
+        long long evid = evt_add(d, a, "mensaje:reaccion", arena_printf(a, "chat:%lld", acc.chat_id),
+                                 ev, acc.chat_id, p->id, e);
+        if (evid < 0 || (add && push_enqueue_reaction(d, a, evid, mensaje_id, p->id, emoji, e) < 0))
+            goto cleanup;
+        *changed = true;
+    }
+    if (db_commit(d, e) < 0 || msg_load_one(d, a, p->id, mensaje_id, out, e) < 0)
+        goto cleanup;
+    ret = 0;
+cleanup:
+    if (ret < 0)
+        db_rollback(d);
+    return ret;
+}
+
+int msg_react(struct db *d, struct arena *a, const struct principal *p, long long mensaje_id,
+              const char *emoji, bool add, bool *changed, json_object **out, struct err *e)
+{
+    bool added;
+    return msg_react_do(d, a, p, mensaje_id, emoji, add ? 1 : 0, changed, &added, out, e);
+}
+
+int msg_react_toggle(struct db *d, struct arena *a, const struct principal *p,
+                     long long mensaje_id, const char *emoji, bool *added, json_object **out,
+                     struct err *e)
+{
+    bool changed;
+    return msg_react_do(d, a, p, mensaje_id, emoji, -1, &changed, added, out, e);
+}
+
+/* ---- read marks --------------------------------------------------------- */
+
+/* One statement: is the message in the (live) chat, move the mark, and the
+ * mark before (the CTE's update is not visible to the outer subqueries). */
+static const char msg_sql_mark[] =
+    "WITH m AS (SELECT mm.id FROM mensajes mm JOIN chats c ON c.id = mm.chat_id"
+    "           AND c.deleted_at IS NULL WHERE mm.id = $3 AND mm.chat_id = $1),"
+    " u AS (UPDATE usuarios_chat uc SET ultimo_leido_id = m.id, leido_at = now(),"
+    "       updated_at = now() FROM m"
+    "       WHERE uc.chat_id = $1 AND uc.usuario_id = $2 AND uc.ultimo_leido_id < m.id"
+    "       RETURNING uc.ultimo_leido_id, uc.leido_at)"
+    " SELECT (SELECT count(*) FROM m), (SELECT ultimo_leido_id FROM u), (SELECT leido_at FROM u),"
+    "  (SELECT uc.ultimo_leido_id FROM usuarios_chat uc JOIN chats c ON c.id = uc.chat_id"
+    "   AND c.deleted_at IS NULL WHERE uc.chat_id = $1 AND uc.usuario_id = $2)";
+
+int msg_mark_read(struct db *d, struct arena *a, const struct principal *p, long long chat_id,
+                  long long mensaje_id, bool *changed, json_object **out, struct err *e)
+{
+    int ret = -1;
+    *changed = false;
+    if (db_begin(d, e) < 0)
+        return -1;
+    const char *params[3] = { db_ll(a, chat_id), db_ll(a, p->id), db_ll(a, mensaje_id) };
+    PGresult *r = db_exec(d, a, msg_sql_mark, 3, params, e);
+    if (!r)
+        goto cleanup;
+    if (!db_get(r, 0, 3)) {
+        err_set(e, ERR_NOT_FOUND, "Chat no encontrado");
+        goto cleanup;
+    }
+    if (db_get_ll(r, 0, 0) == 0) {
+        err_set(e, ERR_INVALID, "mensaje_id no es un mensaje de este chat");
+        goto cleanup;
+    }
+    long long mark = db_get_ll(r, 0, 3);
+    if (db_get(r, 0, 1)) {
+        mark = db_get_ll(r, 0, 1);
+        json_object *ev = jsonx_own(a, json_object_new_object());
+        json_object_object_add(ev, "chat_id", json_object_new_int64(chat_id));
+        json_object_object_add(ev, "usuario_id", json_object_new_int64(p->id));
+        json_object_object_add(ev, "mensaje_id", json_object_new_int64(mark));
+        json_object_object_add(ev, "leido_at", jsonx_ts(db_get(r, 0, 2)));
+        if (evt_add(d, a, "mensaje:leido", arena_printf(a, "chat:%lld", chat_id), ev, chat_id,
+                    p->id, e) < 0)
+            goto cleanup;
+        *changed = true;
+    }
+    if (db_commit(d, e) < 0)
+        goto cleanup;
+    json_object *o = jsonx_own(a, json_object_new_object());
+    json_object_object_add(o, "chat_id", json_object_new_int64(chat_id));
+    json_object_object_add(o, "ultimo_leido_id", json_object_new_int64(mark));
+    *out = o;
+    ret = 0;
+cleanup:
+    if (ret < 0)
+        db_rollback(d);
+    return ret;
+}
+
+/* ---- read receipts ------------------------------------------------------ */
+
+/* Members at send time (one row per user: their latest period containing
+ * the send), their read mark (the live one while still a member, the one
+ * kept at leaving otherwise), the author excluded. */
+static const char msg_sql_readers[] =
+    "WITH msg AS (SELECT id, chat_id, autor_id, created_at FROM mensajes WHERE id = $1),"
+    " per AS (SELECT DISTINCT ON (h.usuario_id) h.usuario_id, h.left_at IS NULL AS actual,"
+    "   CASE WHEN h.left_at IS NULL THEN uc.ultimo_leido_id ELSE h.ultimo_leido_id END AS mark,"
+    "   CASE WHEN h.left_at IS NULL THEN uc.leido_at ELSE h.leido_at END AS lat"
+    "   FROM msg JOIN usuarios_chat_historial h ON h.chat_id = msg.chat_id"
+    "    AND h.joined_at <= msg.created_at AND (h.left_at IS NULL OR h.left_at > msg.created_at)"
+    "   LEFT JOIN usuarios_chat uc ON h.left_at IS NULL AND uc.chat_id = h.chat_id"
+    "    AND uc.usuario_id = h.usuario_id"
+    "   WHERE h.usuario_id IS DISTINCT FROM msg.autor_id"
+    "   ORDER BY h.usuario_id, h.joined_at DESC)"
+    " SELECT COALESCE(per.mark >= msg.id, false), per.actual, per.lat, " USR_COLS
+    " FROM per CROSS JOIN msg JOIN usuarios u ON u.id = per.usuario_id"
+    " ORDER BY per.lat NULLS LAST, lower(u.nombre), u.id";
+
+int msg_readers(struct db *d, struct arena *a, const struct principal *p, long long mensaje_id,
+                json_object **out, struct err *e)
+{
+    struct msg_access acc;
+    if (msg_access_get(d, a, p, mensaje_id, PERM_DELETE_MESSAGE, &acc, e) < 0)
+        return -1;
+    if (acc.autor_id != p->id && !acc.admin && !usr_can(p, PERM_DELETE_MESSAGE))
+        return err_set(e, ERR_FORBIDDEN, "Solo el autor o un administrador del grupo");
+    const char *params[1] = { db_ll(a, mensaje_id) };
+    PGresult *r = db_exec(d, a, msg_sql_readers, 1, params, e);
+    if (!r)
+        return -1;
+    json_object *o = jsonx_own(a, json_object_new_object());
+    json_object *leido = json_object_new_array(), *pend = json_object_new_array();
+    for (int i = 0; i < PQntuples(r); i++) {
+        if (db_get_bool(r, i, 0)) {
+            json_object *x = json_object_new_object();
+            json_object_object_add(x, "usuario", usr_json(r, i, 3, false));
+            json_object_object_add(x, "leido_at", jsonx_ts(db_get(r, i, 2)));
+            json_object_array_add(leido, x);
+        } else if (db_get_bool(r, i, 1)) {
+            json_object_array_add(pend, usr_json(r, i, 3, false));
+        }
+    }
+    json_object_object_add(o, "leido_por", leido);
+    json_object_object_add(o, "pendientes", pend);
+    *out = o;
+    return 0;
+}
+
+/* ---- history ------------------------------------------------------------ */
+
+static const char msg_sql_before[] =
+    "SELECT id FROM mensajes WHERE chat_id = $1 AND id < $2 ORDER BY id DESC LIMIT $3";
+
+static const char msg_sql_after[] =
+    "SELECT id FROM mensajes WHERE chat_id = $1 AND id > $2 ORDER BY id ASC LIMIT $3";
+
+int msg_history(struct db *d, struct arena *a, const struct principal *p, long long chat_id,
+                long long antes, long long despues, int limite, json_object **out_array,
+                bool *hay_mas, struct err *e)
+{
+    struct chat_access acc;
+    if (chat_access_get(d, a, p, chat_id, PERM_DELETE_CHAT, false, &acc, e) < 0)
+        return -1;
+    bool forward = despues > 0;
+    const char *params[3] = {
+        db_ll(a, chat_id),
+        forward ? db_ll(a, despues) : antes > 0 ? db_ll(a, antes) : "9223372036854775807",
+        db_ll(a, limite + 1),
+    };
+    PGresult *r = db_exec(d, a, forward ? msg_sql_after : msg_sql_before, 3, params, e);
+    if (!r)
+        return -1;
+    int n = PQntuples(r);
+    *hay_mas = n > limite;
+    if (n > limite)
+        n = limite;
+    long long *ids = arena_alloc(a, sizeof(long long) * (size_t)(n ? n : 1));
+    for (int i = 0; i < n; i++)
+        ids[i] = db_get_ll(r, i, 0);
+    return msg_load(d, a, p->id, ids, (size_t)n, out_array, e);
+}

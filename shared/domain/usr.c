@@ -1,0 +1,327 @@
+/* usr.c: users, the principal, and the ERP's lifecycle operations. */
+#include "domain/usr.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "domain/evt.h"
+#include "core/jsonx.h"
+
+bool usr_can(const struct principal *p, int code)
+{
+    for (size_t i = 0; i < p->npermisos; i++)
+        if (p->permisos[i] == code)
+            return true;
+    return false;
+}
+
+json_object *usr_json(const PGresult *r, int row, int col, bool service_view)
+{
+    json_object *o = json_object_new_object();
+    bool activo = db_get_bool(r, row, col + 8);
+    json_object_object_add(o, "id", jsonx_id(db_get(r, row, col)));
+    if (activo) {
+        json_object_object_add(o, "id_erp", jsonx_str(db_get(r, row, col + 1)));
+        json_object_object_add(o, "nombre", jsonx_str(db_get(r, row, col + 2)));
+        json_object_object_add(o, "email", jsonx_str(db_get(r, row, col + 3)));
+        json_object_object_add(o, "imagen_url", jsonx_str(db_get(r, row, col + 4)));
+        json_object_object_add(o, "puesto", jsonx_str(db_get(r, row, col + 5)));
+        json_object_object_add(o, "departamento", jsonx_str(db_get(r, row, col + 6)));
+        json_object_object_add(o, "estatus", jsonx_str(db_get(r, row, col + 7)));
+    } else {
+        json_object_object_add(o, "id_erp",
+                               service_view ? jsonx_str(db_get(r, row, col + 1)) : NULL);
+        json_object_object_add(o, "nombre", json_object_new_string("Usuario desactivado"));
+        json_object_object_add(o, "email", NULL);
+        json_object_object_add(o, "imagen_url", NULL);
+        json_object_object_add(o, "puesto", NULL);
+        json_object_object_add(o, "departamento", NULL);
+        json_object_object_add(o, "estatus", json_object_new_string("desconectado"));
+    }
+    json_object_object_add(o, "activo", json_object_new_boolean(activo));
+    return o;
+}
+
+/* Postgres int[] text form of the permission list: "{565,567}". */
+static const char *usr_perm_text(struct arena *a, const int *p, size_t n)
+{
+    size_t cap = 2 + n * 12;
+    char *s = arena_alloc(a, cap + 1), *w = s;
+    *w++ = '{';
+    for (size_t i = 0; i < n; i++)
+        w += snprintf(w, cap - (size_t)(w - s), "%s%d", i ? "," : "", p[i]);
+    *w++ = '}';
+    *w = '\0';
+    return s;
+}
+
+static bool usr_same(const char *claim, const char *stored)
+{
+    if (!claim)
+        return true;    /* an absent optional claim keeps what is stored */
+    return stored && strcmp(claim, stored) == 0;
+}
+
+static const char usr_sql_by_erp[] =
+    "SELECT id, activo, nombre, email, imagen_url, puesto, departamento, permisos::text"
+    " FROM usuarios WHERE id_erp = $1";
+
+static const char usr_sql_upsert[] =
+    "INSERT INTO usuarios (id_erp, nombre, email, imagen_url, puesto, departamento, permisos)"
+    " VALUES ($1, COALESCE($2, ''), $3, $4, $5, $6, $7::int[])"
+    " ON CONFLICT (id_erp) DO UPDATE SET"
+    "  nombre = COALESCE($2, usuarios.nombre), email = COALESCE($3, usuarios.email),"
+    "  imagen_url = COALESCE($4, usuarios.imagen_url), puesto = COALESCE($5, usuarios.puesto),"
+    "  departamento = COALESCE($6, usuarios.departamento), permisos = $7::int[],"
+    "  updated_at = now()"
+    " RETURNING id, activo, nombre";
+
+int usr_login(struct db *d, struct arena *a, const struct token_claims *c,
+              struct principal *out, struct err *e)
+{
+    memset(out, 0, sizeof(*out));
+    if (c->service) {
+        out->service = true;
+        return 0;
+    }
+    const char *perms = usr_perm_text(a, c->permisos, c->npermisos);
+    const char *p1[1] = { c->id_erp };
+    PGresult *r = db_exec(d, a, usr_sql_by_erp, 1, p1, e);
+    if (!r)
+        return -1;
+    bool need = PQntuples(r) == 0;
+    if (!need)
+        need = !usr_same(c->nombre, db_get(r, 0, 2)) || !usr_same(c->email, db_get(r, 0, 3)) ||
+               !usr_same(c->imagen, db_get(r, 0, 4)) || !usr_same(c->puesto, db_get(r, 0, 5)) ||
+               !usr_same(c->departamento, db_get(r, 0, 6)) ||
+               strcmp(perms, db_get(r, 0, 7) ? db_get(r, 0, 7) : "") != 0;
+    if (need) {
+        const char *p[7] = { c->id_erp, c->nombre, c->email, c->imagen, c->puesto,
+                             c->departamento, perms };
+        r = db_exec(d, a, usr_sql_upsert, 7, p, e);
+        if (!r)
+            return -1;
+    }
+    if (!db_get_bool(r, 0, 1))
+        return err_set(e, ERR_DEACTIVATED, NULL);
+    out->id = db_get_ll(r, 0, 0);
+    out->id_erp = arena_strdup(a, c->id_erp);
+    out->nombre = arena_strdup(a, db_get(r, 0, 2));
+    int *pp = arena_alloc(a, sizeof(int) * (c->npermisos ? c->npermisos : 1));
+    memcpy(pp, c->permisos, sizeof(int) * c->npermisos);
+    out->permisos = pp;
+    out->npermisos = c->npermisos;
+    return 0;
+}
+
+static const char usr_sql_get[] = "SELECT " USR_COLS " FROM usuarios u WHERE u.id = $1";
+
+int usr_get(struct db *d, struct arena *a, long long id, bool service_view,
+            json_object **out, struct err *e)
+{
+    const char *p[1] = { db_ll(a, id) };
+    PGresult *r = db_exec(d, a, usr_sql_get, 1, p, e);
+    if (!r)
+        return -1;
+    if (PQntuples(r) == 0)
+        return err_set(e, ERR_NOT_FOUND, "Usuario no encontrado");
+    *out = jsonx_own(a, usr_json(r, 0, 0, service_view));
+    return 0;
+}
+
+/* Every word of q must appear in busqueda (name, email, puesto and
+ * departamento, lower case without accents), in any order; LIKE wildcards
+ * in q are taken literally. */
+static const char usr_sql_search[] =
+    "SELECT " USR_COLS " FROM usuarios u"
+    " WHERE u.activo"
+    "  AND ($1::text IS NULL OR NOT EXISTS ("
+    "       SELECT 1 FROM regexp_split_to_table(chat_normalizar($1), '\\s+') w"
+    "        WHERE w <> '' AND u.busqueda NOT LIKE '%' || chat_like_escapar(w) || '%'))"
+    "  AND ($2::bigint IS NULL OR (lower(u.nombre), u.id) >"
+    "       (SELECT lower(nombre), id FROM usuarios WHERE id = $2))"
+    " ORDER BY lower(u.nombre), u.id LIMIT $3";
+
+int usr_search(struct db *d, struct arena *a, const char *q, long long antes, int limite,
+               json_object **out_array, bool *hay_mas, struct err *e)
+{
+    const char *p[3] = { q && *q ? q : NULL, antes > 0 ? db_ll(a, antes) : NULL,
+                         db_ll(a, limite + 1) };
+    PGresult *r = db_exec(d, a, usr_sql_search, 3, p, e);
+    if (!r)
+        return -1;
+    int n = PQntuples(r);
+    *hay_mas = n > limite;
+    json_object *arr = jsonx_own(a, json_object_new_array());
+    for (int i = 0; i < n && i < limite; i++)
+        json_object_array_add(arr, usr_json(r, i, 0, false));
+    *out_array = arr;
+    return 0;
+}
+
+static const char usr_sql_presence[] =
+    "SELECT u.id, CASE WHEN NOT u.activo THEN 'desconectado'"
+    "  WHEN u.vacaciones AND (u.vacaciones_hasta IS NULL OR u.vacaciones_hasta >= current_date)"
+    "  THEN 'vacaciones' ELSE u.estatus END, u.ultima_conexion"
+    " FROM usuarios u WHERE u.id = ANY($1::bigint[]) ORDER BY u.id";
+
+int usr_presence(struct db *d, struct arena *a, const long long *ids, size_t n,
+                 json_object **out_array, struct err *e)
+{
+    char *list = arena_alloc(a, 2 + n * 21 + 1), *w = list;
+    *w++ = '{';
+    for (size_t i = 0; i < n; i++)
+        w += sprintf(w, "%s%lld", i ? "," : "", ids[i]);
+    *w++ = '}';
+    const char *p[1] = { list };
+    PGresult *r = db_exec(d, a, usr_sql_presence, 1, p, e);
+    if (!r)
+        return -1;
+    json_object *arr = jsonx_own(a, json_object_new_array());
+    for (int i = 0; i < PQntuples(r); i++) {
+        json_object *o = json_object_new_object();
+        json_object_object_add(o, "usuario_id", jsonx_id(db_get(r, i, 0)));
+        json_object_object_add(o, "estatus", jsonx_str(db_get(r, i, 1)));
+        json_object_object_add(o, "ultima_conexion", jsonx_ts(db_get(r, i, 2)));
+        json_object_array_add(arr, o);
+    }
+    *out_array = arr;
+    return 0;
+}
+
+static const char usr_sql_provision[] =
+    "INSERT INTO usuarios AS u (id_erp, nombre, email, puesto, departamento, imagen_url)"
+    " VALUES ($1, COALESCE($2, ''), $3, $4, $5, $6)"
+    " ON CONFLICT (id_erp) DO UPDATE SET"
+    "  nombre = COALESCE($2, u.nombre), email = COALESCE($3, u.email),"
+    "  puesto = COALESCE($4, u.puesto), departamento = COALESCE($5, u.departamento),"
+    "  imagen_url = COALESCE($6, u.imagen_url), updated_at = now()"
+    " RETURNING " USR_COLS ", (xmax = 0)";
+
+int usr_provision(struct db *d, struct arena *a, const char *id_erp,
+                  const struct usr_profile *p, bool *created, json_object **out,
+                  struct err *e)
+{
+    const char *params[6] = { id_erp, p->nombre, p->email, p->puesto, p->departamento,
+                              p->imagen_url };
+    PGresult *r = db_exec(d, a, usr_sql_provision, 6, params, e);
+    if (!r)
+        return -1;
+    *created = db_get_bool(r, 0, USR_NCOLS);
+    *out = jsonx_own(a, usr_json(r, 0, 0, true));
+    return 0;
+}
+
+static const char usr_sql_active[] =
+    "UPDATE usuarios u SET activo = $2::boolean,"
+    "  desactivado_at = CASE WHEN $2::boolean THEN NULL ELSE COALESCE(u.desactivado_at, now()) END,"
+    "  estatus = CASE WHEN $2::boolean THEN u.estatus ELSE 'desconectado' END,"
+    "  updated_at = now()"
+    " WHERE u.id_erp = $1 RETURNING " USR_COLS;
+
+/* The presence event for user id, to everyone who shares a chat with them
+ * (rtd resolves the room "presencia:<id>"). */
+static int usr_status_event(struct db *d, struct arena *a, long long id, const char *estatus,
+                            struct err *e)
+{
+    json_object *o = jsonx_own(a, json_object_new_object());
+    json_object_object_add(o, "usuario_id", json_object_new_int64(id));
+    json_object_object_add(o, "estatus", json_object_new_string(estatus));
+    return evt_add(d, a, "usuario:estatus", arena_printf(a, "presencia:%lld", id), o, 0, id, e) < 0
+               ? -1 : 0;
+}
+
+int usr_set_active(struct db *d, struct arena *a, const char *id_erp, bool activo,
+                   json_object **out, struct err *e)
+{
+    int ret = -1;
+    const char *p[2] = { id_erp, activo ? "true" : "false" };
+    if (db_begin(d, e) < 0)
+        return -1;
+    PGresult *r = db_exec(d, a, usr_sql_active, 2, p, e);
+    if (!r)
+        goto cleanup;
+    if (PQntuples(r) == 0) {
+        err_set(e, ERR_NOT_FOUND, "Usuario no encontrado");
+        goto cleanup;
+    }
+    long long id = db_get_ll(r, 0, 0);
+    json_object *ev = jsonx_own(a, json_object_new_object());
+    json_object_object_add(ev, "usuario_id", json_object_new_int64(id));
+    if (evt_add(d, a, activo ? "usuario:reactivado" : "usuario:desactivado",
+                arena_printf(a, "user:%lld", id), ev, 0, id, e) < 0)
+        goto cleanup;
+    if (usr_status_event(d, a, id, activo ? db_get(r, 0, 7) : "desconectado", e) < 0)
+        goto cleanup;
+    if (db_commit(d, e) < 0)
+        goto cleanup;
+    *out = jsonx_own(a, usr_json(r, 0, 0, true));
+    ret = 0;
+cleanup:
+    if (ret < 0)
+        db_rollback(d);
+    return ret;
+}
+
+static const char usr_sql_vacation[] =
+    "UPDATE usuarios u SET vacaciones = $2::boolean,"
+    "  vacaciones_hasta = CASE WHEN $2::boolean THEN $3::date END, updated_at = now()"
+    " WHERE u.id_erp = $1 RETURNING " USR_COLS;
+
+int usr_set_vacation(struct db *d, struct arena *a, const char *id_erp, bool activo,
+                     const char *hasta, json_object **out, struct err *e)
+{
+    int ret = -1;
+    const char *p[3] = { id_erp, activo ? "true" : "false", hasta };
+    if (db_begin(d, e) < 0)
+        return -1;
+    PGresult *r = db_exec(d, a, usr_sql_vacation, 3, p, e);
+    if (!r)
+        goto cleanup;
+    if (PQntuples(r) == 0) {
+        err_set(e, ERR_NOT_FOUND, "Usuario no encontrado");
+        goto cleanup;
+    }
+    if (db_get_bool(r, 0, 8) &&
+        usr_status_event(d, a, db_get_ll(r, 0, 0), db_get(r, 0, 7), e) < 0)
+        goto cleanup;
+    if (db_commit(d, e) < 0)
+        goto cleanup;
+    *out = jsonx_own(a, usr_json(r, 0, 0, true));
+    ret = 0;
+cleanup:
+    if (ret < 0)
+        db_rollback(d);
+    return ret;
+}
+
+static const char usr_sql_vacation_expire[] =
+    "UPDATE usuarios u SET vacaciones = false, vacaciones_hasta = NULL, updated_at = now()"
+    " WHERE u.id IN (SELECT id FROM usuarios WHERE vacaciones AND vacaciones_hasta < current_date"
+    "                ORDER BY id LIMIT 100 FOR UPDATE SKIP LOCKED)"
+    " RETURNING u.id, CASE WHEN u.activo THEN u.estatus ELSE 'desconectado' END";
+
+int usr_expire_vacations(struct db *d, struct arena *a, int *ended, struct err *e)
+{
+    int ret = -1;
+    if (ended)
+        *ended = 0;
+    if (db_begin(d, e) < 0)
+        return -1;
+    PGresult *r = db_exec(d, a, usr_sql_vacation_expire, 0, NULL, e);
+    if (!r)
+        goto cleanup;
+    for (int i = 0; i < PQntuples(r); i++)
+        if (usr_status_event(d, a, db_get_ll(r, i, 0), db_get(r, i, 1), e) < 0)
+            goto cleanup;
+    if (db_commit(d, e) < 0)
+        goto cleanup;
+    if (ended)
+        *ended = PQntuples(r);
+    ret = 0;
+cleanup:
+    if (ret < 0)
+        db_rollback(d);
+    return ret;
+}

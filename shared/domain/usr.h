@@ -1,0 +1,94 @@
+/* usr.h: users: the principal behind a request, lazy upsert from a token,
+ * lookup and search, the Usuario JSON (masked when deactivated), and the
+ * ERP's lifecycle operations (provision, deactivate, reactivate, vacation). */
+#ifndef CHAT_USR_H
+#define CHAT_USR_H
+
+#include <json-c/json.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "core/arena.h"
+#include "core/db.h"
+#include "core/err.h"
+#include "wire/token.h"
+
+/* Who is calling. For a service token only `service` is set. */
+struct principal {
+    bool service;
+    long long id;               /* usuarios.id */
+    const char *id_erp;
+    const char *nombre;
+    const int *permisos;
+    size_t npermisos;
+};
+
+/* Permission codes of API.md §2. */
+enum {
+    PERM_DELETE_CHAT = 565,
+    PERM_DELETE_MESSAGE = 566,
+    PERM_CREATE_ANNOUNCEMENT = 567,
+    PERM_DELETE_ANNOUNCEMENT = 568,
+};
+
+/* True when p holds permission code. */
+bool usr_can(const struct principal *p, int code);
+
+/* The columns usr_json reads, in order, for a usuarios row aliased `u`. */
+#define USR_COLS                                                                  \
+    "u.id, u.id_erp, u.nombre, u.email, u.imagen_url, u.puesto, u.departamento, " \
+    "CASE WHEN u.vacaciones AND (u.vacaciones_hasta IS NULL OR "                  \
+    "u.vacaciones_hasta >= current_date) THEN 'vacaciones' ELSE u.estatus END, "  \
+    "u.activo"
+#define USR_NCOLS 9
+
+/* The Usuario object of API.md §4 from the USR_COLS at column col of row.
+ * A deactivated user is masked; a service caller still sees id_erp. */
+json_object *usr_json(const PGresult *r, int row, int col, bool service_view);
+
+/* Turns verified claims into a principal: a service token as is; a user
+ * token upserts the usuarios row (only when a claim changed) and fails
+ * with ERR_DEACTIVATED for a deactivated user. Strings live in a. */
+int usr_login(struct db *d, struct arena *a, const struct token_claims *c,
+              struct principal *out, struct err *e);
+
+/* One user by id as Usuario JSON; ERR_NOT_FOUND when none. */
+int usr_get(struct db *d, struct arena *a, long long id, bool service_view,
+            json_object **out, struct err *e);
+
+/* Active users matching q (name, email, puesto, departamento; NULL or ""
+ * for all), ordered by name, after the user `antes` (0: from the start),
+ * at most limite. Sets *hay_mas. */
+int usr_search(struct db *d, struct arena *a, const char *q, long long antes, int limite,
+               json_object **out_array, bool *hay_mas, struct err *e);
+
+/* Presence of the given ids: array of {usuario_id, estatus, ultima_conexion};
+ * unknown ids are left out. */
+int usr_presence(struct db *d, struct arena *a, const long long *ids, size_t n,
+                 json_object **out_array, struct err *e);
+
+/* Provisioning from the ERP (§4.8). Fields may be NULL (kept as they are).
+ * *created tells whether the row is new. */
+struct usr_profile {
+    const char *nombre, *email, *puesto, *departamento, *imagen_url;
+};
+int usr_provision(struct db *d, struct arena *a, const char *id_erp,
+                  const struct usr_profile *p, bool *created, json_object **out,
+                  struct err *e);
+
+/* Deactivates (activo=false, masked; an event closes the user's sockets) or
+ * reactivates the user with id_erp. ERR_NOT_FOUND when unknown. */
+int usr_set_active(struct db *d, struct arena *a, const char *id_erp, bool activo,
+                   json_object **out, struct err *e);
+
+/* Forces or ends vacation; hasta is "YYYY-MM-DD" or NULL. */
+int usr_set_vacation(struct db *d, struct arena *a, const char *id_erp, bool activo,
+                     const char *hasta, json_object **out, struct err *e);
+
+/* Ends the vacations whose `hasta` date has passed (at most 100 users per
+ * call, rows locked with SKIP LOCKED so several callers share the work)
+ * and writes each user's usuario:estatus event, in one transaction. Run
+ * periodically (chat-rtd's heartbeat). *ended (may be NULL) counts them. */
+int usr_expire_vacations(struct db *d, struct arena *a, int *ended, struct err *e);
+
+#endif

@@ -1,0 +1,823 @@
+/* token.c: the ERP's JWTs: libjwt 1.10 checks the signature, this file
+ * does everything libjwt leaves to its caller (see DESIGN.md, pitfalls). */
+#include "wire/token.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <json-c/json.h>
+#include <jwt.h>
+#include <limits.h>
+#include <math.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define TOKEN_ID_MAX 200                /* bytes of the id claim */
+#define TOKEN_PEM_MAX (256 * 1024)      /* a key file is never this big */
+#define TOKEN_TIME_MAX (1LL << 52)      /* clamp for NumericDates */
+#define TOKEN_SERVICE_SCOPE "chat:interno"
+
+struct token_keys {
+    jwt_alg_t alg;
+    unsigned char *key;     /* the HMAC secret, or an SPKI PEM libjwt can read */
+    size_t len;
+};
+
+/* ---- base64 ---------------------------------------------------------- */
+
+static int b64_val(unsigned char ch, int url)
+{
+    if (ch >= 'A' && ch <= 'Z')
+        return ch - 'A';
+    if (ch >= 'a' && ch <= 'z')
+        return ch - 'a' + 26;
+    if (ch >= '0' && ch <= '9')
+        return ch - '0' + 52;
+    if (ch == (url ? '-' : '+'))
+        return 62;
+    if (ch == (url ? '_' : '/'))
+        return 63;
+    return -1;
+}
+
+/* Decodes n characters of unpadded base64 (url: the URL-safe alphabet)
+ * into a malloc'd, NUL-terminated buffer. Foreign characters, a dangling
+ * character and non-zero leftover bits are refused, so a byte string has
+ * exactly one accepted encoding (libjwt's decoder is laxer: a token with a
+ * retouched last character would otherwise still verify). NULL on bad
+ * input or no memory. */
+static unsigned char *b64_decode(const char *s, size_t n, int url, size_t *outlen)
+{
+    if (n % 4 == 1)
+        return NULL;
+    unsigned char *out = malloc(n / 4 * 3 + 3);
+    if (!out)
+        return NULL;
+    uint32_t acc = 0;
+    int bits = 0;
+    size_t o = 0;
+    for (size_t i = 0; i < n; i++) {
+        int v = b64_val((unsigned char)s[i], url);
+        if (v < 0)
+            goto bad;
+        acc = ((acc << 6) | (uint32_t)v) & 0xffffff;
+        bits += 6;
+        if (bits >= 8) {
+            bits -= 8;
+            out[o++] = (unsigned char)(acc >> bits);
+        }
+    }
+    if (acc & ((1u << bits) - 1))
+        goto bad;
+    out[o] = '\0';
+    *outlen = o;
+    return out;
+bad:
+    free(out);
+    return NULL;
+}
+
+/* Standard base64 with padding, wrapped at 64 columns (PEM bodies). */
+static char *b64_encode_pem(const unsigned char *p, size_t n)
+{
+    static const char tab[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    size_t chars = (n + 2) / 3 * 4;
+    char *out = malloc(chars + chars / 64 + 2);
+    if (!out)
+        return NULL;
+    size_t o = 0, col = 0;
+    for (size_t i = 0; i < n; i += 3) {
+        uint32_t v = (uint32_t)p[i] << 16;
+        if (i + 1 < n)
+            v |= (uint32_t)p[i + 1] << 8;
+        if (i + 2 < n)
+            v |= p[i + 2];
+        char q[4] = { tab[(v >> 18) & 63], tab[(v >> 12) & 63],
+                      i + 1 < n ? tab[(v >> 6) & 63] : '=', i + 2 < n ? tab[v & 63] : '=' };
+        for (int j = 0; j < 4; j++) {
+            out[o++] = q[j];
+            if (++col == 64) {
+                out[o++] = '\n';
+                col = 0;
+            }
+        }
+    }
+    if (col)
+        out[o++] = '\n';
+    out[o] = '\0';
+    return out;
+}
+
+/* ---- JSON ------------------------------------------------------------ */
+
+/* Parses exactly n bytes as one strict JSON value (valid UTF-8, nothing
+ * but whitespace after it). Returns a new reference or NULL. */
+static json_object *token_json_parse(const char *s, size_t n)
+{
+    if (n > INT_MAX)
+        return NULL;
+    json_tokener *tok = json_tokener_new();
+    if (!tok)
+        return NULL;
+    json_tokener_set_flags(tok, JSON_TOKENER_STRICT | JSON_TOKENER_VALIDATE_UTF8);
+    json_object *o = json_tokener_parse_ex(tok, s, (int)n);
+    if (o && json_tokener_get_error(tok) == json_tokener_success) {
+        for (size_t i = json_tokener_get_parse_end(tok); i < n; i++) {
+            if (!strchr(" \t\r\n", s[i]) || s[i] == '\0') {
+                json_object_put(o);
+                o = NULL;
+                break;
+            }
+        }
+    } else if (o) {
+        json_object_put(o);
+        o = NULL;
+    }
+    json_tokener_free(tok);
+    return o;
+}
+
+/* A JSON string's bytes when v is a string without NULs, else NULL. */
+static const char *json_plain_str(json_object *v, size_t *len)
+{
+    if (!json_object_is_type(v, json_type_string))
+        return NULL;
+    const char *s = json_object_get_string(v);
+    size_t n = (size_t)json_object_get_string_len(v);
+    if (strlen(s) != n)
+        return NULL;
+    if (len)
+        *len = n;
+    return s;
+}
+
+/* ---- claims ---------------------------------------------------------- */
+
+/* Optional string claim into *out (NULL when absent or null). Returns 0, or
+ * -1 with e set when the claim has another type. */
+static int claim_str(struct arena *a, json_object *o, const char *name, char **out, struct err *e)
+{
+    json_object *v;
+    *out = NULL;
+    if (!name[0] || !json_object_object_get_ex(o, name, &v) || !v)
+        return 0;
+    size_t n;
+    const char *s = json_plain_str(v, &n);
+    if (!s)
+        return err_set(e, ERR_TOKEN, "claim %s no válido", name);
+    *out = arena_strndup(a, s, n);
+    return 0;
+}
+
+/* A NumericDate claim (RFC 7519: integer or fraction). Returns 1 and sets
+ * *out (clamped, fractions rounded down), 0 when absent, -1 when of
+ * another type. */
+static int claim_time(json_object *o, const char *name, long long *out)
+{
+    json_object *v;
+    if (!json_object_object_get_ex(o, name, &v))
+        return 0;
+    if (json_object_is_type(v, json_type_int)) {
+        int64_t x = json_object_get_int64(v);
+        *out = x > TOKEN_TIME_MAX ? TOKEN_TIME_MAX : x < -TOKEN_TIME_MAX ? -TOKEN_TIME_MAX : x;
+        return 1;
+    }
+    if (json_object_is_type(v, json_type_double)) {
+        double d = json_object_get_double(v);
+        if (isnan(d))
+            return -1;
+        d = d > (double)TOKEN_TIME_MAX ? (double)TOKEN_TIME_MAX
+          : d < (double)-TOKEN_TIME_MAX ? (double)-TOKEN_TIME_MAX : floor(d);
+        *out = (long long)d;
+        return 1;
+    }
+    return -1;
+}
+
+/* The user's id: a non-empty string of at most TOKEN_ID_MAX bytes without
+ * control characters, or an integer, given back as decimal text. */
+static int claim_id(struct arena *a, json_object *o, const char *name, char **out, struct err *e)
+{
+    json_object *v;
+    if (!json_object_object_get_ex(o, name, &v) || !v)
+        return err_set(e, ERR_TOKEN, "token sin identificador de usuario");
+    if (json_object_is_type(v, json_type_int)) {
+        *out = arena_printf(a, "%" PRId64, json_object_get_int64(v));
+        return 0;
+    }
+    size_t n;
+    const char *s = json_plain_str(v, &n);
+    if (!s || n == 0 || n > TOKEN_ID_MAX)
+        return err_set(e, ERR_TOKEN, "identificador de usuario no válido");
+    for (size_t i = 0; i < n; i++)
+        if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f)
+            return err_set(e, ERR_TOKEN, "identificador de usuario no válido");
+    *out = arena_strndup(a, s, n);
+    return 0;
+}
+
+/* permisos: absent/null is none; otherwise an array of integers (every
+ * element checked, the first TOKEN_MAX_PERMISOS kept). */
+static int claim_permisos(json_object *o, const char *name, struct token_claims *out,
+                          struct err *e)
+{
+    json_object *v;
+    if (!json_object_object_get_ex(o, name, &v) || !v)
+        return 0;
+    if (!json_object_is_type(v, json_type_array))
+        return err_set(e, ERR_TOKEN, "permisos no válidos");
+    size_t n = json_object_array_length(v);
+    for (size_t i = 0; i < n; i++) {
+        json_object *x = json_object_array_get_idx(v, i);
+        if (!json_object_is_type(x, json_type_int))
+            return err_set(e, ERR_TOKEN, "permisos no válidos");
+        int64_t p = json_object_get_int64(x);
+        if (p < INT_MIN || p > INT_MAX)
+            return err_set(e, ERR_TOKEN, "permisos no válidos");
+        if (out->npermisos < TOKEN_MAX_PERMISOS)
+            out->permisos[out->npermisos++] = (int)p;
+    }
+    return 0;
+}
+
+/* aud (RFC 7519 4.1.3): a string or an array of strings, one of which must
+ * be ours. */
+static int claim_aud_ok(json_object *o, const char *want)
+{
+    json_object *v;
+    if (!json_object_object_get_ex(o, "aud", &v) || !v)
+        return 0;
+    const char *s = json_plain_str(v, NULL);
+    if (s)
+        return strcmp(s, want) == 0;
+    if (!json_object_is_type(v, json_type_array))
+        return 0;
+    size_t n = json_object_array_length(v);
+    for (size_t i = 0; i < n; i++) {
+        s = json_plain_str(json_object_array_get_idx(v, i), NULL);
+        if (s && strcmp(s, want) == 0)
+            return 1;
+    }
+    return 0;
+}
+
+/* Everything about the verified payload o: times, issuer, audience, then
+ * the claims into out. */
+static int token_claims_read(const struct cfg *c, json_object *o, long long now,
+                             struct arena *a, struct token_claims *out, struct err *e)
+{
+    long long exp, nbf;
+    int r = claim_time(o, "exp", &exp);
+    if (r < 0)
+        return err_set(e, ERR_TOKEN, "claim exp no válido");
+    if (r == 0)
+        return err_set(e, ERR_TOKEN, "token sin expiración");
+    if (now - c->jwt_leeway >= exp)
+        return err_set(e, ERR_TOKEN, "token expirado");
+    r = claim_time(o, "nbf", &nbf);
+    if (r < 0)
+        return err_set(e, ERR_TOKEN, "claim nbf no válido");
+    if (r > 0 && now + c->jwt_leeway < nbf)
+        return err_set(e, ERR_TOKEN, "token aún no válido");
+    if (c->jwt_issuer[0]) {
+        json_object *v;
+        const char *iss = json_object_object_get_ex(o, "iss", &v) ? json_plain_str(v, NULL) : NULL;
+        if (!iss || strcmp(iss, c->jwt_issuer) != 0)
+            return err_set(e, ERR_TOKEN, "emisor no válido");
+    }
+    if (c->jwt_audience[0] && !claim_aud_ok(o, c->jwt_audience))
+        return err_set(e, ERR_TOKEN, "audiencia no válida");
+    out->exp = exp;
+
+    if (claim_str(a, o, c->jwt_claim_scope, &out->scope, e) < 0)
+        return -1;
+    out->service = out->scope && strcmp(out->scope, TOKEN_SERVICE_SCOPE) == 0;
+    if (!out->service && claim_id(a, o, c->jwt_claim_id, &out->id_erp, e) < 0)
+        return -1;
+    if (claim_str(a, o, c->jwt_claim_nombre, &out->nombre, e) < 0 ||
+        claim_str(a, o, c->jwt_claim_email, &out->email, e) < 0 ||
+        claim_str(a, o, c->jwt_claim_imagen, &out->imagen, e) < 0 ||
+        claim_str(a, o, c->jwt_claim_puesto, &out->puesto, e) < 0 ||
+        claim_str(a, o, c->jwt_claim_departamento, &out->departamento, e) < 0)
+        return -1;
+    return claim_permisos(o, c->jwt_claim_permisos, out, e);
+}
+
+/* ---- verify ---------------------------------------------------------- */
+
+/* Our own look at the header before libjwt sees the token: the algorithm
+ * must be the configured one (so neither "none" nor HS-with-the-RSA-PEM
+ * reaches libjwt), no extension we would have to understand (crit), and a
+ * typ, if any, of JWT (libjwt refuses others, but as a "bad signature"). */
+static int token_header_check(const struct token_keys *k, const char *h, size_t n, struct err *e)
+{
+    size_t len;
+    int ret = -1;
+    json_object *o = NULL, *v;
+    unsigned char *raw = b64_decode(h, n, 1, &len);
+    if (!raw || !(o = token_json_parse((const char *)raw, len)) ||
+        !json_object_is_type(o, json_type_object)) {
+        err_set(e, ERR_TOKEN, "token mal formado");
+        goto cleanup;
+    }
+    const char *alg = json_object_object_get_ex(o, "alg", &v) ? json_plain_str(v, NULL) : NULL;
+    if (!alg || strcmp(alg, jwt_alg_str(k->alg)) != 0) {
+        err_set(e, ERR_TOKEN, "algoritmo no permitido");
+        goto cleanup;
+    }
+    if (json_object_object_get_ex(o, "crit", NULL)) {
+        err_set(e, ERR_TOKEN, "cabecera crit no soportada");
+        goto cleanup;
+    }
+    if (json_object_object_get_ex(o, "typ", &v)) {
+        const char *typ = json_plain_str(v, NULL);
+        if (!typ || strcasecmp(typ, "JWT") != 0) {
+            err_set(e, ERR_TOKEN, "tipo de token no permitido");
+            goto cleanup;
+        }
+    }
+    ret = 0;
+cleanup:
+    json_object_put(o);
+    free(raw);
+    return ret;
+}
+
+int token_verify(const struct cfg *c, const struct token_keys *k, const char *tok,
+                 long long now, struct arena *a, struct token_claims *out, struct err *e)
+{
+    json_object *payload = NULL;
+    unsigned char *raw = NULL;
+    jwt_t *jwt = NULL;
+    size_t len;
+    int ret = -1;
+
+    memset(out, 0, sizeof(*out));
+    if (!k || k->len == 0 || k->alg != jwt_str_alg(c->jwt_alg)) {
+        /* libjwt with no key verifies nothing: never call it so. */
+        err_set(e, ERR_INTERNAL, "clave de verificación no cargada");
+        goto cleanup;
+    }
+    if (!tok || !tok[0]) {
+        err_set(e, ERR_TOKEN, "token ausente");
+        goto cleanup;
+    }
+    size_t n = strnlen(tok, (size_t)c->jwt_max_bytes + 1);
+    if (n > (size_t)c->jwt_max_bytes) {
+        err_set(e, ERR_TOKEN, "token demasiado largo");
+        goto cleanup;
+    }
+    const char *d1 = memchr(tok, '.', n);
+    const char *d2 = d1 ? memchr(d1 + 1, '.', n - (size_t)(d1 + 1 - tok)) : NULL;
+    if (!d2 || memchr(d2 + 1, '.', n - (size_t)(d2 + 1 - tok)) || d1 == tok || d2 == d1 + 1) {
+        err_set(e, ERR_TOKEN, "token mal formado");
+        goto cleanup;
+    }
+    if (token_header_check(k, tok, (size_t)(d1 - tok), e) < 0)
+        goto cleanup;
+    size_t siglen = n - (size_t)(d2 + 1 - tok);
+    if (siglen == 0 || !(raw = b64_decode(d2 + 1, siglen, 1, &len))) {
+        err_set(e, ERR_TOKEN, siglen ? "token mal formado" : "firma inválida");
+        goto cleanup;
+    }
+    free(raw);
+    raw = b64_decode(d1 + 1, (size_t)(d2 - d1 - 1), 1, &len);
+    if (!raw || !(payload = token_json_parse((const char *)raw, len)) ||
+        !json_object_is_type(payload, json_type_object)) {
+        err_set(e, ERR_TOKEN, "token mal formado");
+        goto cleanup;
+    }
+    int r = jwt_decode(&jwt, tok, k->key, (int)k->len);
+    if (r == ENOMEM) {
+        err_set(e, ERR_INTERNAL, NULL);
+        goto cleanup;
+    }
+    if (r != 0 || !jwt) {
+        err_set(e, ERR_TOKEN, "firma inválida");
+        goto cleanup;
+    }
+    /* Again after libjwt, in case its reading of the header differs. */
+    if (jwt_get_alg(jwt) != k->alg) {
+        err_set(e, ERR_TOKEN, "algoritmo no permitido");
+        goto cleanup;
+    }
+    /* The claims come from our strict parse of the same payload bytes that
+     * libjwt just verified. */
+    if (token_claims_read(c, payload, now, a, out, e) < 0)
+        goto cleanup;
+    ret = 0;
+cleanup:
+    if (ret < 0)
+        memset(out, 0, sizeof(*out));
+    jwt_free(jwt);
+    json_object_put(payload);
+    free(raw);
+    return ret;
+}
+
+/* ---- keys ------------------------------------------------------------ */
+
+/* A read-only cursor over DER bytes. */
+struct der {
+    const unsigned char *p;
+    size_t n;
+};
+
+/* Takes one element off cur: its tag, its content and (if whole) the
+ * element with its header. Returns 0 or -1 when cur does not start with
+ * a well-formed element. */
+static int der_next(struct der *cur, unsigned char *tag, struct der *content, struct der *whole)
+{
+    if (cur->n < 2 || (cur->p[0] & 0x1f) == 0x1f)
+        return -1;
+    size_t hdr = 2, len = cur->p[1];
+    if (len & 0x80) {
+        size_t nb = len & 0x7f;
+        if (nb == 0 || nb > 4 || cur->n < 2 + nb)
+            return -1;
+        len = 0;
+        for (size_t i = 0; i < nb; i++)
+            len = (len << 8) | cur->p[2 + i];
+        hdr += nb;
+    }
+    if (len > cur->n - hdr)
+        return -1;
+    *tag = cur->p[0];
+    content->p = cur->p + hdr;
+    content->n = len;
+    if (whole) {
+        whole->p = cur->p;
+        whole->n = hdr + len;
+    }
+    cur->p += hdr + len;
+    cur->n -= hdr + len;
+    return 0;
+}
+
+static int der_expect(struct der *cur, unsigned char want, struct der *content, struct der *whole)
+{
+    unsigned char tag;
+    return der_next(cur, &tag, content, whole) == 0 && tag == want ? 0 : -1;
+}
+
+static int der_is(const struct der *d, const unsigned char *want, size_t n)
+{
+    return d->n == n && memcmp(d->p, want, n) == 0;
+}
+
+/* The tail of an OID's content bytes (after 06 len). */
+static const unsigned char oid_rsa[] = { 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01, 0x01 };
+static const unsigned char oid_ec[] = { 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x02, 0x01 };
+static const unsigned char oid_p256[] = { 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x03, 0x01, 0x07 };
+static const unsigned char oid_p384[] = { 0x2b, 0x81, 0x04, 0x00, 0x22 };
+static const unsigned char oid_p521[] = { 0x2b, 0x81, 0x04, 0x00, 0x23 };
+
+/* Checks that the SubjectPublicKeyInfo spki holds a key alg can use: RSA of
+ * at least 2048 bits (RFC 7518 3.3) for RS*, EC on the matching curve for
+ * ES* (libjwt itself does not compare the curve). */
+static int spki_check(struct der spki, jwt_alg_t alg, char *why, size_t whylen)
+{
+    struct der body, algid, oid, params, bits, rsa, modulus;
+    const int want_rsa = alg == JWT_ALG_RS256 || alg == JWT_ALG_RS384 || alg == JWT_ALG_RS512;
+    if (der_expect(&spki, 0x30, &body, NULL) < 0 || spki.n != 0 ||
+        der_expect(&body, 0x30, &algid, NULL) < 0 || der_expect(&algid, 0x06, &oid, NULL) < 0 ||
+        der_expect(&body, 0x03, &bits, NULL) < 0 || bits.n < 1 || bits.p[0] != 0) {
+        snprintf(why, whylen, "not a well-formed public key");
+        return -1;
+    }
+    if (want_rsa) {
+        if (!der_is(&oid, oid_rsa, sizeof(oid_rsa))) {
+            snprintf(why, whylen, "not an RSA key, as %s needs", jwt_alg_str(alg));
+            return -1;
+        }
+        bits.p++, bits.n--;
+        if (der_expect(&bits, 0x30, &rsa, NULL) < 0 || der_expect(&rsa, 0x02, &modulus, NULL) < 0) {
+            snprintf(why, whylen, "not a well-formed RSA key");
+            return -1;
+        }
+        while (modulus.n && modulus.p[0] == 0)
+            modulus.p++, modulus.n--;
+        if (modulus.n < 256) {
+            snprintf(why, whylen, "RSA key of %zu bits: %s needs at least 2048", modulus.n * 8,
+                     jwt_alg_str(alg));
+            return -1;
+        }
+        return 0;
+    }
+    const unsigned char *curve = oid_p521;
+    size_t curvelen = sizeof(oid_p521);
+    const char *curvename = "P-521";
+    if (alg == JWT_ALG_ES256)
+        curve = oid_p256, curvelen = sizeof(oid_p256), curvename = "P-256";
+    else if (alg == JWT_ALG_ES384)
+        curve = oid_p384, curvelen = sizeof(oid_p384), curvename = "P-384";
+    if (!der_is(&oid, oid_ec, sizeof(oid_ec))) {
+        snprintf(why, whylen, "not an EC key, as %s needs", jwt_alg_str(alg));
+        return -1;
+    }
+    if (der_expect(&algid, 0x06, &params, NULL) < 0 || !der_is(&params, curve, curvelen)) {
+        snprintf(why, whylen, "%s needs an EC key on curve %s", jwt_alg_str(alg), curvename);
+        return -1;
+    }
+    return 0;
+}
+
+/* Appends a DER header (tag, length) for len content bytes to out. */
+static size_t der_header(unsigned char *out, unsigned char tag, size_t len)
+{
+    size_t o = 0;
+    out[o++] = tag;
+    if (len < 0x80) {
+        out[o++] = (unsigned char)len;
+    } else {
+        int nb = len > 0xffffff ? 4 : len > 0xffff ? 3 : len > 0xff ? 2 : 1;
+        out[o++] = (unsigned char)(0x80 | nb);
+        for (int i = nb - 1; i >= 0; i--)
+            out[o++] = (unsigned char)(len >> (8 * i));
+    }
+    return o;
+}
+
+/* Wraps a PKCS#1 RSAPublicKey into a SubjectPublicKeyInfo (malloc'd). */
+static unsigned char *spki_from_pkcs1(const unsigned char *k, size_t n, size_t *outlen)
+{
+    static const unsigned char algid[] = { 0x30, 0x0d, 0x06, 0x09, 0x2a, 0x86, 0x48, 0x86, 0xf7,
+                                           0x0d, 0x01, 0x01, 0x01, 0x05, 0x00 };
+    unsigned char bh[8], sh[8];
+    size_t bhn = der_header(bh, 0x03, n + 1);
+    size_t inner = sizeof(algid) + bhn + 1 + n;
+    size_t shn = der_header(sh, 0x30, inner);
+    unsigned char *out = malloc(shn + inner);
+    if (!out)
+        return NULL;
+    size_t o = 0;
+    memcpy(out + o, sh, shn), o += shn;
+    memcpy(out + o, algid, sizeof(algid)), o += sizeof(algid);
+    memcpy(out + o, bh, bhn), o += bhn;
+    out[o++] = 0;
+    memcpy(out + o, k, n), o += n;
+    *outlen = o;
+    return out;
+}
+
+/* The SubjectPublicKeyInfo inside an X.509 certificate (a slice of cert). */
+static int spki_from_cert(struct der cert, struct der *spki)
+{
+    struct der c, tbs, skip;
+    unsigned char tag;
+    if (der_expect(&cert, 0x30, &c, NULL) < 0 || der_expect(&c, 0x30, &tbs, NULL) < 0)
+        return -1;
+    if (tbs.n && tbs.p[0] == 0xa0 && der_next(&tbs, &tag, &skip, NULL) < 0)    /* version */
+        return -1;
+    for (int i = 0; i < 5; i++)     /* serial, signature, issuer, validity, subject */
+        if (der_next(&tbs, &tag, &skip, NULL) < 0)
+            return -1;
+    return der_expect(&tbs, 0x30, &skip, spki);
+}
+
+/* Reads the whole file at path (at most TOKEN_PEM_MAX bytes) into a
+ * malloc'd NUL-terminated buffer, or NULL with why. */
+static char *file_read(const char *key, const char *path, size_t *outlen, char *why, size_t whylen)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        snprintf(why, whylen, "%s: cannot read %s: %s", key, path, strerror(errno));
+        return NULL;
+    }
+    char *buf = malloc(TOKEN_PEM_MAX + 1);
+    size_t n = buf ? fread(buf, 1, TOKEN_PEM_MAX + 1, f) : 0;
+    int bad = !buf || ferror(f);
+    fclose(f);
+    if (bad || n > TOKEN_PEM_MAX) {
+        snprintf(why, whylen, "%s: cannot read %s: %s", key, path,
+                 !buf ? "out of memory" : n > TOKEN_PEM_MAX ? "file too large" : "read error");
+        free(buf);
+        return NULL;
+    }
+    buf[n] = '\0';
+    *outlen = n;
+    return buf;
+}
+
+/* Finds the first PEM block of one of the public labels in text and turns
+ * it into an SPKI PEM (the only form libjwt 1.10's PEM_read_bio_PUBKEY
+ * reads): "PUBLIC KEY" as is, "RSA PUBLIC KEY" (PKCS#1) wrapped, and a
+ * "CERTIFICATE"'s key taken out. Returns a malloc'd PEM or NULL with why. */
+static char *pem_public_key(const char *text, jwt_alg_t alg, char *why, size_t whylen)
+{
+    static const char *const labels[] = { "PUBLIC KEY", "RSA PUBLIC KEY", "CERTIFICATE" };
+    unsigned char *der = NULL, *wrapped = NULL;
+    char *b64 = NULL, *pem = NULL, *body = NULL;
+    int saw_private = 0;
+    for (const char *p = text; (p = strstr(p, "-----BEGIN ")) != NULL; p++) {
+        const char *lab = p + 11, *labend = strstr(lab, "-----");
+        if (!labend)
+            break;
+        size_t labn = (size_t)(labend - lab);
+        int which = -1;
+        for (int i = 0; i < 3; i++)
+            if (labn == strlen(labels[i]) && memcmp(lab, labels[i], labn) == 0)
+                which = i;
+        if (which < 0) {
+            if (labn >= 11 && memcmp(lab + labn - 11, "PRIVATE KEY", 11) == 0)
+                saw_private = 1;
+            continue;
+        }
+        char endmark[64];
+        snprintf(endmark, sizeof(endmark), "-----END %s-----", labels[which]);
+        const char *start = labend + 5, *end = strstr(start, endmark);
+        if (!end)
+            break;
+        /* The body without whitespace and padding. */
+        body = malloc((size_t)(end - start) + 1);
+        if (!body)
+            goto oom;
+        size_t bn = 0, pad = 0;
+        for (const char *q = start; q < end; q++) {
+            if (*q == ' ' || *q == '\t' || *q == '\r' || *q == '\n')
+                continue;
+            if (*q == '=')
+                pad++;
+            else if (pad)
+                goto bad;
+            else
+                body[bn++] = *q;
+        }
+        size_t dn;
+        if (pad > 2 || (bn + pad) % 4 || !(der = b64_decode(body, bn, 0, &dn)))
+            goto bad;
+        struct der spki = { der, dn };
+        if (which == 1) {
+            if (!(wrapped = spki_from_pkcs1(der, dn, &spki.n)))
+                goto oom;
+            spki.p = wrapped;
+        } else if (which == 2 && spki_from_cert((struct der){ der, dn }, &spki) < 0) {
+            goto bad;
+        }
+        if (spki_check(spki, alg, why, whylen) < 0)
+            goto cleanup;
+        if (!(b64 = b64_encode_pem(spki.p, spki.n)))
+            goto oom;
+        size_t pn = strlen(b64) + 64;
+        if (!(pem = malloc(pn)))
+            goto oom;
+        snprintf(pem, pn, "-----BEGIN PUBLIC KEY-----\n%s-----END PUBLIC KEY-----\n", b64);
+        goto cleanup;
+    }
+    snprintf(why, whylen, saw_private ? "holds a private key; give the public key (PUBLIC KEY PEM)"
+                                      : "no PUBLIC KEY, RSA PUBLIC KEY or CERTIFICATE PEM block");
+    goto cleanup;
+bad:
+    snprintf(why, whylen, "bad PEM block");
+    goto cleanup;
+oom:
+    snprintf(why, whylen, "out of memory");
+cleanup:
+    free(body);
+    free(der);
+    free(wrapped);
+    free(b64);
+    return pem;
+}
+
+static int alg_is_hmac(jwt_alg_t alg)
+{
+    return alg == JWT_ALG_HS256 || alg == JWT_ALG_HS384 || alg == JWT_ALG_HS512;
+}
+
+struct token_keys *token_keys_load(const struct cfg *c, char *why, size_t whylen)
+{
+    jwt_alg_t alg = jwt_str_alg(c->jwt_alg);
+    if (alg == JWT_ALG_INVAL || alg == JWT_ALG_NONE) {
+        snprintf(why, whylen, "jwt_alg: \"%s\" is not supported", c->jwt_alg);
+        return NULL;
+    }
+    struct token_keys *k = calloc(1, sizeof(*k));
+    if (!k) {
+        snprintf(why, whylen, "out of memory");
+        return NULL;
+    }
+    k->alg = alg;
+    if (alg_is_hmac(alg)) {
+        size_t n = strlen(c->jwt_secret);
+        if (n == 0) {
+            snprintf(why, whylen, "jwt_secret: required when jwt_alg is %s", c->jwt_alg);
+            goto fail;
+        }
+        if (n < 16) {
+            snprintf(why, whylen, "jwt_secret: too short (at least 16 characters)");
+            goto fail;
+        }
+        if (!(k->key = malloc(n))) {
+            snprintf(why, whylen, "out of memory");
+            goto fail;
+        }
+        memcpy(k->key, c->jwt_secret, n);
+        k->len = n;
+        return k;
+    }
+    if (!c->jwt_public_key[0]) {
+        snprintf(why, whylen, "jwt_public_key: required when jwt_alg is %s", c->jwt_alg);
+        goto fail;
+    }
+    size_t n;
+    char *text = file_read("jwt_public_key", c->jwt_public_key, &n, why, whylen);
+    if (!text)
+        goto fail;
+    char reason[160];
+    char *pem = strlen(text) == n ? pem_public_key(text, alg, reason, sizeof(reason)) : NULL;
+    if (!pem && strlen(text) != n)
+        snprintf(reason, sizeof(reason), "not a PEM file");
+    free(text);
+    if (!pem) {
+        snprintf(why, whylen, "jwt_public_key: %s: %s", c->jwt_public_key, reason);
+        goto fail;
+    }
+    k->key = (unsigned char *)pem;
+    k->len = strlen(pem);
+    return k;
+fail:
+    token_keys_free(k);
+    return NULL;
+}
+
+void token_keys_free(struct token_keys *k)
+{
+    if (!k)
+        return;
+    if (k->key)
+        explicit_bzero(k->key, k->len);
+    free(k->key);
+    free(k);
+}
+
+/* ---- mint ------------------------------------------------------------ */
+
+char *token_mint(const struct cfg *c, const char *claims_json, long ttl,
+                 char *why, size_t whylen)
+{
+    jwt_alg_t alg = jwt_str_alg(c->jwt_alg);
+    json_object *o = NULL;
+    jwt_t *jwt = NULL;
+    char *key = NULL, *tok = NULL;
+    size_t keylen = 0;
+
+    if (alg == JWT_ALG_INVAL || alg == JWT_ALG_NONE) {
+        snprintf(why, whylen, "jwt_alg: \"%s\" is not supported", c->jwt_alg);
+        goto cleanup;
+    }
+    o = claims_json ? token_json_parse(claims_json, strlen(claims_json)) : json_object_new_object();
+    if (!o || !json_object_is_type(o, json_type_object)) {
+        snprintf(why, whylen, "claims: not a JSON object");
+        goto cleanup;
+    }
+    long long now = (long long)time(NULL);
+    if (!json_object_object_get_ex(o, "exp", NULL))
+        json_object_object_add(o, "exp", json_object_new_int64(now + ttl));
+    json_object_object_add(o, "iat", json_object_new_int64(now));
+    if (c->jwt_issuer[0] && !json_object_object_get_ex(o, "iss", NULL))
+        json_object_object_add(o, "iss", json_object_new_string(c->jwt_issuer));
+    if (c->jwt_audience[0] && !json_object_object_get_ex(o, "aud", NULL))
+        json_object_object_add(o, "aud", json_object_new_string(c->jwt_audience));
+
+    if (alg_is_hmac(alg)) {
+        keylen = strlen(c->jwt_secret);
+        if (keylen == 0) {
+            snprintf(why, whylen, "jwt_secret: required to mint %s tokens", c->jwt_alg);
+            goto cleanup;
+        }
+        if (!(key = strdup(c->jwt_secret))) {
+            snprintf(why, whylen, "out of memory");
+            goto cleanup;
+        }
+    } else {
+        if (!c->jwt_private_key[0]) {
+            snprintf(why, whylen, "jwt_private_key: required to mint %s tokens", c->jwt_alg);
+            goto cleanup;
+        }
+        if (!(key = file_read("jwt_private_key", c->jwt_private_key, &keylen, why, whylen)))
+            goto cleanup;
+    }
+    if (keylen > INT_MAX || jwt_new(&jwt) != 0 ||
+        jwt_add_grants_json(jwt, json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN |
+                                                                JSON_C_TO_STRING_NOSLASHESCAPE)) != 0 ||
+        jwt_set_alg(jwt, alg, (const unsigned char *)key, (int)keylen) != 0) {
+        snprintf(why, whylen, "cannot build the token");
+        goto cleanup;
+    }
+    tok = jwt_encode_str(jwt);
+    if (!tok && alg_is_hmac(alg))
+        snprintf(why, whylen, "jwt_secret: cannot sign with it");
+    else if (!tok)
+        snprintf(why, whylen, "jwt_private_key: %s: cannot sign with it (not a %s private key PEM?)",
+                 c->jwt_private_key, c->jwt_alg);
+cleanup:
+    if (key)
+        explicit_bzero(key, keylen);
+    free(key);
+    jwt_free(jwt);
+    json_object_put(o);
+    return tok;
+}
