@@ -46,7 +46,7 @@ int h_interno_provision(struct req *rq, struct err *e)
     json_object *u;
     if (usr_provision(rq->db, rq->a, id_erp, &p, &created, &u, e) < 0)
         return -1;
-    return http_json(rq, created ? 201 : 200, json_object_get(u));
+    return http_json(rq, created ? 201 : 200, u);
 }
 
 static int interno_active(struct req *rq, bool activo, struct err *e)
@@ -56,7 +56,7 @@ static int interno_active(struct req *rq, bool activo, struct err *e)
     if (interno_id_erp(rq, &id_erp, e) < 0 ||
         usr_set_active(rq->db, rq->a, id_erp, activo, &u, e) < 0)
         return -1;
-    return http_json(rq, 200, json_object_get(u));
+    return http_json(rq, 200, u);
 }
 
 int h_interno_desactivar(struct req *rq, struct err *e)
@@ -102,5 +102,5 @@ int h_interno_vacaciones(struct req *rq, struct err *e)
     json_object *u;
     if (usr_set_vacation(rq->db, rq->a, id_erp, activo, hasta, &u, e) < 0)
         return -1;
-    return http_json(rq, 200, json_object_get(u));
+    return http_json(rq, 200, u);
 }

@@ -60,15 +60,36 @@ PGconn *it_db(void);
  * first row as a number (e.g. a count); exits the test run on SQL error. */
 long long it_db_ll(const char *sql);
 
+/* SQL on connection c (NULL: it_db()), printf-formatted from test values
+ * only. A statement that fails is a test failure (CU_FAIL, with the
+ * statement and the server's message on stderr). it_sql's result is the
+ * caller's to PQclear; it_sql_ll gives the first column of the first row
+ * as a number (-1 when none or NULL); it_sql_str the same as a malloc'd
+ * string ("" when none). */
+PGresult *it_sql(PGconn *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void it_sql_exec(PGconn *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+long long it_sql_ll(PGconn *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+char *it_sql_str(PGconn *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
 /* ---- helpers for the chat and message tests (issue 3) ---- */
 
 /* printf into one of 64 rotating static buffers (1 KiB each): for paths
  * and small bodies; not for use from several threads. */
 const char *it_fmt(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
-/* A new user (unique id_erp from tag) logged in once through GET /me, with
- * permisos as in it_token. Sets *token (malloc'd) and returns usuarios.id. */
+/* Users. Every test makes its users through these.
+ * it_me_id: usuarios.id of token's user, through GET /me (which creates
+ *   the row on first use); a status other than 200 stops the test.
+ * it_user: a new user (unique id_erp from tag, nombre NULL for one derived
+ *   from it) logged in once, with permisos as in it_token. Sets *token
+ *   (malloc'd) and returns usuarios.id.
+ * it_user_provisioned: the same, but provisioned first by the ERP
+ *   (PUT /interno/usuarios/{id_erp}, nombre and departamento, which may
+ *   be NULL); erp (at least 64 bytes) receives the id_erp. */
+long long it_me_id(const char *token);
 long long it_user(const char *tag, const char *nombre, const char *permisos, char **token);
+long long it_user_provisioned(const char *tag, const char *nombre, const char *departamento,
+                              const char *permisos, char **token, char *erp);
 
 /* it_db_ll on a formatted query: integers only, never text from outside. */
 long long it_db_llf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -103,5 +124,10 @@ long long it_send_text(const char *tok, long long chat, const char *text);
 
 /* Asserts r's status and (when codigo) its error code, then frees r. */
 void it_expect(struct it_resp *r, long status, const char *codigo);
+
+/* A status check that stops the test (CUnit's FATAL) before the body is
+ * read: the body of an unexpected status is printed, never parsed as if
+ * it were the answer. Returns r. */
+struct it_resp *it_must(struct it_resp *r, long status);
 
 #endif
