@@ -37,6 +37,8 @@ static int worker_run(const struct cfg *c, const struct token_keys *keys, int li
      * lets the leak checker run in sanitizer builds. */
     struct worker w = { .cfg = c, .keys = keys };
     w.db = app_db(c, false);
+    /* the wake-up of a request's commit goes once its response is out */
+    w.db->hold_wake = true;
     w.arena = arena_new();
     FCGX_Request fx;
     if (FCGX_Init() != 0 || FCGX_InitRequest(&fx, listen_fd, FCGI_FAIL_ACCEPT_ON_INTR) != 0) {
@@ -59,6 +61,7 @@ static int worker_run(const struct cfg *c, const struct token_keys *keys, int li
             snprintf(rq.id, sizeof(rq.id), "%d-%lu", (int)getpid(), ++w.served);
         routes_dispatch(&rq, keys);
         FCGX_Finish_r(&fx);
+        routes_finish(&rq);
         arena_reset(w.arena);
     }
     FCGX_Free(&fx, 1);
