@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "core/jsonx.h"
+#include "metrics.h"
 #include "routes.h"
 
 /* The id_erp path segment: 1..200 bytes of valid UTF-8 text. */
@@ -103,4 +104,16 @@ int h_interno_vacaciones(struct req *rq, struct err *e)
     if (usr_set_vacation(rq->db, rq->a, id_erp, activo, hasta, &u, e) < 0)
         return -1;
     return http_json(rq, 200, json_object_get(u));
+}
+
+/* GET /interno/metricas: Prometheus text of the counters every worker
+ * shares (see metrics.h). */
+int h_interno_metricas(struct req *rq, struct err *e)
+{
+    if (!rq->w->metrics)
+        return err_set(e, ERR_UNAVAILABLE, NULL);
+    size_t len;
+    const char *txt = metrics_text(rq->w->metrics, rq->a, rq->w->route_names,
+                                   rq->cfg->fcgi_workers, &len);
+    return http_text(rq, 200, "text/plain; version=0.0.4; charset=utf-8", txt, len);
 }
