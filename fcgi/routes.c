@@ -53,6 +53,8 @@ const struct route routes[] = {
     { "GET",    "/mensajes/{id}/lecturas",               h_mensajes_lecturas,   ROUTE_USER },
     { "POST",   "/sync",                                 h_sync,                ROUTE_USER | ROUTE_JSON },
     { "GET",    "/sync/cursor",                          h_sync_cursor,         ROUTE_USER },
+    /* search (h_busqueda.c) */
+    { "GET",    "/buscar",                               h_buscar,              ROUTE_USER },
     /* media (h_media.c): no ROUTE_JSON, the upload streams its own body */
     { "POST",   "/media",                                h_media_upload,        ROUTE_USER },
     { "GET",    "/media/{id}",                           h_media_get,           ROUTE_USER },
