@@ -305,14 +305,47 @@ EOF
 
 # ---- nginx -------------------------------------------------------------------
 
-write_nginx_conf() {
+# subst FILE FROM TO: replaces every FROM with TO (fixed strings) in FILE,
+# and fails when FROM is not there: a shipped file that no longer has a path
+# the stack must change stops the start instead of being tested half-local.
+subst() {
+    local file=$1 from=$2 to=$3
+    grep -qF -- "$from" "$file" || die "$file: expected '$from' (shipped web server file changed?)"
+    FROM=$from TO=$to perl -pi -e 's/\Q$ENV{FROM}\E/$ENV{TO}/g' "$file"
+}
+
+# The shipped web server file with only what differs on this machine
+# replaced: paths, the rtd port, the upload cap.
+localize_front_conf() { # SHIPPED OUT BODYMAX
+    local in=$1 out=$2 body=$3
+    cp "$in" "$out.tmp"
+    subst "$out.tmp" /usr/local/share/chat/www/ "$ROOT/www/"
+    subst "$out.tmp" /run/chat/fcgi.sock "$RUN/fcgi.sock"
+    subst "$out.tmp" /var/lib/chat/media "$V/media"
+    subst "$out.tmp" 127.0.0.1:8081 "127.0.0.1:$CHAT_RTD_PORT"
+    mv "$out.tmp" "$out"
+}
+
+media_body_max() { # media_max_bytes plus 1 MiB for the multipart framing
     local max=${CHAT_MEDIA_MAX_BYTES:-26214400}
     case $max in '' | *[!0-9]*) die "CHAT_MEDIA_MAX_BYTES must be a number of bytes" ;; esac
-    local body=$((max + 1048576)) user_line=
+    echo $((max + 1048576))
+}
+
+# The server around etc/nginx/chat.conf, which is included as shipped with
+# only paths, port and upload cap changed (what is tested is what operators
+# install).
+write_nginx_conf() {
+    local body user_line=
+    body=$(media_body_max)
     is_root && user_line='user root;'
     mkdir -p "$NGX"/{client_body,proxy,fastcgi,uwsgi,scgi}
+    localize_front_conf "$ROOT/etc/nginx/chat.conf" "$NGX/chat.conf" "$body"
+    subst "$NGX/chat.conf" "client_max_body_size 26m;" "client_max_body_size $body;"
+    subst "$NGX/chat.conf" "include fastcgi_params;" "include /etc/nginx/fastcgi_params;"
     cat >"$NGX/nginx.conf.tmp" <<EOF
 # Written by scripts/stack.sh at every start: edit the script, not this file.
+# The chat locations are etc/nginx/chat.conf ($NGX/chat.conf, localized).
 $user_line
 worker_processes 2;
 worker_shutdown_timeout 5s;
@@ -336,77 +369,14 @@ http {
     server_tokens off;
     absolute_redirect off;
 
-    map \$http_upgrade \$connection_upgrade {
-        default upgrade;
-        ''      close;
-    }
-
     server {
         listen 127.0.0.1:$CHAT_HTTP_PORT;
         server_name localhost;
-        # media_max_bytes plus 1 MiB for the multipart framing
-        client_max_body_size $body;
 
-        # nginx's own refusals carry the API's error shape too
-        error_page 413 = @toobig;
-        error_page 502 503 504 = @unavailable;
-
+        # the ERP's pages would be here; the local stack has only chat
         location = / { return 302 /chat/; }
-        location = /chat { return 302 /chat/; }
 
-        location /chat/ {
-            alias $ROOT/www/;
-            index index.html;
-            charset utf-8;
-            charset_types text/plain text/css application/javascript application/json image/svg+xml;
-            add_header X-Content-Type-Options nosniff;
-        }
-
-        location /chat/api/v1/ {
-            include /etc/nginx/fastcgi_params;
-            fastcgi_param PATH_INFO \$uri;
-            fastcgi_pass unix:$RUN/fcgi.sock;
-            fastcgi_request_buffering on;
-            fastcgi_read_timeout 120s;
-        }
-
-        # media bytes, reached only through X-Accel-Redirect from the API
-        location /chat/_media/ {
-            internal;
-            alias $V/media/;
-            # nginx keeps only Content-Type, Content-Disposition and
-            # Cache-Control of the API's answer on an X-Accel-Redirect
-            add_header X-Content-Type-Options nosniff always;
-        }
-
-        location /chat/socket.io/ {
-            proxy_pass http://127.0.0.1:$CHAT_RTD_PORT;
-            proxy_http_version 1.1;
-            proxy_set_header Upgrade \$http_upgrade;
-            proxy_set_header Connection \$connection_upgrade;
-            proxy_set_header Host \$host;
-            proxy_set_header X-Forwarded-For \$proxy_add_x_forwarded_for;
-            proxy_read_timeout 3600s;
-            proxy_send_timeout 3600s;
-            proxy_buffering off;
-        }
-
-        location /chat/rtd/ {
-            proxy_pass http://127.0.0.1:$CHAT_RTD_PORT;
-            proxy_http_version 1.1;
-            proxy_set_header Host \$host;
-            proxy_set_header X-Forwarded-For \$proxy_add_x_forwarded_for;
-        }
-
-        location @toobig {
-            default_type application/json;
-            return 413 '{"error":{"codigo":"demasiado_grande","mensaje":"La solicitud es demasiado grande"}}';
-        }
-
-        location @unavailable {
-            default_type application/json;
-            return 503 '{"error":{"codigo":"error_interno","mensaje":"Servicio no disponible"}}';
-        }
+        include $NGX/chat.conf;
     }
 }
 EOF
