@@ -21,15 +21,8 @@ static int chats_id_list(struct req *rq, const char *key, bool required, size_t 
     size_t len = json_object_array_length(arr);
     if (len > max)
         return err_set(e, ERR_INVALID, "%s admite hasta %zu ids", key, max);
-    long long *ids = arena_alloc(rq->a, sizeof(long long) * (len + 1));
-    for (size_t i = 0; i < len; i++) {
-        json_object *v = json_object_array_get_idx(arr, i);
-        if (!json_object_is_type(v, json_type_int) || json_object_get_int64(v) <= 0 ||
-            json_object_get_int64(v) == INT64_MAX)
-            return err_set(e, ERR_INVALID, "%s debe ser una lista de ids", key);
-        ids[i] = json_object_get_int64(v);
-    }
-    *out = ids;
+    if (jsonx_ids(rq->a, arr, key, out, e) < 0)
+        return -1;
     *n = len;
     return 0;
 }

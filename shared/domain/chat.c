@@ -135,7 +135,7 @@ int chat_load(struct db *d, struct arena *a, const long long *chat_ids, const lo
         out[i] = NULL;
     if (n == 0)
         return 0;
-    const char *params[2] = { msg_id_array(a, chat_ids, n), msg_id_array(a, viewers, n) };
+    const char *params[2] = { db_ll_array(a, chat_ids, n), db_ll_array(a, viewers, n) };
     PGresult *r = db_exec(d, a, chat_sql_pairs, 2, params, e);
     if (!r)
         return -1;
@@ -266,14 +266,14 @@ static int chat_event_members(struct db *d, struct arena *a, long long chat_id, 
 }
 
 static const char chat_sql_names[] =
-    "SELECT string_agg(CASE WHEN activo THEN nombre ELSE 'Usuario desactivado' END, ', '"
-    " ORDER BY lower(nombre), id) FROM usuarios WHERE id = ANY($1::bigint[])";
+    "SELECT string_agg(" USR_SHOWN_NOMBRE("u") ", ', '"
+    " ORDER BY lower(u.nombre), u.id) FROM usuarios u WHERE u.id = ANY($1::bigint[])";
 
 /* "Ana, Luis" for ids (display names, masked when deactivated). */
 static const char *chat_names(struct db *d, struct arena *a, const long long *ids, size_t n,
                               struct err *e)
 {
-    const char *params[1] = { msg_id_array(a, ids, n) };
+    const char *params[1] = { db_ll_array(a, ids, n) };
     PGresult *r = db_exec(d, a, chat_sql_names, 1, params, e);
     if (!r)
         return NULL;
@@ -416,7 +416,7 @@ static long chat_users_check(struct db *d, struct arena *a, long long *ids, size
     }
     if (k == 0)
         return 0;
-    const char *params[1] = { msg_id_array(a, ids, k) };
+    const char *params[1] = { db_ll_array(a, ids, k) };
     PGresult *r = db_exec(d, a, chat_sql_active_count, 1, params, e);
     if (!r)
         return -1;
@@ -463,7 +463,7 @@ int chat_create_group(struct db *d, struct arena *a, const struct principal *p,
         goto cleanup;
     long long chat_id = db_get_ll(r, 0, 0);
     params[0] = db_ll(a, chat_id);
-    params[1] = msg_id_array(a, ids, n);
+    params[1] = db_ll_array(a, ids, n);
     params[2] = db_ll(a, p->id);
     if (!db_exec(d, a, chat_sql_members_ins, 3, params, e))
         goto cleanup;
@@ -677,7 +677,7 @@ int chat_members_add(struct db *d, struct arena *a, const struct principal *p, l
     long k = chat_users_check(d, a, ids, n, 0, e);
     if (k < 0)
         goto cleanup;
-    const char *params[3] = { db_ll(a, chat_id), msg_id_array(a, ids, (size_t)k), "0" };
+    const char *params[3] = { db_ll(a, chat_id), db_ll_array(a, ids, (size_t)k), "0" };
     PGresult *r = db_exec(d, a, chat_sql_members_ins, 3, params, e);
     if (!r)
         goto cleanup;

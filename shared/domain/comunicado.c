@@ -35,7 +35,7 @@ static const char com_sql_load[] =
     "  c.deleted_at IS NOT NULL, c.autor_id = $2, my.usuario_id IS NOT NULL, my.leido_at,"
     "  (SELECT count(*) FROM comunicado_destinatarios r"
     "    WHERE r.comunicado_id = c.id AND r.leido_at IS NOT NULL),"
-    "  u.id, u.nombre, u.imagen_url, u.activo,"
+    "  u.id, " USR_SHOWN_NOMBRE("u") ", " USR_SHOWN("u", "imagen_url") ","
     "  " MEDIA_COLS
     " FROM unnest($1::bigint[]) WITH ORDINALITY x(id, ord)"
     " JOIN comunicados c ON c.id = x.id"
@@ -46,7 +46,7 @@ static const char com_sql_load[] =
 
 enum {
     L_ID, L_TITULO, L_CONTENIDO, L_TODOS, L_TOTAL, L_CREATED, L_DELETED, L_AUTHOR,
-    L_RECIPIENT, L_LEIDO_AT, L_LEIDOS, L_U_ID, L_U_NOMBRE, L_U_IMAGEN, L_U_ACTIVO,
+    L_RECIPIENT, L_LEIDO_AT, L_LEIDOS, L_U_ID, L_U_NOMBRE, L_U_IMAGEN,
     L_M_ID,     /* then the rest of MEDIA_COLS */
 };
 
@@ -57,27 +57,12 @@ static const char com_sql_reactions[] =
     " FROM reacciones_comunicados WHERE comunicado_id = ANY($1::bigint[])"
     " GROUP BY comunicado_id, emoji ORDER BY comunicado_id, min(created_at), emoji";
 
-/* PostgreSQL bigint[] text of ids ("{1,2}"), in the arena. */
-static const char *com_id_array(struct arena *a, const long long *ids, size_t n)
-{
-    size_t cap = 3 + n * 21;
-    char *s = arena_alloc(a, cap), *w = s;
-    *w++ = '{';
-    for (size_t i = 0; i < n; i++)
-        w += snprintf(w, cap - (size_t)(w - s), "%s%lld", i ? "," : "", ids[i]);
-    *w++ = '}';
-    *w = '\0';
-    return s;
-}
-
 static json_object *com_autor_json(const PGresult *r, int row)
 {
     json_object *o = json_object_new_object();
-    bool activo = db_get_bool(r, row, L_U_ACTIVO);
     json_object_object_add(o, "id", jsonx_id(db_get(r, row, L_U_ID)));
-    json_object_object_add(o, "nombre", activo ? jsonx_str(db_get(r, row, L_U_NOMBRE))
-                                               : json_object_new_string("Usuario desactivado"));
-    json_object_object_add(o, "imagen_url", activo ? jsonx_str(db_get(r, row, L_U_IMAGEN)) : NULL);
+    json_object_object_add(o, "nombre", jsonx_str(db_get(r, row, L_U_NOMBRE)));
+    json_object_object_add(o, "imagen_url", jsonx_str(db_get(r, row, L_U_IMAGEN)));
     return o;
 }
 
@@ -158,7 +143,7 @@ static int com_load(struct db *d, struct arena *a, const struct com_viewer *v,
     *out = arr;
     if (n == 0)
         return 0;
-    const char *params[2] = { com_id_array(a, ids, n), db_ll(a, v->id) };
+    const char *params[2] = { db_ll_array(a, ids, n), db_ll(a, v->id) };
     PGresult *r = db_exec(d, a, com_sql_load, 2, params, e);
     if (!r)
         return -1;
@@ -373,7 +358,7 @@ static json_object *com_target_json(struct arena *a, const struct com_new *in, c
         for (size_t i = 0; i < in->nids; i++)
             json_object_array_add(ids, json_object_new_int64(in->ids[i]));
         json_object_object_add(o, "usuario_ids", ids);
-        *param = com_id_array(a, in->ids, in->nids);
+        *param = db_ll_array(a, in->ids, in->nids);
     } else {
         json_object *deps = json_object_new_array();
         for (size_t i = 0; i < in->ndeps; i++)

@@ -118,8 +118,11 @@ const char *media_disposition(struct arena *a, const char *mime, const char *nom
 
 /* ---- rows ------------------------------------------------------------- */
 
-/* The columns media_json reads, in order, for a media row aliased `m`. */
-#define MEDIA_COLS "m.id, m.mime, m.nombre, m.tamano, m.ancho, m.alto, m.duracion"
+/* The columns media_json reads, in order, for a media row aliased A (a
+ * string literal); MEDIA_COLS for the alias `m`. */
+#define MEDIA_COLS_OF(A) \
+    A ".id, " A ".mime, " A ".nombre, " A ".tamano, " A ".ancho, " A ".alto, " A ".duracion"
+#define MEDIA_COLS MEDIA_COLS_OF("m")
 #define MEDIA_NCOLS 7
 
 /* The Media object of API.md §4 ({id, url, mime, nombre, tamano, ancho,

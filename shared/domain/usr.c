@@ -18,26 +18,16 @@ bool usr_can(const struct principal *p, int code)
 
 json_object *usr_json(const PGresult *r, int row, int col, bool service_view)
 {
+    /* USR_COLS already masks a deactivated user; only id_erp is left to
+     * decide here, since a service caller still sees it */
     json_object *o = json_object_new_object();
     bool activo = db_get_bool(r, row, col + 8);
+    static const char *const keys[] = { "id_erp", "nombre", "email", "imagen_url",
+                                        "puesto", "departamento", "estatus" };
     json_object_object_add(o, "id", jsonx_id(db_get(r, row, col)));
-    if (activo) {
-        json_object_object_add(o, "id_erp", jsonx_str(db_get(r, row, col + 1)));
-        json_object_object_add(o, "nombre", jsonx_str(db_get(r, row, col + 2)));
-        json_object_object_add(o, "email", jsonx_str(db_get(r, row, col + 3)));
-        json_object_object_add(o, "imagen_url", jsonx_str(db_get(r, row, col + 4)));
-        json_object_object_add(o, "puesto", jsonx_str(db_get(r, row, col + 5)));
-        json_object_object_add(o, "departamento", jsonx_str(db_get(r, row, col + 6)));
-        json_object_object_add(o, "estatus", jsonx_str(db_get(r, row, col + 7)));
-    } else {
-        json_object_object_add(o, "id_erp",
-                               service_view ? jsonx_str(db_get(r, row, col + 1)) : NULL);
-        json_object_object_add(o, "nombre", json_object_new_string("Usuario desactivado"));
-        json_object_object_add(o, "email", NULL);
-        json_object_object_add(o, "imagen_url", NULL);
-        json_object_object_add(o, "puesto", NULL);
-        json_object_object_add(o, "departamento", NULL);
-        json_object_object_add(o, "estatus", json_object_new_string("desconectado"));
+    for (int k = 0; k < 7; k++) {
+        const char *v = k == 0 && !activo && !service_view ? NULL : db_get(r, row, col + 1 + k);
+        json_object_object_add(o, keys[k], jsonx_str(v));
     }
     json_object_object_add(o, "activo", json_object_new_boolean(activo));
     return o;
@@ -161,20 +151,13 @@ int usr_search(struct db *d, struct arena *a, const char *q, long long antes, in
 }
 
 static const char usr_sql_presence[] =
-    "SELECT u.id, CASE WHEN NOT u.activo THEN 'desconectado'"
-    "  WHEN u.vacaciones AND (u.vacaciones_hasta IS NULL OR u.vacaciones_hasta >= current_date)"
-    "  THEN 'vacaciones' ELSE u.estatus END, u.ultima_conexion"
+    "SELECT u.id, " USR_SHOWN_ESTATUS("u") ", u.ultima_conexion"
     " FROM usuarios u WHERE u.id = ANY($1::bigint[]) ORDER BY u.id";
 
 int usr_presence(struct db *d, struct arena *a, const long long *ids, size_t n,
                  json_object **out_array, struct err *e)
 {
-    char *list = arena_alloc(a, 2 + n * 21 + 1), *w = list;
-    *w++ = '{';
-    for (size_t i = 0; i < n; i++)
-        w += sprintf(w, "%s%lld", i ? "," : "", ids[i]);
-    *w++ = '}';
-    const char *p[1] = { list };
+    const char *p[1] = { db_ll_array(a, ids, n) };
     PGresult *r = db_exec(d, a, usr_sql_presence, 1, p, e);
     if (!r)
         return -1;
@@ -252,7 +235,7 @@ int usr_set_active(struct db *d, struct arena *a, const char *id_erp, bool activ
     if (evt_add(d, a, activo ? "usuario:reactivado" : "usuario:desactivado",
                 arena_printf(a, "user:%lld", id), ev, 0, id, e) < 0)
         goto cleanup;
-    if (usr_status_event(d, a, id, activo ? db_get(r, 0, 7) : "desconectado", e) < 0)
+    if (usr_status_event(d, a, id, db_get(r, 0, 7), e) < 0)
         goto cleanup;
     if (db_commit(d, e) < 0)
         goto cleanup;
@@ -300,7 +283,7 @@ static const char usr_sql_vacation_expire[] =
     "UPDATE usuarios u SET vacaciones = false, vacaciones_hasta = NULL, updated_at = now()"
     " WHERE u.id IN (SELECT id FROM usuarios WHERE vacaciones AND vacaciones_hasta < current_date"
     "                ORDER BY id LIMIT 100 FOR UPDATE SKIP LOCKED)"
-    " RETURNING u.id, CASE WHEN u.activo THEN u.estatus ELSE 'desconectado' END";
+    " RETURNING u.id, " USR_SHOWN_ESTATUS("u");
 
 int usr_expire_vacations(struct db *d, struct arena *a, int *ended, struct err *e)
 {

@@ -34,12 +34,27 @@ enum {
 /* True when p holds permission code. */
 bool usr_can(const struct principal *p, int code);
 
-/* The columns usr_json reads, in order, for a usuarios row aliased `u`. */
-#define USR_COLS                                                                  \
-    "u.id, u.id_erp, u.nombre, u.email, u.imagen_url, u.puesto, u.departamento, " \
-    "CASE WHEN u.vacaciones AND (u.vacaciones_hasta IS NULL OR "                  \
-    "u.vacaciones_hasta >= current_date) THEN 'vacaciones' ELSE u.estatus END, "  \
-    "u.activo"
+/* How a user is shown to others, written once as SQL expressions over a
+ * usuarios row aliased A (a string literal): a deactivated user is
+ * "Usuario desactivado", without picture, contact or job fields, and
+ * desconectado; a user on vacation (vacaciones_hasta not past) shows
+ * vacaciones. Every query that shows a user reads these, so the mask has
+ * one home. Over an outer join's missing row they give NULL. */
+#define USR_DESACTIVADO "Usuario desactivado"
+#define USR_SHOWN_NOMBRE(A) \
+    "CASE WHEN " A ".activo IS NOT FALSE THEN " A ".nombre ELSE '" USR_DESACTIVADO "' END"
+#define USR_SHOWN(A, COL) "CASE WHEN " A ".activo THEN " A "." COL " END"
+#define USR_SHOWN_ESTATUS(A)                                                        \
+    "CASE WHEN NOT " A ".activo THEN 'desconectado' WHEN " A ".vacaciones AND ("   \
+    A ".vacaciones_hasta IS NULL OR " A ".vacaciones_hasta >= current_date)"        \
+    " THEN 'vacaciones' ELSE " A ".estatus END"
+
+/* The columns usr_json reads, in order, for a usuarios row aliased `u`
+ * (id_erp unmasked: usr_json decides who sees it). */
+#define USR_COLS                                                              \
+    "u.id, u.id_erp, " USR_SHOWN_NOMBRE("u") ", " USR_SHOWN("u", "email") ", " \
+    USR_SHOWN("u", "imagen_url") ", " USR_SHOWN("u", "puesto") ", "           \
+    USR_SHOWN("u", "departamento") ", " USR_SHOWN_ESTATUS("u") ", u.activo"
 #define USR_NCOLS 9
 
 /* The Usuario object of API.md §4 from the USR_COLS at column col of row.
