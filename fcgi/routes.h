@@ -71,6 +71,8 @@ int h_miembros_add(struct req *rq, struct err *e);
 int h_miembros_rol(struct req *rq, struct err *e);
 int h_miembros_remove(struct req *rq, struct err *e);
 int h_mensajes_list(struct req *rq, struct err *e);
+/* h_busqueda.c */
+int h_buscar(struct req *rq, struct err *e);
 int h_mensajes_send(struct req *rq, struct err *e);
 int h_mensajes_edit(struct req *rq, struct err *e);
 int h_mensajes_delete(struct req *rq, struct err *e);

@@ -10,6 +10,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "core/origin.h"
+
 #define OFF(f) ((unsigned)offsetof(struct cfg, f))
 
 static const char *const cfg_levels[] = { "debug", "info", "warn", "error", NULL };
@@ -48,6 +50,7 @@ const struct cfg_key cfg_keys[] = {
     { "jwt_claim_departamento", CFG_STR, "departamento", 0, 0, NULL, OFF(jwt_claim_departamento) },
     { "jwt_claim_permisos", CFG_STR, "permisos", 0, 0, NULL, OFF(jwt_claim_permisos) },
     { "jwt_claim_scope", CFG_STR, "scope", 0, 0, NULL, OFF(jwt_claim_scope) },
+    { "origenes_permitidos", CFG_STR, "", 0, 0, NULL, OFF(origenes_permitidos) },
     { "mensaje_max_chars", CFG_INT, "10000", 1, 1000000, NULL, OFF(mensaje_max_chars) },
     { "media_max_bytes", CFG_INT, "26214400", 1024, 2147483647, NULL, OFF(media_max_bytes) },
     { "media_dir", CFG_STR, "var/media", 0, 0, NULL, OFF(media_dir) },
@@ -215,6 +218,8 @@ static int cfg_validate(struct cfg *c, char *why, unsigned whylen)
             return -1;
         }
     }
+    if (origin_list_check(c->origenes_permitidos, why, whylen) < 0)
+        return -1;
     if (c->db_conninfo[0] == '\0') {
         snprintf(why, whylen, "db_conninfo: must not be empty");
         return -1;

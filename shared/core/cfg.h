@@ -43,6 +43,8 @@ struct cfg {
     char *jwt_claim_departamento;
     char *jwt_claim_permisos;
     char *jwt_claim_scope;
+    /* cookie sessions */
+    char *origenes_permitidos;
     /* content */
     int mensaje_max_chars;
     int media_max_bytes;
