@@ -158,6 +158,8 @@ phase_integ() { # BUILDDIR
     # The test stack also accepts the ERP cookie, so the cookie path is
     # tested too (every program and test inherits it).
     export CHAT_JWT_COOKIE=${CHAT_JWT_COOKIE:-erp_jwt}
+    # and one other origin that cookie sessions may come from (the ERP's)
+    export CHAT_ORIGENES_PERMITIDOS=${CHAT_ORIGENES_PERMITIDOS:-https://erp.example.test}
     local b=$1 tests nodes=() f failed0=$FAILED out
     local SAN_TAG=${SAN_TAG:-}
     [ "$FRONT" = nginx ] || SAN_TAG="$SAN_TAG [$FRONT]"
