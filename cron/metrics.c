@@ -166,7 +166,8 @@ int cron_metrics(struct cfg *c, int argc, char **argv)
         fprintf(stderr, "usage: chat-cron metrics [--out FILE]\n");
         return 2;
     }
-    struct db *d = app_db(c, c->migrate_on_start);
+    /* read-only and frequent: never migrates (the other programs do) */
+    struct db *d = app_db(c, false);
     struct arena *a = arena_new();
     size_t len = 0;
     char *text = metrics_collect(d, a, c->eventos_retention_days, &len);
