@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "core/jsonx.h"
+#include "domain/retention.h"
 #include "routes.h"
 
 /* The id_erp path segment: 1..200 bytes of valid UTF-8 text. */
@@ -54,7 +55,7 @@ static int interno_active(struct req *rq, bool activo, struct err *e)
     const char *id_erp;
     json_object *u;
     if (interno_id_erp(rq, &id_erp, e) < 0 ||
-        usr_set_active(rq->db, rq->a, id_erp, activo, &u, e) < 0)
+        usr_set_active(rq->db, rq->a, &rq->who, id_erp, activo, &u, e) < 0)
         return -1;
     return http_json(rq, 200, json_object_get(u));
 }
@@ -100,7 +101,65 @@ int h_interno_vacaciones(struct req *rq, struct err *e)
     if (hasta && !interno_date(hasta))
         return err_set(e, ERR_INVALID, "hasta debe ser una fecha YYYY-MM-DD");
     json_object *u;
-    if (usr_set_vacation(rq->db, rq->a, id_erp, activo, hasta, &u, e) < 0)
+    if (usr_set_vacation(rq->db, rq->a, &rq->who, id_erp, activo, hasta, &u, e) < 0)
         return -1;
     return http_json(rq, 200, json_object_get(u));
+}
+
+/* ---- legal hold and per-chat retention ------------------------------------ */
+
+/* Days: absent (has false), null (-1: back to the config), or 0..36500. */
+static int interno_days(json_object *j, const char *key, bool *has, int *out, struct err *e)
+{
+    json_object *v;
+    *has = json_object_object_get_ex(j, key, &v);
+    *out = -1;
+    if (!*has || !v)
+        return 0;
+    if (!json_object_is_type(v, json_type_int))
+        return err_set(e, ERR_INVALID, "%s debe ser un entero de 0 a 36500 o null", key);
+    int64_t n = json_object_get_int64(v);
+    if (n < 0 || n > 36500)
+        return err_set(e, ERR_INVALID, "%s debe ser un entero de 0 a 36500 o null", key);
+    *out = (int)n;
+    return 0;
+}
+
+int h_interno_chat_retencion(struct req *rq, struct err *e)
+{
+    long long chat_id;
+    if (http_id(rq, "id", &chat_id, e) < 0)
+        return -1;
+    struct retention_chat_in in = { 0 };
+    int r = jsonx_get_bool(rq->json, "conservar", &in.conservar, e);
+    if (r < 0)
+        return -1;
+    in.has_conservar = r == 0;
+    if (jsonx_get_str(rq->json, "motivo", &in.motivo, e) < 0 ||
+        interno_days(rq->json, "mensajes_dias", &in.has_mensajes, &in.mensajes_dias, e) < 0 ||
+        interno_days(rq->json, "media_dias", &in.has_media, &in.media_dias, e) < 0)
+        return -1;
+    json_object *o;
+    if (retention_chat_set(rq->db, rq->a, &rq->who, chat_id, &in, &o, e) < 0)
+        return -1;
+    return http_json(rq, 200, json_object_get(o));
+}
+
+int h_interno_usuario_retencion(struct req *rq, struct err *e)
+{
+    const char *id_erp, *motivo = NULL;
+    bool conservar;
+    if (interno_id_erp(rq, &id_erp, e) < 0)
+        return -1;
+    int r = jsonx_get_bool(rq->json, "conservar", &conservar, e);
+    if (r < 0)
+        return -1;
+    if (r == 1)
+        return err_set(e, ERR_INVALID, "conservar es obligatorio (true o false)");
+    if (jsonx_get_str(rq->json, "motivo", &motivo, e) < 0)
+        return -1;
+    json_object *o;
+    if (retention_user_set(rq->db, rq->a, &rq->who, id_erp, conservar, motivo, &o, e) < 0)
+        return -1;
+    return http_json(rq, 200, json_object_get(o));
 }

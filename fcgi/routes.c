@@ -20,6 +20,10 @@ const struct route routes[] = {
     { "POST", "/interno/usuarios/{id_erp}/desactivar", h_interno_desactivar, ROUTE_SERVICE | ROUTE_JSON_OPT },
     { "POST", "/interno/usuarios/{id_erp}/reactivar", h_interno_reactivar,  ROUTE_SERVICE | ROUTE_JSON_OPT },
     { "PUT",  "/interno/usuarios/{id_erp}/vacaciones", h_interno_vacaciones, ROUTE_SERVICE | ROUTE_JSON },
+    /* compliance: legal hold, retention, audit trail */
+    { "PUT",  "/interno/usuarios/{id_erp}/retencion",  h_interno_usuario_retencion, ROUTE_SERVICE | ROUTE_JSON },
+    { "PUT",  "/interno/chats/{id}/retencion",         h_interno_chat_retencion, ROUTE_SERVICE | ROUTE_JSON },
+    { "GET",  "/interno/auditoria",                    h_interno_auditoria,   ROUTE_SERVICE },
     /* announcements (h_comunicados.c) */
     { "POST", "/comunicados",                        h_comunicados_create,  ROUTE_USER | ROUTE_JSON },
     { "GET",  "/comunicados",                        h_comunicados_list,    ROUTE_USER },
@@ -55,6 +59,8 @@ const struct route routes[] = {
     { "GET",    "/mensajes/{id}/lecturas",               h_mensajes_lecturas,   ROUTE_USER },
     { "POST",   "/sync",                                 h_sync,                ROUTE_USER | ROUTE_JSON },
     { "GET",    "/sync/cursor",                          h_sync_cursor,         ROUTE_USER },
+    /* search (h_busqueda.c) */
+    { "GET",    "/buscar",                               h_buscar,              ROUTE_USER },
     /* media (h_media.c): no ROUTE_JSON, the upload streams its own body */
     { "POST",   "/media",                                h_media_upload,        ROUTE_USER },
     { "GET",    "/media/{id}",                           h_media_get,           ROUTE_USER },
@@ -144,7 +150,11 @@ static int routes_auth(struct req *rq, const struct token_keys *keys, unsigned f
         return err_set(e, ERR_FORBIDDEN, "Se requiere el token de servicio del ERP");
     if ((flags & ROUTE_USER) && c.service)
         return err_set(e, ERR_FORBIDDEN, "Se requiere el token de un usuario");
-    return usr_login(rq->db, rq->a, &c, &rq->who, e);
+    if (usr_login(rq->db, rq->a, &c, &rq->who, e) < 0)
+        return -1;
+    rq->who.solicitud = rq->id;
+    rq->who.ip = http_env(rq, "REMOTE_ADDR");
+    return 0;
 }
 
 /* Finds the route; sets *method_mismatch when the path exists with

@@ -53,6 +53,11 @@ struct cfg {
     char *media_dir;
     int media_retention_days;
     int eventos_retention_days;
+    /* compliance: retention policies (days, 0 = forever) and the audit page */
+    int retencion_mensajes_dias;
+    int retencion_media_dias;
+    int retencion_comunicados_dias;
+    int auditoria_permiso;
     /* push */
     char *expo_url;
     char *expo_access_token;

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "domain/audit.h"
 #include "domain/evt.h"
 #include "core/jsonx.h"
 #include "domain/msg.h"
@@ -296,6 +297,25 @@ static int chat_system(struct db *d, struct arena *a, long long chat_id, long lo
     return msg_insert_system(d, a, chat_id, actor, texto, datos, e) < 0 ? -1 : 0;
 }
 
+/* A JSON array of ids (new object). */
+static json_object *chat_ids_json(const long long *ids, size_t n)
+{
+    json_object *arr = json_object_new_array();
+    for (size_t i = 0; i < n; i++)
+        json_object_array_add(arr, json_object_new_int64(ids[i]));
+    return arr;
+}
+
+/* One audit row about chat_id with an object {key: value...} built by the
+ * caller as despues (and antes). */
+static int chat_audit(struct db *d, struct arena *a, const struct principal *p,
+                      const char *accion, long long chat_id, json_object *antes,
+                      json_object *despues, struct err *e)
+{
+    struct audit_obj obj = { "chat", chat_id, chat_id };
+    return audit_add(d, a, p, accion, &obj, antes, despues, e);
+}
+
 /* ---- 1:1 ---------------------------------------------------------------- */
 
 static const char chat_sql_other[] =
@@ -470,8 +490,14 @@ int chat_create_group(struct db *d, struct arena *a, const struct principal *p,
     /* chat:nuevo first: rtd joins the members' sockets to the room before
      * the sistema message reaches it */
     const char *texto = arena_printf(a, "%s creó el grupo «%s»", p->nombre, in->nombre);
+    json_object *desp = jsonx_own(a, json_object_new_object());
+    json_object_object_add(desp, "nombre", json_object_new_string(in->nombre));
+    json_object_object_add(desp, "descripcion", jsonx_str(in->descripcion));
+    json_object_object_add(desp, "restringido", json_object_new_boolean(in->restringido));
+    json_object_object_add(desp, "miembros", chat_ids_json(ids, n));
     if (chat_event_new(d, a, chat_id, ids, n, p->id, e) < 0 ||
         chat_system(d, a, chat_id, p->id, "creado", ids + 1, n - 1, texto, e) < 0 ||
+        chat_audit(d, a, p, "chat.creado", chat_id, NULL, desp, e) < 0 ||
         db_commit(d, e) < 0)
         goto cleanup;
     if (chat_load_one(d, a, chat_id, p->id, out, e) < 0)
@@ -535,19 +561,26 @@ static int chat_image_swap(struct db *d, struct arena *a, const struct principal
     return 0;
 }
 
+/* Returns the settings before and after, as JSON text, for the audit. */
 static const char chat_sql_update[] =
-    "UPDATE chats SET"
-    "  nombre = CASE WHEN $2::boolean THEN $3 ELSE nombre END,"
-    "  descripcion = CASE WHEN $4::boolean THEN $5 ELSE descripcion END,"
-    "  imagen_media_id = CASE WHEN $6::boolean THEN $7::bigint ELSE imagen_media_id END,"
-    "  restringido = CASE WHEN $8::boolean THEN $9::boolean ELSE restringido END,"
+    "WITH old AS (SELECT id, nombre, descripcion, imagen_media_id, restringido FROM chats"
+    "  WHERE id = $1 AND deleted_at IS NULL FOR NO KEY UPDATE)"
+    " UPDATE chats c SET"
+    "  nombre = CASE WHEN $2::boolean THEN $3 ELSE c.nombre END,"
+    "  descripcion = CASE WHEN $4::boolean THEN $5 ELSE c.descripcion END,"
+    "  imagen_media_id = CASE WHEN $6::boolean THEN $7::bigint ELSE c.imagen_media_id END,"
+    "  restringido = CASE WHEN $8::boolean THEN $9::boolean ELSE c.restringido END,"
     "  updated_at = now()"
-    " WHERE id = $1 AND deleted_at IS NULL AND ("
-    "  ($2::boolean AND nombre IS DISTINCT FROM $3)"
-    "  OR ($4::boolean AND descripcion IS DISTINCT FROM $5)"
-    "  OR ($6::boolean AND imagen_media_id IS DISTINCT FROM $7::bigint)"
-    "  OR ($8::boolean AND restringido IS DISTINCT FROM $9::boolean))"
-    " RETURNING id";
+    " FROM old WHERE c.id = old.id AND ("
+    "  ($2::boolean AND old.nombre IS DISTINCT FROM $3)"
+    "  OR ($4::boolean AND old.descripcion IS DISTINCT FROM $5)"
+    "  OR ($6::boolean AND old.imagen_media_id IS DISTINCT FROM $7::bigint)"
+    "  OR ($8::boolean AND old.restringido IS DISTINCT FROM $9::boolean))"
+    " RETURNING c.id,"
+    "  json_build_object('nombre', old.nombre, 'descripcion', old.descripcion,"
+    "   'imagen_media_id', old.imagen_media_id, 'restringido', old.restringido)::text,"
+    "  json_build_object('nombre', c.nombre, 'descripcion', c.descripcion,"
+    "   'imagen_media_id', c.imagen_media_id, 'restringido', c.restringido)::text";
 
 int chat_update(struct db *d, struct arena *a, const struct principal *p, long long chat_id,
                 const struct chat_patch *in, json_object **out, struct err *e)
@@ -588,7 +621,10 @@ int chat_update(struct db *d, struct arena *a, const struct principal *p, long l
         goto cleanup;
     if (PQntuples(r) == 1) {
         json_object *pub;
-        if (chat_load_one(d, a, chat_id, 0, &pub, e) < 0 ||
+        json_object *antes = jsonx_own(a, json_tokener_parse(db_get(r, 0, 1)));
+        json_object *desp = jsonx_own(a, json_tokener_parse(db_get(r, 0, 2)));
+        if (chat_audit(d, a, p, "chat.actualizado", chat_id, antes, desp, e) < 0 ||
+            chat_load_one(d, a, chat_id, 0, &pub, e) < 0 ||
             evt_add(d, a, "chat:actualizado", arena_printf(a, "chat:%lld", chat_id), pub, chat_id,
                     p->id, e) < 0)
             goto cleanup;
@@ -613,7 +649,7 @@ cleanup:
 
 static const char chat_sql_delete[] =
     "UPDATE chats SET deleted_at = now(), eliminado_por = $2, directo_a = NULL, directo_b = NULL,"
-    " updated_at = now() WHERE id = $1 AND deleted_at IS NULL RETURNING id";
+    " updated_at = now() WHERE id = $1 AND deleted_at IS NULL RETURNING id, tipo, nombre";
 
 int chat_delete(struct db *d, struct arena *a, const struct principal *p, long long chat_id,
                 struct err *e)
@@ -631,9 +667,19 @@ int chat_delete(struct db *d, struct arena *a, const struct principal *p, long l
     PGresult *r = db_exec(d, a, chat_sql_delete, 2, params, e);
     if (!r)
         goto cleanup;
-    if (PQntuples(r) == 1 &&
-        chat_event_gone(d, a, chat_id, arena_printf(a, "chat:%lld", chat_id), p->id, e) < 0)
-        goto cleanup;
+    if (PQntuples(r) == 1) {
+        json_object *antes = jsonx_own(a, json_object_new_object());
+        json_object_object_add(antes, "tipo", jsonx_str(db_get(r, 0, 1)));
+        json_object_object_add(antes, "nombre", jsonx_str(db_get(r, 0, 2)));
+        json_object *desp = jsonx_own(a, json_object_new_object());
+        json_object_object_add(desp, "eliminado", json_object_new_boolean(true));
+        /* whether the group's own admin did it or the 565 permission was needed */
+        json_object_object_add(desp, "como", json_object_new_string(
+                                                 acc.admin && !acc.directo ? "admin" : "permiso_565"));
+        if (chat_audit(d, a, p, "chat.eliminado", chat_id, antes, desp, e) < 0 ||
+            chat_event_gone(d, a, chat_id, arena_printf(a, "chat:%lld", chat_id), p->id, e) < 0)
+            goto cleanup;
+    }
     if (db_commit(d, e) < 0)
         goto cleanup;
     ret = 0;
@@ -690,8 +736,11 @@ int chat_members_add(struct db *d, struct arena *a, const struct principal *p, l
         if (!names)
             goto cleanup;
         const char *texto = arena_printf(a, "%s agregó a %s", p->nombre, names);
+        json_object *desp = jsonx_own(a, json_object_new_object());
+        json_object_object_add(desp, "usuario_ids", chat_ids_json(nu, m));
         if (chat_event_new(d, a, chat_id, nu, m, p->id, e) < 0 ||
             chat_system(d, a, chat_id, p->id, "agregado", nu, m, texto, e) < 0 ||
+            chat_audit(d, a, p, "miembros.agregados", chat_id, NULL, desp, e) < 0 ||
             chat_event_members(d, a, chat_id, p->id, e) < 0)
             goto cleanup;
         *added = true;
@@ -747,7 +796,14 @@ int chat_member_role(struct db *d, struct arena *a, const struct principal *p, l
             goto cleanup;
         const char *texto = admin ? arena_printf(a, "%s hizo administrador a %s", p->nombre, name)
                                   : arena_printf(a, "%s quitó como administrador a %s", p->nombre, name);
-        if (chat_system(d, a, chat_id, p->id, admin ? "admin" : "miembro", &usuario_id, 1, texto,
+        json_object *antes = jsonx_own(a, json_object_new_object());
+        json_object_object_add(antes, "usuario_id", json_object_new_int64(usuario_id));
+        json_object_object_add(antes, "rol", json_object_new_string(was_admin ? "admin" : "miembro"));
+        json_object *desp = jsonx_own(a, json_object_new_object());
+        json_object_object_add(desp, "usuario_id", json_object_new_int64(usuario_id));
+        json_object_object_add(desp, "rol", json_object_new_string(admin ? "admin" : "miembro"));
+        if (chat_audit(d, a, p, "miembro.rol", chat_id, antes, desp, e) < 0 ||
+            chat_system(d, a, chat_id, p->id, admin ? "admin" : "miembro", &usuario_id, 1, texto,
                         e) < 0 ||
             chat_event_members(d, a, chat_id, p->id, e) < 0)
             goto cleanup;
@@ -810,8 +866,17 @@ int chat_member_remove(struct db *d, struct arena *a, const struct principal *p,
     if (chat_system(d, a, chat_id, p->id, self ? "salio" : "eliminado", &usuario_id, 1, texto,
                     e) < 0)
         goto cleanup;
+    json_object *antes = jsonx_own(a, json_object_new_object());
+    json_object_object_add(antes, "usuario_id", json_object_new_int64(usuario_id));
+    json_object_object_add(antes, "rol", jsonx_str(db_get(r, 0, 0)));
+    json_object *desp = jsonx_own(a, json_object_new_object());
     r = db_exec(d, a, chat_sql_promote, 1, params, e);
     if (!r)
+        goto cleanup;
+    json_object_object_add(desp, "nuevo_admin_id",
+                           PQntuples(r) == 1 ? jsonx_id(db_get(r, 0, 0)) : NULL);
+    if (chat_audit(d, a, p, self ? "miembro.salio" : "miembro.eliminado", chat_id, antes, desp,
+                   e) < 0)
         goto cleanup;
     if (PQntuples(r) == 1) {
         long long nu = db_get_ll(r, 0, 0);

@@ -9,6 +9,7 @@
 
 #include "domain/chat.h"
 #include "domain/encuesta.h"
+#include "domain/audit.h"
 #include "domain/evt.h"
 #include "core/jsonx.h"
 #include "domain/push.h"
@@ -528,9 +529,12 @@ cleanup:
     return ret;
 }
 
+/* Under a legal hold the text stays in the row (hidden by the projection:
+ * eliminado messages show no contenido) so the hold keeps it. */
 static const char msg_sql_delete[] =
-    "UPDATE mensajes SET deleted_at = now(), eliminado_por = $2, contenido = NULL"
-    " WHERE id = $1 AND deleted_at IS NULL RETURNING id";
+    "UPDATE mensajes SET deleted_at = now(), eliminado_por = $2,"
+    " contenido = CASE WHEN chat_retenido(chat_id) THEN contenido END"
+    " WHERE id = $1 AND deleted_at IS NULL RETURNING id, autor_id, tipo, created_at";
 
 int msg_delete(struct db *d, struct arena *a, const struct principal *p, long long mensaje_id,
                struct err *e)
@@ -547,6 +551,19 @@ int msg_delete(struct db *d, struct arena *a, const struct principal *p, long lo
     PGresult *r = db_exec(d, a, msg_sql_delete, 2, params, e);
     if (!r)
         goto cleanup;
+    if (PQntuples(r) == 1 && acc.autor_id != p->id) {
+        /* a moderator's delete (566) is audited; the text is not copied
+         * into the trail, so a removal stays a removal */
+        json_object *antes = jsonx_own(a, json_object_new_object());
+        json_object_object_add(antes, "autor_id", jsonx_id(db_get(r, 0, 1)));
+        json_object_object_add(antes, "tipo", jsonx_str(db_get(r, 0, 2)));
+        json_object_object_add(antes, "created_at", jsonx_ts(db_get(r, 0, 3)));
+        json_object *desp = jsonx_own(a, json_object_new_object());
+        json_object_object_add(desp, "eliminado", json_object_new_boolean(true));
+        struct audit_obj obj = { "mensaje", mensaje_id, acc.chat_id };
+        if (audit_add(d, a, p, "mensaje.eliminado", &obj, antes, desp, e) < 0)
+            goto cleanup;
+    }
     if (PQntuples(r) == 1) {
         json_object *ev;
         if (msg_load_one(d, a, 0, mensaje_id, &ev, e) < 0 ||

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "domain/audit.h"
 #include "domain/evt.h"
 #include "core/jsonx.h"
 
@@ -206,11 +207,12 @@ int usr_provision(struct db *d, struct arena *a, const char *id_erp,
 }
 
 static const char usr_sql_active[] =
-    "UPDATE usuarios u SET activo = $2::boolean,"
+    "WITH old AS (SELECT id, activo FROM usuarios WHERE id_erp = $1 FOR UPDATE)"
+    " UPDATE usuarios u SET activo = $2::boolean,"
     "  desactivado_at = CASE WHEN $2::boolean THEN NULL ELSE COALESCE(u.desactivado_at, now()) END,"
     "  estatus = CASE WHEN $2::boolean THEN u.estatus ELSE 'desconectado' END,"
     "  updated_at = now()"
-    " WHERE u.id_erp = $1 RETURNING " USR_COLS;
+    " FROM old WHERE u.id = old.id RETURNING " USR_COLS ", old.activo";
 
 /* The presence event for user id, to everyone who shares a chat with them
  * (rtd resolves the room "presencia:<id>"). */
@@ -224,8 +226,18 @@ static int usr_status_event(struct db *d, struct arena *a, long long id, const c
                ? -1 : 0;
 }
 
-int usr_set_active(struct db *d, struct arena *a, const char *id_erp, bool activo,
-                   json_object **out, struct err *e)
+/* The audit row of a lifecycle change of user id (objeto usuario). */
+static int usr_audit(struct db *d, struct arena *a, const struct principal *by,
+                     const char *accion, long long id, const char *id_erp, json_object *antes,
+                     json_object *despues, struct err *e)
+{
+    json_object_object_add(antes, "id_erp", json_object_new_string(id_erp));
+    struct audit_obj obj = { "usuario", id, 0 };
+    return audit_add(d, a, by, accion, &obj, antes, despues, e);
+}
+
+int usr_set_active(struct db *d, struct arena *a, const struct principal *by,
+                   const char *id_erp, bool activo, json_object **out, struct err *e)
 {
     int ret = -1;
     const char *p[2] = { id_erp, activo ? "true" : "false" };
@@ -246,6 +258,15 @@ int usr_set_active(struct db *d, struct arena *a, const char *id_erp, bool activ
         goto cleanup;
     if (usr_status_event(d, a, id, db_get(r, 0, 7), e) < 0)
         goto cleanup;
+    if (db_get_bool(r, 0, USR_NCOLS) != activo) {
+        json_object *antes = jsonx_own(a, json_object_new_object());
+        json_object_object_add(antes, "activo", json_object_new_boolean(!activo));
+        json_object *desp = jsonx_own(a, json_object_new_object());
+        json_object_object_add(desp, "activo", json_object_new_boolean(activo));
+        if (usr_audit(d, a, by, activo ? "usuario.reactivado" : "usuario.desactivado", id, id_erp,
+                      antes, desp, e) < 0)
+            goto cleanup;
+    }
     if (db_commit(d, e) < 0)
         goto cleanup;
     *out = jsonx_own(a, usr_json(r, 0, 0, true));
@@ -257,12 +278,16 @@ cleanup:
 }
 
 static const char usr_sql_vacation[] =
-    "UPDATE usuarios u SET vacaciones = $2::boolean,"
+    "WITH old AS (SELECT id, vacaciones, vacaciones_hasta FROM usuarios WHERE id_erp = $1 FOR UPDATE)"
+    " UPDATE usuarios u SET vacaciones = $2::boolean,"
     "  vacaciones_hasta = CASE WHEN $2::boolean THEN $3::date END, updated_at = now()"
-    " WHERE u.id_erp = $1 RETURNING " USR_COLS;
+    " FROM old WHERE u.id = old.id RETURNING " USR_COLS ", old.vacaciones, old.vacaciones_hasta,"
+    " u.vacaciones_hasta,"
+    " (old.vacaciones, old.vacaciones_hasta) IS DISTINCT FROM (u.vacaciones, u.vacaciones_hasta)";
 
-int usr_set_vacation(struct db *d, struct arena *a, const char *id_erp, bool activo,
-                     const char *hasta, json_object **out, struct err *e)
+int usr_set_vacation(struct db *d, struct arena *a, const struct principal *by,
+                     const char *id_erp, bool activo, const char *hasta, json_object **out,
+                     struct err *e)
 {
     int ret = -1;
     const char *p[3] = { id_erp, activo ? "true" : "false", hasta };
@@ -278,6 +303,17 @@ int usr_set_vacation(struct db *d, struct arena *a, const char *id_erp, bool act
     if (db_get_bool(r, 0, 8) &&
         usr_status_event(d, a, db_get_ll(r, 0, 0), db_get(r, 0, 7), e) < 0)
         goto cleanup;
+    if (db_get_bool(r, 0, USR_NCOLS + 3)) {
+        json_object *antes = jsonx_own(a, json_object_new_object());
+        json_object_object_add(antes, "vacaciones", json_object_new_boolean(db_get_bool(r, 0, USR_NCOLS)));
+        json_object_object_add(antes, "hasta", jsonx_str(db_get(r, 0, USR_NCOLS + 1)));
+        json_object *desp = jsonx_own(a, json_object_new_object());
+        json_object_object_add(desp, "vacaciones", json_object_new_boolean(activo));
+        json_object_object_add(desp, "hasta", jsonx_str(db_get(r, 0, USR_NCOLS + 2)));
+        if (usr_audit(d, a, by, "usuario.vacaciones", db_get_ll(r, 0, 0), id_erp, antes, desp,
+                      e) < 0)
+            goto cleanup;
+    }
     if (db_commit(d, e) < 0)
         goto cleanup;
     *out = jsonx_own(a, usr_json(r, 0, 0, true));

@@ -21,6 +21,9 @@ struct principal {
     const char *nombre;
     const int *permisos;
     size_t npermisos;
+    /* where the call came from, for the audit trail (NULL when unknown) */
+    const char *solicitud;      /* request id */
+    const char *ip;             /* peer address as the web server saw it */
 };
 
 /* Permission codes of API.md §2. */
@@ -93,13 +96,17 @@ int usr_provision(struct db *d, struct arena *a, const char *id_erp,
                   struct err *e);
 
 /* Deactivates (activo=false, masked; an event closes the user's sockets) or
- * reactivates the user with id_erp. ERR_NOT_FOUND when unknown. */
-int usr_set_active(struct db *d, struct arena *a, const char *id_erp, bool activo,
-                   json_object **out, struct err *e);
+ * reactivates the user with id_erp, on behalf of by (the audit actor). A
+ * change is audited (usuario.desactivado / usuario.reactivado) in its
+ * transaction. ERR_NOT_FOUND when unknown. */
+int usr_set_active(struct db *d, struct arena *a, const struct principal *by,
+                   const char *id_erp, bool activo, json_object **out, struct err *e);
 
-/* Forces or ends vacation; hasta is "YYYY-MM-DD" or NULL. */
-int usr_set_vacation(struct db *d, struct arena *a, const char *id_erp, bool activo,
-                     const char *hasta, json_object **out, struct err *e);
+/* Forces or ends vacation; hasta is "YYYY-MM-DD" or NULL. Audited
+ * (usuario.vacaciones) when it changed something. */
+int usr_set_vacation(struct db *d, struct arena *a, const struct principal *by,
+                     const char *id_erp, bool activo, const char *hasta, json_object **out,
+                     struct err *e);
 
 /* Ends the vacations whose `hasta` date has passed (at most 100 users per
  * call, rows locked with SKIP LOCKED so several callers share the work)
