@@ -331,3 +331,15 @@ const char *db_ll(struct arena *a, long long v)
 {
     return arena_printf(a, "%lld", v);
 }
+
+const char *db_ll_array(struct arena *a, const long long *ids, size_t n)
+{
+    size_t cap = 3 + n * 21;
+    char *s = arena_alloc(a, cap), *w = s;
+    *w++ = '{';
+    for (size_t i = 0; i < n; i++)
+        w += snprintf(w, cap - (size_t)(w - s), "%s%lld", i ? "," : "", ids[i]);
+    *w++ = '}';
+    *w = '\0';
+    return s;
+}

@@ -66,4 +66,8 @@ bool db_get_bool(const PGresult *r, int row, int col);
 /* Formats v as decimal text in the arena, for use as a parameter. */
 const char *db_ll(struct arena *a, long long v);
 
+/* The PostgreSQL bigint[] text of n ids ("{1,2,3}", "{}" for none), in the
+ * arena, for use as a parameter ($1::bigint[]). */
+const char *db_ll_array(struct arena *a, const long long *ids, size_t n);
+
 #endif

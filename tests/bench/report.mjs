@@ -1,0 +1,494 @@
+// report.mjs: the statistics, plots and report of `make bench`.
+//
+// scripts/bench.sh runs the measurements and appends what it found to
+// $OUT/samples.txt, one line each:
+//   KEY=VALUE          a single value (machine facts, counts), kept as it is
+//   @KEY=V1 V2 ...     the samples of one figure, one per run ("-" where a run
+//                      gave nothing, so that runs stay aligned)
+//   %KEY=OP ARGS...    a figure derived from others: "ratio A B" (run by run
+//                      A / B, then summarised), "e2e_best" (per run, the
+//                      highest e2e rate held with p99 < 50 ms)
+//   nm_SECTION=REASON  why a section was not measured
+// This script turns samples into "median min max", writes results.txt (the
+// same KEY=VALUE lines, in the order of samples.txt), the gnuplot plots and
+// BENCHMARKS.md. It takes its parameters from the environment (BENCH_R_*),
+// set by bench.sh; BENCH_REPORT_ONLY=1 in bench.sh reruns only this.
+import { readFileSync, writeFileSync, renameSync, copyFileSync, existsSync, statSync, appendFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+
+const env = (k, d) => process.env[`BENCH_R_${k}`] ?? d;
+const OUT = env('OUT');
+const MD = env('MD');
+const RES = env('RES');
+if (!OUT || !MD || !RES) {
+    console.error('report.mjs: BENCH_R_OUT, BENCH_R_MD and BENCH_R_RES must be set (run it through scripts/bench.sh)');
+    process.exit(2);
+}
+const RUNS = Number(env('RUNS', '3'));
+const QUICK = env('QUICK', '0');
+const IDLE_SIZES = env('IDLE_SIZES', '').split(/\s+/).filter(Boolean);
+const IDLE_MAX = env('IDLE_MAX', '');
+const IDLE_TARGET = env('IDLE_TARGET', '');
+const FAN_N = env('FAN_N', '');
+const FAN_MSGS = env('FAN_MSGS', '');
+const SUSTAIN = env('SUSTAIN', '');
+const HOLD = env('HOLD', '');
+const PING_MS = Number(env('PING_MS', '2000'));
+const E2E_RATES = env('E2E_RATES', '').split(/\s+/).filter(Boolean);
+const E2E_SECS = env('E2E_SECS', '');
+const WRK_SECS = env('WRK_SECS', '');
+const WRK_CONNS = env('WRK_CONNS', '');
+const NSRC = env('NSRC', '');
+const CONNECT_TIMEOUT = env('CONNECT_TIMEOUT', '');
+const CAP_PROCS = env('CAP_PROCS', '');
+
+const R = {};   // key -> value ("median min max" for figures)
+const NM = {};  // section -> why it was not measured
+
+const NUM = /^-?[0-9]+([.][0-9]+)?$/;
+const isNum = (x) => x !== undefined && NUM.test(String(x));
+
+// fmt: integers as they are, otherwise 0, 1 or 2 decimals by magnitude.
+function fmt(x) {
+    const ax = Math.abs(x);
+    if (Number.isInteger(x)) return String(x);
+    return ax >= 100 ? x.toFixed(0) : ax >= 10 ? x.toFixed(1) : x.toFixed(2);
+}
+// stats: "median min max" of the numeric values ("- - -" if none).
+function stats(vals) {
+    const a = vals.filter(isNum).map(Number).sort((x, y) => x - y);
+    if (a.length === 0) return '- - -';
+    const n = a.length;
+    const m = n % 2 ? a[(n - 1) / 2] : (a[n / 2 - 1] + a[n / 2]) / 2;
+    return `${fmt(m)} ${fmt(a[0])} ${fmt(a[n - 1])}`;
+}
+// div: a / b with two decimals, "-" when either is not a number or b is 0.
+function div(a, b) {
+    if (!isNum(a) || !isNum(b) || Number(b) === 0) return '-';
+    return (Number(a) / Number(b)).toFixed(2);
+}
+const r = (k) => R[k] ?? '';
+const get = (k) => (R[k] === undefined || R[k] === '' ? '-' : R[k]);
+// mmm: "median (min–max)" of a figure.
+function mmm(k) {
+    const v = r(k).split(' ').filter(Boolean);
+    if (v.length === 0 || v[0] === '-') return 'not measured';
+    if (v.length >= 3 && v[1] !== v[2]) return `${v[0]} (${v[1]}–${v[2]})`;
+    return v[0];
+}
+const med = (k) => r(k).split(' ').filter(Boolean)[0] ?? '-';
+// verdict: met / not met / not measured for VALUE OP LIMIT.
+function verdict(x, op, lim) {
+    if (!isNum(x)) return 'not measured';
+    const v = Number(x);
+    return (op === '<=' && v <= lim) || (op === '>=' && v >= lim) ? '**met**' : '**not met**';
+}
+const nm_or = (sec, text) => (NM[sec] ? `not measured: ${NM[sec]}` : text);
+
+// ---- samples -> results ---------------------------------------------------------
+
+function load() {
+    const lines = readFileSync(`${OUT}/samples.txt`, 'utf8').split('\n');
+    const samples = {};
+    const order = [];
+    const derived = [];
+    for (const line of lines) {
+        const eq = line.indexOf('=');
+        if (eq < 0) continue;
+        let k = line.slice(0, eq);
+        const v = line.slice(eq + 1);
+        if (k.startsWith('@')) {
+            k = k.slice(1);
+            samples[k] = v.split(' ').filter(Boolean);
+            R[k] = stats(samples[k]);
+        } else if (k.startsWith('%')) {
+            k = k.slice(1);
+            derived.push([k, v.split(' ').filter(Boolean)]);
+        } else if (k.startsWith('nm_')) {
+            NM[k.slice(3)] = v;
+        } else {
+            R[k] = v;
+        }
+        order.push(k.startsWith('nm_') ? line : k);
+    }
+    for (const [k, [op, ...args]] of derived) {
+        if (op === 'ratio') {
+            const a = samples[args[0]] ?? [];
+            const b = samples[args[1]] ?? [];
+            const n = Math.max(a.length, b.length);
+            const v = [];
+            for (let i = 0; i < n; i++) v.push(div(a[i], b[i]));
+            R[k] = stats(v);
+        } else if (op === 'e2e_best') {
+            const best = [];
+            for (let run = 0; run < RUNS; run++) {
+                let top = 0;
+                for (const rate of E2E_RATES) {
+                    const p99 = (samples[`e2e_${rate}_p99`] ?? [])[run];
+                    const ach = (samples[`e2e_${rate}_ach`] ?? [])[run];
+                    const lost = (samples[`e2e_${rate}_lost`] ?? [])[run];
+                    if (isNum(p99) && Number(p99) >= 0 && Number(p99) < 50 &&
+                        isNum(ach) && Number(ach) >= 0.9 * Number(rate) && isNum(lost) && Number(lost) === 0) {
+                        top = Number(rate);
+                    }
+                }
+                best.push(String(top));
+            }
+            R[k] = stats(best);
+        } else {
+            console.error(`report.mjs: unknown derivation "${op}" for ${k}`);
+            R[k] = '- - -';
+        }
+    }
+    const res = order.map((k) => (k.startsWith('nm_') ? k : `${k}=${R[k]}`));
+    writeFileSync(`${OUT}/results.txt`, res.join('\n') + '\n');
+}
+
+// ---- plots ----------------------------------------------------------------------
+
+const nan = (v) => (v === '-' ? 'NaN' : v);
+function plots() {
+    const d = OUT;
+    writeFileSync(`${d}/idle.dat`, IDLE_SIZES.map((n) =>
+        `${n} ${nan(med(`idle_rtd_${n}_bpc`))} ${nan(med(`idle_node_${n}_bpc`))} ${nan(med(`idle_echo_${n}_bpc`))}\n`).join(''));
+    writeFileSync(`${d}/fanout.dat`,
+        `10 ${nan(med('fan_rtd_10_p99'))} ${nan(med('fan_node_10_p99'))} NaN\n` +
+        `1000 ${nan(med('fan_rtd_1000_p99'))} ${nan(med('fan_node_1000_p99'))} NaN\n` +
+        `${FAN_N} ${nan(med('fan_rtd_big_p99'))} ${nan(med('fan_node_big_p99'))} ${nan(med('fan_echo_big_p99'))}\n`);
+    writeFileSync(`${d}/e2e.dat`, E2E_RATES.filter((rt) => r(`e2e_${rt}_p99`) !== '')
+        .map((rt) => `${rt} ${med(`e2e_${rt}_p50`)} ${med(`e2e_${rt}_p99`)}\n`).join(''));
+    writeFileSync(`${d}/rest.dat`,
+        `"send (POST)" ${nan(med('rest_send_ours'))} ${nan(med('rest_send_node'))} ${nan(med('pgb_c16'))}\n` +
+        `"history (GET)" ${nan(med('rest_hist_ours'))} ${nan(med('rest_hist_node'))} NaN\n`);
+    const script = `set terminal pngcairo size 720,420 font ",10" noenhanced
+set grid
+set key top left
+set output '${d}/idle.png'
+set title 'Memory per idle connection (authenticated, in its rooms, pinged)'
+set xlabel 'connections'; set ylabel 'bytes per connection (RSS delta / n)'
+set logscale x
+set yrange [0:*]
+plot '${d}/idle.dat' using 1:2 with linespoints lw 2 title 'chat-rtd', \\
+     '' using 1:3 with linespoints lw 2 title 'Node Socket.IO ${r('v_sio')}', \\
+     '' using 1:4 with linespoints lw 2 title 'bare lws echo (ceiling)'
+set output '${d}/fanout.png'
+set title 'Fan-out: NOTIFY to the last member, p99'
+set xlabel 'room members'; set ylabel 'ms'
+plot '${d}/fanout.dat' using 1:2 with linespoints lw 2 title 'chat-rtd', \\
+     '' using 1:3 with linespoints lw 2 title 'Node Socket.IO', \\
+     '' using 1:4 with points pt 7 ps 1.5 title 'bare lws echo (client-triggered)'
+unset logscale x
+set output '${d}/e2e.png'
+set title 'End to end: POST via nginx + FastCGI to the other member socket'
+set xlabel 'messages per second (target)'; set ylabel 'ms'
+set logscale y
+set yrange [*:*]
+plot '${d}/e2e.dat' using 1:2 with linespoints lw 2 title 'p50', '' using 1:3 with linespoints lw 2 title 'p99', 50 with lines dt 2 title '50 ms'
+unset logscale y
+set output '${d}/rest.png'
+set title 'REST throughput (requests per second)'
+set style data histogram; set style histogram cluster gap 1; set style fill solid 0.8 border -1
+set xlabel ''; set ylabel 'requests/s'; set yrange [0:*]
+set key top right
+plot '${d}/rest.dat' using 2:xtic(1) title 'ours: nginx + chat-fcgi', '' using 3 title 'Node http + pg', '' using 4 title 'pgbench ceiling (16 clients)'
+`;
+    const g = spawnSync('gnuplot', [], { input: script, encoding: 'utf8' });
+    if (g.error) return; // no gnuplot: the report goes without plots
+    appendFileSync(`${OUT}/bench.log`, (g.stdout ?? '') + (g.stderr ?? ''));
+    for (const p of ['idle', 'fanout', 'e2e', 'rest']) {
+        const f = `${d}/${p}.png`;
+        if (existsSync(f) && statSync(f).size > 0) copyFileSync(f, `${RES}/${p}.png`);
+    }
+    copyFileSync(`${OUT}/results.txt`, `${RES}/results.txt`);
+}
+
+// ---- report ---------------------------------------------------------------------
+
+function report() {
+    const s_frac4 = div(med('rest_send_ours'), med('pgb_c4'));
+    const s_frac16 = div(med('rest_send_ours'), med('pgb_c16'));
+    const a4 = isNum(med('pgb_c4')) ? Number(med('pgb_c4')) : 0;
+    const a16 = isNum(med('pgb_c16')) ? Number(med('pgb_c16')) : 0;
+    const ceil_best = String(a4 > a16 ? a4 : a16);
+    const s_frac_best = div(med('rest_send_ours'), ceil_best);
+    const idle_top = IDLE_MAX;
+    const bpc10k = med(`idle_rtd_${IDLE_TARGET}_bpc`);
+    const bpc_ratio = div(bpc10k, med(`idle_node_${IDLE_TARGET}_bpc`));
+    let o = '';
+    o += `# Benchmarks
+
+Written by \`make bench\` (scripts/bench.sh) on ${r('m_date')} at commit \`${r('v_commit')}\`;
+do not edit by hand. Raw outputs: \`build/bench/raw/\`; plots: \`tests/bench/results/\`
+(copied from \`build/bench/\`, small PNGs, committed with this file).
+Each figure is the **median of ${RUNS} runs (min–max)** unless it says otherwise; each
+ratio is computed inside one run (ours and the reference measured back to back) and
+then summarised the same way.${QUICK === '1' ? '\n\n**QUICK run (BENCH_QUICK=1): small counts and short runs, not the real figures.**' : ''}
+
+## Machine
+
+| | |
+|---|---|
+| CPU | ${r('m_cpu')} × ${r('m_cores')} cores, shared with other work while this ran (load average ${r('m_load')} at the start, ${r('m_load_end') || '?'} at the end) |
+| RAM | ${r('m_ram')} |
+| OS, kernel | ${r('m_os')}, ${r('m_kernel')} |
+| PostgreSQL | ${r('v_pg')} (private cluster, durable commits: fsync on, synchronous_commit on; default settings otherwise) |
+| nginx | ${r('v_nginx')} |
+| Node | ${r('v_node')}, socket.io ${r('v_sio')}, pg ${r('v_pgjs')} |
+| libwebsockets | ${r('v_lws')} |
+| wrk | ${r('v_wrk')} |
+| open files per process | ${r('m_nofile')} (hard limit of this machine; it caps any one server, and each load generator process, at about that many sockets) |
+
+${NM.node ? `**Node reference not measured:** ${NM.node}.
+
+` : ''}Everything — PostgreSQL, nginx, chat-fcgi (4 workers), chat-rtd, the Node servers, the load
+generator, wrk — shares the same ${r('m_cores')} cores, so every throughput figure is also a
+measure of the client's own CPU use; the ratios are the meaningful part.
+
+## Targets
+
+| target | measured | verdict |
+|---|---|---|
+| idle connection ≤ 8 KB | rtd ${mmm(`idle_rtd_${IDLE_TARGET}_bpc`)} B at ${IDLE_TARGET} connections | ${verdict(bpc10k, '<=', 8192)} |
+| idle connection ≤ 1/10 of the reference | rtd / Node = ${bpc_ratio} at ${IDLE_TARGET} | ${verdict(bpc_ratio, '<=', 0.1)} |
+| fan-out to ${FAN_N} members p99 ≤ 100 ms | rtd ${mmm('fan_rtd_big_p99')} ms | ${verdict(med('fan_rtd_big_p99'), '<=', 100)} |
+| fan-out deliveries/s ≥ 5× the reference | rtd / Node = ${mmm('fan_dps_ratio')} | ${verdict(med('fan_dps_ratio'), '>=', 5)} |
+| end-to-end p99 ≤ 10 ms at 500 messages/s | ${mmm('e2e_500_p99')} ms | ${verdict(med('e2e_500_p99'), '<=', 10)} |
+| send-message throughput ≥ 70% of the pgbench ceiling | ${s_frac_best} of the best pgbench figure (${ceil_best} TPS) | ${verdict(s_frac_best, '>=', 0.7)} |
+| send-message throughput ≥ 3× the Node reference | ${mmm('rest_send_ratio')} | ${verdict(med('rest_send_ratio'), '>=', 3)} |
+| history read ≥ 3× the Node reference | ${mmm('rest_hist_ratio')} | ${verdict(med('rest_hist_ratio'), '>=', 3)} |
+
+## 1. Connections: memory per idle connection
+
+Each connection is a stock Socket.IO v4 client session (our C load generator): WebSocket
+handshake, Engine.IO open, CONNECT with a JWT minted for a seeded user, joined to
+\`user:<id>\` and the user's 2 chat rooms (users b10001…; a team chat of 10 and a
+department chat of 1,000). Each run starts the server afresh and ramps through the
+sizes; at each size it holds ${HOLD} s so that every socket answers at least one ping
+(ping interval ${PING_MS} ms for both servers, shortened from the default 25 s so that a
+ping round fits in the hold), then reads the server's VmRSS. Bytes per
+connection = (VmRSS at that size − VmRSS before the first connection) / connections
+held. The largest size is ramped to in the first run only (its ramp is the slowest),
+so its row is one run. Connections go straight to the server's port (not through
+nginx), from ${NSRC} source addresses 127.0.0.2…
+
+${NM.idle ? `**Not measured:** ${NM.idle}.
+` : ''}${NM.rtd ? `**chat-rtd not measured:** ${NM.rtd}.
+` : ''}Runs: ${r('idle_runs') || '0'} for the smaller sizes.
+
+| connections | chat-rtd B/conn | Node Socket.IO B/conn | bare lws echo B/conn | rtd held (pinged) | Node held (pinged) | rtd connects/s | Node connects/s |
+|---|---|---|---|---|---|---|---|
+`;
+    for (const n of IDLE_SIZES) {
+        o += `| ${n} | ${mmm(`idle_rtd_${n}_bpc`)} | ${mmm(`idle_node_${n}_bpc`)} | ${mmm(`idle_echo_${n}_bpc`)} | ` +
+            `${med(`idle_rtd_${n}_held`)} (${med(`idle_rtd_${n}_pinged`)}) | ${med(`idle_node_${n}_held`)} (${med(`idle_node_${n}_pinged`)}) | ` +
+            `${mmm(`idle_rtd_${n}_rate`)} | ${mmm(`idle_node_${n}_rate`)} |\n`;
+    }
+    o += `| 50,000 | not measured: one process may hold at most ${r('m_nofile')} open files on this machine (hard limit; raising it needs CAP_SYS_RESOURCE, which this machine does not grant), so neither server can hold 50,000 sockets here | | | | | | |
+
+The largest size tried (${idle_top}) is about the most connections one process can hold here
+(the open-file limit). Held at that size within the ${CONNECT_TIMEOUT} s connect timeout: rtd
+${med(`idle_rtd_${idle_top}_held`)}, Node ${med(`idle_node_${idle_top}_held`)}, echo
+${med(`idle_echo_${idle_top}_held`)}; where rtd holds fewer, its connect rate past 10,000 sockets
+(column above) is the limit, not the file limit — see the finding in §2. The client side
+is not the limit: ${CAP_PROCS} load generator processes held ${get('cap_held')} of ${get('cap_total')}
+connections at once (${get('cap_pinged')} answering pings), against ${CAP_PROCS} echo servers, from
+${NSRC} source addresses.
+
+![idle](tests/bench/results/idle.png)
+
+**What limits it.** Memory: for rtd, what lws keeps per connection (the bare echo row is
+that floor: the same library with no rooms, users or token) plus ours (\`struct rt_conn\`,
+its room slots, the user record, malloc overhead); the small sizes carry the process's
+fixed growth (worker arenas, hash tables) spread over few sockets. For Node, a Socket.IO
+socket, an Engine.IO socket and a \`ws\` socket with their buffers and room sets, all JS
+objects. Connect rate: rtd writes the user's presence row in a durable transaction on
+every connect (4 worker threads), so its ramp is bounded by commits; Node's reference
+does no presence, only the two lookups. Count: the open-file limit above. **What would
+move it:** several rtd processes behind nginx (they share PostgreSQL as the bus) for
+more than ~20k sockets per machine here; for memory, smaller lws buffers.
+
+## 2. Fan-out
+
+${FAN_N} clients connected once per server (users b1…b${FAN_N}, each in a team chat of 10, a
+department chat of 1,000 and the chat \`all\` of ${FAN_N}), then ${RUNS} rounds of measures on
+those connections (the medians below are over rounds; ratios are round by round, the
+servers measured one after the other). In each round, one message at a time (${FAN_MSGS} per room size): the load
+generator inserts the \`eventos\` row (durable commit), then sends the NOTIFY in its own
+\`synchronous_commit = off\` transaction, exactly as the application does, and times from
+just before that NOTIFY to each member's receipt of the \`42["mensaje:nuevo",…]\` frame
+(a Mensaje-sized payload, ~500 bytes). "Last" is the time to the last member, per message.
+Then ${SUSTAIN} s of back-to-back messages to the ${FAN_N} room, 4 in flight: deliveries per second.
+The echo ceiling has no database: connection 0 sends the event and the bare lws server
+broadcasts it to everyone.
+
+${NM.fanout ? `**Not measured:** ${NM.fanout}.
+` : ''}${NM.rtd ? `**chat-rtd not measured:** ${NM.rtd}.
+` : ''}
+| room size | rtd last p50 ms | rtd last p99 ms | Node last p50 ms | Node last p99 ms | bare lws echo last p50 / p99 ms |
+|---|---|---|---|---|---|
+| 10 | ${mmm('fan_rtd_10_p50')} | ${mmm('fan_rtd_10_p99')} | ${mmm('fan_node_10_p50')} | ${mmm('fan_node_10_p99')} | |
+| 1,000 | ${mmm('fan_rtd_1000_p50')} | ${mmm('fan_rtd_1000_p99')} | ${mmm('fan_node_1000_p50')} | ${mmm('fan_node_1000_p99')} | |
+| ${FAN_N} | ${mmm('fan_rtd_big_p50')} | ${mmm('fan_rtd_big_p99')} | ${mmm('fan_node_big_p50')} | ${mmm('fan_node_big_p99')} | ${mmm('fan_echo_big_p50')} / ${mmm('fan_echo_big_p99')} |
+
+| sustained, room of ${FAN_N} | deliveries/s |
+|---|---|
+| chat-rtd | ${mmm('fan_rtd_dps')} |
+| Node Socket.IO | ${mmm('fan_node_dps')} |
+| bare lws echo (ceiling) | ${mmm('fan_echo_dps')} |
+| rtd / Node (same run) | ${mmm('fan_dps_ratio')} |
+| rtd / echo ceiling (same run) | ${mmm('fan_dps_frac_echo')} |
+
+**Finding for rtd.** With ${FAN_N} sockets connected, rtd's delivery time grows with the
+number of sockets *connected*, not with the room: even a room of 10 takes
+${mmm('fan_rtd_10_p50')} ms (p50), while in the smaller runs (2,000 sockets) it took a few
+ms, and Node stays at ${mmm('fan_node_10_p50')} ms with the same sockets. A likely cause, to be
+confirmed by the rtd owner with \`perf\`: each socket's Engine.IO ping is its own
+\`lws_sul\` timer, and lws 4.1 keeps those in one sorted list, so every reschedule walks
+it — with ${FAN_N} sockets pinged every ${PING_MS} ms that is O(n²) work per ping interval on
+the loop that also delivers. The production ping interval (25 s) divides that by
+${Math.floor(25000 / PING_MS)}, not by n; one shared ping timer per interval (as the echo server does) would
+remove it.
+
+Incomplete messages (some member did not get it within 5 s), per run: rtd
+${mmm('fan_rtd_big_inc')} for ${FAN_N}, Node ${mmm('fan_node_big_inc')}.
+
+![fanout](tests/bench/results/fanout.png)
+
+**What limits it.** The two cores: the server writes ${FAN_N} frames per message while the load
+generator reads them on the same machine (and other work ran beside it), so a large
+share of the CPU is the client's and all three servers are measured through the same
+bottleneck. rtd formats a frame once and queues it by reference on every socket;
+Node's \`io.to(room).emit\` encodes once too but pays per-socket JS and \`ws\` work. The
+echo row is the library's floor for the same writes without the database read or the
+rooms. **What would move it:** the client on another machine (the figures here are a
+lower bound for every server); for rtd, the gap to the echo row.
+
+## 3. End to end: POST through nginx + FastCGI to the other member's socket
+
+32 sender threads, each with a keep-alive connection to nginx, 4 per chat of two
+(\`pair-1\`…\`pair-8\`, sent by the chat's first member), POST \`{"contenido":…}\` on a fixed schedule for ${E2E_SECS} s per rate; the
+other member of each chat is connected to rtd through nginx (\`/chat/socket.io/\`).
+Latency = from just before the POST is written to the receipt of the
+\`mensaje:nuevo\` frame on the other member's socket. Rates step up until p99 passes 200 ms
+or the senders fall behind.
+
+| target msg/s | achieved msg/s | p50 ms | p99 ms | lost | POST answered p50 / p99 ms |
+|---|---|---|---|---|---|
+`;
+    let any = false;
+    for (const rt of E2E_RATES) {
+        if (r(`e2e_${rt}_p99`) === '') continue;
+        any = true;
+        o += `| ${rt} | ${mmm(`e2e_${rt}_ach`)} | ${mmm(`e2e_${rt}_p50`)} | ${mmm(`e2e_${rt}_p99`)} | ${mmm(`e2e_${rt}_lost`)} | ` +
+            `${med(`e2e_${rt}_http50`)} / ${med(`e2e_${rt}_http99`)} |\n`;
+    }
+    if (!any) o += `| ${nm_or('e2e', 'not measured')} | | | | | |\n`;
+    o += `
+Highest rate held with p99 < 50 ms (and nothing lost, ≥ 90% of the target achieved):
+**${mmm('e2e_best')} messages/s** (0: none of the rates).
+
+![e2e](tests/bench/results/e2e.png)
+
+**What limits it.** Each message is a durable commit (the WAL flush on this disk), the
+NOTIFY transaction after it, rtd's cursor read of \`eventos\`, and two proxy hops through
+nginx; at the top rates the 4 FastCGI workers and the CPU the load generator shares.
+**What would move it:** more FastCGI workers (they wait on the commit, not the CPU),
+a faster WAL disk, coalesced NOTIFYs.
+
+## 4. REST throughput
+
+wrk, 2 threads, ${WRK_CONNS} connections, ${WRK_SECS} s per run; ours through nginx + chat-fcgi (4
+workers), the reference \`tests/bench/ref/rest.mjs\` (node:http + pg, one process, a pool
+of 4, the same SQL) on its own port without nginx. Send: \`POST /chats/{id}/mensajes\` from
+one user to one chat. History: \`GET /chats/{id}/mensajes?limite=50&antes=<random id>\`
+in the chat \`big\` of 1,000,000 messages, \`antes\` drawn uniformly over its ids.
+
+| | ours req/s | Node req/s | ours / Node (same run) |
+|---|---|---|---|
+| send message | ${nm_or('rest_send', `${mmm('rest_send_ours')}`)} | ${mmm('rest_send_node')} | ${mmm('rest_send_ratio')} |
+| read history (50, deep) | ${nm_or('rest_hist', `${mmm('rest_hist_ours')}`)} | ${mmm('rest_hist_node')} | ${mmm('rest_hist_ratio')} |
+
+The same database work without HTTP (pgbench, 4 clients, \`tests/bench/history.pgbench\`):
+
+| history read, database only | TPS |
+|---|---|
+| unnamed statements, parsed and planned every time (what chat-fcgi's \`PQexecParams\` does) | ${mmm('pgbh_extended')} |
+| prepared statements (what the Node reference's named queries do) | ${mmm('pgbh_prepared')} |
+
+![rest](tests/bench/results/rest.png)
+
+**What limits it.** Send: the durable commit (one WAL flush per message; with 4 FastCGI
+workers at most 4 commits share a flush) and the NOTIFY transaction after it; both servers
+wait for the same commit, so where the reference is ahead the difference is per-request
+CPU on these 2 shared cores — ours parses and plans every statement (the big Mensaje
+query included) on every call, the reference's named statements are planned once. History: PostgreSQL's
+work on the 50-message statement (the Mensaje columns, the read-receipt
+\`NOT EXISTS\` and the reactions subquery per row), which both servers send; the table
+above shows what planning it on every call costs. **What would move it:** prepared
+statements in \`shared/core/db.c\` (\`PQprepare\` once per connection) for the hot statements;
+for send, more workers (they wait on the flush, not the CPU) and group commit
+(\`commit_delay\`).
+
+## 5. Ceilings
+
+| ceiling | figure | ours as a fraction |
+|---|---|---|
+| pgbench, send-message transaction, 4 clients (= FastCGI workers) | ${mmm('pgb_c4')} TPS | send ${s_frac4} |
+| pgbench, send-message transaction, 16 clients | ${mmm('pgb_c16')} TPS | send ${s_frac16} |
+| pgbench, history read, 4 clients, unprepared (as chat-fcgi) | ${mmm('pgbh_extended')} TPS | history ${div(med('rest_hist_ours'), med('pgbh_extended'))} |
+| pgbench, history read, 4 clients, prepared | ${mmm('pgbh_prepared')} TPS | history ${div(med('rest_hist_ours'), med('pgbh_prepared'))} |
+| bare lws echo, fan-out to ${FAN_N}, deliveries/s | ${mmm('fan_echo_dps')} | rtd ${mmm('fan_dps_frac_echo')} |
+| bare lws echo, idle connection at ${IDLE_TARGET} | ${mmm(`idle_echo_${IDLE_TARGET}_bpc`)} B | rtd ${div(bpc10k, med(`idle_echo_${IDLE_TARGET}_bpc`))}× |
+
+The pgbench script (\`tests/bench/send.pgbench\`) holds the user lookup, the durable
+transaction (the message insert with its access check, the \`eventos\` row) and then the
+NOTIFY in its own \`synchronous_commit = off\` transaction — the database work of one send,
+with no HTTP, JSON or JWT. **What limits it:** the WAL flush per commit and the global
+lock a notifying commit takes (DESIGN.md); more clients buy group commit.
+
+## 6. Delta sync after an hour away
+
+User b30001 takes a cursor (\`GET /sync/cursor\`), then 20 messages are posted in each of 50
+chats (${r('sync_posted') || '0'} posted); one \`POST /sync {cursor}\` is timed with curl, 5 times.
+
+| | |
+|---|---|
+| one sync call | ${nm_or('sync', `${mmm('sync_ms')} ms`)} |
+| answer | ${nm_or('sync', `${r('sync_bytes') || '?'} bytes, ${r('sync_msgs') || '?'} chat_id fields, hay_mas ${r('sync_hay_mas') || '?'} (the call timed is the first page)`)} |
+
+## 7. Search over 1,000,000 messages
+
+User b30001 (a member of the 1,000,000-message chat and 51 small ones) calls
+\`GET /buscar\` through nginx, one request at a time with curl on one kept-alive
+connection, ${r('search_common_n') || '?'} calls per row; a "rare" call looks up a random
+message number (one hit), so no two calls repeat. Latency is curl's total time.
+Load average before / after: ${r('search_load_before') || '?'} / ${r('search_load_after') || '?'} (2 cores, shared).
+
+| query | matches | p50 ms | p99 ms |
+|---|---|---|---|
+| \`prueba\` (in every message), relevance | 1,000,000 | ${nm_or('search', get('search_common_p50'))} | ${nm_or('search', get('search_common_p99'))} |
+| \`prueba\`, \`orden=fecha\` | 1,000,000 | ${nm_or('search', get('search_common_date_p50'))} | ${nm_or('search', get('search_common_date_p99'))} |
+| a message number (rare word), relevance | 1 | ${nm_or('search', get('search_rare_p50'))} | ${nm_or('search', get('search_rare_p99'))} |
+| \`"historial largo"\` + a number (phrase of common words and a rare one) | 1 | ${nm_or('search', get('search_phrase_p50'))} | ${nm_or('search', get('search_phrase_p99'))} |
+| \`zanahoria\` (no match) | 0 | ${nm_or('search', get('search_none_p50'))} | ${nm_or('search', get('search_none_p99'))} |
+
+Each answer holds up to 20 full Mensaje objects with excerpts. **What limits it:** a common
+word ranks only the newest 2,000 matches (\`BUSQ_CANDIDATES\`), read backwards along the
+primary key; a rare word is a GIN index lookup on \`(chat_id, busqueda)\`; the rest is
+loading the page (Mensaje objects, \`ts_headline\` on 20 texts).
+
+## How to reproduce
+
+\`make bench\` (about 15 minutes; it needs nothing running; ports are picked at random).
+\`BENCH_QUICK=1 BENCH_RUNS=1 make bench\` is a smoke run of a few minutes with small counts.
+Sources: \`scripts/bench.sh\`, \`tests/bench/\` (\`loadgen.c\` the Socket.IO load generator,
+\`echo.c\` the bare lws ceiling, \`ref/\` the Node servers, \`seed.sql\`, \`*.pgbench\`,
+\`*.lua\` for wrk).
+`;
+    writeFileSync(`${MD}.tmp`, o);
+    renameSync(`${MD}.tmp`, MD);
+}
+
+load();
+plots();
+report();
