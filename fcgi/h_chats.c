@@ -21,15 +21,8 @@ static int chats_id_list(struct req *rq, const char *key, bool required, size_t 
     size_t len = json_object_array_length(arr);
     if (len > max)
         return err_set(e, ERR_INVALID, "%s admite hasta %zu ids", key, max);
-    long long *ids = arena_alloc(rq->a, sizeof(long long) * (len + 1));
-    for (size_t i = 0; i < len; i++) {
-        json_object *v = json_object_array_get_idx(arr, i);
-        if (!json_object_is_type(v, json_type_int) || json_object_get_int64(v) <= 0 ||
-            json_object_get_int64(v) == INT64_MAX)
-            return err_set(e, ERR_INVALID, "%s debe ser una lista de ids", key);
-        ids[i] = json_object_get_int64(v);
-    }
-    *out = ids;
+    if (jsonx_ids(rq->a, arr, key, out, e) < 0)
+        return -1;
     *n = len;
     return 0;
 }
@@ -197,6 +190,17 @@ int h_chats_silenciar(struct req *rq, struct err *e)
         return err_set(e, ERR_INVALID, "silenciado es obligatorio (true o false)");
     json_object *c;
     if (chat_mute(rq->db, rq->a, &rq->who, id, s, &c, e) < 0)
+        return -1;
+    return http_json(rq, 200, json_object_get(c));
+}
+
+/* GET /contextos/{tipo}/{clave}: the chat of one ERP record, for its
+ * members (API.md §9). */
+int h_contextos_get(struct req *rq, struct err *e)
+{
+    json_object *c;
+    if (chat_contexto_get(rq->db, rq->a, &rq->who, route_capture(&rq->caps, "tipo"),
+                          route_capture(&rq->caps, "clave"), &c, e) < 0)
         return -1;
     return http_json(rq, 200, json_object_get(c));
 }

@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "domain/comunicado.h"
+#include "domain/msg.h"
 #include "core/jsonx.h"
 #include "routes.h"
 
@@ -42,14 +43,9 @@ static int comunicados_target_ids(struct req *rq, json_object *arr, struct com_n
     size_t n = json_object_array_length(arr);
     if (n == 0 || n > COM_MAX_USUARIOS)
         return err_set(e, ERR_INVALID, "usuario_ids debe tener de 1 a %d ids", COM_MAX_USUARIOS);
-    long long *ids = arena_alloc(rq->a, sizeof(long long) * n);
-    for (size_t i = 0; i < n; i++) {
-        json_object *v = json_object_array_get_idx(arr, i);
-        long long x = json_object_is_type(v, json_type_int) ? json_object_get_int64(v) : 0;
-        if (x <= 0 || x == INT64_MAX)
-            return err_set(e, ERR_INVALID, "usuario_ids debe ser una lista de ids");
-        ids[i] = x;
-    }
+    long long *ids;
+    if (jsonx_ids(rq->a, arr, "usuario_ids", &ids, e) < 0)
+        return -1;
     in->target = COM_USUARIOS;
     in->ids = ids;
     in->nids = n;
@@ -117,12 +113,11 @@ int h_comunicados_create(struct req *rq, struct err *e)
     if (comunicados_text(rq->json, "titulo", true, COM_TITULO_MAX, &in.titulo, e) < 0 ||
         comunicados_text(rq->json, "contenido", false, rq->cfg->mensaje_max_chars,
                          &in.contenido, e) < 0 ||
-        comunicados_text(rq->json, "client_id", false, 200, &in.client_id, e) < 0 ||
+        jsonx_get_str(rq->json, "client_id", &in.client_id, e) < 0 ||
+        msg_client_id_check(in.client_id, e) < 0 ||
         jsonx_get_id(rq->json, "media_id", &in.media_id, e) < 0 ||
         comunicados_target(rq, &in, e) < 0)
         return -1;
-    if (in.client_id && !*in.client_id)
-        return err_set(e, ERR_INVALID, "client_id no puede estar vacío");
     bool created;
     json_object *c;
     if (com_create(rq->db, rq->a, &rq->who, &in, &created, &c, e) < 0)

@@ -3,10 +3,13 @@
 
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
 #include "core/jsonx.h"
 #include "core/log.h"
+#include "metrics.h"
+#include "core/origin.h"
 
 const struct route routes[] = {
     { "GET",  "/salud",                              h_salud,               ROUTE_PUBLIC },
@@ -18,6 +21,11 @@ const struct route routes[] = {
     { "POST", "/interno/usuarios/{id_erp}/desactivar", h_interno_desactivar, ROUTE_SERVICE | ROUTE_JSON_OPT },
     { "POST", "/interno/usuarios/{id_erp}/reactivar", h_interno_reactivar,  ROUTE_SERVICE | ROUTE_JSON_OPT },
     { "PUT",  "/interno/usuarios/{id_erp}/vacaciones", h_interno_vacaciones, ROUTE_SERVICE | ROUTE_JSON },
+    { "GET",  "/interno/metricas",                   h_interno_metricas,    ROUTE_SERVICE },
+    /* compliance: legal hold, retention, audit trail */
+    { "PUT",  "/interno/usuarios/{id_erp}/retencion",  h_interno_usuario_retencion, ROUTE_SERVICE | ROUTE_JSON },
+    { "PUT",  "/interno/chats/{id}/retencion",         h_interno_chat_retencion, ROUTE_SERVICE | ROUTE_JSON },
+    { "GET",  "/interno/auditoria",                    h_interno_auditoria,   ROUTE_SERVICE },
     /* announcements (h_comunicados.c) */
     { "POST", "/comunicados",                        h_comunicados_create,  ROUTE_USER | ROUTE_JSON },
     { "GET",  "/comunicados",                        h_comunicados_list,    ROUTE_USER },
@@ -53,6 +61,11 @@ const struct route routes[] = {
     { "GET",    "/mensajes/{id}/lecturas",               h_mensajes_lecturas,   ROUTE_USER },
     { "POST",   "/sync",                                 h_sync,                ROUTE_USER | ROUTE_JSON },
     { "GET",    "/sync/cursor",                          h_sync_cursor,         ROUTE_USER },
+    /* chats tied to ERP records */
+    { "PUT",    "/interno/contextos/{tipo}/{clave}",     h_interno_contexto,    ROUTE_SERVICE | ROUTE_JSON },
+    { "GET",    "/contextos/{tipo}/{clave}",             h_contextos_get,       ROUTE_USER },
+    /* search (h_busqueda.c) */
+    { "GET",    "/buscar",                               h_buscar,              ROUTE_USER },
     /* media (h_media.c): no ROUTE_JSON, the upload streams its own body */
     { "POST",   "/media",                                h_media_upload,        ROUTE_USER },
     { "GET",    "/media/{id}",                           h_media_get,           ROUTE_USER },
@@ -72,9 +85,11 @@ static long long routes_now_us(void)
     return (long long)t.tv_sec * 1000000 + t.tv_nsec / 1000;
 }
 
-/* The bearer token or the ERP cookie; NULL when neither is there. */
-static const char *routes_token(struct req *rq)
+/* The bearer token or the ERP cookie; NULL when neither is there.
+ * *cookie tells which one it was. */
+static const char *routes_token(struct req *rq, bool *cookie)
 {
+    *cookie = false;
     const char *h = http_env(rq, "HTTP_AUTHORIZATION");
     if (h && strncasecmp(h, "Bearer ", 7) == 0) {
         h += 7;
@@ -82,15 +97,62 @@ static const char *routes_token(struct req *rq)
             h++;
         return h;
     }
-    if (rq->cfg->jwt_cookie[0])
-        return http_cookie(rq, rq->cfg->jwt_cookie);
+    if (rq->cfg->jwt_cookie[0]) {
+        const char *c = http_cookie(rq, rq->cfg->jwt_cookie);
+        *cookie = c != NULL;
+        return c;
+    }
     return NULL;
+}
+
+/* Whether the media type of CONTENT_TYPE (parameters after ';' ignored)
+ * is exactly application/json. */
+static bool routes_is_json_type(const char *ct)
+{
+    if (!ct)
+        return false;
+    while (*ct == ' ' || *ct == '\t')
+        ct++;
+    size_t n = strcspn(ct, "; \t");
+    return n == 16 && strncasecmp(ct, "application/json", 16) == 0;
+}
+
+/* A browser sends the ERP cookie with any request to us, whichever site
+ * made it, so a cookie alone does not show that the user meant a change.
+ * An unsafe method must then come from our own origin or a configured one
+ * (API.md §9), and a JSON endpoint must be called with the JSON media type,
+ * which no cross-site form or no-cors fetch can send. Runs before the
+ * token is checked, so a refused request writes nothing. */
+static int routes_cookie_rule(struct req *rq, unsigned flags, struct err *e)
+{
+    if (strcmp(rq->method, "GET") == 0 || strcmp(rq->method, "HEAD") == 0)
+        return 0;
+    /* nginx passes REQUEST_SCHEME; Apache and others at least HTTPS=on */
+    const char *scheme = http_env(rq, "REQUEST_SCHEME"), *https = http_env(rq, "HTTPS");
+    if (!scheme || !*scheme)
+        scheme = https && strcasecmp(https, "on") == 0 ? "https" : "http";
+    char own[ORIGIN_MAX];
+    bool have_own = origin_own(scheme, http_env(rq, "HTTP_HOST"), http_env(rq, "SERVER_PORT"), own) == 0;
+    if (!origin_request_allowed(http_env(rq, "HTTP_ORIGIN"), http_env(rq, "HTTP_SEC_FETCH_SITE"),
+                                http_env(rq, "HTTP_REFERER"), have_own ? own : NULL,
+                                rq->cfg->origenes_permitidos)) {
+        log_warn("req=%s event=origin_refused origin=\"%.100s\" host=\"%.100s\"", rq->id,
+                 http_env(rq, "HTTP_ORIGIN") ? http_env(rq, "HTTP_ORIGIN") : "-",
+                 http_env(rq, "HTTP_HOST") ? http_env(rq, "HTTP_HOST") : "-");
+        return err_set(e, ERR_ORIGIN, NULL);
+    }
+    if ((flags & (ROUTE_JSON | ROUTE_JSON_OPT)) && !routes_is_json_type(http_env(rq, "CONTENT_TYPE")))
+        return err_set(e, ERR_MEDIA_TYPE, "Se requiere Content-Type: application/json");
+    return 0;
 }
 
 static int routes_auth(struct req *rq, const struct token_keys *keys, unsigned flags,
                        struct err *e)
 {
-    const char *tok = routes_token(rq);
+    bool cookie;
+    const char *tok = routes_token(rq, &cookie);
+    if (tok && *tok && cookie && routes_cookie_rule(rq, flags, e) < 0)
+        return -1;
     if (!tok || !*tok)
         return err_set(e, ERR_TOKEN, "Falta el token de acceso");
     struct token_claims c;
@@ -102,7 +164,11 @@ static int routes_auth(struct req *rq, const struct token_keys *keys, unsigned f
         return err_set(e, ERR_FORBIDDEN, "Se requiere el token de un usuario");
     int ret = usr_login(rq->db, rq->a, &c, &rq->who, e);
     rq->auth_us = routes_now_us() - rq->t0_us;
-    return ret;
+    if (ret < 0)
+        return -1;
+    rq->who.solicitud = rq->id;
+    rq->who.ip = http_env(rq, "REMOTE_ADDR");
+    return 0;
 }
 
 /* Finds the route; sets *method_mismatch when the path exists with
@@ -119,6 +185,7 @@ static const struct route *routes_find(struct req *rq, bool *method_mismatch)
             continue;
         }
         rq->caps = caps;
+        rq->route_no = (int)(r - routes) + 1;
         return r;
     }
     return NULL;
@@ -168,6 +235,7 @@ void routes_dispatch(struct req *rq, const struct token_keys *keys)
 {
     rq->t0_us = routes_now_us();
     db_trace_start(rq->db, rq->cfg->log_timing);
+    unsigned long long db0 = rq->db->wait_us;
     struct err e = { ERR_NONE, "" };
     /* copied: the log line is written after the request's variables are freed */
     const char *m = http_env(rq, "REQUEST_METHOD");
@@ -178,6 +246,8 @@ void routes_dispatch(struct req *rq, const struct token_keys *keys)
     db_rollback(rq->db);
     rq->err_code = e.code;
     rq->done_us = routes_now_us();
+    metrics_request(rq->w->metrics, rq->route_no - 1, rq->status,
+                    (double)(rq->done_us - rq->t0_us) / 1e6, (double)(rq->db->wait_us - db0) / 1e6);
 }
 
 void routes_finish(struct req *rq)

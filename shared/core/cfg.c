@@ -10,6 +10,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "core/origin.h"
+
 #define OFF(f) ((unsigned)offsetof(struct cfg, f))
 
 static const char *const cfg_levels[] = { "debug", "info", "warn", "error", NULL };
@@ -49,11 +51,17 @@ const struct cfg_key cfg_keys[] = {
     { "jwt_claim_departamento", CFG_STR, "departamento", 0, 0, NULL, OFF(jwt_claim_departamento) },
     { "jwt_claim_permisos", CFG_STR, "permisos", 0, 0, NULL, OFF(jwt_claim_permisos) },
     { "jwt_claim_scope", CFG_STR, "scope", 0, 0, NULL, OFF(jwt_claim_scope) },
+    { "origenes_permitidos", CFG_STR, "", 0, 0, NULL, OFF(origenes_permitidos) },
+    { "token_en_url", CFG_BOOL, "off", 0, 0, NULL, OFF(token_en_url) },
     { "mensaje_max_chars", CFG_INT, "10000", 1, 1000000, NULL, OFF(mensaje_max_chars) },
     { "media_max_bytes", CFG_INT, "26214400", 1024, 2147483647, NULL, OFF(media_max_bytes) },
     { "media_dir", CFG_STR, "var/media", 0, 0, NULL, OFF(media_dir) },
     { "media_retention_days", CFG_INT, "30", 0, 36500, NULL, OFF(media_retention_days) },
     { "eventos_retention_days", CFG_INT, "30", 1, 36500, NULL, OFF(eventos_retention_days) },
+    { "retencion_mensajes_dias", CFG_INT, "0", 0, 36500, NULL, OFF(retencion_mensajes_dias) },
+    { "retencion_media_dias", CFG_INT, "0", 0, 36500, NULL, OFF(retencion_media_dias) },
+    { "retencion_comunicados_dias", CFG_INT, "0", 0, 36500, NULL, OFF(retencion_comunicados_dias) },
+    { "auditoria_permiso", CFG_INT, "569", 1, 2147483647, NULL, OFF(auditoria_permiso) },
     { "expo_url", CFG_STR, "http://127.0.0.1:9", 0, 0, NULL, OFF(expo_url) },
     { "expo_access_token", CFG_STR, "", 0, 0, NULL, OFF(expo_access_token) },
     { "push_max_attempts", CFG_INT, "8", 1, 100, NULL, OFF(push_max_attempts) },
@@ -212,6 +220,8 @@ static int cfg_validate(struct cfg *c, char *why, unsigned whylen)
             return -1;
         }
     }
+    if (origin_list_check(c->origenes_permitidos, why, whylen) < 0)
+        return -1;
     if (c->db_conninfo[0] == '\0') {
         snprintf(why, whylen, "db_conninfo: must not be empty");
         return -1;

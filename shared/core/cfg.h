@@ -44,12 +44,21 @@ struct cfg {
     char *jwt_claim_departamento;
     char *jwt_claim_permisos;
     char *jwt_claim_scope;
+    /* cookie sessions */
+    char *origenes_permitidos;
+    /* development switches */
+    bool token_en_url;
     /* content */
     int mensaje_max_chars;
     int media_max_bytes;
     char *media_dir;
     int media_retention_days;
     int eventos_retention_days;
+    /* compliance: retention policies (days, 0 = forever) and the audit page */
+    int retencion_mensajes_dias;
+    int retencion_media_dias;
+    int retencion_comunicados_dias;
+    int auditoria_permiso;
     /* push */
     char *expo_url;
     char *expo_access_token;

@@ -245,7 +245,7 @@ struct db_op {
 static void db_pipe(struct db *d, struct db_op *ops, int nops, const char *label)
 {
     PGconn *c = d->conn;
-    long long t0 = d->trace.on ? db_now_us() : 0;
+    long long t0 = db_now_us();
     for (int i = 0; i < nops; i++) {
         ops[i].res = NULL;
         ops[i].prepare = ops[i].sent = false;
@@ -315,8 +315,10 @@ static void db_pipe(struct db *d, struct db_op *ops, int nops, const char *label
         PQclear(PQgetResult(c));
     if (!PQexitPipelineMode(c) || !send_ok || !synced)
         d->broken = true;   /* results still pending or the send failed: start afresh */
+    long long spent = db_now_us() - t0;
+    d->wait_us += (unsigned long long)spent;
     if (d->trace.on)
-        db_trace_add(d, label, db_now_us() - t0);
+        db_trace_add(d, label, spent);
 }
 
 static bool db_res_ok(const PGresult *r)
@@ -714,4 +716,16 @@ bool db_get_bool(const PGresult *r, int row, int col)
 const char *db_ll(struct arena *a, long long v)
 {
     return arena_printf(a, "%lld", v);
+}
+
+const char *db_ll_array(struct arena *a, const long long *ids, size_t n)
+{
+    size_t cap = 3 + n * 21;
+    char *s = arena_alloc(a, cap), *w = s;
+    *w++ = '{';
+    for (size_t i = 0; i < n; i++)
+        w += snprintf(w, cap - (size_t)(w - s), "%s%lld", i ? "," : "", ids[i]);
+    *w++ = '}';
+    *w = '\0';
+    return s;
 }

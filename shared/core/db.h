@@ -55,6 +55,8 @@ struct db {
     struct db_deferred *defer;      /* statements queued by db_defer */
     size_t ndefer, capdefer;
     struct db_trace trace;
+    unsigned long long wait_us; /* time spent waiting for the server, ever
+                                   (for metrics: callers take differences) */
 };
 
 /* Connects to conninfo, retrying once a second up to retries times (0: one
@@ -147,5 +149,9 @@ bool db_get_bool(const PGresult *r, int row, int col);
 
 /* Formats v as decimal text in the arena, for use as a parameter. */
 const char *db_ll(struct arena *a, long long v);
+
+/* The PostgreSQL bigint[] text of n ids ("{1,2,3}", "{}" for none), in the
+ * arena, for use as a parameter ($1::bigint[]). */
+const char *db_ll_array(struct arena *a, const long long *ids, size_t n);
 
 #endif

@@ -188,3 +188,19 @@ long jsonx_utf8_chars(const char *s)
     }
     return count;
 }
+
+int jsonx_ids(struct arena *a, json_object *arr, const char *key, long long **out,
+              struct err *e)
+{
+    size_t n = json_object_array_length(arr);
+    long long *ids = arena_alloc(a, sizeof(long long) * (n + 1));
+    for (size_t i = 0; i < n; i++) {
+        json_object *v = json_object_array_get_idx(arr, i);
+        long long x = json_object_is_type(v, json_type_int) ? json_object_get_int64(v) : 0;
+        if (x <= 0 || x == INT64_MAX)   /* INT64_MAX: json-c's clamp of a larger number */
+            return err_set(e, ERR_INVALID, "%s debe ser una lista de ids", key);
+        ids[i] = x;
+    }
+    *out = ids;
+    return 0;
+}

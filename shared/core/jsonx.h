@@ -31,6 +31,13 @@ int jsonx_get_bool(json_object *obj, const char *key, bool *out, struct err *e);
 int jsonx_get_array(json_object *obj, const char *key, json_object **out, struct err *e);
 int jsonx_get_object(json_object *obj, const char *key, json_object **out, struct err *e);
 
+/* The ids of arr, a JSON array of positive integers below INT64_MAX, as a
+ * C array in the arena (*out; length json_object_array_length(arr)). Any
+ * other element is -1 with ERR_INVALID "<key> debe ser una lista de ids"
+ * (key names the field). The caller bounds the length. */
+int jsonx_ids(struct arena *a, json_object *arr, const char *key, long long **out,
+              struct err *e);
+
 /* A new string or json null for s == NULL. */
 json_object *jsonx_str(const char *s);
 

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "domain/audit.h"
 #include "domain/evt.h"
 #include "core/jsonx.h"
 #include "domain/media.h"
@@ -35,7 +36,7 @@ static const char com_sql_load[] =
     "  c.deleted_at IS NOT NULL, c.autor_id = $2, my.usuario_id IS NOT NULL, my.leido_at,"
     "  (SELECT count(*) FROM comunicado_destinatarios r"
     "    WHERE r.comunicado_id = c.id AND r.leido_at IS NOT NULL),"
-    "  u.id, u.nombre, u.imagen_url, u.activo,"
+    "  u.id, " USR_SHOWN_NOMBRE("u") ", " USR_SHOWN("u", "imagen_url") ","
     "  " MEDIA_COLS
     " FROM unnest($1::bigint[]) WITH ORDINALITY x(id, ord)"
     " JOIN comunicados c ON c.id = x.id"
@@ -46,7 +47,7 @@ static const char com_sql_load[] =
 
 enum {
     L_ID, L_TITULO, L_CONTENIDO, L_TODOS, L_TOTAL, L_CREATED, L_DELETED, L_AUTHOR,
-    L_RECIPIENT, L_LEIDO_AT, L_LEIDOS, L_U_ID, L_U_NOMBRE, L_U_IMAGEN, L_U_ACTIVO,
+    L_RECIPIENT, L_LEIDO_AT, L_LEIDOS, L_U_ID, L_U_NOMBRE, L_U_IMAGEN,
     L_M_ID,     /* then the rest of MEDIA_COLS */
 };
 
@@ -57,27 +58,12 @@ static const char com_sql_reactions[] =
     " FROM reacciones_comunicados WHERE comunicado_id = ANY($1::bigint[])"
     " GROUP BY comunicado_id, emoji ORDER BY comunicado_id, min(created_at), emoji";
 
-/* PostgreSQL bigint[] text of ids ("{1,2}"), in the arena. */
-static const char *com_id_array(struct arena *a, const long long *ids, size_t n)
-{
-    size_t cap = 3 + n * 21;
-    char *s = arena_alloc(a, cap), *w = s;
-    *w++ = '{';
-    for (size_t i = 0; i < n; i++)
-        w += snprintf(w, cap - (size_t)(w - s), "%s%lld", i ? "," : "", ids[i]);
-    *w++ = '}';
-    *w = '\0';
-    return s;
-}
-
 static json_object *com_autor_json(const PGresult *r, int row)
 {
     json_object *o = json_object_new_object();
-    bool activo = db_get_bool(r, row, L_U_ACTIVO);
     json_object_object_add(o, "id", jsonx_id(db_get(r, row, L_U_ID)));
-    json_object_object_add(o, "nombre", activo ? jsonx_str(db_get(r, row, L_U_NOMBRE))
-                                               : json_object_new_string("Usuario desactivado"));
-    json_object_object_add(o, "imagen_url", activo ? jsonx_str(db_get(r, row, L_U_IMAGEN)) : NULL);
+    json_object_object_add(o, "nombre", jsonx_str(db_get(r, row, L_U_NOMBRE)));
+    json_object_object_add(o, "imagen_url", jsonx_str(db_get(r, row, L_U_IMAGEN)));
     return o;
 }
 
@@ -158,7 +144,7 @@ static int com_load(struct db *d, struct arena *a, const struct com_viewer *v,
     *out = arr;
     if (n == 0)
         return 0;
-    const char *params[2] = { com_id_array(a, ids, n), db_ll(a, v->id) };
+    const char *params[2] = { db_ll_array(a, ids, n), db_ll(a, v->id) };
     PGresult *r = db_exec(d, a, com_sql_load, 2, params, e);
     if (!r)
         return -1;
@@ -373,7 +359,7 @@ static json_object *com_target_json(struct arena *a, const struct com_new *in, c
         for (size_t i = 0; i < in->nids; i++)
             json_object_array_add(ids, json_object_new_int64(in->ids[i]));
         json_object_object_add(o, "usuario_ids", ids);
-        *param = com_id_array(a, in->ids, in->nids);
+        *param = db_ll_array(a, in->ids, in->nids);
     } else {
         json_object *deps = json_object_new_array();
         for (size_t i = 0; i < in->ndeps; i++)
@@ -603,7 +589,7 @@ int com_readers(struct db *d, struct arena *a, const struct principal *p, long l
 
 static const char com_sql_delete[] =
     "UPDATE comunicados SET deleted_at = now(), eliminado_por = $2, updated_at = now()"
-    " WHERE id = $1 AND deleted_at IS NULL RETURNING autor_id, para_todos";
+    " WHERE id = $1 AND deleted_at IS NULL RETURNING autor_id, para_todos, titulo, created_at";
 
 static const char com_sql_exists[] = "SELECT 1 FROM comunicados WHERE id = $1";
 
@@ -629,6 +615,15 @@ int com_delete(struct db *d, struct arena *a, const struct principal *p, long lo
         }
     } else {
         struct com_acc c = { db_get_ll(r, 0, 0), true, db_get_bool(r, 0, 1), false, false };
+        json_object *antes = jsonx_own(a, json_object_new_object());
+        json_object_object_add(antes, "autor_id", jsonx_id(db_get(r, 0, 0)));
+        json_object_object_add(antes, "titulo", jsonx_str(db_get(r, 0, 2)));
+        json_object_object_add(antes, "created_at", jsonx_ts(db_get(r, 0, 3)));
+        json_object *desp = jsonx_own(a, json_object_new_object());
+        json_object_object_add(desp, "eliminado", json_object_new_boolean(true));
+        struct audit_obj obj = { "comunicado", id, 0 };
+        if (audit_add(d, a, p, "comunicado.eliminado", &obj, antes, desp, e) < 0)
+            goto cleanup;
         json_object *ev = jsonx_own(a, json_object_new_object());
         json_object_object_add(ev, "comunicado_id", json_object_new_int64(id));
         if (com_fanout(d, a, id, &c, p->id, "comunicado:eliminado", ev, e) < 0)

@@ -1,7 +1,6 @@
 /* encuesta.c: polls: creation, set-semantics votes under a row lock,
  * closing, and the Encuesta object. */
 #include "domain/encuesta.h"
-#include "domain/push.h"
 
 #include <ctype.h>
 #include <stdio.h>
@@ -84,7 +83,7 @@ int enc_load(struct db *d, struct arena *a, long long viewer, const long long *m
         by_index[k] = NULL;
     if (n == 0)
         return 0;
-    const char *params[2] = { msg_id_array(a, mensaje_ids, n), db_ll(a, viewer) };
+    const char *params[2] = { db_ll_array(a, mensaje_ids, n), db_ll(a, viewer) };
     PGresult *r = db_run(d, a, &enc_st_polls, 2, params, e);
     if (!r)
         return -1;
@@ -201,25 +200,10 @@ int enc_new_check(const struct enc_new *in, long long now, struct err *e)
         if (t <= now)
             return err_set(e, ERR_INVALID, "cierra_at debe estar en el futuro");
     }
-    if (in->client_id) {
-        long n = jsonx_utf8_chars(in->client_id);
-        if (n < 1 || n > 200)
-            return err_set(e, ERR_INVALID, "client_id debe ser texto de 1 a 200 caracteres");
-    }
-    return 0;
+    return msg_client_id_check(in->client_id, e);
 }
 
 /* ---- create ------------------------------------------------------------ */
-
-static const char enc_sql_by_client[] =
-    "SELECT id, chat_id, tipo FROM mensajes WHERE autor_id = $1 AND client_id = $2";
-static const struct db_stmt enc_st_by_client = { "enc_by_client", enc_sql_by_client };
-
-static const char enc_sql_insert_msg[] =
-    "INSERT INTO mensajes (chat_id, autor_id, tipo, contenido, client_id)"
-    " VALUES ($1, $2, 'encuesta', $3, $4)"
-    " ON CONFLICT (autor_id, client_id) WHERE client_id IS NOT NULL DO NOTHING RETURNING id";
-static const struct db_stmt enc_st_insert_msg = { "enc_insert_msg", enc_sql_insert_msg };
 
 /* The future check is repeated against the database's clock. */
 static const char enc_sql_insert_poll[] =
@@ -233,39 +217,13 @@ static const char enc_sql_insert_options[] =
     " SELECT $1, x.ord - 1, x.t FROM jsonb_array_elements_text($2::jsonb) WITH ORDINALITY x(t, ord)";
 static const struct db_stmt enc_st_insert_options = { "enc_insert_options", enc_sql_insert_options };
 
-/* A poll p already sent with client_id: 1 and *mensaje_id, 0 when none. */
-static int enc_by_client(struct db *d, struct arena *a, const struct principal *p,
-                         const struct enc_new *in, long long *mensaje_id, struct err *e)
+/* Inside the transaction, after the message row: the poll and its options. */
+static int enc_insert(struct db *d, struct arena *a, const struct enc_new *in,
+                      long long mensaje_id, struct err *e)
 {
-    const char *params[2] = { db_ll(a, p->id), in->client_id };
-    PGresult *r = db_run(d, a, &enc_st_by_client, 2, params, e);
-    if (!r)
-        return -1;
-    if (PQntuples(r) == 0)
-        return 0;
-    if (db_get_ll(r, 0, 1) != in->chat_id || strcmp(db_get(r, 0, 2), "encuesta") != 0)
-        return err_set(e, ERR_CONFLICT, "client_id ya se usó en otro mensaje");
-    *mensaje_id = db_get_ll(r, 0, 0);
-    return 1;
-}
-
-/* Inside the transaction: the rows of a new poll; *mensaje_id 0 when a
- * concurrent retry with the same client_id won (*prev is its message). */
-static int enc_insert(struct db *d, struct arena *a, const struct principal *p,
-                      const struct enc_new *in, long long *mensaje_id, long long *prev,
-                      struct err *e)
-{
-    *mensaje_id = *prev = 0;
-    const char *mp[4] = { db_ll(a, in->chat_id), db_ll(a, p->id), in->pregunta, in->client_id };
-    PGresult *r = db_run(d, a, &enc_st_insert_msg, 4, mp, e);
-    if (!r)
-        return -1;
-    if (PQntuples(r) == 0)
-        return enc_by_client(d, a, p, in, prev, e) < 0 ? -1 : 0;
-    *mensaje_id = db_get_ll(r, 0, 0);
-    const char *pp[5] = { db_ll(a, *mensaje_id), in->pregunta, in->multiple ? "true" : "false",
+    const char *pp[5] = { db_ll(a, mensaje_id), in->pregunta, in->multiple ? "true" : "false",
                           in->anonima ? "true" : "false", in->cierra_at };
-    r = db_run(d, a, &enc_st_insert_poll, 5, pp, e);
+    PGresult *r = db_run(d, a, &enc_st_insert_poll, 5, pp, e);
     if (!r)
         return -1;
     if (PQntuples(r) == 0)
@@ -281,41 +239,28 @@ int enc_create(struct db *d, struct arena *a, const struct principal *p,
                const struct enc_new *in, bool *created, json_object **out, struct err *e)
 {
     int ret = -1;
-    long long mid = 0, prev = 0;
-    struct chat_access acc;
+    long long mid;
     *created = false;
+    /* the message row goes through the one message write path (access,
+     * restringido, client_id); the question is its contenido */
+    struct msg_send_in mi = { .chat_id = in->chat_id, .tipo = "encuesta",
+                              .contenido = in->pregunta, .client_id = in->client_id };
     if (db_begin(d, e) < 0)
         return -1;
-    if (chat_access_get(d, a, p, in->chat_id, 0, true, &acc, e) < 0)
+    int r = msg_insert(d, a, p, &mi, &mid, NULL, e);
+    if (r < 0)
         goto cleanup;
-    if (in->client_id) {
-        int found = enc_by_client(d, a, p, in, &prev, e);
-        if (found < 0)
-            goto cleanup;
-        if (found)
-            goto done;
-    }
-    if (acc.restringido && !acc.admin) {
-        err_set(e, ERR_FORBIDDEN, "En este grupo solo los administradores publican");
-        goto cleanup;
-    }
-    if (enc_insert(d, a, p, in, &mid, &prev, e) < 0)
-        goto cleanup;
-    if (mid) {
-        /* the push body shows the question: enqueue after the encuestas row */
+    if (r == 1) {
+        /* the push body shows the question: announce after the encuestas row */
         json_object *m;
-        if (enc_mensaje(d, a, 0, mid, &m, e) < 0 ||
-            evt_add(d, a, "mensaje:nuevo", arena_printf(a, "chat:%lld", in->chat_id), m,
-                    in->chat_id, p->id, e) < 0 ||
-            push_enqueue_message(d, a, mid, e) < 0 ||
-            db_commit(d, e) < 0)
+        if (enc_insert(d, a, in, mid, e) < 0 || enc_mensaje(d, a, 0, mid, &m, e) < 0 ||
+            msg_announce(d, a, in->chat_id, p->id, mid, m, e) < 0 || db_commit(d, e) < 0)
             goto cleanup;
         *created = true;
-    }
-done:
-    if (d->depth)
+    } else {
         db_rollback(d);     /* a retry: nothing was written */
-    ret = enc_mensaje(d, a, p->id, mid ? mid : prev, out, e);
+    }
+    ret = enc_mensaje(d, a, p->id, mid, out, e);
 cleanup:
     if (ret < 0 && d->depth)
         db_rollback(d);
@@ -428,7 +373,7 @@ int enc_vote(struct db *d, struct arena *a, const struct principal *p, long long
         err_set(e, ERR_INVALID, "Esta encuesta admite una sola opción");
         goto cleanup;
     }
-    const char *params[3] = { db_ll(a, encuesta_id), db_ll(a, p->id), msg_id_array(a, sel, k) };
+    const char *params[3] = { db_ll(a, encuesta_id), db_ll(a, p->id), db_ll_array(a, sel, k) };
     PGresult *r = db_run(d, a, &enc_st_foreign, 2, (const char *const[]){ params[0], params[2] }, e);
     if (!r)
         goto cleanup;

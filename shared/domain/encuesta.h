@@ -20,8 +20,9 @@
  *    mis_votos) to chat:<id> after each vote that changed something and
  *    after closing (so clients and delta sync learn that it closed).
  *    Passing cierra_at writes no event: clients compare with the clock.
- *  - Push (shared/push.h) is not called from here yet: enc_create marks
- *    where push_enqueue_message belongs. */
+ *  - A poll's mensajes row is written by msg_insert, the one write path
+ *    of messages (access, restringido, client_id), and announced with
+ *    msg_announce (mensaje:nuevo and the push) once its options exist. */
 #ifndef CHAT_ENCUESTA_H
 #define CHAT_ENCUESTA_H
 

@@ -118,8 +118,11 @@ const char *media_disposition(struct arena *a, const char *mime, const char *nom
 
 /* ---- rows ------------------------------------------------------------- */
 
-/* The columns media_json reads, in order, for a media row aliased `m`. */
-#define MEDIA_COLS "m.id, m.mime, m.nombre, m.tamano, m.ancho, m.alto, m.duracion"
+/* The columns media_json reads, in order, for a media row aliased A (a
+ * string literal); MEDIA_COLS for the alias `m`. */
+#define MEDIA_COLS_OF(A) \
+    A ".id, " A ".mime, " A ".nombre, " A ".tamano, " A ".ancho, " A ".alto, " A ".duracion"
+#define MEDIA_COLS MEDIA_COLS_OF("m")
 #define MEDIA_NCOLS 7
 
 /* The Media object of API.md §4 ({id, url, mime, nombre, tamano, ancho,
@@ -172,6 +175,12 @@ int media_discard(struct db *d, struct arena *a, long long media_id, struct err 
  * media that is not discarded or already purged is left alone (0). */
 int media_purge(struct db *d, struct arena *a, struct media_store *s, long long media_id,
                 struct err *e);
+
+/* Removes the file stored under key and marks media_id purged (and hidden)
+ * whatever its state: the retention run's removal of old media. Outside a
+ * transaction. 0, or -1 with e (the file stays for the next run). */
+int media_purge_file(struct db *d, struct arena *a, struct media_store *s, long long media_id,
+                     const char *key, struct err *e);
 
 /* Removes the files of every media discarded, hidden or never attached
  * for more than retention_days (0: none), marking each purged_at; *purged

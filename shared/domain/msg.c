@@ -9,6 +9,7 @@
 
 #include "domain/chat.h"
 #include "domain/encuesta.h"
+#include "domain/audit.h"
 #include "domain/evt.h"
 #include "core/jsonx.h"
 #include "domain/push.h"
@@ -30,74 +31,46 @@
     "  FROM reacciones_mensajes rm WHERE rm.mensaje_id = m.id AND m.deleted_at IS NULL" \
     "  GROUP BY rm.emoji) x), '[]')"
 
-/* The columns msg_row_json reads, in order (REAC: the reacciones text). */
-#define MSG_COLS(REAC)                                                               \
-    "m.id, m.chat_id, m.autor_id, au.nombre, au.imagen_url, COALESCE(au.activo, true)," \
-    " m.tipo, m.contenido,"                                                          \
-    " r.id, ru.nombre, COALESCE(ru.activo, true), left(r.contenido, 100), r.tipo,"   \
-    " r.deleted_at IS NOT NULL,"                                                     \
-    " md.id, md.mime, md.nombre, md.tamano, md.ancho, md.alto, md.duracion,"         \
-    " m.created_at, m.editado_at, m.deleted_at IS NOT NULL, m.client_id,"            \
-    " NOT EXISTS (SELECT 1 FROM usuarios_chat lc WHERE lc.chat_id = m.chat_id"       \
-    "   AND lc.usuario_id IS DISTINCT FROM m.autor_id AND lc.ultimo_leido_id < m.id" \
-    "   AND lc.joined_at <= m.created_at), "                                        \
-    REAC
+/* The columns of a Mensaje row, in order: X(index, SQL, width). Both the
+ * SELECT list (MSG_COLS) and the MC_* indexes msg_row_json reads are
+ * generated from this one list, so they cannot drift apart. The author
+ * and the replied-to author are shown through usr.h's mask. */
+#define MSG_COLUMNS(X)                                                                   \
+    X(MC_ID, "m.id", 1)                                                                  \
+    X(MC_CHAT, "m.chat_id", 1)                                                           \
+    X(MC_AUTOR, "m.autor_id", 1)                                                         \
+    X(MC_AUTOR_NOMBRE, USR_SHOWN_NOMBRE("au"), 1)                                        \
+    X(MC_AUTOR_IMAGEN, USR_SHOWN("au", "imagen_url"), 1)                                 \
+    X(MC_TIPO, "m.tipo", 1)                                                              \
+    X(MC_CONTENIDO, "m.contenido", 1)                                                    \
+    X(MC_R_ID, "r.id", 1)                                                                \
+    X(MC_R_NOMBRE, USR_SHOWN_NOMBRE("ru"), 1)                                            \
+    X(MC_R_EXTRACTO, "left(r.contenido, 100)", 1)                                        \
+    X(MC_R_TIPO, "r.tipo", 1)                                                            \
+    X(MC_R_ELIMINADO, "r.deleted_at IS NOT NULL", 1)                                     \
+    X(MC_MEDIA, MEDIA_COLS_OF("md"), MEDIA_NCOLS)                                        \
+    X(MC_CREATED, "m.created_at", 1)                                                     \
+    X(MC_EDITADO, "m.editado_at", 1)                                                     \
+    X(MC_ELIMINADO, "m.deleted_at IS NOT NULL", 1)                                       \
+    X(MC_CLIENT_ID, "m.client_id", 1)                                                    \
+    X(MC_LEIDO_TODOS,                                                                    \
+      "NOT EXISTS (SELECT 1 FROM usuarios_chat lc WHERE lc.chat_id = m.chat_id"          \
+      " AND lc.usuario_id IS DISTINCT FROM m.autor_id AND lc.ultimo_leido_id < m.id"     \
+      " AND lc.joined_at <= m.created_at)", 1)
 
-enum {
-    MC_ID, MC_CHAT, MC_AUTOR, MC_AUTOR_NOMBRE, MC_AUTOR_IMAGEN, MC_AUTOR_ACTIVO,
-    MC_TIPO, MC_CONTENIDO,
-    MC_R_ID, MC_R_NOMBRE, MC_R_ACTIVO, MC_R_EXTRACTO, MC_R_TIPO, MC_R_ELIMINADO,
-    MC_MD_ID, MC_MD_MIME, MC_MD_NOMBRE, MC_MD_TAMANO, MC_MD_ANCHO, MC_MD_ALTO, MC_MD_DURACION,
-    MC_CREATED, MC_EDITADO, MC_ELIMINADO, MC_CLIENT_ID, MC_LEIDO_TODOS, MC_REAC,
-    MC__COUNT
-};
+#define MSG_COL_SQL(idx, sql, width) sql ", "
+#define MSG_COL_IDX(idx, sql, width) idx, idx##_LAST_ = idx + (width) - 1,
+
+/* The SELECT list of a Mensaje; REAC (the reacciones text) comes last. */
+#define MSG_COLS(REAC) MSG_COLUMNS(MSG_COL_SQL) REAC
+
+enum { MSG_COLUMNS(MSG_COL_IDX) MC_REAC, MC__COUNT };
 
 static const char msg_sql_load[] =
     "SELECT " MSG_COLS(MSG_REAC("$2::bigint"))
     " FROM unnest($1::bigint[]) WITH ORDINALITY q(id, ord)"
     " JOIN mensajes m ON m.id = q.id" MSG_FROM " ORDER BY q.ord";
 static const struct db_stmt msg_st_load = { "msg_load", msg_sql_load };
-
-const char *msg_id_array(struct arena *a, const long long *ids, size_t n)
-{
-    char *s = arena_alloc(a, 3 + n * 21), *w = s;
-    *w++ = '{';
-    for (size_t i = 0; i < n; i++)
-        w += sprintf(w, "%s%lld", i ? "," : "", ids[i]);
-    *w++ = '}';
-    *w = '\0';
-    return s;
-}
-
-static json_object *msg_number(const char *text)
-{
-    return text ? json_object_new_double(strtod(text, NULL)) : NULL;
-}
-
-static json_object *msg_int(const char *text)
-{
-    return text ? json_object_new_int64(strtoll(text, NULL, 10)) : NULL;
-}
-
-/* The Media object of a row (API.md §4), or NULL. */
-static json_object *msg_media_json(const PGresult *r, int i)
-{
-    const char *id = db_get(r, i, MC_MD_ID);
-    if (!id)
-        return NULL;
-    json_object *o = json_object_new_object();
-    json_object_object_add(o, "id", jsonx_id(id));
-    char url[64];
-    snprintf(url, sizeof(url), "/chat/api/v1/media/%s", id);
-    json_object_object_add(o, "url", json_object_new_string(url));
-    json_object_object_add(o, "mime", jsonx_str(db_get(r, i, MC_MD_MIME)));
-    json_object_object_add(o, "nombre", jsonx_str(db_get(r, i, MC_MD_NOMBRE)));
-    json_object_object_add(o, "tamano", msg_int(db_get(r, i, MC_MD_TAMANO)));
-    json_object_object_add(o, "ancho", msg_int(db_get(r, i, MC_MD_ANCHO)));
-    json_object_object_add(o, "alto", msg_int(db_get(r, i, MC_MD_ALTO)));
-    json_object_object_add(o, "duracion", msg_number(db_get(r, i, MC_MD_DURACION)));
-    return o;
-}
 
 /* The Mensaje of row i of a MSG_COLS result. */
 static json_object *msg_row_json(const PGresult *r, int i)
@@ -108,14 +81,10 @@ static json_object *msg_row_json(const PGresult *r, int i)
     json_object_object_add(o, "chat_id", jsonx_id(db_get(r, i, MC_CHAT)));
     json_object *autor = NULL;
     if (db_get(r, i, MC_AUTOR)) {
-        bool activo = db_get_bool(r, i, MC_AUTOR_ACTIVO);
         autor = json_object_new_object();
         json_object_object_add(autor, "id", jsonx_id(db_get(r, i, MC_AUTOR)));
-        json_object_object_add(autor, "nombre",
-                               activo ? jsonx_str(db_get(r, i, MC_AUTOR_NOMBRE))
-                                      : json_object_new_string("Usuario desactivado"));
-        json_object_object_add(autor, "imagen_url",
-                               activo ? jsonx_str(db_get(r, i, MC_AUTOR_IMAGEN)) : NULL);
+        json_object_object_add(autor, "nombre", jsonx_str(db_get(r, i, MC_AUTOR_NOMBRE)));
+        json_object_object_add(autor, "imagen_url", jsonx_str(db_get(r, i, MC_AUTOR_IMAGEN)));
     }
     json_object_object_add(o, "autor", autor);
     json_object_object_add(o, "tipo", jsonx_str(db_get(r, i, MC_TIPO)));
@@ -125,17 +94,13 @@ static json_object *msg_row_json(const PGresult *r, int i)
         bool r_del = db_get_bool(r, i, MC_R_ELIMINADO);
         resp = json_object_new_object();
         json_object_object_add(resp, "id", jsonx_id(db_get(r, i, MC_R_ID)));
-        const char *rn = db_get(r, i, MC_R_NOMBRE);
-        json_object_object_add(resp, "autor_nombre",
-                               !rn ? NULL
-                               : db_get_bool(r, i, MC_R_ACTIVO) ? json_object_new_string(rn)
-                                                                : json_object_new_string("Usuario desactivado"));
+        json_object_object_add(resp, "autor_nombre", jsonx_str(db_get(r, i, MC_R_NOMBRE)));
         json_object_object_add(resp, "extracto", r_del ? NULL : jsonx_str(db_get(r, i, MC_R_EXTRACTO)));
         json_object_object_add(resp, "tipo", jsonx_str(db_get(r, i, MC_R_TIPO)));
         json_object_object_add(resp, "eliminado", json_object_new_boolean(r_del));
     }
     json_object_object_add(o, "respuesta_a", resp);
-    json_object_object_add(o, "media", eliminado ? NULL : msg_media_json(r, i));
+    json_object_object_add(o, "media", eliminado ? NULL : media_json(r, i, MC_MEDIA));
     /* filled by msg_polls_fill for polls */
     json_object_object_add(o, "encuesta", NULL);
     json_object *reac = NULL;
@@ -192,7 +157,7 @@ int msg_load(struct db *d, struct arena *a, long long viewer, const long long *i
     *out_array = arr;
     if (n == 0)
         return 0;
-    const char *params[2] = { msg_id_array(a, ids, n), db_ll(a, viewer) };
+    const char *params[2] = { db_ll_array(a, ids, n), db_ll(a, viewer) };
     PGresult *r = db_run(d, a, &msg_st_load, 2, params, e);
     if (!r)
         return -1;
@@ -276,6 +241,17 @@ int msg_text_check(const char *s, const char *field, long max, struct err *e)
     return 0;
 }
 
+int msg_client_id_check(const char *client_id, struct err *e)
+{
+    if (!client_id)
+        return 0;
+    long n = jsonx_utf8_chars(client_id);
+    if (n < 1 || n > MSG_CLIENT_ID_MAX)
+        return err_set(e, ERR_INVALID, "client_id debe ser texto de 1 a %d caracteres",
+                       MSG_CLIENT_ID_MAX);
+    return 0;
+}
+
 int msg_emoji_check(const char *emoji, struct err *e)
 {
     long n = emoji ? jsonx_utf8_chars(emoji) : -1;
@@ -305,7 +281,7 @@ static const char msg_sql_send[] =
 static const struct db_stmt msg_st_send = { "msg_send", msg_sql_send };
 
 static const char msg_sql_by_client_id[] =
-    "SELECT id, chat_id FROM mensajes WHERE autor_id = $1 AND client_id = $2";
+    "SELECT id, chat_id, tipo = 'encuesta' FROM mensajes WHERE autor_id = $1 AND client_id = $2";
 static const struct db_stmt msg_st_by_client_id = { "msg_by_client_id", msg_sql_by_client_id };
 
 static const char msg_sql_reply_ok[] =
@@ -313,9 +289,11 @@ static const char msg_sql_reply_ok[] =
 static const struct db_stmt msg_st_reply_ok = { "msg_reply_ok", msg_sql_reply_ok };
 
 /* Why the send statement inserted nothing: the error, or the earlier
- * message with the same client_id (returns 1 with *out). */
+ * message with the same client_id (returns 1 with *prev). A client_id
+ * names one message: a retry must be in the same chat, and a poll's retry
+ * must find a poll. */
 static int msg_send_diagnose(struct db *d, struct arena *a, const struct principal *p,
-                             const struct msg_send_in *in, json_object **out, struct err *e)
+                             const struct msg_send_in *in, long long *prev, struct err *e)
 {
     struct chat_access acc;
     if (chat_access_get(d, a, p, in->chat_id, 0, false, &acc, e) < 0)
@@ -326,10 +304,12 @@ static int msg_send_diagnose(struct db *d, struct arena *a, const struct princip
         if (!r)
             return -1;
         if (PQntuples(r) > 0) {
+            bool poll = in->tipo && strcmp(in->tipo, "encuesta") == 0;
             if (db_get_ll(r, 0, 1) != in->chat_id)
                 return err_set(e, ERR_CONFLICT, "client_id ya se usó en otro chat");
-            if (msg_load_one(d, a, p->id, db_get_ll(r, 0, 0), out, e) < 0)
-                return -1;
+            if (poll && !db_get_bool(r, 0, 2))
+                return err_set(e, ERR_CONFLICT, "client_id ya se usó en otro mensaje");
+            *prev = db_get_ll(r, 0, 0);
             return 1;
         }
     }
@@ -346,6 +326,33 @@ static int msg_send_diagnose(struct db *d, struct arena *a, const struct princip
     return err_set(e, ERR_CONFLICT, "El mensaje no se pudo enviar; inténtelo de nuevo");
 }
 
+int msg_insert(struct db *d, struct arena *a, const struct principal *p,
+               const struct msg_send_in *in, long long *id, json_object **row, struct err *e)
+{
+    const char *params[7] = {
+        db_ll(a, in->chat_id), db_ll(a, p->id), in->tipo,
+        in->respuesta_a ? db_ll(a, in->respuesta_a) : NULL, in->contenido,
+        in->media_id ? db_ll(a, in->media_id) : NULL, in->client_id,
+    };
+    PGresult *r = db_run(d, a, &msg_st_send, 7, params, e);
+    if (!r)
+        return -1;
+    if (PQntuples(r) == 0)
+        return msg_send_diagnose(d, a, p, in, id, e) < 0 ? -1 : 0;
+    *id = db_get_ll(r, 0, MC_ID);
+    if (row)
+        *row = jsonx_own(a, msg_row_json(r, 0));
+    return 1;
+}
+
+int msg_announce(struct db *d, struct arena *a, long long chat_id, long long actor,
+                 long long id, json_object *m, struct err *e)
+{
+    if (msg_event(d, a, "mensaje:nuevo", chat_id, actor, m, e) < 0)
+        return -1;
+    return push_enqueue_message(d, a, id, e) < 0 ? -1 : 0;
+}
+
 /* Attaches the upload to the message being sent (inside its transaction):
  * the caller's own, unused media; the message's tipo comes from the media's
  * bytes, and a tipo the client named must agree. A retry with the same
@@ -358,8 +365,11 @@ static int msg_media_attach(struct db *d, struct arena *a, const struct principa
         if (e->code != ERR_CONFLICT || !in->client_id)
             return -1;
         struct err why = *e;
-        int found = msg_send_diagnose(d, a, p, in, out, e);
-        if (found == 1 || e->code == ERR_NOT_FOUND || e->code == ERR_FORBIDDEN)
+        long long prev;
+        int found = msg_send_diagnose(d, a, p, in, &prev, e);
+        if (found == 1)
+            return msg_load_one(d, a, p->id, prev, out, e) < 0 ? -1 : 1;
+        if (e->code == ERR_NOT_FOUND || e->code == ERR_FORBIDDEN)
             return found;
         *e = why;   /* no earlier message: the media is someone else's use */
         return -1;
@@ -402,11 +412,8 @@ int msg_send(struct db *d, struct arena *a, const struct principal *p,
     }
     if (in.contenido && msg_text_check(in.contenido, "contenido", in.max_chars, e) < 0)
         return -1;
-    if (in.client_id) {
-        long n = jsonx_utf8_chars(in.client_id);
-        if (n < 1 || n > 200)
-            return err_set(e, ERR_INVALID, "client_id debe ser texto de 1 a 200 caracteres");
-    }
+    if (msg_client_id_check(in.client_id, e) < 0)
+        return -1;
     if (db_begin(d, e) < 0)
         return -1;
     if (in.media_id) {
@@ -418,23 +425,16 @@ int msg_send(struct db *d, struct arena *a, const struct principal *p,
             return 0;
         }
     }
-    const char *params[7] = {
-        db_ll(a, in.chat_id), db_ll(a, p->id), in.tipo,
-        in.respuesta_a ? db_ll(a, in.respuesta_a) : NULL, in.contenido,
-        in.media_id ? db_ll(a, in.media_id) : NULL, in.client_id,
-    };
-    PGresult *r = db_run(d, a, &msg_st_send, 7, params, e);
-    if (!r)
+    long long id;
+    json_object *m;
+    int r = msg_insert(d, a, p, &in, &id, &m, e);
+    if (r < 0)
         goto cleanup;
-    if (PQntuples(r) == 0) {
-        if (msg_send_diagnose(d, a, p, &in, out, e) < 0)
-            goto cleanup;
-        db_rollback(d);     /* nothing was written */
-        return 0;
+    if (r == 0) {
+        db_rollback(d);     /* a retry: the first message, nothing written */
+        return msg_load_one(d, a, p->id, id, out, e);
     }
-    json_object *m = jsonx_own(a, msg_row_json(r, 0));
-    if (msg_event(d, a, "mensaje:nuevo", in.chat_id, p->id, m, e) < 0 ||
-        push_enqueue_message(d, a, db_get_ll(r, 0, MC_ID), e) < 0 || db_commit(d, e) < 0)
+    if (msg_announce(d, a, in.chat_id, p->id, id, m, e) < 0 || db_commit(d, e) < 0)
         goto cleanup;
     *out = m;
     *created = true;
@@ -536,9 +536,12 @@ cleanup:
     return ret;
 }
 
+/* Under a legal hold the text stays in the row (hidden by the projection:
+ * eliminado messages show no contenido) so the hold keeps it. */
 static const char msg_sql_delete[] =
-    "UPDATE mensajes SET deleted_at = now(), eliminado_por = $2, contenido = NULL"
-    " WHERE id = $1 AND deleted_at IS NULL RETURNING id";
+    "UPDATE mensajes SET deleted_at = now(), eliminado_por = $2,"
+    " contenido = CASE WHEN chat_retenido(chat_id) THEN contenido END"
+    " WHERE id = $1 AND deleted_at IS NULL RETURNING id, autor_id, tipo, created_at";
 static const struct db_stmt msg_st_delete = { "msg_delete", msg_sql_delete };
 
 int msg_delete(struct db *d, struct arena *a, const struct principal *p, long long mensaje_id,
@@ -556,6 +559,19 @@ int msg_delete(struct db *d, struct arena *a, const struct principal *p, long lo
     PGresult *r = db_run(d, a, &msg_st_delete, 2, params, e);
     if (!r)
         goto cleanup;
+    if (PQntuples(r) == 1 && acc.autor_id != p->id) {
+        /* a moderator's delete (566) is audited; the text is not copied
+         * into the trail, so a removal stays a removal */
+        json_object *antes = jsonx_own(a, json_object_new_object());
+        json_object_object_add(antes, "autor_id", jsonx_id(db_get(r, 0, 1)));
+        json_object_object_add(antes, "tipo", jsonx_str(db_get(r, 0, 2)));
+        json_object_object_add(antes, "created_at", jsonx_ts(db_get(r, 0, 3)));
+        json_object *desp = jsonx_own(a, json_object_new_object());
+        json_object_object_add(desp, "eliminado", json_object_new_boolean(true));
+        struct audit_obj obj = { "mensaje", mensaje_id, acc.chat_id };
+        if (audit_add(d, a, p, "mensaje.eliminado", &obj, antes, desp, e) < 0)
+            goto cleanup;
+    }
     if (PQntuples(r) == 1) {
         json_object *ev;
         if (msg_load_one(d, a, 0, mensaje_id, &ev, e) < 0 ||

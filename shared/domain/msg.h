@@ -46,9 +46,6 @@ long long msg_insert_system(struct db *d, struct arena *a, long long chat_id,
                             long long actor_id, const char *contenido, json_object *datos,
                             struct err *e);
 
-/* PostgreSQL bigint[] text ("{1,2,3}") of ids, in the arena, for use as a
- * query parameter. */
-const char *msg_id_array(struct arena *a, const long long *ids, size_t n);
 
 /* Checks a message text: valid UTF-8 without control characters other than
  * \t \n \r, not empty or blank, at most max characters. 0, or -1 with
@@ -68,6 +65,27 @@ struct msg_send_in {
     const char *client_id;
     long max_chars;
 };
+
+/* The one write path of a user's message (texts, media and polls alike),
+ * inside the caller's transaction: inserts in as p's message (in->tipo
+ * set, input already checked) when p may post in the chat (a member; only
+ * admins in a restringido group) and respuesta_a is a live message of it.
+ * Returns 1 with the new *id and, when row is not NULL, *row its Mensaje
+ * as inserted (arena; no reacciones, no encuesta); 0 when p already used
+ * in->client_id for a message of this chat (a retry: *id is that message,
+ * nothing was written); -1 with ERR_NOT_FOUND (not a member, no chat),
+ * ERR_FORBIDDEN (restringido), ERR_INVALID (respuesta_a) or ERR_CONFLICT
+ * (client_id used in another chat, or by a message of another kind when
+ * in->tipo is encuesta). The caller completes its rows, then calls
+ * msg_announce. */
+int msg_insert(struct db *d, struct arena *a, const struct principal *p,
+               const struct msg_send_in *in, long long *id, json_object **row, struct err *e);
+
+/* Announces new message id of chat_id inside the transaction that inserted
+ * it: the mensaje:nuevo event carrying m (its Mensaje for no viewer) and
+ * the push to the other members' devices. */
+int msg_announce(struct db *d, struct arena *a, long long chat_id, long long actor,
+                 long long id, json_object *m, struct err *e);
 
 /* Sends a message as p: one transaction (insert and event). A non-member or
  * deleted chat is ERR_NOT_FOUND, a restringido group for a non-admin
@@ -91,6 +109,12 @@ int msg_edit(struct db *d, struct arena *a, const struct principal *p, long long
  * Deleting a deleted message succeeds and changes nothing. */
 int msg_delete(struct db *d, struct arena *a, const struct principal *p, long long mensaje_id,
                struct err *e);
+
+/* The client_id rule (idempotency key of a message, poll or
+ * announcement): NULL for none, else 1..MSG_CLIENT_ID_MAX characters of
+ * valid UTF-8 without control characters. 0 or -1 with ERR_INVALID. */
+#define MSG_CLIENT_ID_MAX 200
+int msg_client_id_check(const char *client_id, struct err *e);
 
 /* Checks an emoji: 1..32 characters of valid UTF-8, no whitespace or
  * control characters. 0 or -1 with ERR_INVALID. */

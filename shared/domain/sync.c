@@ -132,7 +132,7 @@ static int sync_messages(struct db *d, struct arena *a, const struct principal *
 {
     if (n == 0)
         return msg_load(d, a, p->id, NULL, 0, out, e);
-    const char *params[2] = { msg_id_array(a, ids, n), db_ll(a, p->id) };
+    const char *params[2] = { db_ll_array(a, ids, n), db_ll(a, p->id) };
     PGresult *r = db_run(d, a, &sync_st_visible_msgs, 2, params, e);
     if (!r)
         return -1;
@@ -299,7 +299,7 @@ int sync_seed(struct db *d, struct arena *a, const struct principal *p, json_obj
         if (msg_load(d, a, p->id, NULL, 0, &mensajes, e) < 0)
             return -1;
     } else {
-        const char *params[4] = { msg_id_array(a, cids, n), msg_id_array(a, last, n),
+        const char *params[4] = { db_ll_array(a, cids, n), db_ll_array(a, last, n),
                                   db_ll(a, p->id), db_ll(a, limit + 1) };
         PGresult *r = db_run(d, a, &sync_st_seed, 4, params, e);
         if (!r)

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "domain/audit.h"
 #include "domain/evt.h"
 #include "core/jsonx.h"
 
@@ -18,26 +19,16 @@ bool usr_can(const struct principal *p, int code)
 
 json_object *usr_json(const PGresult *r, int row, int col, bool service_view)
 {
+    /* USR_COLS already masks a deactivated user; only id_erp is left to
+     * decide here, since a service caller still sees it */
     json_object *o = json_object_new_object();
     bool activo = db_get_bool(r, row, col + 8);
+    static const char *const keys[] = { "id_erp", "nombre", "email", "imagen_url",
+                                        "puesto", "departamento", "estatus" };
     json_object_object_add(o, "id", jsonx_id(db_get(r, row, col)));
-    if (activo) {
-        json_object_object_add(o, "id_erp", jsonx_str(db_get(r, row, col + 1)));
-        json_object_object_add(o, "nombre", jsonx_str(db_get(r, row, col + 2)));
-        json_object_object_add(o, "email", jsonx_str(db_get(r, row, col + 3)));
-        json_object_object_add(o, "imagen_url", jsonx_str(db_get(r, row, col + 4)));
-        json_object_object_add(o, "puesto", jsonx_str(db_get(r, row, col + 5)));
-        json_object_object_add(o, "departamento", jsonx_str(db_get(r, row, col + 6)));
-        json_object_object_add(o, "estatus", jsonx_str(db_get(r, row, col + 7)));
-    } else {
-        json_object_object_add(o, "id_erp",
-                               service_view ? jsonx_str(db_get(r, row, col + 1)) : NULL);
-        json_object_object_add(o, "nombre", json_object_new_string("Usuario desactivado"));
-        json_object_object_add(o, "email", NULL);
-        json_object_object_add(o, "imagen_url", NULL);
-        json_object_object_add(o, "puesto", NULL);
-        json_object_object_add(o, "departamento", NULL);
-        json_object_object_add(o, "estatus", json_object_new_string("desconectado"));
+    for (int k = 0; k < 7; k++) {
+        const char *v = k == 0 && !activo && !service_view ? NULL : db_get(r, row, col + 1 + k);
+        json_object_object_add(o, keys[k], jsonx_str(v));
     }
     json_object_object_add(o, "activo", json_object_new_boolean(activo));
     return o;
@@ -164,23 +155,25 @@ int usr_search(struct db *d, struct arena *a, const char *q, long long antes, in
     return 0;
 }
 
+/* When someone was last seen is shown only to people who share a live chat
+ * with them (and to themselves): the same people who get their presence
+ * events. */
 static const char usr_sql_presence[] =
-    "SELECT u.id, CASE WHEN NOT u.activo THEN 'desconectado'"
-    "  WHEN u.vacaciones AND (u.vacaciones_hasta IS NULL OR u.vacaciones_hasta >= current_date)"
-    "  THEN 'vacaciones' ELSE u.estatus END, u.ultima_conexion"
+    "SELECT u.id, " USR_SHOWN_ESTATUS("u") ","
+    " CASE WHEN u.id = $2 OR EXISTS ("
+    "   SELECT 1 FROM usuarios_chat mine"
+    "   JOIN usuarios_chat theirs ON theirs.chat_id = mine.chat_id AND theirs.usuario_id = u.id"
+    "   JOIN chats c ON c.id = mine.chat_id AND c.deleted_at IS NULL"
+    "   WHERE mine.usuario_id = $2)"
+    " THEN u.ultima_conexion END"
     " FROM usuarios u WHERE u.id = ANY($1::bigint[]) ORDER BY u.id";
 static const struct db_stmt usr_st_presence = { "usr_presence", usr_sql_presence };
 
-int usr_presence(struct db *d, struct arena *a, const long long *ids, size_t n,
-                 json_object **out_array, struct err *e)
+int usr_presence(struct db *d, struct arena *a, long long viewer, const long long *ids,
+                 size_t n, json_object **out_array, struct err *e)
 {
-    char *list = arena_alloc(a, 2 + n * 21 + 1), *w = list;
-    *w++ = '{';
-    for (size_t i = 0; i < n; i++)
-        w += sprintf(w, "%s%lld", i ? "," : "", ids[i]);
-    *w++ = '}';
-    const char *p[1] = { list };
-    PGresult *r = db_run(d, a, &usr_st_presence, 1, p, e);
+    const char *p[2] = { db_ll_array(a, ids, n), arena_printf(a, "%lld", viewer) };
+    PGresult *r = db_run(d, a, &usr_st_presence, 2, p, e);
     if (!r)
         return -1;
     json_object *arr = jsonx_own(a, json_object_new_array());
@@ -220,11 +213,12 @@ int usr_provision(struct db *d, struct arena *a, const char *id_erp,
 }
 
 static const char usr_sql_active[] =
-    "UPDATE usuarios u SET activo = $2::boolean,"
+    "WITH old AS (SELECT id, activo FROM usuarios WHERE id_erp = $1 FOR UPDATE)"
+    " UPDATE usuarios u SET activo = $2::boolean,"
     "  desactivado_at = CASE WHEN $2::boolean THEN NULL ELSE COALESCE(u.desactivado_at, now()) END,"
     "  estatus = CASE WHEN $2::boolean THEN u.estatus ELSE 'desconectado' END,"
     "  updated_at = now()"
-    " WHERE u.id_erp = $1 RETURNING " USR_COLS;
+    " FROM old WHERE u.id = old.id RETURNING " USR_COLS ", old.activo";
 static const struct db_stmt usr_st_active = { "usr_active", usr_sql_active };
 
 /* The presence event for user id, to everyone who shares a chat with them
@@ -239,8 +233,18 @@ static int usr_status_event(struct db *d, struct arena *a, long long id, const c
                ? -1 : 0;
 }
 
-int usr_set_active(struct db *d, struct arena *a, const char *id_erp, bool activo,
-                   json_object **out, struct err *e)
+/* The audit row of a lifecycle change of user id (objeto usuario). */
+static int usr_audit(struct db *d, struct arena *a, const struct principal *by,
+                     const char *accion, long long id, const char *id_erp, json_object *antes,
+                     json_object *despues, struct err *e)
+{
+    json_object_object_add(antes, "id_erp", json_object_new_string(id_erp));
+    struct audit_obj obj = { "usuario", id, 0 };
+    return audit_add(d, a, by, accion, &obj, antes, despues, e);
+}
+
+int usr_set_active(struct db *d, struct arena *a, const struct principal *by,
+                   const char *id_erp, bool activo, json_object **out, struct err *e)
 {
     int ret = -1;
     const char *p[2] = { id_erp, activo ? "true" : "false" };
@@ -259,8 +263,17 @@ int usr_set_active(struct db *d, struct arena *a, const char *id_erp, bool activ
     if (evt_add(d, a, activo ? "usuario:reactivado" : "usuario:desactivado",
                 arena_printf(a, "user:%lld", id), ev, 0, id, e) < 0)
         goto cleanup;
-    if (usr_status_event(d, a, id, activo ? db_get(r, 0, 7) : "desconectado", e) < 0)
+    if (usr_status_event(d, a, id, db_get(r, 0, 7), e) < 0)
         goto cleanup;
+    if (db_get_bool(r, 0, USR_NCOLS) != activo) {
+        json_object *antes = jsonx_own(a, json_object_new_object());
+        json_object_object_add(antes, "activo", json_object_new_boolean(!activo));
+        json_object *desp = jsonx_own(a, json_object_new_object());
+        json_object_object_add(desp, "activo", json_object_new_boolean(activo));
+        if (usr_audit(d, a, by, activo ? "usuario.reactivado" : "usuario.desactivado", id, id_erp,
+                      antes, desp, e) < 0)
+            goto cleanup;
+    }
     if (db_commit(d, e) < 0)
         goto cleanup;
     *out = jsonx_own(a, usr_json(r, 0, 0, true));
@@ -272,13 +285,17 @@ cleanup:
 }
 
 static const char usr_sql_vacation[] =
-    "UPDATE usuarios u SET vacaciones = $2::boolean,"
+    "WITH old AS (SELECT id, vacaciones, vacaciones_hasta FROM usuarios WHERE id_erp = $1 FOR UPDATE)"
+    " UPDATE usuarios u SET vacaciones = $2::boolean,"
     "  vacaciones_hasta = CASE WHEN $2::boolean THEN $3::date END, updated_at = now()"
-    " WHERE u.id_erp = $1 RETURNING " USR_COLS;
+    " FROM old WHERE u.id = old.id RETURNING " USR_COLS ", old.vacaciones, old.vacaciones_hasta,"
+    " u.vacaciones_hasta,"
+    " (old.vacaciones, old.vacaciones_hasta) IS DISTINCT FROM (u.vacaciones, u.vacaciones_hasta)";
 static const struct db_stmt usr_st_vacation = { "usr_vacation", usr_sql_vacation };
 
-int usr_set_vacation(struct db *d, struct arena *a, const char *id_erp, bool activo,
-                     const char *hasta, json_object **out, struct err *e)
+int usr_set_vacation(struct db *d, struct arena *a, const struct principal *by,
+                     const char *id_erp, bool activo, const char *hasta, json_object **out,
+                     struct err *e)
 {
     int ret = -1;
     const char *p[3] = { id_erp, activo ? "true" : "false", hasta };
@@ -294,6 +311,17 @@ int usr_set_vacation(struct db *d, struct arena *a, const char *id_erp, bool act
     if (db_get_bool(r, 0, 8) &&
         usr_status_event(d, a, db_get_ll(r, 0, 0), db_get(r, 0, 7), e) < 0)
         goto cleanup;
+    if (db_get_bool(r, 0, USR_NCOLS + 3)) {
+        json_object *antes = jsonx_own(a, json_object_new_object());
+        json_object_object_add(antes, "vacaciones", json_object_new_boolean(db_get_bool(r, 0, USR_NCOLS)));
+        json_object_object_add(antes, "hasta", jsonx_str(db_get(r, 0, USR_NCOLS + 1)));
+        json_object *desp = jsonx_own(a, json_object_new_object());
+        json_object_object_add(desp, "vacaciones", json_object_new_boolean(activo));
+        json_object_object_add(desp, "hasta", jsonx_str(db_get(r, 0, USR_NCOLS + 2)));
+        if (usr_audit(d, a, by, "usuario.vacaciones", db_get_ll(r, 0, 0), id_erp, antes, desp,
+                      e) < 0)
+            goto cleanup;
+    }
     if (db_commit(d, e) < 0)
         goto cleanup;
     *out = jsonx_own(a, usr_json(r, 0, 0, true));
@@ -308,7 +336,7 @@ static const char usr_sql_vacation_expire[] =
     "UPDATE usuarios u SET vacaciones = false, vacaciones_hasta = NULL, updated_at = now()"
     " WHERE u.id IN (SELECT id FROM usuarios WHERE vacaciones AND vacaciones_hasta < current_date"
     "                ORDER BY id LIMIT 100 FOR UPDATE SKIP LOCKED)"
-    " RETURNING u.id, CASE WHEN u.activo THEN u.estatus ELSE 'desconectado' END";
+    " RETURNING u.id, " USR_SHOWN_ESTATUS("u");
 static const struct db_stmt usr_st_vacation_expire = { "usr_vacation_expire", usr_sql_vacation_expire };
 
 int usr_expire_vacations(struct db *d, struct arena *a, int *ended, struct err *e)

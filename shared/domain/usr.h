@@ -21,6 +21,9 @@ struct principal {
     const char *nombre;
     const int *permisos;
     size_t npermisos;
+    /* where the call came from, for the audit trail (NULL when unknown) */
+    const char *solicitud;      /* request id */
+    const char *ip;             /* peer address as the web server saw it */
 };
 
 /* Permission codes of API.md §2. */
@@ -34,12 +37,27 @@ enum {
 /* True when p holds permission code. */
 bool usr_can(const struct principal *p, int code);
 
-/* The columns usr_json reads, in order, for a usuarios row aliased `u`. */
-#define USR_COLS                                                                  \
-    "u.id, u.id_erp, u.nombre, u.email, u.imagen_url, u.puesto, u.departamento, " \
-    "CASE WHEN u.vacaciones AND (u.vacaciones_hasta IS NULL OR "                  \
-    "u.vacaciones_hasta >= current_date) THEN 'vacaciones' ELSE u.estatus END, "  \
-    "u.activo"
+/* How a user is shown to others, written once as SQL expressions over a
+ * usuarios row aliased A (a string literal): a deactivated user is
+ * "Usuario desactivado", without picture, contact or job fields, and
+ * desconectado; a user on vacation (vacaciones_hasta not past) shows
+ * vacaciones. Every query that shows a user reads these, so the mask has
+ * one home. Over an outer join's missing row they give NULL. */
+#define USR_DESACTIVADO "Usuario desactivado"
+#define USR_SHOWN_NOMBRE(A) \
+    "CASE WHEN " A ".activo IS NOT FALSE THEN " A ".nombre ELSE '" USR_DESACTIVADO "' END"
+#define USR_SHOWN(A, COL) "CASE WHEN " A ".activo THEN " A "." COL " END"
+#define USR_SHOWN_ESTATUS(A)                                                        \
+    "CASE WHEN NOT " A ".activo THEN 'desconectado' WHEN " A ".vacaciones AND ("   \
+    A ".vacaciones_hasta IS NULL OR " A ".vacaciones_hasta >= current_date)"        \
+    " THEN 'vacaciones' ELSE " A ".estatus END"
+
+/* The columns usr_json reads, in order, for a usuarios row aliased `u`
+ * (id_erp unmasked: usr_json decides who sees it). */
+#define USR_COLS                                                              \
+    "u.id, u.id_erp, " USR_SHOWN_NOMBRE("u") ", " USR_SHOWN("u", "email") ", " \
+    USR_SHOWN("u", "imagen_url") ", " USR_SHOWN("u", "puesto") ", "           \
+    USR_SHOWN("u", "departamento") ", " USR_SHOWN_ESTATUS("u") ", u.activo"
 #define USR_NCOLS 9
 
 /* The Usuario object of API.md §4 from the USR_COLS at column col of row.
@@ -62,10 +80,11 @@ int usr_get(struct db *d, struct arena *a, long long id, bool service_view,
 int usr_search(struct db *d, struct arena *a, const char *q, long long antes, int limite,
                json_object **out_array, bool *hay_mas, struct err *e);
 
-/* Presence of the given ids: array of {usuario_id, estatus, ultima_conexion};
- * unknown ids are left out. */
-int usr_presence(struct db *d, struct arena *a, const long long *ids, size_t n,
-                 json_object **out_array, struct err *e);
+/* Presence of the given ids as seen by viewer: array of {usuario_id,
+ * estatus, ultima_conexion}; ultima_conexion is null for users who share
+ * no live chat with viewer (except viewer). Unknown ids are left out. */
+int usr_presence(struct db *d, struct arena *a, long long viewer, const long long *ids,
+                 size_t n, json_object **out_array, struct err *e);
 
 /* Provisioning from the ERP (§4.8). Fields may be NULL (kept as they are).
  * *created tells whether the row is new. */
@@ -77,13 +96,17 @@ int usr_provision(struct db *d, struct arena *a, const char *id_erp,
                   struct err *e);
 
 /* Deactivates (activo=false, masked; an event closes the user's sockets) or
- * reactivates the user with id_erp. ERR_NOT_FOUND when unknown. */
-int usr_set_active(struct db *d, struct arena *a, const char *id_erp, bool activo,
-                   json_object **out, struct err *e);
+ * reactivates the user with id_erp, on behalf of by (the audit actor). A
+ * change is audited (usuario.desactivado / usuario.reactivado) in its
+ * transaction. ERR_NOT_FOUND when unknown. */
+int usr_set_active(struct db *d, struct arena *a, const struct principal *by,
+                   const char *id_erp, bool activo, json_object **out, struct err *e);
 
-/* Forces or ends vacation; hasta is "YYYY-MM-DD" or NULL. */
-int usr_set_vacation(struct db *d, struct arena *a, const char *id_erp, bool activo,
-                     const char *hasta, json_object **out, struct err *e);
+/* Forces or ends vacation; hasta is "YYYY-MM-DD" or NULL. Audited
+ * (usuario.vacaciones) when it changed something. */
+int usr_set_vacation(struct db *d, struct arena *a, const struct principal *by,
+                     const char *id_erp, bool activo, const char *hasta, json_object **out,
+                     struct err *e);
 
 /* Ends the vacations whose `hasta` date has passed (at most 100 users per
  * call, rows locked with SKIP LOCKED so several callers share the work)

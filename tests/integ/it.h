@@ -32,6 +32,13 @@ struct it_resp *it_req_ex(const char *method, const char *path, const char *toke
                           const char *body, size_t body_len, const char *ctype,
                           const char *extra_header);
 
+/* it_req_ex with any number of extra header lines ("Name: value"), NULL
+ * terminated; headers may be NULL. A body is sent as ctype when given,
+ * else application/json; ctype "" sends the body with no Content-Type. */
+struct it_resp *it_req_hdrs(const char *method, const char *path, const char *token,
+                            const char *body, size_t body_len, const char *ctype,
+                            const char *const *headers);
+
 void it_free(struct it_resp *r);
 
 /* A user token for id_erp (nombre given or derived), with permisos as

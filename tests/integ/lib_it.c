@@ -70,6 +70,15 @@ struct it_resp *it_req_ex(const char *method, const char *path, const char *toke
                           const char *body, size_t body_len, const char *ctype,
                           const char *extra_header)
 {
+    const char *hs[] = { extra_header, NULL };
+    return it_req_hdrs(method, path, token, body, body ? body_len : 0, ctype,
+                       extra_header ? hs : NULL);
+}
+
+struct it_resp *it_req_hdrs(const char *method, const char *path, const char *token,
+                            const char *body, size_t body_len, const char *ctype,
+                            const char *const *headers)
+{
     struct it_resp *r = calloc(1, sizeof(*r));
     CURL *c = curl_easy_init();
     char url[4096], auth[16384], ct[256];
@@ -80,11 +89,13 @@ struct it_resp *it_req_ex(const char *method, const char *path, const char *toke
         h = curl_slist_append(h, auth);
     }
     if (body) {
-        snprintf(ct, sizeof(ct), "Content-Type: %s", ctype ? ctype : "application/json");
+        /* "Content-Type:" with no value makes curl send none */
+        snprintf(ct, sizeof(ct), "Content-Type:%s%s", ctype && !*ctype ? "" : " ",
+                 ctype ? ctype : "application/json");
         h = curl_slist_append(h, ct);
     }
-    if (extra_header)
-        h = curl_slist_append(h, extra_header);
+    for (size_t i = 0; headers && headers[i]; i++)
+        h = curl_slist_append(h, headers[i]);
     h = curl_slist_append(h, "Expect:");
     curl_easy_setopt(c, CURLOPT_URL, url);
     curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);

@@ -48,6 +48,9 @@ export function createApi({ base = '/chat/api/v1', getToken = () => null } = {})
   /** request(method, path, body?): the parsed JSON (null for 204); throws ApiError. */
   async function request(method, path, body, opts = {}) {
     const init = { method, credentials: 'same-origin', headers: await headers() };
+    // With the ERP cookie the server wants application/json on every write
+    // to a JSON endpoint (its cross-site request check): send {} when empty.
+    if (body === undefined && (method === 'POST' || method === 'PUT' || method === 'PATCH')) body = {};
     if (body !== undefined) {
       init.headers['Content-Type'] = 'application/json';
       init.body = JSON.stringify(body);

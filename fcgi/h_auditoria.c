@@ -1,0 +1,64 @@
+/* h_auditoria.c: reading the audit trail: GET /interno/auditoria (service
+ * token). */
+#include <string.h>
+
+#include "domain/audit.h"
+#include "routes.h"
+
+/* A text filter: absent is NULL; present must decode and be non-empty. */
+static int audit_q_text(struct req *rq, const char *name, const char **out, struct err *e)
+{
+    bool bad = false;
+    *out = http_query(rq, name, &bad);
+    if (*out && (bad || !**out))
+        return err_set(e, ERR_INVALID, "%s inválido", name);
+    return 0;
+}
+
+static int audit_q_id(struct req *rq, const char *name, long long *out, struct err *e)
+{
+    bool bad = false;
+    const char *v = http_query(rq, name, &bad);
+    *out = 0;
+    if (v && (bad || route_parse_id(v, out) < 0))
+        return err_set(e, ERR_INVALID, "%s debe ser un id", name);
+    return 0;
+}
+
+/* Parses the filters shared by the service and the audit page. */
+int h_auditoria_query(struct req *rq, struct audit_query *q, struct err *e)
+{
+    memset(q, 0, sizeof(*q));
+    long long antes;
+    if (http_paging(rq, &q->limite, &antes, NULL, e) < 0 ||
+        audit_q_text(rq, "desde", &q->desde, e) < 0 ||
+        audit_q_text(rq, "hasta", &q->hasta, e) < 0 ||
+        audit_q_text(rq, "actor", &q->actor, e) < 0 ||
+        audit_q_text(rq, "accion", &q->accion, e) < 0 ||
+        audit_q_id(rq, "chat_id", &q->chat_id, e) < 0 ||
+        audit_q_id(rq, "cursor", &q->cursor, e) < 0)
+        return -1;
+    return 0;
+}
+
+int h_auditoria_page(struct req *rq, const struct audit_query *q, struct err *e)
+{
+    json_object *arr;
+    long long next;
+    bool hay_mas;
+    if (audit_list(rq->db, rq->a, q, &arr, &next, &hay_mas, e) < 0)
+        return -1;
+    json_object *o = json_object_new_object();
+    json_object_object_add(o, "registros", json_object_get(arr));
+    json_object_object_add(o, "cursor", next ? json_object_new_string(db_ll(rq->a, next)) : NULL);
+    json_object_object_add(o, "hay_mas", json_object_new_boolean(hay_mas));
+    return http_json(rq, 200, o);
+}
+
+int h_interno_auditoria(struct req *rq, struct err *e)
+{
+    struct audit_query q;
+    if (h_auditoria_query(rq, &q, e) < 0)
+        return -1;
+    return h_auditoria_page(rq, &q, e);
+}
