@@ -61,6 +61,9 @@ const struct route routes[] = {
     { "GET",    "/mensajes/{id}/lecturas",               h_mensajes_lecturas,   ROUTE_USER },
     { "POST",   "/sync",                                 h_sync,                ROUTE_USER | ROUTE_JSON },
     { "GET",    "/sync/cursor",                          h_sync_cursor,         ROUTE_USER },
+    /* chats tied to ERP records */
+    { "PUT",    "/interno/contextos/{tipo}/{clave}",     h_interno_contexto,    ROUTE_SERVICE | ROUTE_JSON },
+    { "GET",    "/contextos/{tipo}/{clave}",             h_contextos_get,       ROUTE_USER },
     /* search (h_busqueda.c) */
     { "GET",    "/buscar",                               h_buscar,              ROUTE_USER },
     /* media (h_media.c): no ROUTE_JSON, the upload streams its own body */

@@ -74,6 +74,9 @@ int h_miembros_add(struct req *rq, struct err *e);
 int h_miembros_rol(struct req *rq, struct err *e);
 int h_miembros_remove(struct req *rq, struct err *e);
 int h_mensajes_list(struct req *rq, struct err *e);
+/* record-linked chats (h_interno.c, h_chats.c) */
+int h_interno_contexto(struct req *rq, struct err *e);
+int h_contextos_get(struct req *rq, struct err *e);
 /* h_busqueda.c */
 int h_buscar(struct req *rq, struct err *e);
 int h_mensajes_send(struct req *rq, struct err *e);

@@ -185,10 +185,10 @@ void hub_user_detach(struct rt *rt, struct rt_conn *c)
 
 void hub_user_maybe_free(struct rt *rt, struct rt_user *u)
 {
-    if (u->sockets || u->grace_armed || u->sync_inflight || u->sync_dirty || rt->stopping)
+    if (u->sockets || tq_armed(&u->grace) || u->sync_inflight || u->sync_dirty || rt->stopping)
         return;
     rt_map_del(&rt->users, (uint64_t)u->id);
-    lws_sul_cancel(&u->sul_grace);
+    tq_cancel(&u->grace);
     free(u);
 }
 

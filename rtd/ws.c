@@ -152,16 +152,13 @@ static void ws_send_text(struct rt *rt, struct rt_conn *c, const char *text)
     rt_buf_unref(b);
 }
 
-static void ws_ping_cb(lws_sorted_usec_list_t *sul)
+/* q_ping fired: ping, and wait pingTimeout for the pong. */
+void ws_ping_due(struct tq_node *n)
 {
-    struct rt_conn *c = lws_container_of(sul, struct rt_conn, sul_ping);
+    struct rt_conn *c = lws_container_of(n, struct rt_conn, tn);
     struct rt *rt = rt_of(c->wsi);
     if (c->state == RT_CLOSING)
         return;
-    if (c->pong_wait) {
-        hub_close(rt, c, "ping_timeout", false);
-        return;
-    }
     if (c->state != RT_CONNECTED &&
         lws_now_usecs() - c->opened > (lws_usec_t)45 * LWS_US_PER_SEC) {
         hub_close(rt, c, "connect_timeout", false);
@@ -169,8 +166,15 @@ static void ws_ping_cb(lws_sorted_usec_list_t *sul)
     }
     ws_send_text(rt, c, "2");
     c->pong_wait = true;
-    lws_sul_schedule(rt->ctx, 0, &c->sul_ping, ws_ping_cb,
-                     (lws_usec_t)rt->cfg->rtd_ping_timeout_ms * LWS_US_PER_MS);
+    tq_arm(&rt->q_pong, &c->tn);
+}
+
+/* q_pong fired: no pong within pingTimeout. */
+void ws_pong_due(struct tq_node *n)
+{
+    struct rt_conn *c = lws_container_of(n, struct rt_conn, tn);
+    if (c->state != RT_CLOSING)
+        hub_close(rt_of(c->wsi), c, "ping_timeout", false);
 }
 
 void rt_ack(struct rt *rt, uint64_t conn_id, long long ack, const char *json)
@@ -392,8 +396,7 @@ static void ws_on_frame(struct rt *rt, struct rt_conn *c, const char *buf, size_
     case SIO_EIO_PONG:
         if (c->pong_wait) {
             c->pong_wait = false;
-            lws_sul_schedule(rt->ctx, 0, &c->sul_ping, ws_ping_cb,
-                             (lws_usec_t)rt->cfg->rtd_ping_interval_ms * LWS_US_PER_MS);
+            tq_arm(&rt->q_ping, &c->tn);
         }
         return;
     case SIO_EIO_PING: {
@@ -453,8 +456,7 @@ static void ws_established(struct lws *wsi, struct rt *rt, struct rt_conn *c)
         rt->cfg->rtd_max_payload);
     hub_send(rt, c, b);
     rt_buf_unref(b);
-    lws_sul_schedule(rt->ctx, 0, &c->sul_ping, ws_ping_cb,
-                     (lws_usec_t)rt->cfg->rtd_ping_interval_ms * LWS_US_PER_MS);
+    tq_arm(&rt->q_ping, &c->tn);
     if (rt->stopping)
         hub_close(rt, c, "server_shutdown", true);
 }
@@ -463,7 +465,7 @@ static void ws_closed(struct rt *rt, struct rt_conn *c)
 {
     if (!c->id)
         return;
-    lws_sul_cancel(&c->sul_ping);
+    tq_cancel(&c->tn);
     if (c->user)
         log_info("event=disconnect conn=%llu usuario=%lld reason=%s duracion_ms=%lld",
                  (unsigned long long)c->id, c->user->id, c->reason,

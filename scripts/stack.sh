@@ -305,6 +305,9 @@ media_dir = $V/media
 http_port = $CHAT_HTTP_PORT
 rtd_port = $CHAT_RTD_PORT
 log_level = info
+# development: the web client takes ?token= from its page URL (make run
+# prints such links); an installed chat.conf leaves this off
+token_en_url = on
 EOF
     )
     mv "$CONF.tmp" "$CONF"

@@ -51,6 +51,7 @@ const struct cfg_key cfg_keys[] = {
     { "jwt_claim_permisos", CFG_STR, "permisos", 0, 0, NULL, OFF(jwt_claim_permisos) },
     { "jwt_claim_scope", CFG_STR, "scope", 0, 0, NULL, OFF(jwt_claim_scope) },
     { "origenes_permitidos", CFG_STR, "", 0, 0, NULL, OFF(origenes_permitidos) },
+    { "token_en_url", CFG_BOOL, "off", 0, 0, NULL, OFF(token_en_url) },
     { "mensaje_max_chars", CFG_INT, "10000", 1, 1000000, NULL, OFF(mensaje_max_chars) },
     { "media_max_bytes", CFG_INT, "26214400", 1024, 2147483647, NULL, OFF(media_max_bytes) },
     { "media_dir", CFG_STR, "var/media", 0, 0, NULL, OFF(media_dir) },

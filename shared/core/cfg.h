@@ -45,6 +45,8 @@ struct cfg {
     char *jwt_claim_scope;
     /* cookie sessions */
     char *origenes_permitidos;
+    /* development switches */
+    bool token_en_url;
     /* content */
     int mensaje_max_chars;
     int media_max_bytes;

@@ -151,15 +151,24 @@ int usr_search(struct db *d, struct arena *a, const char *q, long long antes, in
     return 0;
 }
 
+/* When someone was last seen is shown only to people who share a live chat
+ * with them (and to themselves): the same people who get their presence
+ * events. */
 static const char usr_sql_presence[] =
-    "SELECT u.id, " USR_SHOWN_ESTATUS("u") ", u.ultima_conexion"
+    "SELECT u.id, " USR_SHOWN_ESTATUS("u") ","
+    " CASE WHEN u.id = $2 OR EXISTS ("
+    "   SELECT 1 FROM usuarios_chat mine"
+    "   JOIN usuarios_chat theirs ON theirs.chat_id = mine.chat_id AND theirs.usuario_id = u.id"
+    "   JOIN chats c ON c.id = mine.chat_id AND c.deleted_at IS NULL"
+    "   WHERE mine.usuario_id = $2)"
+    " THEN u.ultima_conexion END"
     " FROM usuarios u WHERE u.id = ANY($1::bigint[]) ORDER BY u.id";
 
-int usr_presence(struct db *d, struct arena *a, const long long *ids, size_t n,
-                 json_object **out_array, struct err *e)
+int usr_presence(struct db *d, struct arena *a, long long viewer, const long long *ids,
+                 size_t n, json_object **out_array, struct err *e)
 {
-    const char *p[1] = { db_ll_array(a, ids, n) };
-    PGresult *r = db_exec(d, a, usr_sql_presence, 1, p, e);
+    const char *p[2] = { db_ll_array(a, ids, n), arena_printf(a, "%lld", viewer) };
+    PGresult *r = db_exec(d, a, usr_sql_presence, 2, p, e);
     if (!r)
         return -1;
     json_object *arr = jsonx_own(a, json_object_new_array());

@@ -80,10 +80,11 @@ int usr_get(struct db *d, struct arena *a, long long id, bool service_view,
 int usr_search(struct db *d, struct arena *a, const char *q, long long antes, int limite,
                json_object **out_array, bool *hay_mas, struct err *e);
 
-/* Presence of the given ids: array of {usuario_id, estatus, ultima_conexion};
- * unknown ids are left out. */
-int usr_presence(struct db *d, struct arena *a, const long long *ids, size_t n,
-                 json_object **out_array, struct err *e);
+/* Presence of the given ids as seen by viewer: array of {usuario_id,
+ * estatus, ultima_conexion}; ultima_conexion is null for users who share
+ * no live chat with viewer (except viewer). Unknown ids are left out. */
+int usr_presence(struct db *d, struct arena *a, long long viewer, const long long *ids,
+                 size_t n, json_object **out_array, struct err *e);
 
 /* Provisioning from the ERP (§4.8). Fields may be NULL (kept as they are).
  * *created tells whether the row is new. */
