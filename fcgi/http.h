@@ -22,6 +22,8 @@ struct worker {
     struct db *db;
     struct arena *arena;
     unsigned long served;
+    struct fcgi_metrics *metrics;   /* shared with every worker; may be NULL */
+    const char *const *route_names; /* "METHOD pattern" for each route */
 };
 
 struct req {
@@ -41,6 +43,7 @@ struct req {
     struct principal who;
     int status;                     /* written status, for the log line */
     int force_status;               /* error status other than the code's (405) */
+    int route_no;                   /* index in routes[] + 1; 0: none matched */
     const char *extra[8];           /* extra response header lines */
     int nextra;
 };
@@ -80,6 +83,9 @@ int http_error(struct req *rq, const struct err *e);
  * usual headers and those given with http_header); the caller then writes
  * the body with FCGX_PutStr as it goes. */
 void http_stream_start(struct req *rq, int status, const char *ctype);
+
+/* Writes status and len bytes of body with Content-Type ctype. Returns 0. */
+int http_text(struct req *rq, int status, const char *ctype, const char *body, size_t len);
 
 /* Writes a bodiless response (204). */
 int http_empty(struct req *rq, int status);

@@ -39,6 +39,7 @@ int h_interno_provision(struct req *rq, struct err *e);
 int h_interno_desactivar(struct req *rq, struct err *e);
 int h_interno_reactivar(struct req *rq, struct err *e);
 int h_interno_vacaciones(struct req *rq, struct err *e);
+int h_interno_metricas(struct req *rq, struct err *e);
 int h_interno_usuario_retencion(struct req *rq, struct err *e);
 int h_interno_chat_retencion(struct req *rq, struct err *e);
 /* h_auditoria.c */

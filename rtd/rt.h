@@ -14,6 +14,7 @@
 #include "core/cfg.h"
 #include "core/err.h"
 #include "wire/token.h"
+#include "metrics.h"
 #include "timer.h"
 
 /* ---- outgoing frames -------------------------------------------------- */
@@ -23,6 +24,8 @@
 struct rt_buf {
     uint32_t refs;
     uint32_t len;
+    int64_t at_us;          /* an eventos row's time (µs since the epoch) for
+                               the delivery lag; 0: not an eventos row */
     unsigned char mem[];    /* LWS_PRE + len + 1 */
 };
 #define RT_BUF_TEXT(b) ((char *)(b)->mem + LWS_PRE)
@@ -187,6 +190,7 @@ struct rt {
     bool heartbeat_inflight;
     struct rt_recent recent[RT_RECENT];
     unsigned recent_next;
+    struct rt_stats stats;  /* GET /chat/rtd/metrics (metrics.c) */
 };
 
 /* rt from any wsi of this context. */
@@ -215,9 +219,10 @@ void hub_user_maybe_free(struct rt *rt, struct rt_user *u);
 void hub_replay(struct rt *rt, struct rt_conn *c, long long user, lws_usec_t since);
 void hub_recent_release(struct rt *rt);
 /* Delivers one eventos row (or an ephemeral event) to its room. chats
- * holds the chat ids of the user of a presencia:<id> room. */
+ * holds the chat ids of the user of a presencia:<id> room; at_us is the
+ * row's time for the delivery lag (0 for an ephemeral event). */
 void hub_deliver(struct rt *rt, const char *tipo, const char *sala, const char *payload,
-                 const long long *chats, size_t nchats, long long skip_user);
+                 const long long *chats, size_t nchats, long long skip_user, int64_t at_us);
 
 /* ---- presence.c --------------------------------------------------------- */
 
