@@ -245,6 +245,7 @@ void rt_auth_done(struct rt *rt, struct rt_job *j)
     if (j->status < 0) {
         const char *codigo = j->err == ERR_DEACTIVATED ? "usuario_desactivado"
                              : j->err == ERR_INTERNAL  ? "error_interno"
+                             : j->err == ERR_RATE      ? "limite_excedido"
                                                        : "token_invalido";
         struct rt_buf *b = rt_buf_printf("44{\"message\":\"%s\"}", codigo);
         hub_send(rt, c, b);
