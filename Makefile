@@ -24,7 +24,7 @@ CFLAGS   ?= $(OPT) -g
 ALL_CFLAGS = -std=gnu11 -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wno-format-nonliteral \
              -D_GNU_SOURCE -DCHAT_VERSION='"$(VERSION)"' -Ishared -I$(B)/gen \
              $(PKG_CFLAGS) $(SANFLAGS) $(CFLAGS)
-LDLIBS_ALL = -lfcgi $(PKG_LIBS) -lpthread -lm
+LDLIBS_ALL = -lfcgi $(PKG_LIBS) -lev -lpthread -lm
 ALL_LDFLAGS = $(SANFLAGS) $(LDFLAGS)
 
 SHARED_SRC := $(sort $(wildcard shared/core/*.c shared/wire/*.c shared/domain/*.c))

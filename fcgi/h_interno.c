@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "core/jsonx.h"
+#include "domain/chat.h"
 #include "domain/retention.h"
 #include "routes.h"
 
@@ -104,6 +105,51 @@ int h_interno_vacaciones(struct req *rq, struct err *e)
     if (usr_set_vacation(rq->db, rq->a, &rq->who, id_erp, activo, hasta, &u, e) < 0)
         return -1;
     return http_json(rq, 200, json_object_get(u));
+}
+
+/* PUT /interno/contextos/{tipo}/{clave} {titulo, url, miembros: [id_erp]}:
+ * the chat of one ERP record, created or brought in line (API.md §9). */
+int h_interno_contexto(struct req *rq, struct err *e)
+{
+    struct chat_contexto_in in = {
+        .tipo = route_capture(&rq->caps, "tipo"),
+        .clave = route_capture(&rq->caps, "clave"),
+    };
+    if (interno_text(rq->json, "titulo", 200, &in.titulo, e) < 0)
+        return -1;
+    json_object *v;
+    if (json_object_object_get_ex(rq->json, "url", &v)) {
+        in.has_url = true;
+        if (interno_text(rq->json, "url", 2000, &in.url, e) < 0)
+            return -1;
+    }
+    json_object *arr;
+    int r = jsonx_get_array(rq->json, "miembros", &arr, e);
+    if (r < 0)
+        return -1;
+    if (r == 0) {
+        size_t n = json_object_array_length(arr);
+        if (n > 1000)
+            return err_set(e, ERR_INVALID, "miembros admite hasta 1000 usuarios");
+        const char **ids = arena_alloc(rq->a, sizeof(char *) * (n + 1));
+        for (size_t i = 0; i < n; i++) {
+            json_object *x = json_object_array_get_idx(arr, i);
+            const char *s = json_object_is_type(x, json_type_string) ? json_object_get_string(x)
+                            : json_object_is_type(x, json_type_int) ? json_object_get_string(x)
+                                                                     : NULL;
+            if (!s || !*s || strlen(s) > 200 || jsonx_utf8_chars(s) < 0)
+                return err_set(e, ERR_INVALID, "miembros debe ser una lista de id_erp");
+            ids[i] = arena_strdup(rq->a, s);
+        }
+        in.has_miembros = true;
+        in.miembros = ids;
+        in.nmiembros = n;
+    }
+    bool created;
+    json_object *c;
+    if (chat_contexto_put(rq->db, rq->a, &in, &created, &c, e) < 0)
+        return -1;
+    return http_json(rq, created ? 201 : 200, json_object_get(c));
 }
 
 /* ---- legal hold and per-chat retention ------------------------------------ */

@@ -224,6 +224,13 @@ int http_error(struct req *rq, const struct err *e)
     return http_json(rq, rq->force_status ? rq->force_status : err_status(code), o);
 }
 
+int http_text(struct req *rq, int status, const char *ctype, const char *body, size_t len)
+{
+    http_head(rq, status, ctype);
+    FCGX_PutStr(body, (int)len, rq->fx->out);
+    return 0;
+}
+
 int http_empty(struct req *rq, int status)
 {
     http_head(rq, status, NULL);

@@ -22,6 +22,8 @@ struct worker {
     struct db *db;
     struct arena *arena;
     unsigned long served;
+    struct fcgi_metrics *metrics;   /* shared with every worker; may be NULL */
+    const char *const *route_names; /* "METHOD pattern" for each route */
 };
 
 struct req {
@@ -42,6 +44,7 @@ struct req {
     int status;                     /* written status, for the log line */
     int force_status;               /* error status other than the code's (405) */
     int retry_after;                /* seconds for Retry-After with a 429 (0: 1) */
+    int route_no;                   /* index in routes[] + 1; 0: none matched */
     const char *extra[8];           /* extra response header lines */
     int nextra;
 };
@@ -81,6 +84,9 @@ int http_json(struct req *rq, int status, json_object *o);
 
 /* Writes API.md's error body for e (its message, or the code's default). */
 int http_error(struct req *rq, const struct err *e);
+
+/* Writes status and len bytes of body with Content-Type ctype. Returns 0. */
+int http_text(struct req *rq, int status, const char *ctype, const char *body, size_t len);
 
 /* Writes a bodiless response (204). */
 int http_empty(struct req *rq, int status);

@@ -9,6 +9,7 @@
 
 #include "core/jsonx.h"
 #include "core/log.h"
+#include "metrics.h"
 #include "core/origin.h"
 #include "domain/limite.h"
 
@@ -22,6 +23,7 @@ const struct route routes[] = {
     { "POST", "/interno/usuarios/{id_erp}/desactivar", h_interno_desactivar, ROUTE_SERVICE | ROUTE_JSON_OPT },
     { "POST", "/interno/usuarios/{id_erp}/reactivar", h_interno_reactivar,  ROUTE_SERVICE | ROUTE_JSON_OPT },
     { "PUT",  "/interno/usuarios/{id_erp}/vacaciones", h_interno_vacaciones, ROUTE_SERVICE | ROUTE_JSON },
+    { "GET",  "/interno/metricas",                   h_interno_metricas,    ROUTE_SERVICE },
     /* compliance: legal hold, retention, audit trail */
     { "PUT",  "/interno/usuarios/{id_erp}/retencion",  h_interno_usuario_retencion, ROUTE_SERVICE | ROUTE_JSON },
     { "PUT",  "/interno/chats/{id}/retencion",         h_interno_chat_retencion, ROUTE_SERVICE | ROUTE_JSON },
@@ -61,6 +63,9 @@ const struct route routes[] = {
     { "GET",    "/mensajes/{id}/lecturas",               h_mensajes_lecturas,   ROUTE_USER },
     { "POST",   "/sync",                                 h_sync,                ROUTE_USER | ROUTE_JSON },
     { "GET",    "/sync/cursor",                          h_sync_cursor,         ROUTE_USER },
+    /* chats tied to ERP records */
+    { "PUT",    "/interno/contextos/{tipo}/{clave}",     h_interno_contexto,    ROUTE_SERVICE | ROUTE_JSON },
+    { "GET",    "/contextos/{tipo}/{clave}",             h_contextos_get,       ROUTE_USER },
     /* search (h_busqueda.c) */
     { "GET",    "/buscar",                               h_buscar,              ROUTE_USER },
     /* media (h_media.c): no ROUTE_JSON, the upload streams its own body */
@@ -203,6 +208,7 @@ static const struct route *routes_find(struct req *rq, bool *method_mismatch)
             continue;
         }
         rq->caps = caps;
+        rq->route_no = (int)(r - routes) + 1;
         return r;
     }
     return NULL;
@@ -254,6 +260,7 @@ void routes_dispatch(struct req *rq, const struct token_keys *keys)
 {
     struct timespec t0, t1;
     clock_gettime(CLOCK_MONOTONIC, &t0);
+    unsigned long long db0 = rq->db->wait_us;
     struct err e = { ERR_NONE, "" };
     rq->method = http_env(rq, "REQUEST_METHOD");
     if (!rq->method)
@@ -265,6 +272,8 @@ void routes_dispatch(struct req *rq, const struct token_keys *keys)
     }
     clock_gettime(CLOCK_MONOTONIC, &t1);
     double ms = (double)(t1.tv_sec - t0.tv_sec) * 1e3 + (double)(t1.tv_nsec - t0.tv_nsec) / 1e6;
+    metrics_request(rq->w->metrics, rq->route_no - 1, rq->status, ms / 1e3,
+                    (double)(rq->db->wait_us - db0) / 1e6);
     log_info("req=%s method=%s path=%s status=%d user=%lld ms=%.1f%s%s", rq->id, rq->method,
              rq->path ? rq->path : "-", rq->status, rq->who.id, ms,
              e.code != ERR_NONE ? " error=" : "", e.code != ERR_NONE ? err_codigo(e.code) : "");

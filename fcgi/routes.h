@@ -43,6 +43,7 @@ int h_interno_provision(struct req *rq, struct err *e);
 int h_interno_desactivar(struct req *rq, struct err *e);
 int h_interno_reactivar(struct req *rq, struct err *e);
 int h_interno_vacaciones(struct req *rq, struct err *e);
+int h_interno_metricas(struct req *rq, struct err *e);
 int h_interno_usuario_retencion(struct req *rq, struct err *e);
 int h_interno_chat_retencion(struct req *rq, struct err *e);
 /* h_auditoria.c */
@@ -75,6 +76,9 @@ int h_miembros_add(struct req *rq, struct err *e);
 int h_miembros_rol(struct req *rq, struct err *e);
 int h_miembros_remove(struct req *rq, struct err *e);
 int h_mensajes_list(struct req *rq, struct err *e);
+/* record-linked chats (h_interno.c, h_chats.c) */
+int h_interno_contexto(struct req *rq, struct err *e);
+int h_contextos_get(struct req *rq, struct err *e);
 /* h_busqueda.c */
 int h_buscar(struct req *rq, struct err *e);
 int h_mensajes_send(struct req *rq, struct err *e);

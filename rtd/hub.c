@@ -16,6 +16,8 @@ void hub_send(struct rt *rt, struct rt_conn *c, struct rt_buf *b)
     if (c->state == RT_CLOSING)
         return;
     if (c->qlen >= RT_QUEUE_MAX) {
+        if (c->state != RT_CLOSING)
+            rt->stats.slow_consumers++;
         hub_close(rt, c, "slow_consumer", false);
         return;
     }
@@ -185,10 +187,10 @@ void hub_user_detach(struct rt *rt, struct rt_conn *c)
 
 void hub_user_maybe_free(struct rt *rt, struct rt_user *u)
 {
-    if (u->sockets || u->grace_armed || u->sync_inflight || u->sync_dirty || rt->stopping)
+    if (u->sockets || tq_armed(&u->grace) || u->sync_inflight || u->sync_dirty || rt->stopping)
         return;
     rt_map_del(&rt->users, (uint64_t)u->id);
-    lws_sul_cancel(&u->sul_grace);
+    tq_cancel(&u->grace);
     free(u);
 }
 
@@ -374,7 +376,7 @@ static bool hub_is_membership(const char *tipo)
 }
 
 void hub_deliver(struct rt *rt, const char *tipo, const char *sala, const char *payload,
-                 const long long *chats, size_t nchats, long long skip_user)
+                 const long long *chats, size_t nchats, long long skip_user, int64_t at_us)
 {
     json_object *p = NULL;
     bool member = hub_is_membership(tipo);
@@ -383,6 +385,8 @@ void hub_deliver(struct rt *rt, const char *tipo, const char *sala, const char *
         hub_membership(rt, tipo, sala, p, true);
     }
     struct rt_buf *b = rt_buf_event(tipo, payload);
+    b->at_us = at_us;
+    rt_stats_event(&rt->stats, tipo);
     long long id;
     if ((id = hub_sala_id(sala, "chat:")) != 0) {
         hub_room_send(rt, id, b, skip_user);

@@ -23,11 +23,10 @@ static void pres_submit(struct rt *rt, struct rt_user *u)
     pool_submit(rt->pool, j);
 }
 
-static void pres_grace_cb(lws_sorted_usec_list_t *sul)
+void pres_grace_due(struct tq_node *n)
 {
-    struct rt_user *u = lws_container_of(sul, struct rt_user, sul_grace);
+    struct rt_user *u = lws_container_of(n, struct rt_user, grace);
     struct rt *rt = u->rt;
-    u->grace_armed = false;
     if (u->sockets == 0)
         pres_submit(rt, u);
     hub_user_maybe_free(rt, u);
@@ -38,17 +37,11 @@ void pres_changed(struct rt *rt, struct rt_user *u)
     if (rt->stopping)
         return;
     if (u->sockets == 0) {
-        if (!u->grace_armed) {
-            u->grace_armed = true;
-            lws_sul_schedule(rt->ctx, 0, &u->sul_grace, pres_grace_cb,
-                             (lws_usec_t)rt->cfg->presence_grace_seconds * LWS_US_PER_SEC);
-        }
+        if (!tq_armed(&u->grace))
+            tq_arm(&rt->q_grace, &u->grace);
         return;
     }
-    if (u->grace_armed) {
-        lws_sul_cancel(&u->sul_grace);
-        u->grace_armed = false;
-    }
+    tq_cancel(&u->grace);
     pres_submit(rt, u);
 }
 
@@ -62,7 +55,7 @@ void pres_done(struct rt *rt, struct rt_job *j)
     if (j->status < 0) {
         u->sync_dirty = true; /* rewritten when the database is back */
     } else if (u->sync_dirty) {
-        if (u->grace_armed)
+        if (tq_armed(&u->grace))
             u->sync_dirty = false; /* the grace timer writes the final state */
         else
             pres_submit(rt, u);
@@ -76,7 +69,7 @@ void pres_resync_all(struct rt *rt)
         if (!rt_map_live(&rt->users, i))
             continue;
         struct rt_user *u = rt->users.e[i].val;
-        if (u->grace_armed)
+        if (tq_armed(&u->grace))
             continue;
         pres_submit(rt, u);
     }
@@ -96,7 +89,7 @@ static void pres_heartbeat_cb(lws_sorted_usec_list_t *sul)
         if (!rt_map_live(&rt->users, i))
             continue;
         struct rt_user *u = rt->users.e[i].val;
-        if (u->sync_dirty && !u->sync_inflight && !u->grace_armed)
+        if (u->sync_dirty && !u->sync_inflight && !tq_armed(&u->grace))
             pres_submit(rt, u);
     }
     lws_sul_schedule(rt->ctx, 0, &rt->sul_heartbeat, pres_heartbeat_cb, PRES_HEARTBEAT_US);

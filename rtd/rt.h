@@ -14,6 +14,8 @@
 #include "core/cfg.h"
 #include "core/err.h"
 #include "wire/token.h"
+#include "metrics.h"
+#include "timer.h"
 
 /* ---- outgoing frames -------------------------------------------------- */
 
@@ -22,6 +24,8 @@
 struct rt_buf {
     uint32_t refs;
     uint32_t len;
+    int64_t at_us;          /* an eventos row's time (µs since the epoch) for
+                               the delivery lag; 0: not an eventos row */
     unsigned char mem[];    /* LWS_PRE + len + 1 */
 };
 #define RT_BUF_TEXT(b) ((char *)(b)->mem + LWS_PRE)
@@ -94,7 +98,7 @@ struct rt_conn {
     bool goaway;            /* close with 1001 (shutdown) instead of 1000 */
     const char *reason;     /* why it closed, for the log (static) */
     lws_usec_t opened;
-    lws_sorted_usec_list_t sul_ping;
+    struct tq_node tn;      /* rt->q_ping, or rt->q_pong while pong_wait */
     struct rt_slot *rooms;
     uint32_t nrooms, caprooms;
     char *cookie_token;     /* the ERP cookie, kept until CONNECT */
@@ -120,8 +124,8 @@ struct rt_user {
     long long id;
     struct rt_conn *conns;
     uint32_t sockets, inactive;
-    bool sync_inflight, sync_dirty, grace_armed;
-    lws_sorted_usec_list_t sul_grace;
+    bool sync_inflight, sync_dirty;
+    struct tq_node grace;   /* armed in rt->q_grace after the last socket */
 };
 
 /* ---- the daemon ------------------------------------------------------- */
@@ -152,6 +156,7 @@ struct rt {
     struct token_keys *keys;
     struct lws_context *ctx;
     struct lws_vhost *vh;
+    struct ev_loop *loop;   /* libev loop lws runs on; NULL: lws's poll() */
     char instance[160];     /* rtd_instancias.id */
     struct rt_map conns;    /* id -> rt_conn */
     struct rt_map users;    /* usuarios.id -> rt_user */
@@ -161,6 +166,11 @@ struct rt {
     size_t nconns;
     struct rt_pool *pool;
     bool stopping;
+    /* every per-socket and per-user timer (timer.h) */
+    struct timers timers;
+    struct tq q_ping;       /* next Engine.IO ping (pingInterval) */
+    struct tq q_pong;       /* pong deadline (pingTimeout) */
+    struct tq q_grace;      /* presence grace after a user's last socket */
     /* the event feed (feed.c) */
     PGconn *lconn;          /* LISTEN connection, non-blocking */
     struct lws *lwsi;       /* its adopted descriptor */
@@ -180,6 +190,7 @@ struct rt {
     bool heartbeat_inflight;
     struct rt_recent recent[RT_RECENT];
     unsigned recent_next;
+    struct rt_stats stats;  /* GET /chat/rtd/metrics (metrics.c) */
 };
 
 /* rt from any wsi of this context. */
@@ -208,9 +219,10 @@ void hub_user_maybe_free(struct rt *rt, struct rt_user *u);
 void hub_replay(struct rt *rt, struct rt_conn *c, long long user, lws_usec_t since);
 void hub_recent_release(struct rt *rt);
 /* Delivers one eventos row (or an ephemeral event) to its room. chats
- * holds the chat ids of the user of a presencia:<id> room. */
+ * holds the chat ids of the user of a presencia:<id> room; at_us is the
+ * row's time for the delivery lag (0 for an ephemeral event). */
 void hub_deliver(struct rt *rt, const char *tipo, const char *sala, const char *payload,
-                 const long long *chats, size_t nchats, long long skip_user);
+                 const long long *chats, size_t nchats, long long skip_user, int64_t at_us);
 
 /* ---- presence.c --------------------------------------------------------- */
 
@@ -221,6 +233,8 @@ void pres_changed(struct rt *rt, struct rt_user *u);
 void pres_start(struct rt *rt);
 /* After the database came back: rewrite every local user's row. */
 void pres_resync_all(struct rt *rt);
+/* q_grace fired: the user's grace period is over. */
+void pres_grace_due(struct tq_node *n);
 /* Job results. */
 void pres_done(struct rt *rt, struct rt_job *j);
 void pres_heartbeat_done(struct rt *rt, struct rt_job *j);
@@ -275,6 +289,9 @@ void pool_run_now(struct rt_pool *p, struct rt_job *j);
 
 /* ---- ws.c / main.c -------------------------------------------------------- */
 
+/* q_ping / q_pong fired for a socket (timer.h). */
+void ws_ping_due(struct tq_node *n);
+void ws_pong_due(struct tq_node *n);
 /* A JOB_AUTH came back: join the rooms and answer the CONNECT. */
 void rt_auth_done(struct rt *rt, struct rt_job *j);
 /* Handles one finished job on the loop. */

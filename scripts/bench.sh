@@ -9,7 +9,7 @@
 #
 # Environment: BENCH_RUNS (runs per figure, default 3), BENCH_QUICK=1 (small
 # counts and short runs, for development), BENCH_ONLY="pgbench rest idle
-# fanout e2e sync capacity" (a subset), BENCH_OUT (default build/bench),
+# fanout e2e sync search capacity" (a subset), BENCH_OUT (default build/bench),
 # BENCH_MD (default BENCHMARKS.md).
 [ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
 set -u -o pipefail
@@ -25,7 +25,7 @@ RES=${BENCH_RESULTS:-$RES}
 RUNS=${BENCH_RUNS:-3}
 BUDGET=${BENCH_BUDGET:-780}
 QUICK=${BENCH_QUICK:-0}
-ONLY=${BENCH_ONLY:-pgbench rest idle fanout e2e sync capacity}
+ONLY=${BENCH_ONLY:-pgbench rest idle fanout e2e sync search capacity}
 CHAT_BIN=${CHAT_BIN:-$ROOT/build/bin}
 T_START=$SECONDS
 
@@ -559,6 +559,50 @@ sec_sync() {
     put sync_hay_mas "$(grep -q '"hay_mas":true' "$body" && echo true || echo false)"
 }
 
+# search_run NAME N QUERY...: N GET /buscar calls as b30001 (one curl, kept
+# alive), QUERY picked round-robin (a "%R" in it becomes a random message
+# number of the big chat, so rare-word searches do not repeat); puts
+# search_NAME_p50 / _p99 (ms) and the hits of the last answer.
+search_run() {
+    local name=$1 n=$2 cfg=$OUT/raw/search-$1.curl i q body=$OUT/raw/search-$1.json
+    shift 2
+    local qs=("$@")
+    : >"$cfg"
+    for ((i = 0; i < n; i++)); do
+        q=${qs[$((i % ${#qs[@]}))]}
+        q=${q//%R/$((RANDOM * 30 % 1000000 + 1))}
+        printf 'url = "%s/buscar?%s"\nheader = "Authorization: Bearer %s"\noutput = "%s"\nwrite-out = "%%{http_code} %%{time_total}\\n"\nnext\n' \
+            "$URL" "$q" "$TOK_S1" "$body" >>"$cfg"
+    done
+    local out
+    out=$(curl -s -K "$cfg" 2>/dev/null)
+    local bad
+    bad=$(printf '%s\n' "$out" | grep -vc '^200 ')
+    if [ "$bad" != 0 ]; then
+        NM[search]="GET /buscar answered $(printf '%s\n' "$out" | grep -v '^200 ' | head -n 1 | cut -d' ' -f1) at this commit"
+        return 1
+    fi
+    printf '%s\n' "$out" | awk '{ printf "%.2f\n", $2 * 1000 }' | sort -g >"$OUT/raw/search-$name.ms"
+    put "search_${name}_p50" "$(awk '{ a[NR] = $1 } END { print a[int((NR + 1) * 0.50)] }' "$OUT/raw/search-$name.ms")"
+    put "search_${name}_p99" "$(awk '{ a[NR] = $1 } END { i = int(NR * 0.99 + 0.999); if (i > NR) i = NR; print a[i] }' "$OUT/raw/search-$name.ms")"
+    put "search_${name}_n" "$n"
+    put "search_${name}_hits" "$(grep -o '"mensaje":{' "$body" | wc -l)"
+}
+
+sec_search() {
+    say "search over the 1,000,000-message chat (GET /buscar as a member of it)"
+    local n=200
+    [ "$QUICK" = 1 ] && n=40
+    put search_load_before "$(cut -d' ' -f1-3 /proc/loadavg)"
+    # every message of the big chat holds "prueba"; each number is in one
+    search_run common "$n" 'q=prueba&limite=20' || return
+    search_run common_date "$n" 'q=prueba&orden=fecha&limite=20' || return
+    search_run rare "$n" 'q=%R&limite=20' || return
+    search_run phrase "$n" 'q=%22historial+largo%22+%R&limite=20' || return
+    search_run none "$n" 'q=zanahoria&limite=20' || return
+    put search_load_after "$(cut -d' ' -f1-3 /proc/loadavg)"
+}
+
 # ---- report ----------------------------------------------------------------------
 
 # report: results.txt, the plots and BENCHMARKS.md from samples.txt, by
@@ -672,6 +716,7 @@ main() {
         if [ "$HAVE_RTD" = 1 ]; then sec_e2e; else NM[e2e]="chat-rtd is not available at this commit"; fi
     fi
     want sync && budget sync && sec_sync
+    want search && budget search && sec_search
     want capacity && budget capacity && sec_capacity
     want fanout && budget fanout && sec_fanout
     want idle && budget idle && sec_idle

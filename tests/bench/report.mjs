@@ -456,6 +456,27 @@ chats (${r('sync_posted') || '0'} posted); one \`POST /sync {cursor}\` is timed 
 | one sync call | ${nm_or('sync', `${mmm('sync_ms')} ms`)} |
 | answer | ${nm_or('sync', `${r('sync_bytes') || '?'} bytes, ${r('sync_msgs') || '?'} chat_id fields, hay_mas ${r('sync_hay_mas') || '?'} (the call timed is the first page)`)} |
 
+## 7. Search over 1,000,000 messages
+
+User b30001 (a member of the 1,000,000-message chat and 51 small ones) calls
+\`GET /buscar\` through nginx, one request at a time with curl on one kept-alive
+connection, ${r('search_common_n') || '?'} calls per row; a "rare" call looks up a random
+message number (one hit), so no two calls repeat. Latency is curl's total time.
+Load average before / after: ${r('search_load_before') || '?'} / ${r('search_load_after') || '?'} (2 cores, shared).
+
+| query | matches | p50 ms | p99 ms |
+|---|---|---|---|
+| \`prueba\` (in every message), relevance | 1,000,000 | ${nm_or('search', get('search_common_p50'))} | ${nm_or('search', get('search_common_p99'))} |
+| \`prueba\`, \`orden=fecha\` | 1,000,000 | ${nm_or('search', get('search_common_date_p50'))} | ${nm_or('search', get('search_common_date_p99'))} |
+| a message number (rare word), relevance | 1 | ${nm_or('search', get('search_rare_p50'))} | ${nm_or('search', get('search_rare_p99'))} |
+| \`"historial largo"\` + a number (phrase of common words and a rare one) | 1 | ${nm_or('search', get('search_phrase_p50'))} | ${nm_or('search', get('search_phrase_p99'))} |
+| \`zanahoria\` (no match) | 0 | ${nm_or('search', get('search_none_p50'))} | ${nm_or('search', get('search_none_p99'))} |
+
+Each answer holds up to 20 full Mensaje objects with excerpts. **What limits it:** a common
+word ranks only the newest 2,000 matches (\`BUSQ_CANDIDATES\`), read backwards along the
+primary key; a rare word is a GIN index lookup on \`(chat_id, busqueda)\`; the rest is
+loading the page (Mensaje objects, \`ts_headline\` on 20 texts).
+
 ## How to reproduce
 
 \`make bench\` (about 15 minutes; it needs nothing running; ports are picked at random).
