@@ -67,7 +67,7 @@ const struct route routes[] = {
     { "PUT",    "/interno/contextos/{tipo}/{clave}",     h_interno_contexto,    ROUTE_SERVICE | ROUTE_JSON },
     { "GET",    "/contextos/{tipo}/{clave}",             h_contextos_get,       ROUTE_USER },
     /* search (h_busqueda.c) */
-    { "GET",    "/buscar",                               h_buscar,              ROUTE_USER },
+    { "GET",    "/buscar",                               h_buscar,              ROUTE_USER | ROUTE_RATE_SEARCH },
     /* media (h_media.c): no ROUTE_JSON, the upload streams its own body */
     { "POST",   "/media",                                h_media_upload,        ROUTE_USER | ROUTE_RATE_UPLOAD },
     { "GET",    "/media/{id}",                           h_media_get,           ROUTE_USER },
