@@ -196,6 +196,11 @@ static void http_head(struct req *rq, int status, const char *ctype)
     FCGX_PutS("\r\n", rq->fx->out);
 }
 
+void http_stream_start(struct req *rq, int status, const char *ctype)
+{
+    http_head(rq, status, ctype);
+}
+
 int http_json(struct req *rq, int status, json_object *o)
 {
     jsonx_own(rq->a, o);

@@ -85,6 +85,11 @@ int http_json(struct req *rq, int status, json_object *o);
 /* Writes API.md's error body for e (its message, or the code's default). */
 int http_error(struct req *rq, const struct err *e);
 
+/* Writes the status line and headers of a streamed response (ctype, the
+ * usual headers and those given with http_header); the caller then writes
+ * the body with FCGX_PutStr as it goes. */
+void http_stream_start(struct req *rq, int status, const char *ctype);
+
 /* Writes status and len bytes of body with Content-Type ctype. Returns 0. */
 int http_text(struct req *rq, int status, const char *ctype, const char *body, size_t len);
 

@@ -28,6 +28,8 @@ const struct route routes[] = {
     { "PUT",  "/interno/usuarios/{id_erp}/retencion",  h_interno_usuario_retencion, ROUTE_SERVICE | ROUTE_JSON },
     { "PUT",  "/interno/chats/{id}/retencion",         h_interno_chat_retencion, ROUTE_SERVICE | ROUTE_JSON },
     { "GET",  "/interno/auditoria",                    h_interno_auditoria,   ROUTE_SERVICE },
+    { "GET",  "/interno/chats/{id}/exportar",          h_interno_chat_exportar, ROUTE_SERVICE },
+    { "GET",  "/interno/usuarios/{id_erp}/exportar",   h_interno_usuario_exportar, ROUTE_SERVICE },
     /* announcements (h_comunicados.c) */
     { "POST", "/comunicados",                        h_comunicados_create,  ROUTE_USER | ROUTE_JSON | ROUTE_RATE_SEND },
     { "GET",  "/comunicados",                        h_comunicados_list,    ROUTE_USER },

@@ -48,6 +48,9 @@ int h_interno_usuario_retencion(struct req *rq, struct err *e);
 int h_interno_chat_retencion(struct req *rq, struct err *e);
 /* h_auditoria.c */
 int h_interno_auditoria(struct req *rq, struct err *e);
+/* h_exportar.c */
+int h_interno_chat_exportar(struct req *rq, struct err *e);
+int h_interno_usuario_exportar(struct req *rq, struct err *e);
 /* h_comunicados.c */
 int h_comunicados_create(struct req *rq, struct err *e);
 int h_comunicados_list(struct req *rq, struct err *e);
