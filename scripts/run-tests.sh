@@ -173,6 +173,12 @@ phase_integ() { # BUILDDIR
     export CHAT_JWT_COOKIE=${CHAT_JWT_COOKIE:-erp_jwt}
     # and one other origin that cookie sessions may come from (the ERP's)
     export CHAT_ORIGENES_PERMITIDOS=${CHAT_ORIGENES_PERMITIDOS:-https://erp.example.test}
+    # Rate limits above what the other tests do in a minute as one user, low
+    # enough for test_limites to flood past them in seconds.
+    export CHAT_LIMITE_ENVIOS=${CHAT_LIMITE_ENVIOS:-400}
+    export CHAT_LIMITE_BUSQUEDAS=${CHAT_LIMITE_BUSQUEDAS:-200}
+    export CHAT_LIMITE_SUBIDAS=${CHAT_LIMITE_SUBIDAS:-200}
+    export CHAT_LIMITE_SESIONES=${CHAT_LIMITE_SESIONES:-600}
     local b=$1 tests nodes=() f failed0=$FAILED out
     local SAN_TAG=${SAN_TAG:-}
     [ "$FRONT" = nginx ] || SAN_TAG="$SAN_TAG [$FRONT]"
