@@ -169,7 +169,7 @@ NODE_ENV_VARS=()
 node_env() {
     NODE_ENV_VARS=(BENCH_PG_HOST="$TMP/var/run" BENCH_PG_PORT="$PG_PORT" BENCH_PG_DB=chat
         BENCH_PG_USER=chat BENCH_SECRET_FILE="$TMP/var/jwt_secret" BENCH_PING_MS="$PING_MS"
-        BENCH_POOL=4)
+        BENCH_POOL="$FCGI_W")
 }
 start_node() { # NAME SCRIPT PORT -> NODE_PID
     node_env
@@ -216,6 +216,7 @@ machine() {
     put m_nofile "$(ulimit -Hn)"
     put m_date "$(date -u '+%Y-%m-%d %H:%M UTC')"
     put m_load "$(cut -d' ' -f1-3 /proc/loadavg)"
+    put m_fcgi_workers "$FCGI_W"
 }
 
 # ---- sections --------------------------------------------------------------------
@@ -632,6 +633,11 @@ main() {
         CONNECT_TIMEOUT=240; CAP_PROCS=3; CAP_PER=17000
     fi
     NSRC=16
+    # chat-fcgi's default worker count (fcgi_workers = 0: 4 per core, 4 to
+    # 64); the Node reference gets a pool of as many connections
+    FCGI_W=$(($(nproc) * 4))
+    [ "$FCGI_W" -lt 4 ] && FCGI_W=4
+    [ "$FCGI_W" -gt 64 ] && FCGI_W=64
     # BENCH_REPORT_ONLY=1: rewrite BENCHMARKS.md and the plots from
     # build/bench/samples.txt of the last run.
     if [ "${BENCH_REPORT_ONLY:-0}" = 1 ]; then

@@ -17,7 +17,7 @@ struct cfg {
     /* web server / FastCGI */
     int http_port;
     char *fcgi_listen;
-    int fcgi_workers;
+    int fcgi_workers;       /* resolved at load: never 0 */
     int body_max_bytes;
     /* realtime daemon */
     char *rtd_bind;

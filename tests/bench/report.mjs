@@ -214,6 +214,8 @@ function report() {
     const idle_top = IDLE_MAX;
     const bpc10k = med(`idle_rtd_${IDLE_TARGET}_bpc`);
     const bpc_ratio = div(bpc10k, med(`idle_node_${IDLE_TARGET}_bpc`));
+    const h_frac_prep = div(med('rest_hist_ours'), med('pgbh_prepared'));
+    const e2e_frac = div(med('e2e_best'), ceil_best);
     let o = '';
     o += `# Benchmarks
 
@@ -240,7 +242,7 @@ then summarised the same way.${QUICK === '1' ? '\n\n**QUICK run (BENCH_QUICK=1):
 
 ${NM.node ? `**Node reference not measured:** ${NM.node}.
 
-` : ''}Everything — PostgreSQL, nginx, chat-fcgi (4 workers), chat-rtd, the Node servers, the load
+` : ''}Everything — PostgreSQL, nginx, chat-fcgi (${r('m_fcgi_workers') || 4} workers), chat-rtd, the Node servers, the load
 generator, wrk — shares the same ${r('m_cores')} cores, so every throughput figure is also a
 measure of the client's own CPU use; the ratios are the meaningful part.
 
@@ -256,6 +258,19 @@ measure of the client's own CPU use; the ratios are the meaningful part.
 | send-message throughput ≥ 70% of the pgbench ceiling | ${s_frac_best} of the best pgbench figure (${ceil_best} TPS) | ${verdict(s_frac_best, '>=', 0.7)} |
 | send-message throughput ≥ 3× the Node reference | ${mmm('rest_send_ratio')} | ${verdict(med('rest_send_ratio'), '>=', 3)} |
 | history read ≥ 3× the Node reference | ${mmm('rest_hist_ratio')} | ${verdict(med('rest_hist_ratio'), '>=', 3)} |
+
+REST path targets:
+
+| target | measured | verdict |
+|---|---|---|
+| send ≥ 0.9× the pgbench send ceiling (same run) | ${s_frac_best} of ${ceil_best} TPS | ${verdict(s_frac_best, '>=', 0.9)} |
+| send ≥ 1.5× the Node reference | ${mmm('rest_send_ratio')} | ${verdict(med('rest_send_ratio'), '>=', 1.5)} |
+| history ≥ 2× the Node reference | ${mmm('rest_hist_ratio')} | ${verdict(med('rest_hist_ratio'), '>=', 2)} |
+| history ≥ 0.7× the prepared pgbench figure | ${h_frac_prep} of ${med('pgbh_prepared')} TPS | ${verdict(h_frac_prep, '>=', 0.7)} |
+| a POST answered in p50 ≤ 5 ms at 100 messages/s | ${med('e2e_100_http50')} ms | ${verdict(med('e2e_100_http50'), '<=', 5)} |
+| a POST answered in p99 ≤ 15 ms at 100 messages/s | ${med('e2e_100_http99')} ms | ${verdict(med('e2e_100_http99'), '<=', 15)} |
+| POST → other member's socket p99 ≤ 10 ms at 500 messages/s | ${mmm('e2e_500_p99')} ms | ${verdict(med('e2e_500_p99'), '<=', 10)} |
+| highest rate held with p99 < 50 ms ≥ 0.8× the pgbench ceiling | ${med('e2e_best')} of ${ceil_best} TPS = ${e2e_frac} | ${verdict(e2e_frac, '>=', 0.8)} |
 
 ## 1. Connections: memory per idle connection
 
@@ -397,9 +412,9 @@ a faster WAL disk, coalesced NOTIFYs.
 
 ## 4. REST throughput
 
-wrk, 2 threads, ${WRK_CONNS} connections, ${WRK_SECS} s per run; ours through nginx + chat-fcgi (4
-workers), the reference \`tests/bench/ref/rest.mjs\` (node:http + pg, one process, a pool
-of 4, the same SQL) on its own port without nginx. Send: \`POST /chats/{id}/mensajes\` from
+wrk, 2 threads, ${WRK_CONNS} connections, ${WRK_SECS} s per run; ours through nginx + chat-fcgi
+(${r('m_fcgi_workers') || 4} workers), the reference \`tests/bench/ref/rest.mjs\` (node:http + pg, one
+process, a pool of as many connections, the same SQL) on its own port without nginx. Send: \`POST /chats/{id}/mensajes\` from
 one user to one chat. History: \`GET /chats/{id}/mensajes?limite=50&antes=<random id>\`
 in the chat \`big\` of 1,000,000 messages, \`antes\` drawn uniformly over its ids.
 
@@ -412,22 +427,21 @@ The same database work without HTTP (pgbench, 4 clients, \`tests/bench/history.p
 
 | history read, database only | TPS |
 |---|---|
-| unnamed statements, parsed and planned every time (what chat-fcgi's \`PQexecParams\` does) | ${mmm('pgbh_extended')} |
-| prepared statements (what the Node reference's named queries do) | ${mmm('pgbh_prepared')} |
+| unnamed statements, parsed and planned every time | ${mmm('pgbh_extended')} |
+| prepared statements (what chat-fcgi's registered statements and the Node reference's named queries do) | ${mmm('pgbh_prepared')} |
 
 ![rest](tests/bench/results/rest.png)
 
-**What limits it.** Send: the durable commit (one WAL flush per message; with 4 FastCGI
-workers at most 4 commits share a flush) and the NOTIFY transaction after it; both servers
-wait for the same commit, so where the reference is ahead the difference is per-request
-CPU on these 2 shared cores — ours parses and plans every statement (the big Mensaje
-query included) on every call, the reference's named statements are planned once. History: PostgreSQL's
-work on the 50-message statement (the Mensaje columns, the read-receipt
-\`NOT EXISTS\` and the reactions subquery per row), which both servers send; the table
-above shows what planning it on every call costs. **What would move it:** prepared
-statements in \`shared/core/db.c\` (\`PQprepare\` once per connection) for the hot statements;
-for send, more workers (they wait on the flush, not the CPU) and group commit
-(\`commit_delay\`).
+**What limits it.** Send: the durable commit (one WAL flush per message; the workers'
+commits share flushes) — chat-fcgi sends a message in three round trips (the user look-up;
+BEGIN with the insert and its access check; the \`eventos\` row, the push queue and COMMIT
+together) and the wake-up NOTIFY after the response, every statement prepared once per
+connection. History: two round trips (the user look-up; the access check with the page and
+its Mensaje columns), so what is left is PostgreSQL's work on the 50-message statement (the
+Mensaje columns, the read-receipt \`NOT EXISTS\` and the reactions subquery per row) and
+the CPU the load generator shares. \`log_timing = on\` shows each request's round trips in
+chat-fcgi's log. **What would move it:** a faster WAL disk (send); the Mensaje projection's
+per-row subqueries (history).
 
 ## 5. Ceilings
 
