@@ -43,9 +43,15 @@ struct req {
     struct principal who;
     int status;                     /* written status, for the log line */
     int force_status;               /* error status other than the code's (405) */
+    int retry_after;                /* seconds for Retry-After with a 429 (0: 1) */
     int route_no;                   /* index in routes[] + 1; 0: none matched */
     const char *extra[8];           /* extra response header lines */
     int nextra;
+    /* timing, for the log line (routes_log) */
+    long long t0_us;                /* request start (monotonic) */
+    long long auth_us;              /* token check and user look-up */
+    long long done_us;              /* response written */
+    int err_code;                   /* enum err_code of a failed request */
 };
 
 #define HTTP_MAX_EXTRA 8
@@ -63,6 +69,11 @@ const char *http_cookie(struct req *rq, const char *name);
 /* Reads the request body: more than max bytes is ERR_TOO_BIG, a body
  * shorter than CONTENT_LENGTH is ERR_INVALID. Returns 0 or -1 with e. */
 int http_read_body(struct req *rq, size_t max, struct err *e);
+
+/* Reads and drops up to max bytes of the request body, so a request
+ * refused before its body was read still ends cleanly for the web server
+ * (a FastCGI request closed with unread input may lose our answer). */
+void http_drain(struct req *rq, unsigned long long max);
 
 /* Parses the optional paging parameters limite (default 50, 1..200),
  * antes and despues (ids; at most one). Returns 0 or -1 with e. */

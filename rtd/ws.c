@@ -270,6 +270,7 @@ void rt_auth_done(struct rt *rt, struct rt_job *j)
     if (j->status < 0) {
         const char *codigo = j->err == ERR_DEACTIVATED ? "usuario_desactivado"
                              : j->err == ERR_INTERNAL  ? "error_interno"
+                             : j->err == ERR_RATE      ? "limite_excedido"
                                                        : "token_invalido";
         rt->stats.auth_fail[j->err == ERR_DEACTIVATED ? RT_AUTH_DEACTIVATED
                             : j->err == ERR_INTERNAL  ? RT_AUTH_INTERNAL

@@ -13,6 +13,7 @@ struct cfg {
     bool migrate_on_start;
     /* logging */
     char *log_level;
+    bool log_timing;
     /* web server / FastCGI */
     int http_port;
     char *fcgi_listen;
@@ -45,6 +46,12 @@ struct cfg {
     char *jwt_claim_scope;
     /* cookie sessions */
     char *origenes_permitidos;
+    /* rate limits (per user and minute; 0: none) and the upload quota */
+    int limite_envios;
+    int limite_subidas;
+    int limite_busquedas;
+    int limite_sesiones;
+    int media_cuota_diaria_mb;
     /* development switches */
     bool token_en_url;
     /* content */
