@@ -82,6 +82,13 @@ struct rt_slot {
 };
 
 /* The per-session data lws allocates for each websocket. Kept small. */
+/* Before CONNECT: seconds a socket has to send it, the largest frame
+ * (jwt_max_bytes plus this), and for everyone the largest ping payload a
+ * client may send ("probe"). */
+#define RT_CONNECT_DEADLINE_S 45
+#define RT_PREAUTH_SLACK 1024
+#define RT_PING_MAX 16
+
 struct rt_conn {
     struct lws *wsi;
     uint64_t id;            /* 0 until established */
@@ -102,6 +109,7 @@ struct rt_conn {
     struct rt_slot *rooms;
     uint32_t nrooms, caprooms;
     char *cookie_token;     /* the ERP cookie, kept until CONNECT */
+    long long exp;          /* the token's exp (unix seconds), once connected */
     char *rx;               /* a fragmented frame being reassembled */
     size_t rxlen;
 };
@@ -125,6 +133,8 @@ struct rt_user {
     struct rt_conn *conns;
     uint32_t sockets, inactive;
     bool sync_inflight, sync_dirty;
+    uint32_t rate_second;   /* costly inbound events of all the user's */
+    uint16_t rate_count;    /*   sockets here, in that second */
     struct tq_node grace;   /* armed in rt->q_grace after the last socket */
 };
 
@@ -262,6 +272,7 @@ struct rt_job {
     int sockets, inactivos; /* JOB_PRESENCE */
     bool want_cursor;       /* JOB_LISTEN: also read eventos_horizonte() */
     lws_usec_t submitted;   /* JOB_AUTH: when the CONNECT came */
+    long long exp;          /* JOB_AUTH: the token's exp */
     /* results */
     int status;             /* 0 ok, -1 failed */
     enum err_code err;

@@ -79,6 +79,7 @@ static int job_auth(struct rt *rt, struct db *d, struct arena *a, struct rt_job 
     if (!r)
         return -1;
     j->user_id = p.id;
+    j->exp = claims.exp;
     j->nids = (size_t)PQntuples(r);
     j->ids = calloc(j->nids ? j->nids : 1, sizeof(*j->ids));
     if (!j->ids)
