@@ -872,8 +872,15 @@ static void test_cumplimiento__export_flat_memory(void)
                     " (+%lld kB, %d workers)\n",
             (unsigned long)r->len, before, after, after - before, nw);
     CU_ASSERT(r->len > 25 * 1000 * 1000);
+#if defined(__SANITIZE_ADDRESS__)
+    /* AddressSanitizer's quarantine keeps freed blocks (up to 256 MB) out
+     * of reuse, so resident size says nothing here: the bound is checked
+     * by the plain build's pass; this one checks the export is whole */
+    fprintf(stderr, "export_flat_memory: memory bound not checked under AddressSanitizer\n");
+#else
     /* flat: the growth is a small fraction of what was sent */
     CU_ASSERT(after - before < 4096);
+#endif
     it_free(r);
     free(ta);
 }
