@@ -16,6 +16,7 @@ void hub_send(struct rt *rt, struct rt_conn *c, struct rt_buf *b)
     if (c->state == RT_CLOSING)
         return;
     if (c->qlen >= RT_QUEUE_MAX) {
+        rt->stats.slow_consumers++;
         hub_close(rt, c, "slow_consumer", false);
         return;
     }
@@ -31,6 +32,8 @@ void hub_send(struct rt *rt, struct rt_conn *c, struct rt_buf *b)
         c->qhead = o;
     c->qtail = o;
     c->qlen++;
+    rt->stats.frames_out++;
+    rt->stats.bytes_out += b->len;
     lws_callback_on_writable(c->wsi);
 }
 
@@ -185,7 +188,8 @@ void hub_user_detach(struct rt *rt, struct rt_conn *c)
 
 void hub_user_maybe_free(struct rt *rt, struct rt_user *u)
 {
-    if (u->sockets || tq_armed(&u->grace) || u->sync_inflight || u->sync_dirty || rt->stopping)
+    if (u->sockets || tq_armed(&u->grace) || u->sync_inflight || u->sync_dirty ||
+        u->pres_queued || rt->stopping)
         return;
     rt_map_del(&rt->users, (uint64_t)u->id);
     tq_cancel(&u->grace);

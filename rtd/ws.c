@@ -173,8 +173,11 @@ void ws_ping_due(struct tq_node *n)
 void ws_pong_due(struct tq_node *n)
 {
     struct rt_conn *c = lws_container_of(n, struct rt_conn, tn);
-    if (c->state != RT_CLOSING)
-        hub_close(rt_of(c->wsi), c, "ping_timeout", false);
+    struct rt *rt = rt_of(c->wsi);
+    if (c->state == RT_CLOSING)
+        return;
+    rt->stats.ping_timeouts++;
+    hub_close(rt, c, "ping_timeout", false);
 }
 
 void rt_ack(struct rt *rt, uint64_t conn_id, long long ack, const char *json)
@@ -253,6 +256,7 @@ void rt_auth_done(struct rt *rt, struct rt_job *j)
         struct rt_buf *b = rt_buf_printf("44{\"message\":\"%s\"}", codigo);
         hub_send(rt, c, b);
         rt_buf_unref(b);
+        rt->stats.conns_refused++;
         log_info("event=connect_refused conn=%llu codigo=%s", (unsigned long long)c->id, codigo);
         hub_close(rt, c, "auth_failed", false);
         return;
@@ -447,6 +451,7 @@ static void ws_established(struct lws *wsi, struct rt *rt, struct rt_conn *c)
         c->cookie_token = ws_cookie(wsi, rt->cfg->jwt_cookie);
     rt_map_put(&rt->conns, c->id, c);
     rt->nconns++;
+    rt->stats.conns_opened++;
     char sid[21];
     ws_sid(sid);
     struct rt_buf *b = rt_buf_printf(
