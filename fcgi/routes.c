@@ -2,39 +2,45 @@
 #include "routes.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <time.h>
 
 #include "core/jsonx.h"
 #include "core/log.h"
+#include "metrics.h"
 #include "core/origin.h"
+#include "domain/limite.h"
 
 const struct route routes[] = {
     { "GET",  "/salud",                              h_salud,               ROUTE_PUBLIC },
     { "GET",  "/me",                                 h_me,                  ROUTE_USER },
-    { "GET",  "/usuarios",                           h_usuarios_list,       ROUTE_USER },
+    { "GET",  "/usuarios",                           h_usuarios_list,       ROUTE_USER | ROUTE_RATE_SEARCH },
     { "GET",  "/usuarios/{id}",                      h_usuarios_get,        ROUTE_USER },
     { "GET",  "/presencia",                          h_presencia,           ROUTE_USER },
     { "PUT",  "/interno/usuarios/{id_erp}",          h_interno_provision,   ROUTE_SERVICE | ROUTE_JSON },
     { "POST", "/interno/usuarios/{id_erp}/desactivar", h_interno_desactivar, ROUTE_SERVICE | ROUTE_JSON_OPT },
     { "POST", "/interno/usuarios/{id_erp}/reactivar", h_interno_reactivar,  ROUTE_SERVICE | ROUTE_JSON_OPT },
     { "PUT",  "/interno/usuarios/{id_erp}/vacaciones", h_interno_vacaciones, ROUTE_SERVICE | ROUTE_JSON },
+    { "GET",  "/interno/metricas",                   h_interno_metricas,    ROUTE_SERVICE },
     /* compliance: legal hold, retention, audit trail */
     { "PUT",  "/interno/usuarios/{id_erp}/retencion",  h_interno_usuario_retencion, ROUTE_SERVICE | ROUTE_JSON },
     { "PUT",  "/interno/chats/{id}/retencion",         h_interno_chat_retencion, ROUTE_SERVICE | ROUTE_JSON },
     { "GET",  "/interno/auditoria",                    h_interno_auditoria,   ROUTE_SERVICE },
+    { "GET",  "/interno/chats/{id}/exportar",          h_interno_chat_exportar, ROUTE_SERVICE },
+    { "GET",  "/interno/usuarios/{id_erp}/exportar",   h_interno_usuario_exportar, ROUTE_SERVICE },
     /* announcements (h_comunicados.c) */
-    { "POST", "/comunicados",                        h_comunicados_create,  ROUTE_USER | ROUTE_JSON },
+    { "POST", "/comunicados",                        h_comunicados_create,  ROUTE_USER | ROUTE_JSON | ROUTE_RATE_SEND },
     { "GET",  "/comunicados",                        h_comunicados_list,    ROUTE_USER },
     { "GET",  "/comunicados/{id}",                   h_comunicados_get,     ROUTE_USER },
     { "DELETE", "/comunicados/{id}",                 h_comunicados_delete,  ROUTE_USER },
     { "POST", "/comunicados/{id}/leido",             h_comunicados_leido,   ROUTE_USER | ROUTE_JSON_OPT },
     { "GET",  "/comunicados/{id}/lecturas",          h_comunicados_lecturas, ROUTE_USER },
-    { "POST", "/comunicados/{id}/reacciones",        h_comunicados_react,   ROUTE_USER | ROUTE_JSON },
+    { "POST", "/comunicados/{id}/reacciones",        h_comunicados_react,   ROUTE_USER | ROUTE_JSON | ROUTE_RATE_SEND },
     { "DELETE", "/comunicados/{id}/reacciones/{emoji}", h_comunicados_unreact, ROUTE_USER },
     /* polls (h_encuestas.c) */
-    { "POST", "/chats/{id}/encuestas",               h_encuestas_create,    ROUTE_USER | ROUTE_JSON },
+    { "POST", "/chats/{id}/encuestas",               h_encuestas_create,    ROUTE_USER | ROUTE_JSON | ROUTE_RATE_SEND },
     { "PUT",  "/encuestas/{id}/voto",                h_encuestas_voto,      ROUTE_USER | ROUTE_JSON },
     { "POST", "/encuestas/{id}/cerrar",              h_encuestas_cerrar,    ROUTE_USER | ROUTE_JSON_OPT },
     /* chats, members, messages, sync (issue 3) */
@@ -50,11 +56,11 @@ const struct route routes[] = {
     { "DELETE", "/chats/{id}/miembros/{usuario_id}",     h_miembros_remove,     ROUTE_USER },
     { "PUT",    "/chats/{id}/silenciar",                 h_chats_silenciar,     ROUTE_USER | ROUTE_JSON },
     { "GET",    "/chats/{id}/mensajes",                  h_mensajes_list,       ROUTE_USER },
-    { "POST",   "/chats/{id}/mensajes",                  h_mensajes_send,       ROUTE_USER | ROUTE_JSON },
+    { "POST",   "/chats/{id}/mensajes",                  h_mensajes_send,       ROUTE_USER | ROUTE_JSON | ROUTE_RATE_SEND },
     { "POST",   "/chats/{id}/leido",                     h_chats_leido,         ROUTE_USER | ROUTE_JSON },
-    { "PATCH",  "/mensajes/{id}",                        h_mensajes_edit,       ROUTE_USER | ROUTE_JSON },
+    { "PATCH",  "/mensajes/{id}",                        h_mensajes_edit,       ROUTE_USER | ROUTE_JSON | ROUTE_RATE_SEND },
     { "DELETE", "/mensajes/{id}",                        h_mensajes_delete,     ROUTE_USER },
-    { "POST",   "/mensajes/{id}/reacciones",             h_reacciones_add,      ROUTE_USER | ROUTE_JSON },
+    { "POST",   "/mensajes/{id}/reacciones",             h_reacciones_add,      ROUTE_USER | ROUTE_JSON | ROUTE_RATE_SEND },
     { "DELETE", "/mensajes/{id}/reacciones/{emoji}",     h_reacciones_remove,   ROUTE_USER },
     { "GET",    "/mensajes/{id}/lecturas",               h_mensajes_lecturas,   ROUTE_USER },
     { "POST",   "/sync",                                 h_sync,                ROUTE_USER | ROUTE_JSON },
@@ -63,9 +69,9 @@ const struct route routes[] = {
     { "PUT",    "/interno/contextos/{tipo}/{clave}",     h_interno_contexto,    ROUTE_SERVICE | ROUTE_JSON },
     { "GET",    "/contextos/{tipo}/{clave}",             h_contextos_get,       ROUTE_USER },
     /* search (h_busqueda.c) */
-    { "GET",    "/buscar",                               h_buscar,              ROUTE_USER },
+    { "GET",    "/buscar",                               h_buscar,              ROUTE_USER | ROUTE_RATE_SEARCH },
     /* media (h_media.c): no ROUTE_JSON, the upload streams its own body */
-    { "POST",   "/media",                                h_media_upload,        ROUTE_USER },
+    { "POST",   "/media",                                h_media_upload,        ROUTE_USER | ROUTE_RATE_UPLOAD },
     { "GET",    "/media/{id}",                           h_media_get,           ROUTE_USER },
     { "HEAD",   "/media/{id}",                           h_media_get,           ROUTE_USER },
     /* push devices (h_dispositivos.c) */
@@ -160,6 +166,36 @@ static int routes_auth(struct req *rq, const struct token_keys *keys, unsigned f
     return 0;
 }
 
+/* The route's rate limit for the caller (service tokens have none); an
+ * upload also checks the daily quota against its declared length, before
+ * a byte of it is read. */
+static int routes_rate(struct req *rq, unsigned flags, struct err *e)
+{
+    if (!rq->who.id)
+        return 0;
+    enum limite_clase k;
+    if (flags & ROUTE_RATE_SEND)
+        k = LIMITE_ENVIOS;
+    else if (flags & ROUTE_RATE_UPLOAD)
+        k = LIMITE_SUBIDAS;
+    else if (flags & ROUTE_RATE_SEARCH)
+        k = LIMITE_BUSQUEDAS;
+    else
+        return 0;
+    if (k != LIMITE_SUBIDAS)
+        return limite_tomar(rq->db, rq->a, rq->cfg, rq->who.id, k, &rq->retry_after, e);
+    const char *cl = http_env(rq, "CONTENT_LENGTH");
+    long long n = cl ? strtoll(cl, NULL, 10) : 0;
+    if (limite_tomar(rq->db, rq->a, rq->cfg, rq->who.id, k, &rq->retry_after, e) < 0 ||
+        limite_cuota_media(rq->db, rq->a, rq->cfg, rq->who.id, n > 0 ? n : 0, &rq->retry_after,
+                           e) < 0) {
+        /* the web server has the whole body buffered: take it, unread */
+        http_drain(rq, (unsigned long long)rq->cfg->media_max_bytes + 2 * 1024 * 1024);
+        return -1;
+    }
+    return 0;
+}
+
 /* Finds the route; sets *method_mismatch when the path exists with
  * another method. */
 static const struct route *routes_find(struct req *rq, bool *method_mismatch)
@@ -174,6 +210,7 @@ static const struct route *routes_find(struct req *rq, bool *method_mismatch)
             continue;
         }
         rq->caps = caps;
+        rq->route_no = (int)(r - routes) + 1;
         return r;
     }
     return NULL;
@@ -204,6 +241,8 @@ static int routes_run(struct req *rq, const struct token_keys *keys, struct err 
     }
     if ((r->flags & (ROUTE_USER | ROUTE_SERVICE)) && routes_auth(rq, keys, r->flags, e) < 0)
         return -1;
+    if (routes_rate(rq, r->flags, e) < 0)
+        return -1;
     if (r->flags & (ROUTE_JSON | ROUTE_JSON_OPT)) {
         if (http_read_body(rq, (size_t)rq->cfg->body_max_bytes, e) < 0)
             return -1;
@@ -223,6 +262,7 @@ void routes_dispatch(struct req *rq, const struct token_keys *keys)
 {
     struct timespec t0, t1;
     clock_gettime(CLOCK_MONOTONIC, &t0);
+    unsigned long long db0 = rq->db->wait_us;
     struct err e = { ERR_NONE, "" };
     rq->method = http_env(rq, "REQUEST_METHOD");
     if (!rq->method)
@@ -234,6 +274,8 @@ void routes_dispatch(struct req *rq, const struct token_keys *keys)
     }
     clock_gettime(CLOCK_MONOTONIC, &t1);
     double ms = (double)(t1.tv_sec - t0.tv_sec) * 1e3 + (double)(t1.tv_nsec - t0.tv_nsec) / 1e6;
+    metrics_request(rq->w->metrics, rq->route_no - 1, rq->status, ms / 1e3,
+                    (double)(rq->db->wait_us - db0) / 1e6);
     log_info("req=%s method=%s path=%s status=%d user=%lld ms=%.1f%s%s", rq->id, rq->method,
              rq->path ? rq->path : "-", rq->status, rq->who.id, ms,
              e.code != ERR_NONE ? " error=" : "", e.code != ERR_NONE ? err_codigo(e.code) : "");

@@ -21,7 +21,8 @@
     "SELECT e.id, e.xid::text, e.tipo, e.sala, e.payload::text,"            \
     "  CASE WHEN e.sala LIKE 'presencia:%' THEN"                            \
     "    (SELECT coalesce(array_agg(uc.chat_id), '{}') FROM usuarios_chat uc" \
-    "      WHERE uc.usuario_id = substr(e.sala, 11)::bigint)::text END"
+    "      WHERE uc.usuario_id = substr(e.sala, 11)::bigint)::text END,"     \
+    "  (extract(epoch FROM e.created_at) * 1000000)::bigint"
 
 /* The rows after the cursor, below the horizon: complete and final. */
 static const char feed_sql[] =
@@ -177,7 +178,7 @@ static void feed_deliver_row(struct rt *rt, PGresult *r, int k)
     size_t nchats = 0;
     long long *chats = feed_ids(PQgetisnull(r, k, 5) ? NULL : PQgetvalue(r, k, 5), &nchats);
     hub_deliver(rt, PQgetvalue(r, k, 2), PQgetvalue(r, k, 3), PQgetvalue(r, k, 4), chats, nchats,
-                0);
+                0, strtoll(PQgetvalue(r, k, 6), NULL, 10));
     free(chats);
 }
 
@@ -186,6 +187,7 @@ static void feed_deliver_row(struct rt *rt, PGresult *r, int k)
 static int feed_rows(struct rt *rt, PGresult *r)
 {
     int n = PQntuples(r);
+    rt->stats.feed_rows += (uint64_t)n;
     for (int k = 0; k < n; k++) {
         long long id = strtoll(PQgetvalue(r, k, 0), NULL, 10);
         if (!rt->nahead || !feed_was_ahead(rt, id))
@@ -230,7 +232,7 @@ static void feed_ephemeral(struct rt *rt, const char *text)
         hub_deliver(rt, json_object_get_string(t), json_object_get_string(s),
                     json_object_to_json_string_ext(p, JSON_C_TO_STRING_PLAIN |
                                                           JSON_C_TO_STRING_NOSLASHESCAPE),
-                    NULL, 0, skip);
+                    NULL, 0, skip, 0);
     } else {
         log_warn("event=efimero_invalido");
     }
@@ -266,6 +268,7 @@ static void feed_readable(struct rt *rt)
         if (strcmp(note->relname, "chat_efimeros") == 0) {
             feed_ephemeral(rt, note->extra);
         } else {
+            rt->stats.feed_notifies++;
             feed_notified(rt, note->extra);
             want = true;
         }
@@ -316,10 +319,12 @@ static void feed_tick(lws_sorted_usec_list_t *sul)
         return;
     if (rt->lconn) {
         /* a lost NOTIFY only delays; this also notices a dead server */
-        if (rt->query_busy)
+        if (rt->query_busy) {
             feed_readable(rt);
-        else
+        } else {
+            rt->stats.feed_timer_reads++;
             feed_read(rt);
+        }
     }
     lws_sul_schedule(rt->ctx, 0, &rt->sul_feed, feed_tick, FEED_TICK_US);
 }
@@ -351,6 +356,8 @@ void feed_listen_done(struct rt *rt, struct rt_job *j)
     rt->listen_pending = false;
     if (j->status < 0 || rt->stopping) {
         if (!rt->stopping)
+            rt->stats.db_listen_failures++;
+        if (!rt->stopping)
             log_warn("event=db_listen ok=0 reason=\"%s\"", j->result ? j->result : "?");
         feed_schedule_reconnect(rt);
         return;
@@ -379,8 +386,10 @@ void feed_listen_done(struct rt *rt, struct rt_job *j)
     rt->lwsi = w;
     rt->backoff_ms = 0;
     log_info("event=db_listen ok=1 cursor=%lld:%lld", rt->cur_xid, rt->cur_id);
-    if (rt->ever_listened)
+    if (rt->ever_listened) {
+        rt->stats.db_reconnects++;
         pres_resync_all(rt);
+    }
     rt->ever_listened = true;
     feed_read(rt); /* whatever was written while we were away */
 }

@@ -16,7 +16,8 @@ void hub_send(struct rt *rt, struct rt_conn *c, struct rt_buf *b)
     if (c->state == RT_CLOSING)
         return;
     if (c->qlen >= RT_QUEUE_MAX) {
-        rt->stats.slow_consumers++;
+        if (c->state != RT_CLOSING)
+            rt->stats.slow_consumers++;
         hub_close(rt, c, "slow_consumer", false);
         return;
     }
@@ -32,8 +33,6 @@ void hub_send(struct rt *rt, struct rt_conn *c, struct rt_buf *b)
         c->qhead = o;
     c->qtail = o;
     c->qlen++;
-    rt->stats.frames_out++;
-    rt->stats.bytes_out += b->len;
     lws_callback_on_writable(c->wsi);
 }
 
@@ -378,7 +377,7 @@ static bool hub_is_membership(const char *tipo)
 }
 
 void hub_deliver(struct rt *rt, const char *tipo, const char *sala, const char *payload,
-                 const long long *chats, size_t nchats, long long skip_user)
+                 const long long *chats, size_t nchats, long long skip_user, int64_t at_us)
 {
     json_object *p = NULL;
     bool member = hub_is_membership(tipo);
@@ -387,6 +386,8 @@ void hub_deliver(struct rt *rt, const char *tipo, const char *sala, const char *
         hub_membership(rt, tipo, sala, p, true);
     }
     struct rt_buf *b = rt_buf_event(tipo, payload);
+    b->at_us = at_us;
+    rt_stats_event(&rt->stats, tipo);
     long long id;
     if ((id = hub_sala_id(sala, "chat:")) != 0) {
         hub_room_send(rt, id, b, skip_user);

@@ -15,6 +15,7 @@
 #include "core/err.h"
 #include "wire/token.h"
 #include "domain/presence.h"
+#include "metrics.h"
 #include "timer.h"
 
 /* ---- outgoing frames -------------------------------------------------- */
@@ -24,6 +25,8 @@
 struct rt_buf {
     uint32_t refs;
     uint32_t len;
+    int64_t at_us;          /* an eventos row's time (µs since the epoch) for
+                               the delivery lag; 0: not an eventos row */
     unsigned char mem[];    /* LWS_PRE + len + 1 */
 };
 #define RT_BUF_TEXT(b) ((char *)(b)->mem + LWS_PRE)
@@ -151,22 +154,8 @@ struct rt_recent {
 };
 enum { RT_RECENT_JOIN = 1, RT_RECENT_LEAVE, RT_RECENT_GONE, RT_RECENT_MEMBERS };
 
-/* Counters since start, for /chat/rtd/salud and metrics: plain integers
- * touched only on the loop thread. */
-struct rt_stats {
-    uint64_t conns_opened;      /* websockets established */
-    uint64_t conns_refused;     /* CONNECT refused (token, deactivated) */
-    uint64_t frames_out;        /* frames queued to sockets */
-    uint64_t bytes_out;         /* their text bytes */
-    uint64_t slow_consumers;    /* sockets closed for a full queue */
-    uint64_t ping_timeouts;     /* sockets closed for a missing pong */
-    uint64_t pres_batches;      /* presence batches written */
-    uint64_t pres_users;        /* user counts written in them */
-};
-
 struct rt {
     const struct cfg *cfg;
-    struct rt_stats stats;
     struct token_keys *keys;
     struct lws_context *ctx;
     struct lws_vhost *vh;
@@ -211,6 +200,7 @@ struct rt {
     lws_sorted_usec_list_t sul_pres;
     struct rt_recent recent[RT_RECENT];
     unsigned recent_next;
+    struct rt_stats stats;  /* GET /chat/rtd/metrics (metrics.c) */
 };
 
 /* rt from any wsi of this context. */
@@ -239,9 +229,10 @@ void hub_user_maybe_free(struct rt *rt, struct rt_user *u);
 void hub_replay(struct rt *rt, struct rt_conn *c, long long user, lws_usec_t since);
 void hub_recent_release(struct rt *rt);
 /* Delivers one eventos row (or an ephemeral event) to its room. chats
- * holds the chat ids of the user of a presencia:<id> room. */
+ * holds the chat ids of the user of a presencia:<id> room; at_us is the
+ * row's time for the delivery lag (0 for an ephemeral event). */
 void hub_deliver(struct rt *rt, const char *tipo, const char *sala, const char *payload,
-                 const long long *chats, size_t nchats, long long skip_user);
+                 const long long *chats, size_t nchats, long long skip_user, int64_t at_us);
 
 /* ---- presence.c --------------------------------------------------------- */
 

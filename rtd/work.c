@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "core/db.h"
+#include "domain/limite.h"
 #include "domain/evt.h"
 #include "core/jsonx.h"
 #include "core/log.h"
@@ -68,6 +69,10 @@ static int job_auth(struct rt *rt, struct db *d, struct arena *a, struct rt_job 
     if (claims.service)
         return err_set(e, ERR_TOKEN, "un token de servicio no abre sockets");
     if (usr_login_chats(d, a, &claims, &p, &chats, &n, e) < 0)
+        return -1;
+    /* each socket login costs a login and the chat list: rate-limited */
+    int retry_after;
+    if (limite_tomar(d, a, rt->cfg, p.id, LIMITE_SESIONES, &retry_after, e) < 0)
         return -1;
     j->user_id = p.id;
     j->nids = n;

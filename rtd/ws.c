@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
+#include <time.h>
 
 #include "core/jsonx.h"
 #include "core/log.h"
@@ -23,12 +24,12 @@ struct rt *rt_of(struct lws *wsi)
 
 /* ---- HTTP ----------------------------------------------------------------- */
 
-static int ws_http_reply(struct lws *wsi, unsigned status, const char *body)
+static int ws_http_send(struct lws *wsi, unsigned status, const char *ctype, const char *body,
+                        size_t blen)
 {
-    size_t blen = strlen(body);
     unsigned char buf[LWS_PRE + 1024], *start = buf + LWS_PRE, *p = start,
                                        *end = buf + sizeof(buf) - 1;
-    if (lws_add_http_common_headers(wsi, status, "application/json", (lws_filepos_t)blen, &p,
+    if (lws_add_http_common_headers(wsi, status, ctype, (lws_filepos_t)blen, &p,
                                     end) ||
         lws_add_http_header_by_name(wsi, (const unsigned char *)"cache-control:",
                                     (const unsigned char *)"no-store", 8, &p, end) ||
@@ -43,6 +44,22 @@ static int ws_http_reply(struct lws *wsi, unsigned status, const char *body)
     if (n < (int)blen)
         return -1;
     return lws_http_transaction_completed(wsi) ? -1 : 0;
+}
+
+static int ws_http_reply(struct lws *wsi, unsigned status, const char *body)
+{
+    return ws_http_send(wsi, status, "application/json", body, strlen(body));
+}
+
+static int ws_metrics(struct lws *wsi, struct rt *rt)
+{
+    size_t len = 0;
+    char *text = rt_metrics_text(rt, &len);
+    if (!text)
+        return -1;
+    int r = ws_http_send(wsi, 200, "text/plain; version=0.0.4; charset=utf-8", text, len);
+    free(text);
+    return r;
 }
 
 static int ws_salud(struct lws *wsi, struct rt *rt)
@@ -74,6 +91,8 @@ static int ws_http(struct lws *wsi, struct rt *rt, const char *uri)
 {
     if (strcmp(uri, "/chat/rtd/salud") == 0 || strcmp(uri, "/rtd/salud") == 0)
         return ws_salud(wsi, rt);
+    if (strcmp(uri, "/chat/rtd/metrics") == 0 || strcmp(uri, "/rtd/metrics") == 0)
+        return ws_metrics(wsi, rt);
     if (ws_is_sio_path(uri)) {
         char buf[64];
         const char *eio = lws_get_urlarg_by_name(wsi, "EIO=", buf, sizeof(buf));
@@ -176,7 +195,6 @@ void ws_pong_due(struct tq_node *n)
     struct rt *rt = rt_of(c->wsi);
     if (c->state == RT_CLOSING)
         return;
-    rt->stats.ping_timeouts++;
     hub_close(rt, c, "ping_timeout", false);
 }
 
@@ -223,6 +241,7 @@ static void ws_on_connect(struct rt *rt, struct rt_conn *c, const struct sio_pac
     free(c->cookie_token);
     c->cookie_token = NULL;
     if (!token) {
+        rt->stats.auth_fail[RT_AUTH_NO_TOKEN]++;
         ws_send_text(rt, c, "44{\"message\":\"token_invalido\"}");
         hub_close(rt, c, "auth_failed", false);
         return;
@@ -246,17 +265,21 @@ void rt_auth_done(struct rt *rt, struct rt_job *j)
          * own backoff instead of giving up */
         log_info("event=connect_deferred conn=%llu codigo=%s", (unsigned long long)c->id,
                  err_codigo(j->err));
+        rt->stats.auth_fail[RT_AUTH_DB]++;
         hub_close(rt, c, "db_unavailable", true);
         return;
     }
     if (j->status < 0) {
         const char *codigo = j->err == ERR_DEACTIVATED ? "usuario_desactivado"
                              : j->err == ERR_INTERNAL  ? "error_interno"
+                             : j->err == ERR_RATE      ? "limite_excedido"
                                                        : "token_invalido";
+        rt->stats.auth_fail[j->err == ERR_DEACTIVATED ? RT_AUTH_DEACTIVATED
+                            : j->err == ERR_INTERNAL  ? RT_AUTH_INTERNAL
+                                                      : RT_AUTH_BAD_TOKEN]++;
         struct rt_buf *b = rt_buf_printf("44{\"message\":\"%s\"}", codigo);
         hub_send(rt, c, b);
         rt_buf_unref(b);
-        rt->stats.conns_refused++;
         log_info("event=connect_refused conn=%llu codigo=%s", (unsigned long long)c->id, codigo);
         hub_close(rt, c, "auth_failed", false);
         return;
@@ -451,7 +474,7 @@ static void ws_established(struct lws *wsi, struct rt *rt, struct rt_conn *c)
         c->cookie_token = ws_cookie(wsi, rt->cfg->jwt_cookie);
     rt_map_put(&rt->conns, c->id, c);
     rt->nconns++;
-    rt->stats.conns_opened++;
+    rt->stats.connects++;
     char sid[21];
     ws_sid(sid);
     struct rt_buf *b = rt_buf_printf(
@@ -493,7 +516,6 @@ static void ws_closed(struct rt *rt, struct rt_conn *c)
 
 static int ws_writeable(struct rt *rt, struct rt_conn *c)
 {
-    (void)rt;
     struct rt_out *o = c->qhead;
     if (!o) {
         if (c->state == RT_CLOSING) {
@@ -509,6 +531,12 @@ static int ws_writeable(struct rt *rt, struct rt_conn *c)
         c->qtail = NULL;
     c->qlen--;
     int n = lws_write(c->wsi, (unsigned char *)RT_BUF_TEXT(o->b), o->b->len, LWS_WRITE_TEXT);
+    if (o->b->at_us && n >= 0) {
+        struct timespec now;
+        clock_gettime(CLOCK_REALTIME, &now);
+        int64_t us = (int64_t)now.tv_sec * 1000000 + now.tv_nsec / 1000;
+        rt_stats_lag(&rt->stats, (double)(us - o->b->at_us) / 1e6);
+    }
     rt_buf_unref(o->b);
     free(o);
     if (n < 0)

@@ -20,6 +20,7 @@ NEEDS=(
     postgresql "nginx-light|nginx|nginx-core|nginx-full|nginx-extras"
     apache2 libapache2-mod-xsendfile # the test pass behind Apache (CHAT_FRONT=apache)
     curl openssl chromium fonts-noto-color-emoji # emoji in screenshots
+    unzip # checks the exports' streamed ZIP (tests/integ/test_cumplimiento.c)
     iproute2 procps util-linux
     wrk gnuplot-nox # make bench (scripts/bench.sh)
 )

@@ -440,7 +440,7 @@ Group www-data'
     subst "$APX/chat.conf" /usr/local/share/chat/etc/apache/errores "$ROOT/etc/apache/errores"
     subst "$APX/chat.conf" 27262976 "$body"
     local m mods=''
-    for m in mpm_event authz_core alias dir mime headers rewrite proxy proxy_fcgi proxy_http xsendfile; do
+    for m in mpm_event authz_core authz_host alias dir mime headers rewrite proxy proxy_fcgi proxy_http xsendfile; do
         [ -f "$APACHE_MODS/mod_$m.so" ] || die "Apache module $m missing ($APACHE_MODS/mod_$m.so; make deps)"
         mods="${mods}LoadModule ${m}_module $APACHE_MODS/mod_$m.so
 "

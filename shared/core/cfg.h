@@ -45,6 +45,12 @@ struct cfg {
     char *jwt_claim_scope;
     /* cookie sessions */
     char *origenes_permitidos;
+    /* rate limits (per user and minute; 0: none) and the upload quota */
+    int limite_envios;
+    int limite_subidas;
+    int limite_busquedas;
+    int limite_sesiones;
+    int media_cuota_diaria_mb;
     /* development switches */
     bool token_en_url;
     /* content */

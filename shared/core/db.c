@@ -4,11 +4,20 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "core/log.h"
 
 static void db_notes_clear(struct db *d);
+
+static unsigned long long db_now_us(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (unsigned long long)t.tv_sec * 1000000ULL + (unsigned long long)t.tv_nsec / 1000;
+}
+
 static void db_notes_flush(struct db *d);
 
 /* Timestamps leave the server in UTC so jsonx_ts can reformat them as
@@ -106,7 +115,9 @@ PGresult *db_exec(struct db *d, struct arena *a, const char *sql, int n,
             err_set(e, ERR_UNAVAILABLE, NULL);
             return NULL;
         }
+        unsigned long long t0 = db_now_us();
         PGresult *r = PQexecParams(d->conn, sql, n, NULL, params, NULL, NULL, 0);
+        d->wait_us += db_now_us() - t0;
         ExecStatusType st = r ? PQresultStatus(r) : PGRES_FATAL_ERROR;
         if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK) {
             arena_defer(a, db_clear_hook, r);
@@ -140,7 +151,9 @@ PGresult *db_exec(struct db *d, struct arena *a, const char *sql, int n,
 
 static int db_simple(struct db *d, const char *sql, struct err *e)
 {
+    unsigned long long t0 = db_now_us();
     PGresult *r = PQexec(d->conn, sql);
+    d->wait_us += db_now_us() - t0;
     int ok = r && PQresultStatus(r) == PGRES_COMMAND_OK;
     if (!ok) {
         if (PQstatus(d->conn) != CONNECTION_OK)
@@ -276,7 +289,9 @@ static void db_notes_flush(struct db *d)
     }
     *w++ = '}';
     *w = '\0';
+    unsigned long long t0 = db_now_us();
     int ok = db_notes_send(d, arr) == 0;
+    d->wait_us += db_now_us() - t0;
     if (!ok)
         log_warn("event=notify_failed count=%zu msg=\"%s\"", d->nnotes, PQerrorMessage(d->conn));
     free(arr);

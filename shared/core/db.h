@@ -17,6 +17,8 @@ struct db {
     char sqlstate[6];   /* of the last failed statement */
     char **notes;       /* NOTIFY payloads queued for after the commit */
     size_t nnotes, capnotes;
+    unsigned long long wait_us; /* time spent waiting for the server, ever
+                                   (for metrics: callers take differences) */
 };
 
 /* Connects to conninfo, retrying once a second up to retries times (0: one
