@@ -47,6 +47,11 @@ struct req {
     int route_no;                   /* index in routes[] + 1; 0: none matched */
     const char *extra[8];           /* extra response header lines */
     int nextra;
+    /* timing, for the log line (routes_log) */
+    long long t0_us;                /* request start (monotonic) */
+    long long auth_us;              /* token check and user look-up */
+    long long done_us;              /* response written */
+    int err_code;                   /* enum err_code of a failed request */
 };
 
 #define HTTP_MAX_EXTRA 8

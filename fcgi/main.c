@@ -58,6 +58,8 @@ static int worker_run(const struct cfg *c, const struct token_keys *keys, int li
     struct worker w = { .cfg = c, .keys = keys, .metrics = sh->metrics,
                         .route_names = sh->route_names };
     w.db = app_db(c, false);
+    /* the wake-up of a request's commit goes once its response is out */
+    w.db->hold_wake = true;
     w.arena = arena_new();
     FCGX_Request fx;
     if (FCGX_Init() != 0 || FCGX_InitRequest(&fx, listen_fd, FCGI_FAIL_ACCEPT_ON_INTR) != 0) {
@@ -80,6 +82,7 @@ static int worker_run(const struct cfg *c, const struct token_keys *keys, int li
             snprintf(rq.id, sizeof(rq.id), "%d-%lu", (int)getpid(), ++w.served);
         routes_dispatch(&rq, keys);
         FCGX_Finish_r(&fx);
+        routes_finish(&rq);
         arena_reset(w.arena);
     }
     FCGX_Free(&fx, 1);

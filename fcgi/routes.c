@@ -82,6 +82,13 @@ const struct route routes[] = {
 
 #define API_PREFIX "/chat/api/v1"
 
+static long long routes_now_us(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (long long)t.tv_sec * 1000000 + t.tv_nsec / 1000;
+}
+
 /* The bearer token or the ERP cookie; NULL when neither is there.
  * *cookie tells which one it was. */
 static const char *routes_token(struct req *rq, bool *cookie)
@@ -159,7 +166,9 @@ static int routes_auth(struct req *rq, const struct token_keys *keys, unsigned f
         return err_set(e, ERR_FORBIDDEN, "Se requiere el token de servicio del ERP");
     if ((flags & ROUTE_USER) && c.service)
         return err_set(e, ERR_FORBIDDEN, "Se requiere el token de un usuario");
-    if (usr_login(rq->db, rq->a, &c, &rq->who, e) < 0)
+    int ret = usr_login(rq->db, rq->a, &c, &rq->who, e);
+    rq->auth_us = routes_now_us() - rq->t0_us;
+    if (ret < 0)
         return -1;
     rq->who.solicitud = rq->id;
     rq->who.ip = http_env(rq, "REMOTE_ADDR");
@@ -260,23 +269,45 @@ static int routes_run(struct req *rq, const struct token_keys *keys, struct err 
 
 void routes_dispatch(struct req *rq, const struct token_keys *keys)
 {
-    struct timespec t0, t1;
-    clock_gettime(CLOCK_MONOTONIC, &t0);
+    rq->t0_us = routes_now_us();
+    db_trace_start(rq->db, rq->cfg->log_timing);
     unsigned long long db0 = rq->db->wait_us;
     struct err e = { ERR_NONE, "" };
-    rq->method = http_env(rq, "REQUEST_METHOD");
-    if (!rq->method)
-        rq->method = "GET";
-    if (routes_run(rq, keys, &e) < 0) {
-        if (rq->db->depth)
-            db_rollback(rq->db);
+    /* copied: the log line is written after the request's variables are freed */
+    const char *m = http_env(rq, "REQUEST_METHOD");
+    rq->method = m ? arena_strdup(rq->a, m) : "GET";
+    if (routes_run(rq, keys, &e) < 0)
         http_error(rq, &e);
+    /* no request leaves a transaction open or a statement queued */
+    db_rollback(rq->db);
+    rq->err_code = e.code;
+    rq->done_us = routes_now_us();
+    metrics_request(rq->w->metrics, rq->route_no - 1, rq->status,
+                    (double)(rq->done_us - rq->t0_us) / 1e6, (double)(rq->db->wait_us - db0) / 1e6);
+}
+
+void routes_finish(struct req *rq)
+{
+    db_wake_flush(rq->db);
+    double ms = (double)(rq->done_us - rq->t0_us) / 1e3;
+    const char *err = rq->err_code != ERR_NONE ? err_codigo((enum err_code)rq->err_code) : NULL;
+    if (!rq->cfg->log_timing) {
+        log_info("req=%s method=%s path=%s status=%d user=%lld ms=%.1f%s%s", rq->id, rq->method,
+                 rq->path ? rq->path : "-", rq->status, rq->who.id, ms, err ? " error=" : "",
+                 err ? err : "");
+        return;
     }
-    clock_gettime(CLOCK_MONOTONIC, &t1);
-    double ms = (double)(t1.tv_sec - t0.tv_sec) * 1e3 + (double)(t1.tv_nsec - t0.tv_nsec) / 1e6;
-    metrics_request(rq->w->metrics, rq->route_no - 1, rq->status, ms / 1e3,
-                    (double)(rq->db->wait_us - db0) / 1e6);
-    log_info("req=%s method=%s path=%s status=%d user=%lld ms=%.1f%s%s", rq->id, rq->method,
-             rq->path ? rq->path : "-", rq->status, rq->who.id, ms,
-             e.code != ERR_NONE ? " error=" : "", e.code != ERR_NONE ? err_codigo(e.code) : "");
+    /* where the time went: the database round trips (each one), the
+     * commit, the wake-up after the response, and the rest (ours) */
+    const struct db_trace *t = &rq->db->trace;
+    char rts[DB_TRACE_MAX * 64];
+    db_trace_format(rq->db, rts, sizeof(rts));
+    long long in_req_db = t->total_us - t->wake_us;
+    log_info("req=%s method=%s path=%s status=%d user=%lld ms=%.2f auth_ms=%.2f rt=%d db_ms=%.2f"
+             " commit_ms=%.2f app_ms=%.2f wake_ms=%.2f db=%s%s%s",
+             rq->id, rq->method, rq->path ? rq->path : "-", rq->status, rq->who.id, ms,
+             (double)rq->auth_us / 1e3, t->n, (double)in_req_db / 1e3,
+             (double)t->commit_us / 1e3,
+             (double)(rq->done_us - rq->t0_us - in_req_db) / 1e3, (double)t->wake_us / 1e3,
+             rts[0] ? rts : "-", err ? " error=" : "", err ? err : "");
 }

@@ -29,9 +29,13 @@ struct route {
 
 extern const struct route routes[];
 
-/* Handles one request end to end: routing, auth, body, handler, errors,
- * and the log line. */
+/* Handles one request: routing, auth, body, handler, errors; the response
+ * is written (not yet flushed). */
 void routes_dispatch(struct req *rq, const struct token_keys *keys);
+
+/* After the response went out: sends the request's post-commit wake-ups
+ * and writes its log line (with the time breakdown when log_timing is on). */
+void routes_finish(struct req *rq);
 
 /* handlers */
 int h_salud(struct req *rq, struct err *e);

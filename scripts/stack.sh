@@ -369,7 +369,12 @@ events {
 http {
     include /etc/nginx/mime.types;
     default_type application/octet-stream;
-    access_log $NGX/access.log;
+    # request id (chat-fcgi's X-Request-Id, as in its log line), the whole
+    # time and the upstream's share, for the timing breakdown (log_timing)
+    log_format chat_timing '\$remote_addr [\$time_iso8601] "\$request" \$status \$body_bytes_sent '
+                           'req=\$upstream_http_x_request_id rt=\$request_time '
+                           'urt=\$upstream_response_time uct=\$upstream_connect_time';
+    access_log $NGX/access.log chat_timing;
     client_body_temp_path $NGX/client_body;
     proxy_temp_path $NGX/proxy;
     fastcgi_temp_path $NGX/fastcgi;

@@ -23,6 +23,7 @@ const struct cfg_key cfg_keys[] = {
     { "db_connect_retries", CFG_INT, "30", 0, 3600, NULL, OFF(db_connect_retries) },
     { "migrate_on_start", CFG_BOOL, "on", 0, 0, NULL, OFF(migrate_on_start) },
     { "log_level", CFG_STR, "info", 0, 0, cfg_levels, OFF(log_level) },
+    { "log_timing", CFG_BOOL, "off", 0, 0, NULL, OFF(log_timing) },
     { "http_port", CFG_INT, "8080", 1, 65535, NULL, OFF(http_port) },
     { "fcgi_listen", CFG_STR, "var/run/fcgi.sock", 0, 0, NULL, OFF(fcgi_listen) },
     { "fcgi_workers", CFG_INT, "4", 1, 256, NULL, OFF(fcgi_workers) },

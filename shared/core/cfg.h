@@ -13,6 +13,7 @@ struct cfg {
     bool migrate_on_start;
     /* logging */
     char *log_level;
+    bool log_timing;
     /* web server / FastCGI */
     int http_port;
     char *fcgi_listen;

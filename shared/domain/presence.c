@@ -13,24 +13,30 @@
 static const char sql_lock[] =
     "SELECT id, activo, vacaciones AND (vacaciones_hasta IS NULL OR vacaciones_hasta >= current_date),"
     "  estatus FROM usuarios WHERE id = ANY($1::bigint[]) ORDER BY id FOR NO KEY UPDATE";
+static const struct db_stmt st_lock = { "presence_lock", sql_lock };
 static const char sql_instance[] =
     "INSERT INTO rtd_instancias (id, host, pid) VALUES ($1, $2, $3::int)"
     " ON CONFLICT (id) DO NOTHING";
+static const struct db_stmt st_instance = { "presence_instance", sql_instance };
 static const char sql_upsert[] =
     "INSERT INTO presencia_conexiones (instancia, usuario_id, sockets, inactivos)"
     " SELECT $1, t.u, t.s, t.i FROM unnest($2::bigint[], $3::int[], $4::int[]) AS t(u, s, i)"
     " ON CONFLICT (instancia, usuario_id) DO UPDATE SET sockets = EXCLUDED.sockets,"
     "  inactivos = EXCLUDED.inactivos, updated_at = now()";
+static const struct db_stmt st_upsert = { "presence_upsert", sql_upsert };
 static const char sql_delete[] =
     "DELETE FROM presencia_conexiones WHERE instancia = $1 AND usuario_id = ANY($2::bigint[])";
+static const struct db_stmt st_delete = { "presence_delete", sql_delete };
 static const char sql_sum[] =
     "SELECT p.usuario_id, sum(p.sockets), sum(p.inactivos)"
     " FROM presencia_conexiones p JOIN rtd_instancias i ON i.id = p.instancia"
     " WHERE p.usuario_id = ANY($1::bigint[]) AND i.heartbeat_at > now() - interval '30 seconds'"
     " GROUP BY p.usuario_id ORDER BY p.usuario_id";
+static const struct db_stmt st_sum = { "presence_sum", sql_sum };
 static const char sql_set[] =
     "UPDATE usuarios u SET estatus = v.e, ultima_conexion = now()"
     " FROM unnest($1::bigint[], $2::text[]) AS v(id, e) WHERE u.id = v.id";
+static const struct db_stmt st_set = { "presence_set", sql_set };
 
 /* "{a,b,c}" of ints. */
 static const char *presence_int_array(struct arena *a, const int *v, size_t n)
@@ -79,21 +85,21 @@ int presence_apply(struct db *d, struct arena *a, const struct presence_instance
     const char *p1[1] = { ids };
     PGresult *locked;
     if (!db_exec(d, a, "SET LOCAL synchronous_commit = off", 0, NULL, e) ||
-        !(locked = db_exec(d, a, sql_lock, 1, p1, e)))
+        !(locked = db_run(d, a, &st_lock, 1, p1, e)))
         goto cleanup;
     if (nup) {
         const char *pi[3] = { in->id, in->host, db_ll(a, in->pid) };
         const char *pu[4] = { in->id, db_ll_array(a, up, nup), presence_int_array(a, us, nup),
                               presence_int_array(a, ui, nup) };
-        if (!db_exec(d, a, sql_instance, 3, pi, e) || !db_exec(d, a, sql_upsert, 4, pu, e))
+        if (!db_run(d, a, &st_instance, 3, pi, e) || !db_run(d, a, &st_upsert, 4, pu, e))
             goto cleanup;
     }
     if (ngone) {
         const char *pd[2] = { in->id, db_ll_array(a, gone, ngone) };
-        if (!db_exec(d, a, sql_delete, 2, pd, e))
+        if (!db_run(d, a, &st_delete, 2, pd, e))
             goto cleanup;
     }
-    PGresult *sum = db_exec(d, a, sql_sum, 1, p1, e);
+    PGresult *sum = db_run(d, a, &st_sum, 1, p1, e);
     if (!sum)
         goto cleanup;
     /* both results are in id order: sum only has users with live sockets */
@@ -134,7 +140,7 @@ int presence_apply(struct db *d, struct arena *a, const struct presence_instance
         *w++ = '}';
         *w = '\0';
         const char *ps[2] = { db_ll_array(a, cid, nc), arr };
-        if (!db_exec(d, a, sql_set, 2, ps, e))
+        if (!db_run(d, a, &st_set, 2, ps, e))
             goto cleanup;
         for (size_t k = 0; k < nc; k++) {
             if (!cannounce[k])
@@ -161,8 +167,10 @@ cleanup:
 static const char sql_hb_upsert[] =
     "INSERT INTO rtd_instancias (id, host, pid) VALUES ($1, $2, $3::int)"
     " ON CONFLICT (id) DO UPDATE SET heartbeat_at = now() RETURNING (xmax = 0)";
+static const struct db_stmt st_hb_upsert = { "presence_hb_upsert", sql_hb_upsert };
 static const char sql_hb_stale[] =
     "DELETE FROM rtd_instancias WHERE heartbeat_at < now() - interval '30 seconds' RETURNING id";
+static const struct db_stmt st_hb_stale = { "presence_hb_stale", sql_hb_stale };
 /* users shown as connected that no live instance holds, past the grace */
 static const char sql_hb_orphans[] =
     "SELECT u.id FROM usuarios u WHERE u.estatus <> 'desconectado'"
@@ -171,22 +179,23 @@ static const char sql_hb_orphans[] =
     "                   ON i.id = p.instancia WHERE p.usuario_id = u.id"
     "                   AND i.heartbeat_at > now() - interval '30 seconds')"
     " LIMIT 1000";
+static const struct db_stmt st_hb_orphans = { "presence_hb_orphans", sql_hb_orphans };
 
 int presence_heartbeat(struct db *d, struct arena *a, const struct presence_instance *in,
                        int grace_seconds, bool *lost, struct err *e)
 {
     const char *p[3] = { in->id, in->host, db_ll(a, in->pid) };
-    PGresult *r = db_exec(d, a, sql_hb_upsert, 3, p, e);
+    PGresult *r = db_run(d, a, &st_hb_upsert, 3, p, e);
     if (!r)
         return -1;
     *lost = db_get_bool(r, 0, 0);
-    r = db_exec(d, a, sql_hb_stale, 0, NULL, e);
+    r = db_run(d, a, &st_hb_stale, 0, NULL, e);
     if (!r)
         return -1;
     for (int i = 0; i < PQntuples(r); i++)
         log_info("event=instancia_caida instancia=%s", db_get(r, i, 0));
     const char *pg[1] = { db_ll(a, grace_seconds) };
-    r = db_exec(d, a, sql_hb_orphans, 1, pg, e);
+    r = db_run(d, a, &st_hb_orphans, 1, pg, e);
     if (!r)
         return -1;
     int n = PQntuples(r);
@@ -209,12 +218,13 @@ int presence_heartbeat(struct db *d, struct arena *a, const struct presence_inst
 static const char sql_leave[] =
     "WITH mine AS (SELECT usuario_id FROM presencia_conexiones WHERE instancia = $1)"
     " UPDATE usuarios SET ultima_conexion = now() WHERE id IN (SELECT usuario_id FROM mine)";
+static const struct db_stmt st_leave = { "presence_leave", sql_leave };
 
 int presence_leave(struct db *d, struct arena *a, const struct presence_instance *in,
                    struct err *e)
 {
     const char *p[1] = { in->id };
-    if (!db_exec(d, a, sql_leave, 1, p, e) ||
+    if (!db_run(d, a, &st_leave, 1, p, e) ||
         !db_exec(d, a, "DELETE FROM rtd_instancias WHERE id = $1", 1, p, e))
         return -1;
     return 0;

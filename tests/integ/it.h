@@ -67,6 +67,10 @@ PGconn *it_db(void);
  * first row as a number (e.g. a count); exits the test run on SQL error. */
 long long it_db_ll(const char *sql);
 
+/* Runs a statement that returns no rows (DDL, UPDATE); exits the test run
+ * on SQL error. */
+void it_db_exec(const char *sql);
+
 /* ---- helpers for the chat and message tests (issue 3) ---- */
 
 /* printf into one of 64 rotating static buffers (1 KiB each): for paths

@@ -248,6 +248,16 @@ PGconn *it_db(void)
     return it_conn;
 }
 
+void it_db_exec(const char *sql)
+{
+    PGresult *r = PQexec(it_db(), sql);
+    if (PQresultStatus(r) != PGRES_COMMAND_OK) {
+        fprintf(stderr, "it_db_exec(%s): %s\n", sql, PQerrorMessage(it_conn));
+        exit(2);
+    }
+    PQclear(r);
+}
+
 long long it_db_ll(const char *sql)
 {
     PGresult *r = PQexec(it_db(), sql);

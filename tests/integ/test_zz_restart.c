@@ -84,6 +84,74 @@ static void test_restart__workers_reconnect(void)
     free(t);
 }
 
+/* One round of the hot requests; returns how many failed. */
+static int hot_round(const char *t, long long chat, int i)
+{
+    int bad = 0;
+    struct it_resp *r = it_req("POST", it_fmt("/chats/%lld/mensajes", chat), t,
+                               it_fmt("{\"contenido\":\"vuelta %d\"}", i));
+    bad += r->status != 201;
+    long long mid = r->status == 201 ? it_get_ll(r, "id") : 0;
+    it_free(r);
+    r = it_req("GET", it_fmt("/chats/%lld/mensajes?limite=20", chat), t, NULL);
+    bad += r->status != 200;
+    it_free(r);
+    r = it_req("GET", "/me", t, NULL);
+    bad += r->status != 200;
+    it_free(r);
+    if (mid) {
+        r = it_req("POST", it_fmt("/mensajes/%lld/reacciones", mid), t, "{\"emoji\":\"👍\"}");
+        bad += r->status != 200;
+        it_free(r);
+        r = it_req("POST", it_fmt("/chats/%lld/leido", chat), t,
+                   it_fmt("{\"mensaje_id\":%lld}", mid));
+        bad += r->status != 200;
+        it_free(r);
+    }
+    return bad;
+}
+
+/* Statements are prepared once per connection: after a PostgreSQL restart
+ * every worker's new session prepares them again, and after a migration
+ * that changes a result type ("cached plan must not change result type")
+ * they are prepared afresh; neither shows as a failed request. */
+static void test_restart__prepared_statements(void)
+{
+    char *ta, *tb;
+    long long a = it_user("prep-a", "Ana Prep", NULL, &ta);
+    long long b = it_user("prep-b", "Beto Prep", NULL, &tb);
+    long long ids[1] = { b };
+    long long chat = it_group(ta, "Preparadas", ids, 1);
+    CU_ASSERT(a > 0 && chat > 0);
+    /* more rounds than workers: every worker prepares the hot statements */
+    int bad = 0;
+    for (int i = 0; i < 12; i++)
+        bad += hot_round(i % 2 ? ta : tb, chat, i);
+    CU_ASSERT_EQUAL(bad, 0);
+
+    pg_remember_opts();
+    CU_ASSERT_EQUAL_FATAL(pg_ctl("restart"), 0);
+    bad = 0;
+    for (int i = 0; i < 12; i++)
+        bad += hot_round(i % 2 ? ta : tb, chat, 100 + i);
+    CU_ASSERT_EQUAL(bad, 0);
+
+    /* a column of the Mensaje and the user look-up changes type */
+    it_db_exec("ALTER TABLE usuarios ALTER COLUMN imagen_url TYPE varchar(2000)");
+    bad = 0;
+    for (int i = 0; i < 12; i++)
+        bad += hot_round(i % 2 ? ta : tb, chat, 200 + i);
+    CU_ASSERT_EQUAL(bad, 0);
+    it_db_exec("ALTER TABLE usuarios ALTER COLUMN imagen_url TYPE text");
+    bad = 0;
+    for (int i = 0; i < 12; i++)
+        bad += hot_round(i % 2 ? ta : tb, chat, 300 + i);
+    CU_ASSERT_EQUAL(bad, 0);
+    CU_ASSERT_EQUAL(it_db_llf("SELECT count(*) FROM mensajes WHERE chat_id = %lld AND tipo = 'texto'", chat), 48);
+    free(ta);
+    free(tb);
+}
+
 int main(void)
 {
     it_init();
@@ -93,6 +161,7 @@ int main(void)
     }
     static const struct cu_test tests[] = {
         { "workers_reconnect", test_restart__workers_reconnect },
+        { "prepared_statements", test_restart__prepared_statements },
         { NULL, NULL },
     };
     return cu_run("restart", tests);
