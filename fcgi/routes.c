@@ -28,6 +28,8 @@ const struct route routes[] = {
     { "PUT",  "/interno/usuarios/{id_erp}/retencion",  h_interno_usuario_retencion, ROUTE_SERVICE | ROUTE_JSON },
     { "PUT",  "/interno/chats/{id}/retencion",         h_interno_chat_retencion, ROUTE_SERVICE | ROUTE_JSON },
     { "GET",  "/interno/auditoria",                    h_interno_auditoria,   ROUTE_SERVICE },
+    { "GET",  "/auditoria",                            h_auditoria_list,      ROUTE_USER },
+    { "GET",  "/auditoria/chats/{id}/mensajes",        h_auditoria_mensajes,  ROUTE_USER },
     { "GET",  "/interno/chats/{id}/exportar",          h_interno_chat_exportar, ROUTE_SERVICE },
     { "GET",  "/interno/usuarios/{id_erp}/exportar",   h_interno_usuario_exportar, ROUTE_SERVICE },
     /* announcements (h_comunicados.c) */

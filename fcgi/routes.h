@@ -52,6 +52,8 @@ int h_interno_usuario_retencion(struct req *rq, struct err *e);
 int h_interno_chat_retencion(struct req *rq, struct err *e);
 /* h_auditoria.c */
 int h_interno_auditoria(struct req *rq, struct err *e);
+int h_auditoria_list(struct req *rq, struct err *e);
+int h_auditoria_mensajes(struct req *rq, struct err *e);
 /* h_exportar.c */
 int h_interno_chat_exportar(struct req *rq, struct err *e);
 int h_interno_usuario_exportar(struct req *rq, struct err *e);

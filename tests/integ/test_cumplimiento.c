@@ -8,6 +8,8 @@
 
 #include "cu.h"
 #include "it.h"
+#include "core/arena.h"
+#include "domain/media.h"
 
 static char *svc;
 
@@ -876,6 +878,65 @@ static void test_cumplimiento__export_flat_memory(void)
     free(ta);
 }
 
+
+/* The media policy removes the files of media sent longer ago than it (the
+ * message stays, without media), never under a hold. */
+static void test_cumplimiento__retention_media(void)
+{
+    char *ta;
+    long long a = it_user("rm", "Rosa Media", NULL, &ta);
+    long long free_chat = it_group(ta, "Media sin retención", &a, 0);
+    long long held_chat = it_group(ta, "Media retenida", &a, 0);
+    long long chats[2] = { free_chat, held_chat }, media[2], msgs[2];
+    for (int i = 0; i < 2; i++) {
+        media[i] = upload_pdf(ta);
+        struct it_resp *r = it_req("POST", it_fmt("/chats/%lld/mensajes", chats[i]), ta,
+                                   it_fmt("{\"tipo\":\"documento\",\"media_id\":%lld}", media[i]));
+        CU_ASSERT_EQUAL_FATAL(r->status, 201);
+        msgs[i] = it_get_ll(r, "id");
+        it_free(r);
+        backdate(chats[i], msgs[i], msgs[i], 4000);
+    }
+    it_expect(it_req("PUT", it_fmt("/interno/chats/%lld/retencion", held_chat), svc,
+                     "{\"conservar\":true,\"motivo\":\"Auditoría fiscal\"}"), 200, NULL);
+    struct err e;
+    struct arena *ar = arena_new();
+    struct media_store *st = media_store_local(ar, it_cfg()->media_dir, &e);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(st);
+    char *key[2], *path[2];
+    for (int i = 0; i < 2; i++) {
+        key[i] = db_text(it_fmt("SELECT storage_key FROM media WHERE id = %lld", media[i]));
+        CU_ASSERT_PTR_NOT_NULL_FATAL(key[i]);
+        path[i] = strdup(st->path(st, ar, key[i]));
+        CU_ASSERT_EQUAL(access(path[i], F_OK), 0);
+    }
+    long long mark = audit_mark();
+    run_prune("CHAT_RETENCION_MEDIA_DIAS=3650");
+    /* the unheld chat's file is gone, its message stays without media */
+    CU_ASSERT_NOT_EQUAL(access(path[0], F_OK), 0);
+    CU_ASSERT_EQUAL(it_db_llf("SELECT count(*) FROM media WHERE id = %lld AND purged_at IS NOT NULL", media[0]), 1);
+    CU_ASSERT_EQUAL(it_db_llf("SELECT count(*) FROM mensajes WHERE id = %lld", msgs[0]), 1);
+    it_expect(it_req("GET", it_fmt("/media/%lld", media[0]), ta, NULL), 404, "no_encontrado");
+    struct it_resp *r = it_req("GET", it_fmt("/chats/%lld/mensajes", free_chat), ta, NULL);
+    CU_ASSERT_EQUAL(r->status, 200);
+    CU_ASSERT_TRUE(json_object_is_type(json_object_object_get(json_object_array_get_idx(it_get(r, "mensajes"), 0),
+                                                              "media"), json_type_null));
+    it_free(r);
+    CU_ASSERT_EQUAL(it_db_llf("SELECT count(*) FROM auditoria WHERE id > %lld AND accion = 'retencion.poda'"
+                              " AND chat_id = %lld AND (despues->>'media')::int = 1"
+                              " AND despues->'media_ids' = '[%lld]'::jsonb", mark, free_chat, media[0]), 1);
+    /* the held one keeps its file */
+    CU_ASSERT_EQUAL(access(path[1], F_OK), 0);
+    CU_ASSERT_EQUAL(it_db_llf("SELECT count(*) FROM media WHERE id = %lld AND purged_at IS NULL", media[1]), 1);
+    CU_ASSERT_EQUAL(it_db_llf("SELECT count(*) FROM auditoria WHERE id > %lld AND chat_id = %lld", mark, held_chat), 0);
+    for (int i = 0; i < 2; i++) {
+        free(key[i]);
+        free(path[i]);
+    }
+    arena_free(ar);
+    free(ta);
+}
+
 int main(void)
 {
     it_init();
@@ -886,6 +947,7 @@ int main(void)
         { "read_trail", test_cumplimiento__read_trail },
         { "retention_and_holds", test_cumplimiento__retention_and_holds },
         { "retention_comunicados", test_cumplimiento__retention_comunicados },
+        { "retention_media", test_cumplimiento__retention_media },
         { "export_chat", test_cumplimiento__export_chat },
         { "export_user", test_cumplimiento__export_user },
         { "export_flat_memory", test_cumplimiento__export_flat_memory },
