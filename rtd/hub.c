@@ -187,7 +187,8 @@ void hub_user_detach(struct rt *rt, struct rt_conn *c)
 
 void hub_user_maybe_free(struct rt *rt, struct rt_user *u)
 {
-    if (u->sockets || tq_armed(&u->grace) || u->sync_inflight || u->sync_dirty || rt->stopping)
+    if (u->sockets || tq_armed(&u->grace) || u->sync_inflight || u->sync_dirty ||
+        u->pres_queued || rt->stopping)
         return;
     rt_map_del(&rt->users, (uint64_t)u->id);
     tq_cancel(&u->grace);

@@ -192,8 +192,10 @@ void ws_ping_due(struct tq_node *n)
 void ws_pong_due(struct tq_node *n)
 {
     struct rt_conn *c = lws_container_of(n, struct rt_conn, tn);
-    if (c->state != RT_CLOSING)
-        hub_close(rt_of(c->wsi), c, "ping_timeout", false);
+    struct rt *rt = rt_of(c->wsi);
+    if (c->state == RT_CLOSING)
+        return;
+    hub_close(rt, c, "ping_timeout", false);
 }
 
 void rt_ack(struct rt *rt, uint64_t conn_id, long long ack, const char *json)
