@@ -90,6 +90,7 @@ struct rt_conn {
     struct rt_conn *unext, *uprev;  /* the user's connections */
     struct rt_out *qhead, *qtail;
     uint32_t qlen;
+    uint32_t qbytes;        /* text bytes queued, at most rtd_queue_max_bytes */
     uint32_t stamp;         /* dedupe in multi-room fan-out */
     uint32_t rate_second;   /* inbound events that reach the database: */
     uint16_t rate_count;    /*   how many in that second */
@@ -211,6 +212,8 @@ struct rt *rt_of(struct lws *wsi);
 /* Queues b (taking a reference) on c and asks for a writeable callback.
  * A connection whose queue is too long is closed (slow consumer). */
 void hub_send(struct rt *rt, struct rt_conn *c, struct rt_buf *b);
+/* Frees every frame queued on c. */
+void hub_drop_queue(struct rt_conn *c);
 /* Queues b then closes c once flushed; reason is logged. */
 void hub_close(struct rt *rt, struct rt_conn *c, const char *reason, bool goaway);
 void hub_join(struct rt *rt, struct rt_conn *c, long long chat_id);

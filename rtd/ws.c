@@ -500,13 +500,7 @@ static void ws_closed(struct rt *rt, struct rt_conn *c)
                  (long long)((lws_now_usecs() - c->opened) / 1000));
     hub_leave_all(rt, c);
     hub_user_detach(rt, c);
-    while (c->qhead) {
-        struct rt_out *o = c->qhead;
-        c->qhead = o->next;
-        rt_buf_unref(o->b);
-        free(o);
-    }
-    c->qtail = NULL;
+    hub_drop_queue(c);
     free(c->cookie_token);
     free(c->rx);
     rt_map_del(&rt->conns, c->id);
@@ -530,6 +524,7 @@ static int ws_writeable(struct rt *rt, struct rt_conn *c)
     if (!c->qhead)
         c->qtail = NULL;
     c->qlen--;
+    c->qbytes -= o->b->len;
     int n = lws_write(c->wsi, (unsigned char *)RT_BUF_TEXT(o->b), o->b->len, LWS_WRITE_TEXT);
     if (o->b->at_us && n >= 0) {
         struct timespec now;

@@ -10,6 +10,9 @@
 #include "domain/evt.h"
 #include "domain/usr.h"
 
+/* events queued per round trip (db.c sends at most DB_OPS_MAX - 2) */
+#define PRESENCE_EVT_CHUNK 30
+
 static const char sql_lock[] =
     "SELECT id, activo, vacaciones AND (vacaciones_hasta IS NULL OR vacaciones_hasta >= current_date),"
     "  estatus FROM usuarios WHERE id = ANY($1::bigint[]) ORDER BY id FOR NO KEY UPDATE";
@@ -142,9 +145,15 @@ int presence_apply(struct db *d, struct arena *a, const struct presence_instance
         const char *ps[2] = { db_ll_array(a, cid, nc), arr };
         if (!db_run(d, a, &st_set, 2, ps, e))
             goto cleanup;
+        int queued = 0;
         for (size_t k = 0; k < nc; k++) {
             if (!cannounce[k])
                 continue;
+            /* evt_add queues its insert for the next round trip, which
+             * carries a bounded number: send them every so many */
+            if (++queued % PRESENCE_EVT_CHUNK == 0 &&
+                !db_exec(d, a, "SELECT 1", 0, NULL, e))
+                goto cleanup;
             json_object *o = jsonx_own(a, json_object_new_object());
             json_object_object_add(o, "usuario_id", json_object_new_int64(cid[k]));
             json_object_object_add(o, "estatus", json_object_new_string(cst[k]));
