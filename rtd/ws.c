@@ -256,8 +256,10 @@ void ws_ping_due(struct tq_node *n)
 void ws_pong_due(struct tq_node *n)
 {
     struct rt_conn *c = lws_container_of(n, struct rt_conn, tn);
-    if (c->state != RT_CLOSING)
-        hub_close(rt_of(c->wsi), c, "ping_timeout", false);
+    struct rt *rt = rt_of(c->wsi);
+    if (c->state == RT_CLOSING)
+        return;
+    hub_close(rt, c, "ping_timeout", false);
 }
 
 void rt_ack(struct rt *rt, uint64_t conn_id, long long ack, const char *json)
@@ -586,13 +588,7 @@ static void ws_closed(struct rt *rt, struct rt_conn *c)
                  (long long)((lws_now_usecs() - c->opened) / 1000));
     hub_leave_all(rt, c);
     hub_user_detach(rt, c);
-    while (c->qhead) {
-        struct rt_out *o = c->qhead;
-        c->qhead = o->next;
-        rt_buf_unref(o->b);
-        free(o);
-    }
-    c->qtail = NULL;
+    hub_drop_queue(c);
     free(c->cookie_token);
     free(c->rx);
     rt_map_del(&rt->conns, c->id);
@@ -616,6 +612,7 @@ static int ws_writeable(struct rt *rt, struct rt_conn *c)
     if (!c->qhead)
         c->qtail = NULL;
     c->qlen--;
+    c->qbytes -= o->b->len;
     int n = lws_write(c->wsi, (unsigned char *)RT_BUF_TEXT(o->b), o->b->len, LWS_WRITE_TEXT);
     if (o->b->at_us && n >= 0) {
         struct timespec now;
