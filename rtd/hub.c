@@ -6,18 +6,30 @@
 #include "core/log.h"
 #include "rt.h"
 
-/* Past this many queued frames a socket is a slow consumer: it is closed
- * rather than letting its backlog grow without bound. */
-#define RT_QUEUE_MAX 4096
+void hub_drop_queue(struct rt_conn *c)
+{
+    while (c->qhead) {
+        struct rt_out *o = c->qhead;
+        c->qhead = o->next;
+        rt_buf_unref(o->b);
+        free(o);
+    }
+    c->qtail = NULL;
+    c->qlen = 0;
+    c->qbytes = 0;
+}
 
 void hub_send(struct rt *rt, struct rt_conn *c, struct rt_buf *b)
 {
     (void)rt;
     if (c->state == RT_CLOSING)
         return;
-    if (c->qlen >= RT_QUEUE_MAX) {
-        if (c->state != RT_CLOSING)
-            rt->stats.slow_consumers++;
+    /* past rtd_queue_max_bytes a socket is a slow consumer: its backlog is
+     * dropped now (not drained first) and it is closed; a frame into an
+     * empty queue always goes */
+    if (c->qbytes && (uint64_t)c->qbytes + b->len > (uint64_t)rt->cfg->rtd_queue_max_bytes) {
+        rt->stats.slow_consumers++;
+        hub_drop_queue(c);
         hub_close(rt, c, "slow_consumer", false);
         return;
     }
@@ -33,6 +45,7 @@ void hub_send(struct rt *rt, struct rt_conn *c, struct rt_buf *b)
         c->qhead = o;
     c->qtail = o;
     c->qlen++;
+    c->qbytes += b->len;
     lws_callback_on_writable(c->wsi);
 }
 
@@ -187,7 +200,8 @@ void hub_user_detach(struct rt *rt, struct rt_conn *c)
 
 void hub_user_maybe_free(struct rt *rt, struct rt_user *u)
 {
-    if (u->sockets || tq_armed(&u->grace) || u->sync_inflight || u->sync_dirty || rt->stopping)
+    if (u->sockets || tq_armed(&u->grace) || u->sync_inflight || u->sync_dirty ||
+        u->pres_queued || rt->stopping)
         return;
     rt_map_del(&rt->users, (uint64_t)u->id);
     tq_cancel(&u->grace);

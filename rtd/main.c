@@ -87,7 +87,7 @@ static void rt_shutdown(struct rt *rt)
     rt->stopping = true;
     log_info("event=stopping conexiones=%zu", rt->nconns);
     feed_stop(rt);
-    lws_sul_cancel(&rt->sul_heartbeat);
+    pres_stop(rt);
     for (size_t i = 0; i < rt->conns.cap; i++)
         if (rt_map_live(&rt->conns, i))
             hub_close(rt, rt->conns.e[i].val, "server_shutdown", true);
@@ -123,6 +123,8 @@ int main(int argc, char **argv)
     char host[100] = "localhost";
     gethostname(host, sizeof(host) - 1);
     snprintf(rt.instance, sizeof(rt.instance), "%s:%d:%d", host, c->rtd_port, (int)getpid());
+    snprintf(rt.host, sizeof(rt.host), "%s", host);
+    rt.me = (struct presence_instance){ rt.instance, rt.host, (int)getpid() };
 
     lws_set_log_level(LLL_ERR | LLL_WARN, rt_lws_log);
     struct lws_context_creation_info info;
@@ -204,6 +206,7 @@ int main(int argc, char **argv)
     rt_map_release(&rt.conns);
     rt_map_release(&rt.rooms);
     hub_recent_release(&rt);
+    free(rt.pres_q);
     token_keys_free(rt.keys);
     log_info("event=stopped");
     cfg_free(c);

@@ -32,6 +32,8 @@ struct rt_stats {
     uint64_t feed_rows;             /* eventos rows read by the cursor */
     uint64_t db_reconnects;         /* LISTEN connection opened again */
     uint64_t db_listen_failures;    /* attempts to open it that failed */
+    uint64_t pres_batches;          /* presence batches written */
+    uint64_t pres_users;            /* user counts written in them */
     uint64_t lag_bucket[RT_LAG_BUCKETS + 1];  /* non-cumulative; last: +Inf */
     uint64_t lag_count;
     double lag_sum;

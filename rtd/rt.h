@@ -14,6 +14,7 @@
 #include "core/cfg.h"
 #include "core/err.h"
 #include "wire/token.h"
+#include "domain/presence.h"
 #include "metrics.h"
 #include "timer.h"
 
@@ -82,6 +83,13 @@ struct rt_slot {
 };
 
 /* The per-session data lws allocates for each websocket. Kept small. */
+/* Before CONNECT: seconds a socket has to send it, the largest frame
+ * (jwt_max_bytes plus this), and for everyone the largest ping payload a
+ * client may send ("probe"). */
+#define RT_CONNECT_DEADLINE_S 45
+#define RT_PREAUTH_SLACK 1024
+#define RT_PING_MAX 16
+
 struct rt_conn {
     struct lws *wsi;
     uint64_t id;            /* 0 until established */
@@ -89,6 +97,7 @@ struct rt_conn {
     struct rt_conn *unext, *uprev;  /* the user's connections */
     struct rt_out *qhead, *qtail;
     uint32_t qlen;
+    uint32_t qbytes;        /* text bytes queued, at most rtd_queue_max_bytes */
     uint32_t stamp;         /* dedupe in multi-room fan-out */
     uint32_t rate_second;   /* inbound events that reach the database: */
     uint16_t rate_count;    /*   how many in that second */
@@ -102,6 +111,7 @@ struct rt_conn {
     struct rt_slot *rooms;
     uint32_t nrooms, caprooms;
     char *cookie_token;     /* the ERP cookie, kept until CONNECT */
+    long long exp;          /* the token's exp (unix seconds), once connected */
     char *rx;               /* a fragmented frame being reassembled */
     size_t rxlen;
 };
@@ -124,7 +134,11 @@ struct rt_user {
     long long id;
     struct rt_conn *conns;
     uint32_t sockets, inactive;
-    bool sync_inflight, sync_dirty;
+    bool pres_queued;       /* in rt->pres_q, waiting for the next batch */
+    bool sync_inflight;     /* in the batch in flight */
+    bool sync_dirty;        /* its last write failed: the heartbeat retries */
+    uint32_t rate_second;   /* costly inbound events of all the user's */
+    uint16_t rate_count;    /*   sockets here, in that second */
     struct tq_node grace;   /* armed in rt->q_grace after the last socket */
 };
 
@@ -158,6 +172,8 @@ struct rt {
     struct lws_vhost *vh;
     struct ev_loop *loop;   /* libev loop lws runs on; NULL: lws's poll() */
     char instance[160];     /* rtd_instancias.id */
+    char host[128];
+    struct presence_instance me;    /* instance, host, pid */
     struct rt_map conns;    /* id -> rt_conn */
     struct rt_map users;    /* usuarios.id -> rt_user */
     struct rt_map rooms;    /* chats.id -> rt_room */
@@ -188,6 +204,11 @@ struct rt {
     uint64_t delivered;
     lws_sorted_usec_list_t sul_feed, sul_reconnect, sul_heartbeat;
     bool heartbeat_inflight;
+    /* presence writes, batched (presence.c) */
+    long long *pres_q;      /* users waiting for the next batch */
+    size_t npres_q, cappres_q;
+    bool pres_inflight;     /* one batch at a time, so writes stay in order */
+    lws_sorted_usec_list_t sul_pres;
     struct rt_recent recent[RT_RECENT];
     unsigned recent_next;
     struct rt_stats stats;  /* GET /chat/rtd/metrics (metrics.c) */
@@ -201,6 +222,8 @@ struct rt *rt_of(struct lws *wsi);
 /* Queues b (taking a reference) on c and asks for a writeable callback.
  * A connection whose queue is too long is closed (slow consumer). */
 void hub_send(struct rt *rt, struct rt_conn *c, struct rt_buf *b);
+/* Frees every frame queued on c. */
+void hub_drop_queue(struct rt_conn *c);
 /* Queues b then closes c once flushed; reason is logged. */
 void hub_close(struct rt *rt, struct rt_conn *c, const char *reason, bool goaway);
 void hub_join(struct rt *rt, struct rt_conn *c, long long chat_id);
@@ -231,6 +254,8 @@ void hub_deliver(struct rt *rt, const char *tipo, const char *sala, const char *
 void pres_changed(struct rt *rt, struct rt_user *u);
 /* Heartbeat timer: starts the periodic instance heartbeat and sweep. */
 void pres_start(struct rt *rt);
+/* Cancels the heartbeat and the batch timer (shutdown). */
+void pres_stop(struct rt *rt);
 /* After the database came back: rewrite every local user's row. */
 void pres_resync_all(struct rt *rt);
 /* q_grace fired: the user's grace period is over. */
@@ -259,9 +284,12 @@ struct rt_job {
     long long user_id;
     long long ack;          /* socket.io ack id to answer, -1 none */
     char *text;             /* input: token, notify payload, event JSON */
-    int sockets, inactivos; /* JOB_PRESENCE */
+    struct presence_count *pres;    /* JOB_PRESENCE (malloc'd) */
+    size_t npres;
+    int changed;            /* JOB_PRESENCE: statuses that changed */
     bool want_cursor;       /* JOB_LISTEN: also read eventos_horizonte() */
     lws_usec_t submitted;   /* JOB_AUTH: when the CONNECT came */
+    long long exp;          /* JOB_AUTH: the token's exp */
     /* results */
     int status;             /* 0 ok, -1 failed */
     enum err_code err;

@@ -7,6 +7,7 @@
 #include <sys/random.h>
 #include <time.h>
 
+#include "core/origin.h"
 #include "core/jsonx.h"
 #include "core/log.h"
 #include "rt.h"
@@ -105,9 +106,51 @@ static int ws_http(struct lws *wsi, struct rt *rt, const char *uri)
                                    "\"mensaje\":\"No encontrado\"}}");
 }
 
+/* A header of the upgrade request into buf (NUL-terminated), or NULL when
+ * absent or longer than buf. custom names are lower case with the colon
+ * ("x-forwarded-proto:"); tok is used when custom is NULL. */
+static const char *ws_header(struct lws *wsi, enum lws_token_indexes tok, const char *custom,
+                             char *buf, int len)
+{
+    int n = custom ? lws_hdr_custom_length(wsi, custom, (int)strlen(custom))
+                   : lws_hdr_total_length(wsi, tok);
+    if (n <= 0 || n >= len)
+        return NULL;
+    n = custom ? lws_hdr_custom_copy(wsi, buf, len, custom, (int)strlen(custom))
+               : lws_hdr_copy(wsi, buf, len, tok);
+    return n > 0 ? buf : NULL;
+}
+
+/* The ERP cookie authenticates whatever page opens the socket, so a
+ * socket that would be authenticated by it must come from our own origin
+ * or one in origenes_permitidos (the same rule as REST writes, API.md §9).
+ * Our own origin: X-Forwarded-Proto (else http) and the Host the proxy
+ * passed on. */
+static bool ws_origin_ok(struct rt *rt, struct lws *wsi)
+{
+    char origin[ORIGIN_MAX], host[ORIGIN_MAX], proto[16], site[32], own[ORIGIN_MAX];
+    const char *o = ws_header(wsi, WSI_TOKEN_ORIGIN, NULL, origin, sizeof(origin));
+    const char *h = ws_header(wsi, WSI_TOKEN_HOST, NULL, host, sizeof(host));
+    const char *pr = ws_header(wsi, 0, "x-forwarded-proto:", proto, sizeof(proto));
+    const char *sfs = ws_header(wsi, 0, "sec-fetch-site:", site, sizeof(site));
+    bool have_own = origin_own(pr, h, NULL, own) == 0;
+    /* a header too long to copy is there but unreadable: refuse */
+    if (!o && lws_hdr_total_length(wsi, WSI_TOKEN_ORIGIN) > 0)
+        return false;
+    /* browsers always send Origin on a WebSocket upgrade; a client without
+     * one is not a browser, so no other site's page is behind it */
+    if (!o)
+        return true;
+    return origin_request_allowed(o, sfs, NULL, have_own ? own : NULL,
+                                  rt->cfg->origenes_permitidos);
+}
+
 /* Accepts the upgrade only at the Socket.IO path with EIO=4 and the
- * websocket transport. */
-static int ws_filter(struct lws *wsi)
+ * websocket transport, and, when it carries the ERP cookie, only from an
+ * allowed origin. */
+static char *ws_cookie(struct lws *wsi, const char *name);
+
+static int ws_filter(struct rt *rt, struct lws *wsi)
 {
     char uri[128], buf[64];
     if (lws_hdr_copy(wsi, uri, sizeof(uri), WSI_TOKEN_GET_URI) <= 0 || !ws_is_sio_path(uri))
@@ -118,6 +161,17 @@ static int ws_filter(struct lws *wsi)
     v = lws_get_urlarg_by_name(wsi, "transport=", buf, sizeof(buf));
     if (!v || strcmp(v, "websocket") != 0)
         return -1;
+    if (rt->cfg->jwt_cookie[0]) {
+        char *ck = ws_cookie(wsi, rt->cfg->jwt_cookie);
+        bool cookie = ck && *ck;
+        free(ck);
+        if (cookie && !ws_origin_ok(rt, wsi)) {
+            char origin[ORIGIN_MAX];
+            const char *o = ws_header(wsi, WSI_TOKEN_ORIGIN, NULL, origin, sizeof(origin));
+            log_warn("event=upgrade_refused reason=origen_no_permitido origin=\"%.100s\"", o ? o : "-");
+            return -1;
+        }
+    }
     return 0;
 }
 
@@ -179,8 +233,18 @@ void ws_ping_due(struct tq_node *n)
     if (c->state == RT_CLOSING)
         return;
     if (c->state != RT_CONNECTED &&
-        lws_now_usecs() - c->opened > (lws_usec_t)45 * LWS_US_PER_SEC) {
+        lws_now_usecs() - c->opened > (lws_usec_t)RT_CONNECT_DEADLINE_S * LWS_US_PER_SEC) {
         hub_close(rt, c, "connect_timeout", false);
+        return;
+    }
+    /* the token that opened the socket has expired: the socket ends with
+     * it (checked at each ping, so within one ping interval of exp plus
+     * the leeway); the client fetches a fresh token and reconnects */
+    if (c->state == RT_CONNECTED && c->exp &&
+        (long long)time(NULL) > c->exp + rt->cfg->jwt_leeway) {
+        ws_send_text(rt, c, "42[\"sesion:expirada\",{}]");
+        log_info("event=session_expired conn=%llu", (unsigned long long)c->id);
+        hub_close(rt, c, "token_expired", false);
         return;
     }
     ws_send_text(rt, c, "2");
@@ -192,8 +256,10 @@ void ws_ping_due(struct tq_node *n)
 void ws_pong_due(struct tq_node *n)
 {
     struct rt_conn *c = lws_container_of(n, struct rt_conn, tn);
-    if (c->state != RT_CLOSING)
-        hub_close(rt_of(c->wsi), c, "ping_timeout", false);
+    struct rt *rt = rt_of(c->wsi);
+    if (c->state == RT_CLOSING)
+        return;
+    hub_close(rt, c, "ping_timeout", false);
 }
 
 void rt_ack(struct rt *rt, uint64_t conn_id, long long ack, const char *json)
@@ -283,6 +349,7 @@ void rt_auth_done(struct rt *rt, struct rt_job *j)
         return;
     }
     c->state = RT_CONNECTED;
+    c->exp = j->exp;
     for (size_t i = 0; i < j->nids; i++)
         hub_join(rt, c, j->ids[i]);
     hub_replay(rt, c, j->user_id, j->submitted);
@@ -369,6 +436,9 @@ static void ws_domain(struct rt *rt, struct rt_conn *c, enum rt_job_kind kind, j
  * far above what a client does (typing is sent every few seconds), low
  * enough that one socket cannot flood PostgreSQL. */
 #define RT_RATE_PER_SECOND 20
+/* The same for all of one user's sockets together, so opening many
+ * sockets does not multiply the budget. */
+#define RT_USER_RATE_PER_SECOND 40
 
 static bool ws_rate_ok(struct rt_conn *c)
 {
@@ -377,7 +447,20 @@ static bool ws_rate_ok(struct rt_conn *c)
         c->rate_second = now;
         c->rate_count = 0;
     }
-    return ++c->rate_count <= RT_RATE_PER_SECOND;
+    if (c->rate_count >= RT_RATE_PER_SECOND)
+        return false;
+    struct rt_user *u = c->user;
+    if (u) {
+        if (now != u->rate_second) {
+            u->rate_second = now;
+            u->rate_count = 0;
+        }
+        if (u->rate_count >= RT_USER_RATE_PER_SECOND)
+            return false;
+        u->rate_count++;
+    }
+    c->rate_count++;
+    return true;
 }
 
 static void ws_on_event(struct rt *rt, struct rt_conn *c, const struct sio_packet *p)
@@ -390,7 +473,7 @@ static void ws_on_event(struct rt *rt, struct rt_conn *c, const struct sio_packe
         return;
     }
     bool costly = strcmp(name, "chat:typing") == 0 || strcmp(name, "chat:marcar_leido") == 0 ||
-                  strcmp(name, "chat:reaccionar") == 0;
+                  strcmp(name, "chat:reaccionar") == 0 || strcmp(name, "presence:status") == 0;
     if (costly && !ws_rate_ok(c))
         ws_ack_err(rt, c, p->ack, "limite_excedido");
     else if (strcmp(name, "chat:typing") == 0)
@@ -425,6 +508,13 @@ static void ws_on_frame(struct rt *rt, struct rt_conn *c, const char *buf, size_
         }
         return;
     case SIO_EIO_PING: {
+        /* clients only ever ping "probe" (the transport upgrade check):
+         * a bigger payload is not echoed, so nobody makes rtd queue copies
+         * of what they send */
+        if (p.data_len > RT_PING_MAX) {
+            hub_close(rt, c, "protocol_error", false);
+            return;
+        }
         struct rt_buf *b = rt_buf_printf("3%.*s", (int)p.data_len, p.data);
         hub_send(rt, c, b);
         rt_buf_unref(b);
@@ -498,13 +588,7 @@ static void ws_closed(struct rt *rt, struct rt_conn *c)
                  (long long)((lws_now_usecs() - c->opened) / 1000));
     hub_leave_all(rt, c);
     hub_user_detach(rt, c);
-    while (c->qhead) {
-        struct rt_out *o = c->qhead;
-        c->qhead = o->next;
-        rt_buf_unref(o->b);
-        free(o);
-    }
-    c->qtail = NULL;
+    hub_drop_queue(c);
     free(c->cookie_token);
     free(c->rx);
     rt_map_del(&rt->conns, c->id);
@@ -528,6 +612,7 @@ static int ws_writeable(struct rt *rt, struct rt_conn *c)
     if (!c->qhead)
         c->qtail = NULL;
     c->qlen--;
+    c->qbytes -= o->b->len;
     int n = lws_write(c->wsi, (unsigned char *)RT_BUF_TEXT(o->b), o->b->len, LWS_WRITE_TEXT);
     if (o->b->at_us && n >= 0) {
         struct timespec now;
@@ -551,11 +636,15 @@ static int ws_receive(struct rt *rt, struct rt_conn *c, const char *in, size_t l
         return 0;
     }
     bool final = lws_is_final_fragment(c->wsi) && lws_remaining_packet_payload(c->wsi) == 0;
-    if (final && !c->rx) {
+    if (final && !c->rx && (c->state == RT_CONNECTED ||
+                            len <= (size_t)rt->cfg->jwt_max_bytes + RT_PREAUTH_SLACK)) {
         ws_on_frame(rt, c, in, len);
         return 0;
     }
-    if (c->rxlen + len > (size_t)rt->cfg->rtd_max_payload) {
+    /* before CONNECT a client may send little more than its token */
+    size_t max = c->state == RT_CONNECTED ? (size_t)rt->cfg->rtd_max_payload
+                                          : (size_t)rt->cfg->jwt_max_bytes + RT_PREAUTH_SLACK;
+    if (c->rxlen + len > max) {
         free(c->rx);
         c->rx = NULL;
         c->rxlen = 0;
@@ -590,7 +679,7 @@ static int ws_callback(struct lws *wsi, enum lws_callback_reasons reason, void *
     case LWS_CALLBACK_HTTP:
         return ws_http(wsi, rt, (const char *)in);
     case LWS_CALLBACK_FILTER_PROTOCOL_CONNECTION:
-        return rt->stopping ? -1 : ws_filter(wsi);
+        return rt->stopping ? -1 : ws_filter(rt, wsi);
     case LWS_CALLBACK_ESTABLISHED:
         ws_established(wsi, rt, c);
         return 0;

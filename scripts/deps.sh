@@ -23,6 +23,7 @@ NEEDS=(
     unzip # checks the exports' streamed ZIP (tests/integ/test_cumplimiento.c)
     iproute2 procps util-linux
     wrk gnuplot-nox # make bench (scripts/bench.sh)
+    clang # libFuzzer harnesses (make fuzz; briefly in make test)
 )
 
 installed() {

@@ -173,9 +173,10 @@ phase_integ() { # BUILDDIR
     export CHAT_JWT_COOKIE=${CHAT_JWT_COOKIE:-erp_jwt}
     # and one other origin that cookie sessions may come from (the ERP's)
     export CHAT_ORIGENES_PERMITIDOS=${CHAT_ORIGENES_PERMITIDOS:-https://erp.example.test}
-    # Rate limits above what the other tests do in a minute as one user, low
+    # Rate limits above what the other tests do in a minute as one user (test_sync
+    # sends 520 messages as one), low
     # enough for test_limites to flood past them in seconds.
-    export CHAT_LIMITE_ENVIOS=${CHAT_LIMITE_ENVIOS:-400}
+    export CHAT_LIMITE_ENVIOS=${CHAT_LIMITE_ENVIOS:-800}
     export CHAT_LIMITE_BUSQUEDAS=${CHAT_LIMITE_BUSQUEDAS:-200}
     export CHAT_LIMITE_SUBIDAS=${CHAT_LIMITE_SUBIDAS:-200}
     export CHAT_LIMITE_SESIONES=${CHAT_LIMITE_SESIONES:-600}

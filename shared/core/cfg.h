@@ -25,6 +25,7 @@ struct cfg {
     int rtd_ping_interval_ms;
     int rtd_ping_timeout_ms;
     int rtd_max_payload;
+    int rtd_queue_max_bytes;
     int presence_grace_seconds;
     /* identity */
     char *jwt_alg;

@@ -70,8 +70,43 @@ static const char usr_sql_upsert[] =
     " RETURNING id, activo, nombre";
 static const struct db_stmt usr_st_upsert = { "usr_upsert", usr_sql_upsert };
 
-int usr_login(struct db *d, struct arena *a, const struct token_claims *c,
-              struct principal *out, struct err *e)
+/* The user's live chats, for a socket's rooms: by usuarios_chat's
+ * usuario_id index. */
+#define USR_CHATS_OF(U)                                                              \
+    "(SELECT coalesce(array_agg(uc.chat_id), '{}') FROM usuarios_chat uc"          \
+    "  JOIN chats c ON c.id = uc.chat_id WHERE uc.usuario_id = " U                    \
+    "  AND c.deleted_at IS NULL)::text"
+
+static const char usr_sql_by_erp_chats[] =
+    "SELECT id, activo, nombre, email, imagen_url, puesto, departamento, permisos::text, "
+    USR_CHATS_OF("usuarios.id") " FROM usuarios WHERE id_erp = $1";
+static const struct db_stmt usr_st_by_erp_chats = { "usr_by_erp_chats", usr_sql_by_erp_chats };
+static const char usr_sql_chats[] = "SELECT " USR_CHATS_OF("$1::bigint");
+static const struct db_stmt usr_st_chats = { "usr_chats", usr_sql_chats };
+
+/* "{1,2,3}" -> ids in the arena. */
+static long long *usr_parse_ids(struct arena *a, const char *t, size_t *n)
+{
+    size_t cap = 1;
+    for (const char *q = t; *q; q++)
+        cap += *q == ',';
+    long long *ids = arena_alloc(a, sizeof(*ids) * cap);
+    *n = 0;
+    for (const char *q = t; *q;) {
+        if (*q >= '0' && *q <= '9') {
+            char *end;
+            ids[(*n)++] = strtoll(q, &end, 10);
+            q = end;
+        } else {
+            q++;
+        }
+    }
+    return ids;
+}
+
+static int usr_login_sql(struct db *d, struct arena *a, const struct token_claims *c,
+                         struct principal *out, const long long **chats, size_t *nchats,
+                         struct err *e)
 {
     memset(out, 0, sizeof(*out));
     if (c->service) {
@@ -80,7 +115,7 @@ int usr_login(struct db *d, struct arena *a, const struct token_claims *c,
     }
     const char *perms = usr_perm_text(a, c->permisos, c->npermisos);
     const char *p1[1] = { c->id_erp };
-    PGresult *r = db_run(d, a, &usr_st_by_erp, 1, p1, e);
+    PGresult *r = db_run(d, a, chats ? &usr_st_by_erp_chats : &usr_st_by_erp, 1, p1, e);
     if (!r)
         return -1;
     bool need = PQntuples(r) == 0;
@@ -89,6 +124,7 @@ int usr_login(struct db *d, struct arena *a, const struct token_claims *c,
                !usr_same(c->imagen, db_get(r, 0, 4)) || !usr_same(c->puesto, db_get(r, 0, 5)) ||
                !usr_same(c->departamento, db_get(r, 0, 6)) ||
                strcmp(perms, db_get(r, 0, 7) ? db_get(r, 0, 7) : "") != 0;
+    const char *chat_text = !need && chats ? db_get(r, 0, 8) : NULL;
     if (need) {
         const char *p[7] = { c->id_erp, c->nombre, c->email, c->imagen, c->puesto,
                              c->departamento, perms };
@@ -105,6 +141,56 @@ int usr_login(struct db *d, struct arena *a, const struct token_claims *c,
     memcpy(pp, c->permisos, sizeof(int) * c->npermisos);
     out->permisos = pp;
     out->npermisos = c->npermisos;
+    if (chats) {
+        if (!chat_text) {
+            /* the row was just written: its chats in a second statement */
+            const char *p[1] = { db_ll(a, out->id) };
+            if (!(r = db_run(d, a, &usr_st_chats, 1, p, e)))
+                return -1;
+            chat_text = db_get(r, 0, 0);
+        }
+        *chats = usr_parse_ids(a, chat_text ? chat_text : "", nchats);
+    }
+    return 0;
+}
+
+int usr_login(struct db *d, struct arena *a, const struct token_claims *c,
+              struct principal *out, struct err *e)
+{
+    return usr_login_sql(d, a, c, out, NULL, NULL, e);
+}
+
+int usr_login_chats(struct db *d, struct arena *a, const struct token_claims *c,
+                    struct principal *out, const long long **chats, size_t *nchats,
+                    struct err *e)
+{
+    return usr_login_sql(d, a, c, out, chats, nchats, e);
+}
+
+static const char usr_sql_principal[] =
+    "SELECT id_erp, nombre, permisos::text, activo FROM usuarios WHERE id = $1";
+static const struct db_stmt usr_st_principal = { "usr_principal", usr_sql_principal };
+
+int usr_principal(struct db *d, struct arena *a, long long id, struct principal *p,
+                  struct err *e)
+{
+    const char *params[1] = { db_ll(a, id) };
+    PGresult *r = db_run(d, a, &usr_st_principal, 1, params, e);
+    if (!r)
+        return -1;
+    if (PQntuples(r) == 0 || !db_get_bool(r, 0, 3))
+        return err_set(e, ERR_DEACTIVATED, NULL);
+    memset(p, 0, sizeof(*p));
+    p->id = id;
+    p->id_erp = arena_strdup(a, db_get(r, 0, 0));
+    p->nombre = arena_strdup(a, db_get(r, 0, 1));
+    size_t n = 0;
+    const long long *perm = usr_parse_ids(a, db_get(r, 0, 2) ? db_get(r, 0, 2) : "", &n);
+    int *perms = arena_alloc(a, sizeof(int) * (n ? n : 1));
+    for (size_t i = 0; i < n; i++)
+        perms[i] = (int)perm[i];
+    p->permisos = perms;
+    p->npermisos = n;
     return 0;
 }
 

@@ -353,16 +353,16 @@ ${NM.fanout ? `**Not measured:** ${NM.fanout}.
 | rtd / Node (same run) | ${mmm('fan_dps_ratio')} |
 | rtd / echo ceiling (same run) | ${mmm('fan_dps_frac_echo')} |
 
-**Finding for rtd.** With ${FAN_N} sockets connected, rtd's delivery time grows with the
-number of sockets *connected*, not with the room: even a room of 10 takes
-${mmm('fan_rtd_10_p50')} ms (p50), while in the smaller runs (2,000 sockets) it took a few
-ms, and Node stays at ${mmm('fan_node_10_p50')} ms with the same sockets. A likely cause, to be
-confirmed by the rtd owner with \`perf\`: each socket's Engine.IO ping is its own
-\`lws_sul\` timer, and lws 4.1 keeps those in one sorted list, so every reschedule walks
-it — with ${FAN_N} sockets pinged every ${PING_MS} ms that is O(n²) work per ping interval on
-the loop that also delivers. The production ping interval (25 s) divides that by
-${Math.floor(25000 / PING_MS)}, not by n; one shared ping timer per interval (as the echo server does) would
-remove it.
+**Finding for rtd (profiled with \`perf\`, see "rtd profile" below).** In the figures above
+(measured before the timer rework), rtd's delivery time grew with the number of sockets
+*connected*, not with the room. \`perf record -g -p <chat-rtd>\` during this fan-out
+phase confirmed the cause: 93.6% of chat-rtd's samples in libwebsockets'
+\`lws_dll2_add_sorted\`, the insertion into lws 4.1's one sorted timer list, which every
+per-socket \`lws_sul\` (Engine.IO ping) reschedule walks: O(sockets) per reschedule. rtd's
+per-socket and per-user timers are now fixed-delay queues of its own driven by one
+\`lws_sul\` (rtd/timer.h), and lws runs on a libev (epoll) loop instead of its \`poll()\`
+over every descriptor, which was the next item of the profile. Re-run \`make bench\`
+for the figures of the current code.
 
 Incomplete messages (some member did not get it within 5 s), per run: rtd
 ${mmm('fan_rtd_big_inc')} for ${FAN_N}, Node ${mmm('fan_node_big_inc')}.
@@ -377,6 +377,52 @@ Node's \`io.to(room).emit\` encodes once too but pays per-socket JS and \`ws\` w
 echo row is the library's floor for the same writes without the database read or the
 rooms. **What would move it:** the client on another machine (the figures here are a
 lower bound for every server); for rtd, the gap to the echo row.
+
+## rtd profile (perf), before and after the timer rework
+
+Measured by hand with the bench's load generator (\`fanout\`, 10,000 sockets, rooms
+of 10, 1,000 and 10,000, ping interval 2 s; seed without the 1M-message chat) and
+\`perf record -g -p <chat-rtd> -- sleep 15\` started once every socket was connected.
+The machine was shared: load average 9–18 on 2 cores during both runs, so absolute
+figures are pessimistic for all; the two runs differ only in chat-rtd.
+
+Before (main at b0d1b88), top of chat-rtd's profile:
+
+| share | where |
+|---|---|
+| 93.6% | \`lws_dll2_add_sorted\` (libwebsockets: inserting a \`lws_sul\` into its sorted list) |
+| 3.2% | libwebsockets (other) |
+| 2.2% | kernel (\`pvm_irq_enable\`) |
+
+After the timers (one \`lws_sul\` for all sockets), still on lws's \`poll()\` loop:
+\`sock_poll\` 17.5%, \`fdget\` 5.4%, \`tcp_poll\` 3.2%, \`__poll\` 2.7% (about 29%: lws
+polls every descriptor on every loop turn), then sending (\`__send\`, \`ws_callback\`).
+
+After the timers and the libev (epoll) loop (commit of this section), top of the
+profile (99.97% of the samples on the loop thread):
+
+| share | where |
+|---|---|
+| 15.0% | kernel \`pvm_irq_enable\` (virtualisation overhead of syscalls) |
+| 7.8% + 4.6% + 4.6% + 3.5% | \`sock_poll\`, \`do_epoll_ctl\`, \`fdget\`, \`epoll_ctl\`: lws turning each socket's write interest on and off around every frame |
+| 4.2% | \`ws_callback\` (rtd) |
+| 3.9% + 1.6% | libev \`ev_run\`, \`ev_invoke_pending\` |
+| 3.6% + 2.9% + 1.4% | TCP send path (\`__inet_lookup_established\`, \`__send\`, \`__sys_sendto\`) |
+
+| same harness, 10,000 sockets | before | after |
+|---|---|---|
+| connects/s (JWT checked, rooms joined) | 33 (7,823 of 10,000 in the 240 s limit) | 509 |
+| sockets closed by ping timeout | 6,040 | 0 |
+| room of 10: last p50 / p99 ms | no message complete within 5 s | 25 / 182 |
+| room of 1,000: last p50 / p99 ms | no message complete within 5 s | 145 / 471 |
+| room of 10,000: last p50 / p99 ms | no message complete within 5 s | 915 / 2,156 |
+| sustained deliveries/s to the 10,000 room | 2,718 | 24,630 |
+
+What the profile shows next: the per-frame write-interest toggling (\`epoll_ctl\`) of
+lws's writeable callbacks, and the TCP send path; the issue's targets (room of 10
+p99 ≤ 10 ms at 10,000 sockets, ≥ 5,000 connects/s) are **not met** in this run, which
+had 5–9 runnable processes per core beside it; a \`make bench\` on a quiet machine is
+needed to tell how far the remaining gap is rtd's.
 
 ## 3. End to end: POST through nginx + FastCGI to the other member's socket
 

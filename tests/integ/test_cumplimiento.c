@@ -843,7 +843,14 @@ static long long fcgi_hwm_kb(int *workers)
 }
 
 /* A 100,000-message chat exported with flat memory: the workers' peak RSS
- * grows by far less than the export's size. */
+ * grows by far less than the export's size. Under AddressSanitizer the
+ * stack is several times slower and its quarantine holds freed memory, so
+ * that pass exports 2,000 and checks only that the export is whole. */
+#if defined(__SANITIZE_ADDRESS__)
+#define FLAT_N 2000
+#else
+#define FLAT_N 100000
+#endif
 static void test_cumplimiento__export_flat_memory(void)
 {
     char *ta;
@@ -852,7 +859,7 @@ static void test_cumplimiento__export_flat_memory(void)
     it_db_llf("WITH i AS (INSERT INTO mensajes (chat_id, autor_id, tipo, contenido, created_at)"
               " SELECT %lld, %lld, 'texto', 'mensaje número ' || n || ' ' || repeat('x', 200),"
               "  now() - interval '1 day' + n * interval '1 ms'"
-              " FROM generate_series(1, 100000) n RETURNING 1) SELECT count(*) FROM i", g, a);
+              " FROM generate_series(1, %d) n RETURNING 1) SELECT count(*) FROM i", g, a, FLAT_N);
     /* warm every worker on a small export first, so their start-up and
      * libpq buffers are in the baseline */
     for (int i = 0; i < 8; i++)
@@ -867,13 +874,20 @@ static void test_cumplimiento__export_flat_memory(void)
     size_t lines = 0;
     for (const char *p = r->body; (p = strchr(p, '\n')); p++)
         lines++;
-    CU_ASSERT_EQUAL(lines, 100000 + 1 + 2);
+    CU_ASSERT_EQUAL(lines, FLAT_N + 1 + 2);
     fprintf(stderr, "export_flat_memory: %lu bytes exported; fcgi workers' VmHWM %lld kB -> %lld kB"
                     " (+%lld kB, %d workers)\n",
             (unsigned long)r->len, before, after, after - before, nw);
-    CU_ASSERT(r->len > 25 * 1000 * 1000);
+    CU_ASSERT(r->len > (size_t)FLAT_N * 250);
+#if defined(__SANITIZE_ADDRESS__)
+    /* AddressSanitizer's quarantine keeps freed blocks (up to 256 MB) out
+     * of reuse, so resident size says nothing here: the bound is checked
+     * by the plain build's pass; this one checks the export is whole */
+    fprintf(stderr, "export_flat_memory: memory bound not checked under AddressSanitizer\n");
+#else
     /* flat: the growth is a small fraction of what was sent */
     CU_ASSERT(after - before < 4096);
+#endif
     it_free(r);
     free(ta);
 }

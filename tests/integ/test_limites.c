@@ -79,11 +79,17 @@ static void test_limites__send_flood_gets_429_other_user_unaffected(void)
     CU_ASSERT(refused >= 1);
     CU_ASSERT_EQUAL(sent + refused, BATCH);
     CU_ASSERT_EQUAL(it_db_llf("SELECT count(*) FROM mensajes WHERE chat_id = %lld", g), before + sent);
-    struct it_resp *r = it_req("POST", it_fmt("/mensajes/%lld/reacciones", m), ta, "{\"emoji\":\"👍\"}");
-    long ra = retry_after(r);
-    if (r->status == 429)
-        CU_ASSERT(ra >= 1 && ra <= 60);
-    it_free(r);
+    /* until one is refused again (the bucket refills a unit every 150 ms):
+     * its Retry-After says when to come back */
+    struct it_resp *r = NULL;
+    long ra = -1;
+    for (int i = 0; i < 50 && ra < 0; i++) {
+        r = it_req("POST", it_fmt("/mensajes/%lld/reacciones", m), ta, "{\"emoji\":\"👍\"}");
+        if (r->status == 429)
+            ra = retry_after(r);
+        it_free(r);
+    }
+    CU_ASSERT(ra >= 1 && ra <= 60);
     /* the other user, in the same chat, at the same moment: unaffected */
     r = it_req("POST", it_fmt("/chats/%lld/mensajes", g), tb, "{\"contenido\":\"yo sí puedo\"}");
     CU_ASSERT_EQUAL(r->status, 201);
@@ -94,7 +100,7 @@ static void test_limites__send_flood_gets_429_other_user_unaffected(void)
     it_free(r);
     /* and after Retry-After, the flooder may send again */
     if (ra >= 1 && ra <= 60)
-        sleep((unsigned)ra);
+        sleep((unsigned)ra + 1);
     r = it_req("POST", it_fmt("/chats/%lld/mensajes", g), ta, "{\"contenido\":\"ya tranquilo\"}");
     CU_ASSERT_EQUAL(r->status, 201);
     it_free(r);
