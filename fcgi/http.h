@@ -52,6 +52,8 @@ struct req {
     long long auth_us;              /* token check and user look-up */
     long long done_us;              /* response written */
     int err_code;                   /* enum err_code of a failed request */
+    bool streamed;                  /* the handler read the body stream itself
+                                       (it cannot run again) */
 };
 
 #define HTTP_MAX_EXTRA 8

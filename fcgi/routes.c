@@ -266,7 +266,23 @@ static int routes_run(struct req *rq, const struct token_keys *keys, struct err 
                 return -1;
         }
     }
-    return r->fn(rq, e);
+    unsigned long commits = rq->db->commits;
+    if (r->fn(rq, e) == 0)
+        return 0;
+    /* A migration changed a result type under a prepared statement (or the
+     * server forgot them) after the transaction had done work: it was
+     * rolled back and every statement will be prepared afresh, so the
+     * request runs once more rather than answering 503. Not when an answer
+     * went out, a transaction of it committed, or the handler consumed the
+     * body stream. */
+    if (e->code == ERR_UNAVAILABLE && db_take_replanned(rq->db) && rq->status == 0 &&
+        !rq->streamed && rq->db->commits == commits) {
+        db_rollback(rq->db);
+        log_info("event=request_retry req=%s reason=replan", rq->id);
+        *e = (struct err){ ERR_NONE, "" };
+        return r->fn(rq, e);
+    }
+    return -1;
 }
 
 void routes_dispatch(struct req *rq, const struct token_keys *keys)
@@ -274,6 +290,7 @@ void routes_dispatch(struct req *rq, const struct token_keys *keys)
     rq->t0_us = routes_now_us();
     db_trace_start(rq->db, rq->cfg->log_timing);
     unsigned long long db0 = rq->db->wait_us;
+    (void)db_take_replanned(rq->db);
     struct err e = { ERR_NONE, "" };
     /* copied: the log line is written after the request's variables are freed */
     const char *m = http_env(rq, "REQUEST_METHOD");

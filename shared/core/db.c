@@ -31,6 +31,7 @@ static void db_session_init(struct db *d)
     PQclear(PQexec(d->conn, "SET TimeZone = 'UTC'"));
     d->nprep = 0;     /* a new session knows no prepared statement */
     d->nstale = 0;
+    d->dealloc_all = false;
 }
 
 struct db *db_open(const char *conninfo, int retries, char *why, unsigned whylen)
@@ -99,6 +100,13 @@ int db_ensure(struct db *d)
 static void db_clear_hook(void *p)
 {
     PQclear(p);
+}
+
+bool db_take_replanned(struct db *d)
+{
+    bool r = d->replanned;
+    d->replanned = false;
+    return r;
 }
 
 const char *db_last_sqlstate(const struct db *d)
@@ -198,6 +206,15 @@ static bool db_name_ok(const char *name)
  * connection is next idle. */
 static void db_forget(struct db *d, const struct db_stmt *st, bool server_has_it)
 {
+    if (!st) {
+        /* all of them: one DEALLOCATE ALL rather than a bounded list */
+        if (server_has_it && d->nprep) {
+            d->dealloc_all = true;
+            d->nstale = 0;
+        }
+        d->nprep = 0;
+        return;
+    }
     for (size_t i = 0; i < d->nprep;) {
         if (st && d->prep[i] != st) {
             i++;
@@ -213,8 +230,14 @@ static void db_forget(struct db *d, const struct db_stmt *st, bool server_has_it
  * (only when no transaction is open). */
 static void db_dealloc_stale(struct db *d)
 {
-    if (!d->nstale || PQtransactionStatus(d->conn) != PQTRANS_IDLE)
+    if ((!d->nstale && !d->dealloc_all) || PQtransactionStatus(d->conn) != PQTRANS_IDLE)
         return;
+    if (d->dealloc_all) {
+        PQclear(PQexec(d->conn, "DEALLOCATE ALL"));
+        d->dealloc_all = false;
+        d->nstale = 0;
+        return;
+    }
     for (int i = 0; i < d->nstale; i++) {
         char sql[96];
         snprintf(sql, sizeof(sql), "DEALLOCATE %s", d->stale[i]);
@@ -438,8 +461,12 @@ static int db_call(struct db *d, struct db_op *last, PGresult **out, struct err 
         for (int i = 0; i < nops; i++)
             PQclear(ops[i].res);
         if (stale) {
+            /* a statement the server forgot means it forgot them all (a
+             * new session, a pooler's DISCARD); a result type changed by a
+             * migration usually touches other statements on the same
+             * table: prepare everything afresh either way */
             bool gone = strcmp(state, "26000") == 0;
-            db_forget(d, gone ? NULL : bst, !gone);
+            db_forget(d, NULL, !gone);
         }
         if (lost || stale) {
             if (fresh && attempt == 0) {
@@ -450,6 +477,8 @@ static int db_call(struct db *d, struct db_op *last, PGresult **out, struct err 
             }
             if (d->depth && lost)
                 d->broken = true;
+            if (stale)
+                d->replanned = true;
             d->begin_pending = false;
             log_warn("event=db_unavailable stmt=%s reason=%s", what, lost ? "connection" : "replan");
             return err_set(e, ERR_UNAVAILABLE, NULL);
@@ -653,6 +682,8 @@ int db_commit(struct db *d, struct err *e)
         ret = err_set(e, ERR_INTERNAL, NULL);
     }
     PQclear(r);
+    if (ret == 0)
+        d->commits++;
     if (d->trace.on)
         d->trace.commit_us += db_now_us() - t0;
     if (ret < 0 && PQstatus(d->conn) == CONNECTION_OK &&

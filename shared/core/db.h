@@ -52,6 +52,10 @@ struct db {
     size_t nprep, capprep;
     const char *stale[8];           /* prepared names to DEALLOCATE when idle */
     int nstale;
+    bool dealloc_all;               /* DEALLOCATE ALL when idle (overrides stale) */
+    unsigned long commits;          /* transactions committed, ever */
+    bool replanned;                 /* a plan went stale inside a transaction
+                                       that had done work (db_take_replanned) */
     struct db_deferred *defer;      /* statements queued by db_defer */
     size_t ndefer, capdefer;
     struct db_trace trace;
@@ -96,6 +100,13 @@ PGresult *db_exec(struct db *d, struct arena *a, const char *sql, int n,
  * the next use prepares it afresh. */
 PGresult *db_run(struct db *d, struct arena *a, const struct db_stmt *st, int n,
                  const char *const *params, struct err *e);
+
+/* True (once) when the last failure was a statement whose plan went stale
+ * (a migration changed a result type, or the server forgot it) inside a
+ * transaction that had already done work: the transaction is lost, every
+ * statement will be prepared afresh, and running the whole transaction
+ * again is expected to succeed. Cleared by the call. */
+bool db_take_replanned(struct db *d);
 
 /* Called by db_defer with the statement's result (tuples or command ok). */
 typedef void (*db_done_fn)(struct db *d, const PGresult *r, void *ctx);

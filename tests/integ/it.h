@@ -61,6 +61,9 @@ long long it_get_ll(const struct it_resp *r, const char *path);
 const char *it_get_str(const struct it_resp *r, const char *path);
 
 /* A connection to the stack's database (shared, opened on first use). */
+/* The stack's db_conninfo (from its chat.conf). */
+const char *it_conninfo(void);
+
 PGconn *it_db(void);
 
 /* Runs one SQL query with no parameters and returns the first column of the

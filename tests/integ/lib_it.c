@@ -236,6 +236,11 @@ const char *it_get_str(const struct it_resp *r, const char *path)
     return o && json_object_is_type(o, json_type_string) ? json_object_get_string(o) : NULL;
 }
 
+const char *it_conninfo(void)
+{
+    return it_config->db_conninfo;
+}
+
 PGconn *it_db(void)
 {
     if (!it_conn) {
