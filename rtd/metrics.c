@@ -16,6 +16,7 @@ static const char *const auth_fail_name[RT_AUTH_NFAIL] = {
     [RT_AUTH_DEACTIVATED] = "usuario_desactivado",
     [RT_AUTH_INTERNAL] = "error_interno",
     [RT_AUTH_DB] = "db_inaccesible",
+    [RT_AUTH_SOCKET_CAP] = "limite_sockets",
 };
 
 void rt_stats_event(struct rt_stats *s, const char *name)

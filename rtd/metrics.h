@@ -20,6 +20,7 @@ enum rt_auth_fail {
     RT_AUTH_DEACTIVATED,    /* usuario_desactivado */
     RT_AUTH_INTERNAL,       /* error_interno */
     RT_AUTH_DB,             /* database away: the client retries */
+    RT_AUTH_SOCKET_CAP,     /* the user holds rtd_max_sockets_per_user here */
     RT_AUTH_NFAIL
 };
 

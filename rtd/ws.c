@@ -348,6 +348,18 @@ void rt_auth_done(struct rt *rt, struct rt_job *j)
         hub_close(rt, c, "auth_failed", false);
         return;
     }
+    struct rt_user *held = rt_map_get(&rt->users, (uint64_t)j->user_id);
+    if (held && held->sockets >= (uint32_t)rt->cfg->rtd_max_sockets_per_user) {
+        /* a page opening sockets in a loop must not take every descriptor */
+        rt->stats.auth_fail[RT_AUTH_SOCKET_CAP]++;
+        struct rt_buf *b = rt_buf_printf("44{\"message\":\"limite_excedido\"}");
+        hub_send(rt, c, b);
+        rt_buf_unref(b);
+        log_info("event=connect_refused conn=%llu usuario=%lld codigo=limite_excedido sockets=%u",
+                 (unsigned long long)c->id, j->user_id, (unsigned)held->sockets);
+        hub_close(rt, c, "socket_cap", false);
+        return;
+    }
     c->state = RT_CONNECTED;
     c->exp = j->exp;
     for (size_t i = 0; i < j->nids; i++)

@@ -34,6 +34,7 @@ const struct cfg_key cfg_keys[] = {
     { "rtd_ping_timeout_ms", CFG_INT, "20000", 100, 600000, NULL, OFF(rtd_ping_timeout_ms) },
     { "rtd_max_payload", CFG_INT, "1000000", 1024, 104857600, NULL, OFF(rtd_max_payload) },
     { "rtd_queue_max_bytes", CFG_INT, "4194304", 65536, 1073741824, NULL, OFF(rtd_queue_max_bytes) },
+    { "rtd_max_sockets_per_user", CFG_INT, "16", 1, 1000, NULL, OFF(rtd_max_sockets_per_user) },
     { "presence_grace_seconds", CFG_INT, "10", 0, 3600, NULL, OFF(presence_grace_seconds) },
     { "jwt_alg", CFG_STR, "HS256", 0, 0, cfg_algs, OFF(jwt_alg) },
     { "jwt_secret", CFG_STR, "", 0, 0, NULL, OFF(jwt_secret) },

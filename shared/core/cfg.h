@@ -26,6 +26,7 @@ struct cfg {
     int rtd_ping_timeout_ms;
     int rtd_max_payload;
     int rtd_queue_max_bytes;
+    int rtd_max_sockets_per_user;   /* per instance; one more is refused */
     int presence_grace_seconds;
     /* identity */
     char *jwt_alg;

@@ -2,7 +2,8 @@
 // greedy clients, with the real socket.io-client: a cross-site WebSocket
 // carrying the ERP cookie is refused (API.md §9), a socket ends at its
 // token's exp with sesion:expirada, a 1 MB ping before CONNECT is not echoed
-// and leaves rtd's memory flat, and a typing flood is cut to its budget.
+// and leaves rtd's memory flat, a typing flood is cut to its budget, and one
+// user's sockets on an instance are capped.
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
@@ -135,5 +136,34 @@ test("a typing flood is cut to its budget per socket and per user; others still 
         assert.deepEqual(mine, { ok: true });
     } finally {
         for (const s of socks) s.close();
+    }
+});
+
+test("one user holds at most rtd_max_sockets_per_user sockets on an instance; others are not affected", async () => {
+    const rtd = await startRtd({ CHAT_RTD_MAX_SOCKETS_PER_USER: "3" });
+    const held = [];
+    try {
+        const tok = mint(`rh-cap-${RUN}`, "Carla Tope");
+        for (let i = 0; i < 3; i++) held.push(await connect(tok, { base: rtd.base }));
+        await assert.rejects(connect(tok, { base: rtd.base }), (e) => e.message === "limite_excedido");
+        // someone else connects as usual
+        const other = await connect(mint(`rh-cap2-${RUN}`, "Otto Libre"), { base: rtd.base });
+        assert.ok(other.connected);
+        other.close();
+        // one closed: room for one again
+        held.shift().close();
+        let again;
+        for (let i = 0; i < 20 && !again; i++) {
+            await sleep(100);
+            again = await connect(tok, { base: rtd.base }).catch(() => undefined);
+        }
+        assert.ok(again?.connected, "a socket connects again once one closed");
+        held.push(again);
+        assert.match(rtd.log(), /codigo=limite_excedido sockets=3/);
+        const m = await (await fetch(`${rtd.base}/rtd/metrics`)).text();
+        assert.match(m, /chat_rtd_auth_failures_total\{[^}]*limite_sockets[^}]*\} [1-9]/);
+    } finally {
+        for (const s of held) s.close();
+        assert.equal(await rtd.stop(), 0);
     }
 });
