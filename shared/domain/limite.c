@@ -45,6 +45,7 @@ static const char limite_sql[] =
     "  ok = " LIMITE_LLENO " >= 1,"
     "  at = clock_timestamp()"
     " RETURNING ok, fichas";
+static const struct db_stmt limite_st = { "limite_tomar", limite_sql };
 
 int limite_tomar(struct db *d, struct arena *a, const struct cfg *c, long long usuario,
                  enum limite_clase k, int *retry_after, struct err *e)
@@ -56,7 +57,7 @@ int limite_tomar(struct db *d, struct arena *a, const struct cfg *c, long long u
     double rate = per_min / 60.0;
     const char *p[4] = { arena_printf(a, "%lld", usuario), limite_nombre(k),
                          arena_printf(a, "%d", per_min), arena_printf(a, "%.9f", rate) };
-    PGresult *r = db_exec(d, a, limite_sql, 4, p, e);
+    PGresult *r = db_run(d, a, &limite_st, 4, p, e);
     if (!r)
         return -1;
     if (db_get_bool(r, 0, 0))
