@@ -268,8 +268,58 @@ wrk_rps() {
     sed -n 's/^Requests\/sec: *\([0-9.]*\).*/\1/p' "$out"
 }
 
+# node_nginx_start NODE_PORT -> NGXN_PID, NGXN_PORT: an nginx configured
+# like the stack's (2 workers, access log in the same format) proxying
+# /chat/api/v1/ to the Node reference over kept-alive connections, so that
+# both servers pay for the same proxy hop.
+node_nginx_start() {
+    local d=$TMP/ngx-node
+    mkdir -p "$d/tmp"
+    NGXN_PORT=$(pick_port)
+    local user_line=""
+    [ "$(id -u)" = 0 ] && user_line="user root;"
+    cat >"$d/nginx.conf" <<NGXCONF
+$user_line
+worker_processes 2;
+pid $d/nginx.pid;
+error_log $d/error.log warn;
+events { worker_connections 1024; }
+http {
+    log_format chat_timing '\$remote_addr [\$time_iso8601] "\$request" \$status \$body_bytes_sent '
+                           'rt=\$request_time urt=\$upstream_response_time';
+    access_log $d/access.log chat_timing;
+    client_body_temp_path $d/tmp/body;
+    proxy_temp_path $d/tmp/proxy;
+    fastcgi_temp_path $d/tmp/fastcgi;
+    uwsgi_temp_path $d/tmp/uwsgi;
+    scgi_temp_path $d/tmp/scgi;
+    upstream node_ref {
+        server 127.0.0.1:$1;
+        keepalive 64;
+    }
+    server {
+        listen 127.0.0.1:$NGXN_PORT;
+        location /chat/api/v1/ {
+            proxy_pass http://node_ref;
+            proxy_http_version 1.1;
+            proxy_set_header Connection "";
+            proxy_set_header Host \$host;
+        }
+    }
+}
+NGXCONF
+    bg "$OUT/raw/nginx-node.log" nginx -p "$d" -c "$d/nginx.conf" -e "$d/error.log" -g 'daemon off;'
+    NGXN_PID=$BGPID
+    local i
+    for ((i = 0; i < 50; i++)); do
+        port_free "$NGXN_PORT" || return 0
+        sleep 0.1
+    done
+    return 1
+}
+
 sec_rest() {
-    say "REST: wrk, send and history, ours (nginx + FastCGI) and Node"
+    say "REST: wrk, send and history, ours (nginx + FastCGI) and Node (direct and behind nginx)"
     local have_send=1 have_hist=1
     local st
     st=$(curl -s -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $TOK_S1" \
@@ -284,32 +334,49 @@ sec_rest() {
         NM[rest_node]="the Node REST server did not start (see build/bench/raw/rest.log)"
     fi
     local nurl=http://127.0.0.1:$NODE_REST_PORT/chat/api/v1
-    local run a b s_o=() s_n=() h_o=() h_n=()
+    local gp=0 gurl=""
+    if [ "$np" != 0 ]; then
+        if node_nginx_start "$NODE_REST_PORT"; then
+            gp=$NGXN_PID gurl=http://127.0.0.1:$NGXN_PORT/chat/api/v1
+        else
+            NM[rest_node_nginx]="the nginx in front of the Node reference did not start (build/bench/raw/nginx-node.log)"
+        fi
+    fi
+    local run a b c s_o=() s_n=() s_g=() h_o=() h_n=() h_g=()
     export BENCH_TOKEN=$TOK_S1 BENCH_LO=$BIG_LO BENCH_HI=$BIG_HI
     for ((run = 1; run <= RUNS; run++)); do
         if [ "$have_send" = 1 ]; then
             a=$(wrk_rps "send-ours-$run" "$URL/chats/$CHAT_PAIR1/mensajes" tests/bench/send.lua)
             b=-
             [ "$np" != 0 ] && b=$(wrk_rps "send-node-$run" "$nurl/chats/$CHAT_PAIR1/mensajes" tests/bench/send.lua)
-            s_o+=("$a"); s_n+=("$b")
+            c=-
+            [ "$gp" != 0 ] && c=$(wrk_rps "send-node-nginx-$run" "$gurl/chats/$CHAT_PAIR1/mensajes" tests/bench/send.lua)
+            s_o+=("$a"); s_n+=("$b"); s_g+=("$c")
         fi
         if [ "$have_hist" = 1 ]; then
             a=$(wrk_rps "hist-ours-$run" "$URL/chats/$CHAT_BIG/mensajes" tests/bench/history.lua)
             b=-
             [ "$np" != 0 ] && b=$(wrk_rps "hist-node-$run" "$nurl/chats/$CHAT_BIG/mensajes" tests/bench/history.lua)
-            h_o+=("$a"); h_n+=("$b")
+            c=-
+            [ "$gp" != 0 ] && c=$(wrk_rps "hist-node-nginx-$run" "$gurl/chats/$CHAT_BIG/mensajes" tests/bench/history.lua)
+            h_o+=("$a"); h_n+=("$b"); h_g+=("$c")
         fi
     done
+    [ "$gp" != 0 ] && stop_pid "$gp"
     [ "$np" != 0 ] && stop_pid "$np"
     if [ "$have_send" = 1 ]; then
         sample rest_send_ours "${s_o[@]}"
         sample rest_send_node "${s_n[@]}"
         derive rest_send_ratio ratio rest_send_ours rest_send_node
+        sample rest_send_nodeng "${s_g[@]}"
+        derive rest_send_ratio_ng ratio rest_send_ours rest_send_nodeng
     fi
     if [ "$have_hist" = 1 ]; then
         sample rest_hist_ours "${h_o[@]}"
         sample rest_hist_node "${h_n[@]}"
         derive rest_hist_ratio ratio rest_hist_ours rest_hist_node
+        sample rest_hist_nodeng "${h_g[@]}"
+        derive rest_hist_ratio_ng ratio rest_hist_ours rest_hist_nodeng
     fi
 }
 

@@ -264,8 +264,8 @@ REST path targets:
 | target | measured | verdict |
 |---|---|---|
 | send ≥ 0.9× the pgbench send ceiling (same run) | ${s_frac_best} of ${ceil_best} TPS | ${verdict(s_frac_best, '>=', 0.9)} |
-| send ≥ 1.5× the Node reference | ${mmm('rest_send_ratio')} | ${verdict(med('rest_send_ratio'), '>=', 1.5)} |
-| history ≥ 2× the Node reference | ${mmm('rest_hist_ratio')} | ${verdict(med('rest_hist_ratio'), '>=', 2)} |
+| send ≥ 1.5× the Node reference | ${mmm('rest_send_ratio')} (Node behind nginx: ${mmm('rest_send_ratio_ng')}) | ${verdict(med('rest_send_ratio'), '>=', 1.5)} |
+| history ≥ 2× the Node reference | ${mmm('rest_hist_ratio')} (Node behind nginx: ${mmm('rest_hist_ratio_ng')}) | ${verdict(med('rest_hist_ratio'), '>=', 2)} |
 | history ≥ 0.7× the prepared pgbench figure | ${h_frac_prep} of ${med('pgbh_prepared')} TPS | ${verdict(h_frac_prep, '>=', 0.7)} |
 | a POST answered in p50 ≤ 5 ms at 100 messages/s | ${med('e2e_100_http50')} ms | ${verdict(med('e2e_100_http50'), '<=', 5)} |
 | a POST answered in p99 ≤ 15 ms at 100 messages/s | ${med('e2e_100_http99')} ms | ${verdict(med('e2e_100_http99'), '<=', 15)} |
@@ -460,14 +460,16 @@ a faster WAL disk, coalesced NOTIFYs.
 
 wrk, 2 threads, ${WRK_CONNS} connections, ${WRK_SECS} s per run; ours through nginx + chat-fcgi
 (${r('m_fcgi_workers') || 4} workers), the reference \`tests/bench/ref/rest.mjs\` (node:http + pg, one
-process, a pool of as many connections, the same SQL) on its own port without nginx. Send: \`POST /chats/{id}/mensajes\` from
+process, a pool of as many connections, the same SQL) measured twice: on its own port, and
+behind an nginx like ours (2 workers, access log, kept-alive upstream connections), so both
+pay the same proxy hop. Send: \`POST /chats/{id}/mensajes\` from
 one user to one chat. History: \`GET /chats/{id}/mensajes?limite=50&antes=<random id>\`
 in the chat \`big\` of 1,000,000 messages, \`antes\` drawn uniformly over its ids.
 
-| | ours req/s | Node req/s | ours / Node (same run) |
-|---|---|---|---|
-| send message | ${nm_or('rest_send', `${mmm('rest_send_ours')}`)} | ${mmm('rest_send_node')} | ${mmm('rest_send_ratio')} |
-| read history (50, deep) | ${nm_or('rest_hist', `${mmm('rest_hist_ours')}`)} | ${mmm('rest_hist_node')} | ${mmm('rest_hist_ratio')} |
+| | ours req/s | Node req/s | ours / Node (same run) | Node behind nginx req/s | ours / that |
+|---|---|---|---|---|---|
+| send message | ${nm_or('rest_send', `${mmm('rest_send_ours')}`)} | ${mmm('rest_send_node')} | ${mmm('rest_send_ratio')} | ${nm_or('rest_node_nginx', `${mmm('rest_send_nodeng')}`)} | ${mmm('rest_send_ratio_ng')} |
+| read history (50, deep) | ${nm_or('rest_hist', `${mmm('rest_hist_ours')}`)} | ${mmm('rest_hist_node')} | ${mmm('rest_hist_ratio')} | ${nm_or('rest_node_nginx', `${mmm('rest_hist_nodeng')}`)} | ${mmm('rest_hist_ratio_ng')} |
 
 The same database work without HTTP (pgbench, 4 clients, \`tests/bench/history.pgbench\`):
 
