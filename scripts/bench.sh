@@ -9,7 +9,7 @@
 #
 # Environment: BENCH_RUNS (runs per figure, default 3), BENCH_QUICK=1 (small
 # counts and short runs, for development), BENCH_ONLY="pgbench rest idle
-# fanout e2e sync search capacity" (a subset), BENCH_OUT (default build/bench),
+# fanout e2e breakdown sync search capacity" (a subset), BENCH_OUT (default build/bench),
 # BENCH_MD (default BENCHMARKS.md).
 [ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
 set -u -o pipefail
@@ -25,7 +25,7 @@ RES=${BENCH_RESULTS:-$RES}
 RUNS=${BENCH_RUNS:-3}
 BUDGET=${BENCH_BUDGET:-780}
 QUICK=${BENCH_QUICK:-0}
-ONLY=${BENCH_ONLY:-pgbench rest idle fanout e2e sync search capacity}
+ONLY=${BENCH_ONLY:-pgbench rest idle fanout e2e breakdown sync search capacity}
 CHAT_BIN=${CHAT_BIN:-$ROOT/build/bin}
 T_START=$SECONDS
 
@@ -111,7 +111,7 @@ pick_port() {
 stack() {
     CHAT_VAR=$TMP/var CHAT_BIN=$CHAT_BIN CHAT_HTTP_PORT=$HTTP_PORT CHAT_PG_PORT=$PG_PORT \
         CHAT_RTD_PORT=$RTD_PORT CHAT_RTD_PING_INTERVAL_MS=$PING_MS CHAT_PRESENCE_GRACE_SECONDS=3600 \
-        CHAT_LOG_LEVEL=warn CHAT_LIMITE_ENVIOS=0 CHAT_LIMITE_BUSQUEDAS=0 CHAT_LIMITE_SUBIDAS=0 \
+        CHAT_LOG_LEVEL=${STACK_LOG_LEVEL:-warn} CHAT_LOG_TIMING=${STACK_LOG_TIMING:-off} CHAT_LIMITE_ENVIOS=0 CHAT_LIMITE_BUSQUEDAS=0 CHAT_LIMITE_SUBIDAS=0 \
         CHAT_LIMITE_SESIONES=0 bash "$ROOT/scripts/stack.sh" "$1"
 }
 
@@ -559,6 +559,54 @@ sec_e2e() {
     derive e2e_best e2e_best
 }
 
+# fcgi_restart: chat-fcgi stopped and started again by the stack with the
+# current STACK_LOG_LEVEL / STACK_LOG_TIMING; true once /salud answers.
+fcgi_restart() {
+    local p i
+    p=$(head -n 1 "$TMP/var/run/chat-fcgi.pid" 2>/dev/null)
+    [ -n "$p" ] && stop_pid "$p"
+    stack start >>"$OUT/bench.log" 2>&1 || return 1
+    for ((i = 0; i < 100; i++)); do
+        [ "$(curl -s -o /dev/null -w '%{http_code}' --max-time 2 "$URL/salud")" = 200 ] && return 0
+        sleep 0.1
+    done
+    return 1
+}
+
+# Where a POST's time goes: chat-fcgi restarted with log_timing = on, the
+# e2e load at 100 messages/s for a few seconds, its request lines joined
+# to nginx's access log (tests/bench/breakdown.mjs); then chat-fcgi as
+# before. One run: the figures are per request, p50 and p99 over them.
+sec_breakdown() {
+    say "breakdown: a POST's time by part, log_timing = on, 100 messages/s"
+    local flog=$TMP/var/log/chat-fcgi.log nlog=$TMP/var/nginx/access.log f
+    if ! STACK_LOG_LEVEL=info STACK_LOG_TIMING=on fcgi_restart; then
+        NM[breakdown]="chat-fcgi did not come back with log_timing on"
+        fcgi_restart
+        return
+    fi
+    local fo no
+    fo=$(stat -c %s "$flog" 2>/dev/null || echo 0)
+    no=$(stat -c %s "$nlog" 2>/dev/null || echo 0)
+    "$OUT/loadgen" --mode e2e --port "$HTTP_PORT" --path /chat/socket.io/ \
+        --secret-file "$TMP/var/jwt_secret" --users-from 30101 --count 8 \
+        --http-port "$HTTP_PORT" --senders 32 --pairs 8 --sender-from 30001 --chat-from "$CHAT_PAIR1" \
+        --secs "$E2E_SECS" --rate 100 >"$OUT/raw/breakdown-e2e.txt" 2>>"$OUT/raw/loadgen.err"
+    tail -c +"$((fo + 1))" "$flog" >"$OUT/raw/breakdown-fcgi.log"
+    tail -c +"$((no + 1))" "$nlog" >"$OUT/raw/breakdown-nginx.log"
+    fcgi_restart || say "warning: chat-fcgi did not come back after the breakdown"
+    f=$OUT/raw/breakdown.txt
+    node tests/bench/breakdown.mjs "$OUT/raw/breakdown-fcgi.log" "$OUT/raw/breakdown-nginx.log" >"$f" 2>>"$OUT/bench.log"
+    if [ "$(kv "$f" requests)" = "" ] || [ "$(kv "$f" requests)" = 0 ]; then
+        NM[breakdown]="no timed POST in chat-fcgi's log"
+        return
+    fi
+    local line
+    while IFS= read -r line; do
+        [ -n "$line" ] && put "bd_${line%%=*}" "${line#*=}"
+    done <"$f"
+}
+
 # Client capacity: several load generator processes (each capped by the
 # open-file limit) against as many echo servers, all at once.
 sec_capacity() {
@@ -787,6 +835,9 @@ main() {
     want rest && budget rest && sec_rest
     if want e2e && budget e2e; then
         if [ "$HAVE_RTD" = 1 ]; then sec_e2e; else NM[e2e]="chat-rtd is not available at this commit"; fi
+    fi
+    if want breakdown && budget breakdown; then
+        if [ "$HAVE_RTD" = 1 ]; then sec_breakdown; else NM[breakdown]="chat-rtd is not available at this commit"; fi
     fi
     want sync && budget sync && sec_sync
     want search && budget search && sec_search

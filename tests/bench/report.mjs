@@ -68,6 +68,35 @@ function div(a, b) {
     return (Number(a) / Number(b)).toFixed(2);
 }
 const r = (k) => R[k] ?? '';
+
+// Where a POST's time goes (sec_breakdown in bench.sh): per-request parts
+// from chat-fcgi's log_timing line joined to nginx's access log.
+function breakdownSection() {
+    const head = `### Where a POST's time goes (chat-fcgi with \`log_timing = on\`, 100 messages/s)`;
+    if (NM.breakdown) return `${head}\n\nnot measured: ${NM.breakdown}`;
+    if (!r('bd_requests')) return `${head}\n\nnot measured in this run`;
+    const row = (what, k) => `| ${what} | ${r(`bd_${k}_p50`) || '-'} | ${r(`bd_${k}_p99`) || '-'} |`;
+    const trips = [];
+    for (let i = 1; r(`bd_trip${i}_label`); i++)
+        trips.push(`| round trip ${i}: \`${r(`bd_trip${i}_label`)}\` | ${r(`bd_trip${i}_p50`)} | ${r(`bd_trip${i}_p99`)} |`);
+    return `${head}
+
+${r('bd_requests')} POSTs (${r('bd_joined')} matched in nginx's log by request id). chat-fcgi's own
+parts add up to its time; \`wake\` (the NOTIFY after the response is written) is outside it.
+
+| part | p50 ms | p99 ms |
+|---|---|---|
+${row('nginx: the whole request', 'nginx')}
+${row('nginx: waiting for chat-fcgi', 'upstream')}
+${row('chat-fcgi: the whole request', 'fcgi')}
+${row('token check and user look-up', 'auth')}
+${row('database round trips (all)', 'db')}
+${row('of which the COMMIT', 'commit')}
+${row('chat-fcgi itself (parse, JSON, write)', 'app')}
+${row('wake-up NOTIFY after the response', 'wake')}
+${row('round trips per request', 'rt')}
+${trips.join('\n')}`;
+}
 const get = (k) => (R[k] === undefined || R[k] === '' ? '-' : R[k]);
 // mmm: "median (min–max)" of a figure.
 function mmm(k) {
@@ -455,6 +484,8 @@ NOTIFY transaction after it, rtd's cursor read of \`eventos\`, and two proxy hop
 nginx; at the top rates the 4 FastCGI workers and the CPU the load generator shares.
 **What would move it:** more FastCGI workers (they wait on the commit, not the CPU),
 a faster WAL disk, coalesced NOTIFYs.
+
+${breakdownSection()}
 
 ## 4. REST throughput
 
