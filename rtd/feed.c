@@ -3,11 +3,14 @@
  * cursor on every NOTIFY and on a 1 s timer, delivering each row to its
  * room; chat_efimeros notifications are delivered as they come. */
 #include <json-c/json.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "core/log.h"
+#include "core/sha256.h"
 #include "rt.h"
 
 #define FEED_BATCH 500
@@ -221,11 +224,58 @@ static void feed_rows_ahead(struct rt *rt, PGresult *r)
     }
 }
 
-/* An ephemeral event from chat_efimeros:
- * {"tipo":...,"sala":...,"excluir":<usuario_id>,"payload":{...}}. */
-static void feed_ephemeral(struct rt *rt, const char *text)
+/* A signed chat_efimeros payload is "<64 hex digits of HMAC-SHA256 of the
+ * JSON>.<JSON>"; the JSON carries its time "t" (unix seconds). */
+#define EFIMERO_MAC_HEX 64
+#define EFIMERO_MAX_AGE_S 60
+
+char *feed_sign_ephemeral(const struct rt *rt, const char *json)
 {
-    json_object *o = json_tokener_parse(text), *t, *s, *p, *x;
+    char mac[EFIMERO_MAC_HEX + 1], *out;
+    hmac_sha256_hex(rt->efimeros_key, sizeof(rt->efimeros_key), json, strlen(json), mac);
+    if (asprintf(&out, "%s.%s", mac, json) < 0)
+        abort();
+    return out;
+}
+
+/* The JSON of a signed payload, or NULL (counted, and logged at most once
+ * a minute) when its signature is missing or wrong. */
+static const char *feed_verify_ephemeral(struct rt *rt, const char *text)
+{
+    size_t n = strlen(text);
+    if (n > EFIMERO_MAC_HEX + 1 && text[EFIMERO_MAC_HEX] == '.') {
+        char mac[EFIMERO_MAC_HEX + 1];
+        const char *json = text + EFIMERO_MAC_HEX + 1;
+        hmac_sha256_hex(rt->efimeros_key, sizeof(rt->efimeros_key), json, strlen(json), mac);
+        if (digest_equal(mac, text, EFIMERO_MAC_HEX))
+            return json;
+    }
+    rt->stats.efimeros_rejected++;
+    time_t now = time(NULL);
+    if (now - rt->efimeros_warned_at >= 60) {
+        rt->efimeros_warned_at = now;
+        log_warn("event=efimero_rechazado reason=firma total=%llu",
+                 (unsigned long long)rt->stats.efimeros_rejected);
+    }
+    return NULL;
+}
+
+/* An ephemeral event from chat_efimeros, once its signature checked out:
+ * {"tipo":...,"sala":...,"excluir":<usuario_id>,"t":<unix s>,"payload":{...}}. */
+static void feed_ephemeral(struct rt *rt, const char *signed_text)
+{
+    const char *text = feed_verify_ephemeral(rt, signed_text);
+    if (!text)
+        return;
+    json_object *o = json_tokener_parse(text), *t, *s, *p, *x, *at;
+    long long age = o && json_object_object_get_ex(o, "t", &at)
+                        ? (long long)time(NULL) - json_object_get_int64(at) : EFIMERO_MAX_AGE_S + 1;
+    if (age > EFIMERO_MAX_AGE_S || age < -EFIMERO_MAX_AGE_S) {
+        /* a genuine one replayed later: stale news at best */
+        rt->stats.efimeros_rejected++;
+        json_object_put(o);
+        return;
+    }
     if (o && json_object_object_get_ex(o, "tipo", &t) && json_object_object_get_ex(o, "sala", &s) &&
         json_object_object_get_ex(o, "payload", &p)) {
         long long skip = json_object_object_get_ex(o, "excluir", &x) ? json_object_get_int64(x) : 0;

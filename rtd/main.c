@@ -9,6 +9,7 @@
 
 #include "core/app.h"
 #include "core/log.h"
+#include "core/sha256.h"
 #include "rt.h"
 
 #define RT_WORKERS 4
@@ -117,6 +118,21 @@ int main(int argc, char **argv)
         cfg_free(c);
         return 2;
     }
+    /* Ephemeral events between instances go over NOTIFY, which any role
+     * that can connect may send: each carries an HMAC under a key only
+     * the programs have (efimeros_secreto, or one derived from jwt_secret). */
+    if (!c->efimeros_secreto[0] && c->jwt_alg[0] != 'H') {
+        log_error("event=start_failed reason=\"efimeros_secreto: required when jwt_alg is %s "
+                  "(chat-rtd signs its notifications to other instances with it)\"", c->jwt_alg);
+        token_keys_free(rt.keys);
+        cfg_free(c);
+        return 2;
+    }
+    if (c->efimeros_secreto[0])
+        hmac_sha256(c->efimeros_secreto, strlen(c->efimeros_secreto), "chat_efimeros", 13,
+                    rt.efimeros_key);
+    else
+        hmac_sha256(c->jwt_secret, strlen(c->jwt_secret), "chat_efimeros", 13, rt.efimeros_key);
     /* migrations (and a first check that the database is there) */
     db_close(app_db(c, c->migrate_on_start));
 

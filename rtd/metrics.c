@@ -107,6 +107,9 @@ char *rt_metrics_text(struct rt *rt, size_t *len)
                 (unsigned long long)s->auth_fail[i]);
     counter(f, "chat_rtd_slow_consumers_total",
             "Sockets closed because their send queue was full.", s->slow_consumers);
+    counter(f, "chat_rtd_efimeros_rejected_total",
+            "chat_efimeros notifications dropped for a missing or wrong signature.",
+            s->efimeros_rejected);
 
     fprintf(f, "# HELP chat_rtd_events_delivered_total Events handed to their room, by name.\n"
                "# TYPE chat_rtd_events_delivered_total counter\n");

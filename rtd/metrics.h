@@ -28,6 +28,7 @@ struct rt_stats {
     uint64_t connects;              /* websocket sessions opened */
     uint64_t auth_fail[RT_AUTH_NFAIL];
     uint64_t slow_consumers;        /* sockets closed for not reading */
+    uint64_t efimeros_rejected;     /* chat_efimeros payloads without a valid MAC */
     uint64_t feed_notifies;         /* chat_eventos NOTIFYs received */
     uint64_t feed_timer_reads;      /* cursor reads started by the 1 s timer */
     uint64_t feed_rows;             /* eventos rows read by the cursor */

@@ -168,6 +168,8 @@ enum { RT_RECENT_JOIN = 1, RT_RECENT_LEAVE, RT_RECENT_GONE, RT_RECENT_MEMBERS };
 struct rt {
     const struct cfg *cfg;
     struct token_keys *keys;
+    unsigned char efimeros_key[32]; /* HMAC key of chat_efimeros payloads */
+    time_t efimeros_warned_at;      /* last log line about a rejected one */
     struct lws_context *ctx;
     struct lws_vhost *vh;
     struct ev_loop *loop;   /* libev loop lws runs on; NULL: lws's poll() */
@@ -336,5 +338,7 @@ void feed_listen_done(struct rt *rt, struct rt_job *j);
 int feed_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
                   size_t len);
 void feed_stop(struct rt *rt);
+/* json signed for chat_efimeros ("<hex HMAC>.<json>"), malloc'd. */
+char *feed_sign_ephemeral(const struct rt *rt, const char *json);
 
 #endif

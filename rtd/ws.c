@@ -398,11 +398,16 @@ static void ws_typing(struct rt *rt, struct rt_conn *c, json_object *arg, long l
     struct rt_job *j = job_new(JOB_NOTIFY);
     j->conn_id = c->id;
     j->ack = ack;
-    if (asprintf(&j->text,
+    char *body;
+    if (asprintf(&body,
                  "{\"tipo\":\"chat:escribiendo\",\"sala\":\"chat:%lld\",\"excluir\":%lld,"
+                 "\"t\":%lld,"
                  "\"payload\":{\"chat_id\":%lld,\"usuario_id\":%lld,\"escribiendo\":%s}}",
-                 chat_id, c->user->id, chat_id, c->user->id, escribiendo ? "true" : "false") < 0)
+                 chat_id, c->user->id, (long long)time(NULL), chat_id, c->user->id,
+                 escribiendo ? "true" : "false") < 0)
         abort();
+    j->text = feed_sign_ephemeral(rt, body);
+    free(body);
     pool_submit(rt->pool, j);
 }
 

@@ -42,6 +42,7 @@ const struct cfg_key cfg_keys[] = {
     { "jwt_private_key", CFG_STR, "", 0, 0, NULL, OFF(jwt_private_key) },
     { "jwt_issuer", CFG_STR, "", 0, 0, NULL, OFF(jwt_issuer) },
     { "jwt_audience", CFG_STR, "", 0, 0, NULL, OFF(jwt_audience) },
+    { "jwt_audience_servicio", CFG_STR, "", 0, 0, NULL, OFF(jwt_audience_servicio) },
     { "jwt_leeway", CFG_INT, "30", 0, 3600, NULL, OFF(jwt_leeway) },
     { "jwt_cookie", CFG_STR, "", 0, 0, NULL, OFF(jwt_cookie) },
     { "jwt_max_bytes", CFG_INT, "8192", 256, 65536, NULL, OFF(jwt_max_bytes) },
@@ -55,6 +56,7 @@ const struct cfg_key cfg_keys[] = {
     { "jwt_claim_scope", CFG_STR, "scope", 0, 0, NULL, OFF(jwt_claim_scope) },
     { "origenes_permitidos", CFG_STR, "", 0, 0, NULL, OFF(origenes_permitidos) },
     { "token_en_url", CFG_BOOL, "off", 0, 0, NULL, OFF(token_en_url) },
+    { "efimeros_secreto", CFG_STR, "", 0, 0, NULL, OFF(efimeros_secreto) },
     { "limite_envios", CFG_INT, "60", 0, 100000, NULL, OFF(limite_envios) },
     { "limite_subidas", CFG_INT, "20", 0, 100000, NULL, OFF(limite_subidas) },
     { "limite_busquedas", CFG_INT, "60", 0, 100000, NULL, OFF(limite_busquedas) },
@@ -240,6 +242,10 @@ static int cfg_validate(struct cfg *c, char *why, unsigned whylen)
                      strerror(errno));
             return -1;
         }
+    }
+    if (c->efimeros_secreto[0] && strlen(c->efimeros_secreto) < 32) {
+        snprintf(why, whylen, "efimeros_secreto: too short (at least 32 characters)");
+        return -1;
     }
     if (origin_list_check(c->origenes_permitidos, why, whylen) < 0)
         return -1;

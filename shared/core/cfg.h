@@ -35,6 +35,7 @@ struct cfg {
     char *jwt_private_key;
     char *jwt_issuer;
     char *jwt_audience;
+    char *jwt_audience_servicio;   /* the service token's own aud ("": jwt_audience) */
     int jwt_leeway;
     char *jwt_cookie;
     int jwt_max_bytes;
@@ -56,6 +57,7 @@ struct cfg {
     int media_cuota_diaria_mb;
     /* development switches */
     bool token_en_url;
+    char *efimeros_secreto;         /* signs chat_efimeros ("": from jwt_secret) */
     /* content */
     int mensaje_max_chars;
     int media_max_bytes;

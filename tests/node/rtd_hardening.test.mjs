@@ -3,12 +3,14 @@
 // carrying the ERP cookie is refused (API.md §9), a socket ends at its
 // token's exp with sesion:expirada, a 1 MB ping before CONNECT is not echoed
 // and leaves rtd's memory flat, a typing flood is cut to its budget, and one
-// user's sockets on an instance are capped.
+// user's sockets on an instance are capped; a chat_efimeros NOTIFY that
+// the programs did not sign reaches nobody.
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import WebSocket from "ws";
-import { BASE, RUN, mint, connect, waitFor, sleep, startRtd, userId, makeChat } from "./lib.mjs";
+import { createHmac } from "node:crypto";
+import { BASE, RUN, mint, connect, waitFor, collect, sleep, startRtd, userId, makeChat, sql, q } from "./lib.mjs";
 
 const COOKIE = process.env.CHAT_JWT_COOKIE || "erp_jwt";
 const LISTED = (process.env.CHAT_ORIGENES_PERMITIDOS || "").split(/[ ,]+/).filter(Boolean)[0];
@@ -165,5 +167,39 @@ test("one user holds at most rtd_max_sockets_per_user sockets on an instance; ot
     } finally {
         for (const s of held) s.close();
         assert.equal(await rtd.stop(), 0);
+    }
+});
+
+test("a chat_efimeros NOTIFY without the programs' signature reaches nobody; a genuine typing event does", async () => {
+    const a = userId(`rh-ef-a-${RUN}`, "Elsa Firma");
+    const b = userId(`rh-ef-b-${RUN}`, "Efren Lee");
+    const chat = makeChat([a, b], "firmas");
+    const sa = await connect(mint(`rh-ef-a-${RUN}`, "Elsa Firma"));
+    const sb = await connect(mint(`rh-ef-b-${RUN}`, "Efren Lee"));
+    try {
+        const heard = collect(sb, "chat:escribiendo");
+        const metric = async () => {
+            const m = await (await fetch(`${BASE}/chat/rtd/metrics`)).text();
+            return Number((m.match(/^chat_rtd_efimeros_rejected_total (\d+)/m) || [])[1]);
+        };
+        const before = await metric();
+        const forged = JSON.stringify({ tipo: "chat:escribiendo", sala: `chat:${chat}`, excluir: 0,
+            t: Math.floor(Date.now() / 1000), payload: { chat_id: chat, usuario_id: a, escribiendo: true, forjado: 1 } });
+        // unsigned (the old format), signed with a guessed key, and a signature of other text
+        const guess = createHmac("sha256", "not-the-key").update(forged).digest("hex");
+        const other = createHmac("sha256", "not-the-key").update("{}").digest("hex");
+        sql(`SELECT pg_notify('chat_efimeros', ${q(forged)});
+             SELECT pg_notify('chat_efimeros', ${q(guess + "." + forged)});
+             SELECT pg_notify('chat_efimeros', ${q(other + "." + forged)});`);
+        await sleep(700);
+        assert.equal(heard.length, 0, `forged events delivered: ${JSON.stringify(heard)}`);
+        assert.equal(await metric(), before + 3);
+        // the real thing still arrives
+        const real = waitFor(sb, "chat:escribiendo", (p) => p.chat_id === chat);
+        assert.deepEqual(await sa.timeout(5000).emitWithAck("chat:typing", { chat_id: chat, escribiendo: true }), { ok: true });
+        assert.deepEqual(await real, { chat_id: chat, usuario_id: a, escribiendo: true });
+    } finally {
+        sa.close();
+        sb.close();
     }
 });

@@ -120,6 +120,8 @@ static void test_cfg__bad_values_name_the_key(void)
     expect_fail("expo_url = ftp://x\n", "expo_url");
     expect_fail("jwt_claim_id =\n", "jwt_claim_id");
     expect_fail("mensaje_max_chars = -5\n", "mensaje_max_chars");
+    expect_fail("efimeros_secreto = corto\n", "efimeros_secreto");
+    expect_fail("rtd_max_sockets_per_user = 0\n", "rtd_max_sockets_per_user");
 }
 
 static void test_cfg__env_bad_value_names_variable(void)
