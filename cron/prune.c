@@ -8,7 +8,9 @@
 
 #include "core/app.h"
 #include "core/log.h"
+#include "metrics.h"
 #include "domain/media.h"
+#include "domain/retention.h"
 
 /* Upload temporary files are live for seconds; one a day old was left by a
  * crash. */
@@ -75,6 +77,13 @@ int cron_prune(struct cfg *c, int argc, char **argv)
     long long eventos = 0;
     int failed = 0;
     struct media_store *s = media_store_local(a, c->media_dir, &e);
+    /* the retention policy first: what it removes leaves media unattached
+     * for media_prune below */
+    struct retention_policy pol = { c->retencion_mensajes_dias, c->retencion_media_dias,
+                                    c->retencion_comunicados_dias, 1000 };
+    struct retention_counts rc = { 0 };
+    if (retention_run(d, a, s, &pol, &rc, &e) < 0)
+        failed = 1;
     if (!s || media_prune(d, a, s, c->media_retention_days, &purged, &e) < 0)
         failed = 1;
     if (s && s->sweep(s, PRUNE_TMP_AGE, &swept, &e) < 0)
@@ -82,10 +91,17 @@ int cron_prune(struct cfg *c, int argc, char **argv)
     if (prune_eventos(d, a, c->eventos_retention_days, &eventos, &e) < 0)
         failed = 1;
     db_exec(d, a, prune_sql_unlock, 0, NULL, &e);
+    static const char *const names[] = { "prune_runs", "prune_failed_runs",
+                                         "prune_eventos_deleted", "prune_media_purged" };
+    const long long v[] = { 1, failed, eventos, purged };
+    cron_count(d, a, names, v, 4);
     log_info("event=prune media_purged=%ld tmp_removed=%ld eventos_deleted=%lld failed=%d",
              purged, swept, eventos, failed);
     printf("prune: %ld media files removed, %ld temporary files removed, %lld eventos deleted\n",
            purged, swept, eventos);
+    printf("retention: %lld messages in %lld chats, %lld media files, %lld announcements,"
+           " %lld chat events deleted\n",
+           rc.mensajes, rc.chats, rc.media, rc.comunicados, rc.eventos);
     ret = failed;
 cleanup:
     arena_free(a);

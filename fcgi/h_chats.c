@@ -193,3 +193,14 @@ int h_chats_silenciar(struct req *rq, struct err *e)
         return -1;
     return http_json(rq, 200, c);
 }
+
+/* GET /contextos/{tipo}/{clave}: the chat of one ERP record, for its
+ * members (API.md §9). */
+int h_contextos_get(struct req *rq, struct err *e)
+{
+    json_object *c;
+    if (chat_contexto_get(rq->db, rq->a, &rq->who, route_capture(&rq->caps, "tipo"),
+                          route_capture(&rq->caps, "clave"), &c, e) < 0)
+        return -1;
+    return http_json(rq, 200, c);
+}

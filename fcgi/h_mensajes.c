@@ -2,6 +2,7 @@
 #include <string.h>
 
 #include "core/jsonx.h"
+#include "domain/busq.h"
 #include "domain/msg.h"
 #include "routes.h"
 
@@ -13,6 +14,24 @@ int h_mensajes_list(struct req *rq, struct err *e)
         return -1;
     json_object *arr;
     bool more;
+    bool bad = false;
+    const char *around = http_query(rq, "alrededor", &bad);
+    if (around) {
+        /* the page around one message (a search hit): both directions */
+        long long mid;
+        bool newer;
+        if (bad || route_parse_id(around, &mid) < 0)
+            return err_set(e, ERR_INVALID, "alrededor debe ser el id de un mensaje");
+        if (antes || despues)
+            return err_set(e, ERR_INVALID, "Use alrededor sin antes ni despues");
+        if (busq_around(rq->db, rq->a, &rq->who, id, mid, limite, &arr, &more, &newer, e) < 0)
+            return -1;
+        json_object *o = jsonx_new_object(rq->a);
+        jsonx_add(o, "mensajes", arr);
+        json_object_object_add(o, "hay_mas", json_object_new_boolean(more));
+        json_object_object_add(o, "hay_mas_despues", json_object_new_boolean(newer));
+        return http_json(rq, 200, o);
+    }
     if (msg_history(rq->db, rq->a, &rq->who, id, antes, despues, limite, &arr, &more, e) < 0)
         return -1;
     json_object *o = jsonx_new_object(rq->a);

@@ -16,6 +16,8 @@ int h_salud(struct req *rq, struct err *e)
     json_object_object_add(o, "db", json_object_new_string(up ? "ok" : "inaccesible"));
     json_object_object_add(o, "migracion", up ? json_object_new_string(mig) : NULL);
     json_object_object_add(o, "version", json_object_new_string(CHAT_VERSION));
+    /* the web client honours ?token= in its page URL only when this is on */
+    json_object_object_add(o, "token_en_url", json_object_new_boolean(rq->cfg->token_en_url));
     return http_json(rq, up ? 200 : 503, o);
 }
 
@@ -30,6 +32,9 @@ int h_me(struct req *rq, struct err *e)
     for (size_t i = 0; i < rq->who.npermisos; i++)
         json_object_array_add(perms, json_object_new_int(rq->who.permisos[i]));
     json_object_object_add(o, "permisos", perms);
+    /* the audit page's link: whether the token holds auditoria_permiso */
+    json_object_object_add(o, "auditor",
+                           json_object_new_boolean(usr_can(&rq->who, rq->cfg->auditoria_permiso)));
     json_object *rtd = json_object_new_object();
     json_object_object_add(rtd, "path", json_object_new_string("/chat/socket.io"));
     json_object_object_add(o, "rtd", rtd);
@@ -95,7 +100,7 @@ int h_presencia(struct req *rq, struct err *e)
     if (n == 0)
         return err_set(e, ERR_INVALID, "ids es obligatorio: ids=1,2,3");
     json_object *arr;
-    if (usr_presence(rq->db, rq->a, ids, n, &arr, e) < 0)
+    if (usr_presence(rq->db, rq->a, rq->who.id, ids, n, &arr, e) < 0)
         return -1;
     json_object *o = jsonx_new_object(rq->a);
     jsonx_add(o, "presencia", arr);

@@ -6,8 +6,11 @@
 #   integ  starts a private stack (temp dir, free ports, fsync off), runs every
 #          BUILDDIR/tests/integ/test_* executable and the Node tests
 #          (tests/node/*.test.mjs) against it, and always tears it down
-#   all    unit and integ on BUILDDIR, then `make SAN=1 all` and both again
+#   all    unit and integ on BUILDDIR, integ again through Apache (without
+#          the browser tests, rtd_instances and zz_failover), then `make SAN=1 all` and unit and integ again
 #          on build/san under AddressSanitizer and UBSan
+# CHAT_FRONT (nginx, the default, or apache) is the web server integ runs
+# behind; either one runs the shipped etc/<server>/chat.conf.
 # CHAT_TEST_TIMEOUT (seconds, default 300) bounds each test executable.
 # CHAT_TEST_ONLY (an extended regex) runs only the tests whose file name
 # matches it, for work in progress; `make test` never sets it.
@@ -110,23 +113,29 @@ port_free() { [ -z "$(ss -ltnH "sport = :$1" 2>/dev/null)" ]; }
 
 pick_ports() {
     local p picked=() n
-    while [ "${#picked[@]}" -lt 3 ]; do
+    while [ "${#picked[@]}" -lt 4 ]; do
         p=$((20000 + RANDOM % 40000))
         for n in "${picked[@]}"; do [ "$n" = "$p" ] && continue 2; done
         port_free "$p" && picked+=("$p")
     done
-    HTTP_PORT=${picked[0]} PG_PORT=${picked[1]} RTD_PORT=${picked[2]}
+    HTTP_PORT=${picked[0]} PG_PORT=${picked[1]} RTD_PORT=${picked[2]} PG2_PORT=${picked[3]}
+    # Every program gets a two-host conninfo (the second host is the
+    # replica zz_failover.test.mjs builds and promotes; until then it
+    # refuses, and libpq goes on to the next host).
+    DB_CONNINFO="host=127.0.0.1,127.0.0.1 port=$PG_PORT,$PG2_PORT dbname=chat user=chat"
+    DB_CONNINFO="$DB_CONNINFO target_session_attrs=read-write connect_timeout=5"
 }
 
 stack() { # start|stop
-    CHAT_VAR=$INTEG_TMP/var CHAT_BIN=$INTEG_BIN CHAT_PG_FAST=1 \
+    CHAT_VAR=$INTEG_TMP/var CHAT_BIN=$INTEG_BIN CHAT_PG_FAST=1 CHAT_FRONT=$FRONT \
+        CHAT_DB_CONNINFO=$DB_CONNINFO \
         CHAT_HTTP_PORT=$HTTP_PORT CHAT_PG_PORT=$PG_PORT CHAT_RTD_PORT=$RTD_PORT \
         bash "$ROOT/scripts/stack.sh" "$1"
 }
 
 show_stack_logs() {
     local f
-    for f in "$INTEG_TMP"/var/log/*.log "$INTEG_TMP"/var/nginx/error.log; do
+    for f in "$INTEG_TMP"/var/log/*.log "$INTEG_TMP"/var/nginx/error.log "$INTEG_TMP"/var/apache/error.log; do
         [ -s "$f" ] || continue
         case $f in */initdb.log) continue ;; esac
         printf '\n---- %s (last 30 lines)\n' "${f#"$INTEG_TMP"/}"
@@ -137,6 +146,13 @@ show_stack_logs() {
 # Stops the stack and removes the temp dir; safe to call more than once.
 integ_cleanup() {
     [ -n "$INTEG_TMP" ] || return 0
+    # the replica the failover test builds, if it is still up
+    if [ -f "$INTEG_TMP/pg2/postmaster.pid" ]; then
+        local as=()
+        [ "$(id -u)" = 0 ] && as=(runuser -u postgres --)
+        (cd / && "${as[@]}" /usr/lib/postgresql/15/bin/pg_ctl -D "$INTEG_TMP/pg2" -m immediate -w stop) \
+            >/dev/null 2>&1 || true
+    fi
     if [ "$INTEG_UP" = 1 ]; then
         stack stop >"$INTEG_TMP/stack-stop.out" 2>&1 || cat "$INTEG_TMP/stack-stop.out"
         INTEG_UP=0
@@ -155,12 +171,31 @@ phase_integ() { # BUILDDIR
     # The test stack also accepts the ERP cookie, so the cookie path is
     # tested too (every program and test inherits it).
     export CHAT_JWT_COOKIE=${CHAT_JWT_COOKIE:-erp_jwt}
+    # and one other origin that cookie sessions may come from (the ERP's)
+    export CHAT_ORIGENES_PERMITIDOS=${CHAT_ORIGENES_PERMITIDOS:-https://erp.example.test}
+    # Rate limits above what the other tests do in a minute as one user (test_sync
+    # sends 520 messages as one), low
+    # enough for test_limites to flood past them in seconds.
+    export CHAT_LIMITE_ENVIOS=${CHAT_LIMITE_ENVIOS:-800}
+    export CHAT_LIMITE_BUSQUEDAS=${CHAT_LIMITE_BUSQUEDAS:-200}
+    export CHAT_LIMITE_SUBIDAS=${CHAT_LIMITE_SUBIDAS:-200}
+    export CHAT_LIMITE_SESIONES=${CHAT_LIMITE_SESIONES:-600}
     local b=$1 tests nodes=() f failed0=$FAILED out
+    local SAN_TAG=${SAN_TAG:-}
+    [ "$FRONT" = nginx ] || SAN_TAG="$SAN_TAG [$FRONT]"
     mapfile -t tests < <(executables "$b/tests/integ")
     if [ -f tests/node/package.json ]; then
-        for f in tests/node/*.test.mjs; do [ -f "$f" ] && selected "$f" && nodes+=("$f"); done
+        for f in tests/node/*.test.mjs; do
+            [ -f "$f" ] && selected "$f" || continue
+            # the browser tests exercise the client, not the web server;
+            # rtd_instances talks to extra daemons directly, not through it
+            if [ "${SKIP_BROWSER:-0}" = 1 ]; then
+                case $(basename "$f") in browser_* | rtd_instances.* | zz_failover.*) continue ;; esac
+            fi
+            nodes+=("$f")
+        done
     fi
-    hr "integration tests ($b/tests/integ): ${#tests[@]}; node tests: ${#nodes[@]}"
+    hr "integration tests ($b/tests/integ): ${#tests[@]}; node tests: ${#nodes[@]}; behind $FRONT"
     if [ "${#tests[@]}" = 0 ] && [ "${#nodes[@]}" = 0 ]; then
         return 0
     fi
@@ -198,6 +233,8 @@ phase_integ() { # BUILDDIR
         CHAT_CONFIG="$INTEG_TMP/var/chat.conf"
         CHAT_TEST_VAR="$INTEG_TMP/var"
         CHAT_HTTP_PORT="$HTTP_PORT" CHAT_PG_PORT="$PG_PORT" CHAT_RTD_PORT="$RTD_PORT"
+        CHAT_FRONT="$FRONT"
+        CHAT_DB_CONNINFO="$DB_CONNINFO" CHAT_TEST_PG2_PORT="$PG2_PORT"
     )
     for f in "${tests[@]}"; do
         run_one "integ/$(basename "$f")${SAN_TAG:-}" "$INTEG_TMP/$(basename "$f").out" \
@@ -257,6 +294,8 @@ usage() {
 [ $# = 2 ] || usage
 MODE=$1
 BUILD=${2%/}
+FRONT=${CHAT_FRONT:-nginx}
+case $FRONT in nginx | apache) ;; *) echo "run-tests: CHAT_FRONT must be nginx or apache" >&2; exit 2 ;; esac
 [ -d "$BUILD" ] || { echo "run-tests: $BUILD does not exist: build first (make all)" >&2; exit 1; }
 
 case $MODE in
@@ -271,6 +310,7 @@ case $MODE in
     all)
         phase_unit "$BUILD"
         phase_integ "$BUILD"
+        FRONT=apache SKIP_BROWSER=1 phase_integ "$BUILD"
         hr "sanitizer build: make SAN=1 all"
         if make -C "$ROOT" SAN=1 all >"$WORK/make-san.out" 2>&1; then
             san_env build/san

@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # stack.sh start|stop|run|status: the local stack (PostgreSQL, chat-fcgi,
-# chat-rtd, chat-cron loops, nginx), all of its state under $CHAT_VAR.
+# chat-rtd, chat-cron loops, nginx or Apache), all of its state under $CHAT_VAR.
 #
 # Environment: CHAT_VAR (default <project>/var), CHAT_BIN (default
 # <project>/build/bin), CHAT_HTTP_PORT (8080), CHAT_PG_PORT (5433),
-# CHAT_RTD_PORT (8081), CHAT_PG_FAST=1 (fsync=off, for tests). Every other
+# CHAT_RTD_PORT (8081), CHAT_PG_FAST=1 (fsync=off, for tests), CHAT_FRONT
+# (nginx, the default, or apache: the web server in front). Every other
 # CHAT_<KEY> is inherited by the programs, which read it themselves.
 [ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
 set -eu -o pipefail
@@ -26,6 +27,8 @@ V=$CHAT_VAR
 RUN=$V/run
 LOG=$V/log
 NGX=$V/nginx
+APX=$V/apache
+CHAT_FRONT=${CHAT_FRONT:-nginx}
 CONF=$V/chat.conf
 PGDATA=$V/pg
 URL_BASE=http://127.0.0.1:$CHAT_HTTP_PORT
@@ -48,6 +51,10 @@ as_pg() {
 check_settings() {
     case $V in
         *[[:space:]\'\"\;\$\\]*) die "CHAT_VAR must not contain spaces, quotes, ';', '\$' or '\\': $V" ;;
+    esac
+    case $CHAT_FRONT in
+        nginx | apache) ;;
+        *) die "CHAT_FRONT must be nginx or apache, not '$CHAT_FRONT'" ;;
     esac
     local p
     for p in CHAT_HTTP_PORT CHAT_PG_PORT CHAT_RTD_PORT; do
@@ -298,6 +305,9 @@ media_dir = $V/media
 http_port = $CHAT_HTTP_PORT
 rtd_port = $CHAT_RTD_PORT
 log_level = info
+# development: the web client takes ?token= from its page URL (make run
+# prints such links); an installed chat.conf leaves this off
+token_en_url = on
 EOF
     )
     mv "$CONF.tmp" "$CONF"
@@ -319,7 +329,7 @@ subst() {
 localize_front_conf() { # SHIPPED OUT BODYMAX
     local in=$1 out=$2 body=$3
     cp "$in" "$out.tmp"
-    subst "$out.tmp" /usr/local/share/chat/www/ "$ROOT/www/"
+    subst "$out.tmp" /usr/local/share/chat/www "$ROOT/www"
     subst "$out.tmp" /run/chat/fcgi.sock "$RUN/fcgi.sock"
     subst "$out.tmp" /var/lib/chat/media "$V/media"
     subst "$out.tmp" 127.0.0.1:8081 "127.0.0.1:$CHAT_RTD_PORT"
@@ -359,7 +369,12 @@ events {
 http {
     include /etc/nginx/mime.types;
     default_type application/octet-stream;
-    access_log $NGX/access.log;
+    # request id (chat-fcgi's X-Request-Id, as in its log line), the whole
+    # time and the upstream's share, for the timing breakdown (log_timing)
+    log_format chat_timing '\$remote_addr [\$time_iso8601] "\$request" \$status \$body_bytes_sent '
+                           'req=\$upstream_http_x_request_id rt=\$request_time '
+                           'urt=\$upstream_response_time uct=\$upstream_connect_time';
+    access_log $NGX/access.log chat_timing;
     client_body_temp_path $NGX/client_body;
     proxy_temp_path $NGX/proxy;
     fastcgi_temp_path $NGX/fastcgi;
@@ -402,6 +417,117 @@ nginx_start() {
     fi
     rm -f "$NGX/nginx.pid"
     start_bg nginx "$LOG/nginx.log" "$NGX/nginx.pid" nginx "${NGINX_ARGS[@]}" -g 'daemon off;'
+}
+
+# ---- Apache ------------------------------------------------------------------
+
+APACHE_MODS=/usr/lib/apache2/modules
+
+# The server around etc/apache/chat.conf, included as shipped with only
+# paths, port and upload cap changed. The modules are the ones the shipped
+# file lists as required, loaded here since this server has no a2enmod state.
+write_apache_conf() {
+    local body user_lines=
+    body=$(media_body_max)
+    if is_root; then
+        # Apache refuses to serve as root; its children run as www-data,
+        # which must reach the socket, the client and the media files.
+        local d
+        for d in "$ROOT/www/index.html" "$RUN/" "$V/media/"; do
+            runuser -u www-data -- test -r "$d" ||
+                die "Apache runs as www-data, which cannot read $d (give the folders on the way o+rx)"
+        done
+        user_lines='User www-data
+Group www-data'
+    fi
+    mkdir -p "$APX"
+    localize_front_conf "$ROOT/etc/apache/chat.conf" "$APX/chat.conf" "$body"
+    subst "$APX/chat.conf" /usr/local/share/chat/etc/apache/errores "$ROOT/etc/apache/errores"
+    subst "$APX/chat.conf" 27262976 "$body"
+    local m mods=''
+    for m in mpm_event authz_core authz_host alias dir mime headers rewrite proxy proxy_fcgi proxy_http xsendfile; do
+        [ -f "$APACHE_MODS/mod_$m.so" ] || die "Apache module $m missing ($APACHE_MODS/mod_$m.so; make deps)"
+        mods="${mods}LoadModule ${m}_module $APACHE_MODS/mod_$m.so
+"
+    done
+    cat >"$APX/apache2.conf.tmp" <<EOF
+# Written by scripts/stack.sh at every start: edit the script, not this file.
+# The chat part is etc/apache/chat.conf ($APX/chat.conf, localized).
+ServerRoot $APX
+$mods
+$user_lines
+DefaultRuntimeDir $APX
+PidFile $APX/httpd.pid
+Mutex file:$APX default
+ErrorLog $APX/error.log
+LogLevel warn
+LogFormat "%h %l %u %t \"%r\" %>s %b %D" chat
+CustomLog $APX/access.log chat
+TypesConfig /etc/mime.types
+ServerName localhost
+ServerTokens Prod
+Listen 127.0.0.1:$CHAT_HTTP_PORT
+
+StartServers 1
+ServerLimit 8
+ThreadsPerChild 25
+MaxRequestWorkers 200
+GracefulShutdownTimeout 5
+
+<Directory />
+    AllowOverride None
+    Require all denied
+</Directory>
+
+<VirtualHost 127.0.0.1:$CHAT_HTTP_PORT>
+    ServerName localhost
+    # the ERP's pages would be here; the local stack has only chat
+    RedirectMatch 302 "^/\$" "/chat/"
+    Include $APX/chat.conf
+</VirtualHost>
+EOF
+    mv "$APX/apache2.conf.tmp" "$APX/apache2.conf"
+}
+
+apache_start() {
+    command -v apache2 >/dev/null || die "apache2 not installed (make deps)"
+    write_apache_conf
+    local out
+    if ! out=$(apache2 -f "$APX/apache2.conf" -t 2>&1); then
+        printf '%s\n' "$out" >&2
+        die "Apache configuration test failed ($APX/apache2.conf)"
+    fi
+    local pid
+    if pid=$(pid_of "$APX/" "$APX/apache.pid"); then
+        kill -USR1 "$pid"
+        say "apache already running (pid $pid): configuration reloaded"
+        return 0
+    fi
+    rm -f "$APX/apache.pid" "$APX/httpd.pid"
+    start_bg apache "$LOG/apache.log" "$APX/apache.pid" apache2 -f "$APX/apache2.conf" -DFOREGROUND
+}
+
+# ---- front server ------------------------------------------------------------
+
+# The pid of the front server running for this folder, either kind.
+front_pid() {
+    pid_of "$NGX/" "$NGX/nginx.pid" || pid_of "$APX/" "$APX/apache.pid"
+}
+
+front_start() {
+    # one front server per folder: a switch of CHAT_FRONT replaces the other
+    if [ "$CHAT_FRONT" = apache ]; then
+        stop_proc nginx "$NGX/" "$NGX/nginx.pid" QUIT
+        apache_start
+    else
+        stop_proc apache "$APX/" "$APX/apache.pid" TERM
+        nginx_start
+    fi
+}
+
+front_stop() {
+    stop_proc nginx "$NGX/" "$NGX/nginx.pid" QUIT
+    stop_proc apache "$APX/" "$APX/apache.pid" TERM
 }
 
 # ---- programs ----------------------------------------------------------------
@@ -447,11 +573,18 @@ salud_ok() {
     [ "$(curl -s -o /dev/null -w '%{http_code}' --max-time 3 "$URL_BASE/chat/api/v1/salud" 2>/dev/null)" = 200 ]
 }
 
+# chat-rtd answers on its own port (its metrics page): it listens.
+rtd_ok() {
+    [ -x "$CHAT_BIN/chat-rtd" ] || return 0
+    [ "$(curl -s -o /dev/null -w '%{http_code}' --max-time 3 \
+        "http://127.0.0.1:$CHAT_RTD_PORT/chat/rtd/metrics" 2>/dev/null)" = 200 ]
+}
+
 # Log sizes when this start began, so a failure shows only what it wrote.
 declare -A LOGOFF=()
 mark_logs() {
     local f
-    for f in "$LOG"/*.log "$NGX"/error.log; do
+    for f in "$LOG"/*.log "$NGX"/error.log "$APX"/error.log; do
         [ -f "$f" ] && LOGOFF[$f]=$(stat -L -c %s "$f")
     done
     return 0
@@ -459,7 +592,7 @@ mark_logs() {
 
 show_logs() {
     local f off n
-    for f in "$LOG"/*.log "$NGX"/error.log; do
+    for f in "$LOG"/*.log "$NGX"/error.log "$APX"/error.log; do
         [ -s "$f" ] || continue
         case ${f##*/} in initdb.log) continue ;; esac # shown when initdb fails
         off=${LOGOFF[$f]:-0}
@@ -467,6 +600,7 @@ show_logs() {
         n=${1:-25}
         # nginx repeats one line per health poll
         [ "$f" = "$NGX/error.log" ] && n=8
+        [ "$f" = "$APX/error.log" ] && n=12
         printf '\n---- %s (last lines)\n' "$f" >&2
         tail -c +"$((off + 1))" "$f" | tail -n "$n" >&2 || true
     done
@@ -483,6 +617,7 @@ dead_component() {
     done
     case " ${STARTED[*]} " in
         *" nginx "*) pid_of "$NGX/" "$NGX/nginx.pid" >/dev/null || { echo nginx; return 0; } ;;
+        *" apache "*) pid_of "$APX/" "$APX/apache.pid" >/dev/null || { echo apache; return 0; } ;;
     esac
     return 1
 }
@@ -504,6 +639,7 @@ on_start_exit() {
 stop_started() {
     local i label
     case " ${STARTED[*]} " in *" nginx "*) stop_proc nginx "$NGX/" "$NGX/nginx.pid" QUIT ;; esac
+    case " ${STARTED[*]} " in *" apache "*) stop_proc apache "$APX/" "$APX/apache.pid" TERM ;; esac
     for i in 3 2 1 0; do
         label=$(prog_field "$i" label)
         case " ${STARTED[*]} " in
@@ -516,23 +652,25 @@ stop_started() {
 cmd_start() {
     check_settings
     [ -x "$CHAT_BIN/chat-fcgi" ] || die "$CHAT_BIN/chat-fcgi not found: build first (make all)"
-    command -v nginx >/dev/null || die "nginx not installed (make deps)"
+    if [ "$CHAT_FRONT" = nginx ]; then
+        command -v nginx >/dev/null || die "nginx not installed (make deps)"
+    fi
     [ -x "$PGBIN/pg_ctl" ] || die "PostgreSQL 15 not installed (make deps)"
-    mkdir -p "$V" "$RUN" "$LOG" "$NGX" "$V/media"
+    mkdir -p "$V" "$RUN" "$LOG" "$NGX" "$APX" "$V/media"
     chmod 755 "$RUN"
 
     # Refuse before starting anything when another stack is using this folder
     # with other ports, or when a port belongs to something else.
     local pid
-    if [ -f "$RUN/stack.env" ] && { pid_of "$NGX/" "$NGX/nginx.pid" >/dev/null || pg_running; }; then
+    if [ -f "$RUN/stack.env" ] && { front_pid >/dev/null || pg_running; }; then
         local old
         old=$(cat "$RUN/stack.env")
         if [ "$old" != "$CHAT_HTTP_PORT $CHAT_PG_PORT $CHAT_RTD_PORT" ]; then
             die "the stack in $V already runs with ports (http pg rtd) $old; stop it first (make stop)"
         fi
     fi
-    if ! pid_of "$NGX/" "$NGX/nginx.pid" >/dev/null && port_busy "$CHAT_HTTP_PORT"; then
-        refuse_port nginx CHAT_HTTP_PORT "$CHAT_HTTP_PORT"
+    if ! front_pid >/dev/null && port_busy "$CHAT_HTTP_PORT"; then
+        refuse_port "$CHAT_FRONT" CHAT_HTTP_PORT "$CHAT_HTTP_PORT"
     fi
     if ! pg_running && port_busy "$CHAT_PG_PORT"; then
         refuse_port PostgreSQL CHAT_PG_PORT "$CHAT_PG_PORT"
@@ -561,23 +699,29 @@ cmd_start() {
         start_prog 2 "$CHAT_BIN/chat-cron" push --loop 5
         start_prog 3 "$CHAT_BIN/chat-cron" receipts --loop 60
     fi
-    nginx_start
+    front_start
 
     local dead ok=0 deadline=$((SECONDS + 30))
     while [ "$SECONDS" -lt "$deadline" ]; do
-        if salud_ok; then
+        if salud_ok && rtd_ok; then
             ok=1
             break
         fi
         if dead=$(dead_component); then
             show_logs 40
+            # a port taken between the check and the bind: the caller may
+            # pick others (run-tests.sh looks for these words)
+            if [ "$dead" = chat-rtd ] && tail -c +"$((${LOGOFF[$LOG/chat-rtd.log]:-0} + 1))" "$LOG/chat-rtd.log" 2>/dev/null |
+                grep -q 'cannot listen'; then
+                die "chat-rtd: port $CHAT_RTD_PORT (CHAT_RTD_PORT) is already in use"
+            fi
             die "$dead exited during start (see the logs above, in $LOG)"
         fi
         sleep 0.1
     done
     if [ "$ok" != 1 ]; then
         show_logs 40
-        die "no 200 from $URL_BASE/chat/api/v1/salud after 30 s"
+        die "no 200 from $URL_BASE/chat/api/v1/salud and chat-rtd's port $CHAT_RTD_PORT after 30 s"
     fi
     START_OK=1
     trap - EXIT INT TERM
@@ -586,7 +730,7 @@ cmd_start() {
 
 cmd_stop() {
     local i
-    stop_proc nginx "$NGX/" "$NGX/nginx.pid" QUIT
+    front_stop
     for i in 3 2 1 0; do
         stop_proc "$(prog_field "$i" label)" "$(prog_field "$i" name)" "$(prog_field "$i" pid)" TERM
     done
@@ -615,8 +759,11 @@ cmd_status() {
     if pid=$(pid_of "$NGX/" "$NGX/nginx.pid"); then
         printf '%-20s running (pid %s)\n' nginx "$pid"
         any=1
+    elif pid=$(pid_of "$APX/" "$APX/apache.pid"); then
+        printf '%-20s running (pid %s)\n' apache "$pid"
+        any=1
     else
-        printf '%-20s stopped\n' nginx
+        printf '%-20s stopped\n' "web server"
     fi
     if [ "$any" = 1 ]; then
         if [ -f "$RUN/stack.env" ]; then
@@ -666,9 +813,11 @@ cmd_run() {
         exit 0
     }
     trap on_run_signal INT TERM
-    touch "$NGX/error.log"
+    local errlog=$NGX/error.log
+    [ "$CHAT_FRONT" = apache ] && errlog=$APX/error.log
+    touch "$errlog"
     local f logs=()
-    for f in "$LOG"/*.log "$NGX/error.log"; do
+    for f in "$LOG"/*.log "$errlog"; do
         case ${f##*/} in initdb.log | chat-cron-token.log) ;; *) logs+=("$f") ;; esac
     done
     tail -n 0 -F "${logs[@]}" &

@@ -21,6 +21,7 @@ static const struct {
     [ERR_RATE]        = { 429, "limite_excedido", "Demasiadas solicitudes" },
     [ERR_INTERNAL]    = { 500, "error_interno", "Error interno" },
     [ERR_UNAVAILABLE] = { 503, "error_interno", "Servicio no disponible" },
+    [ERR_ORIGIN]      = { 403, "origen_no_permitido", "Origen no permitido para una sesión por cookie" },
 };
 
 int err_set(struct err *e, enum err_code code, const char *fmt, ...)

@@ -15,6 +15,7 @@ enum err_code {
     ERR_RATE,           /* 429 limite_excedido */
     ERR_INTERNAL,       /* 500 error_interno */
     ERR_UNAVAILABLE,    /* 503 error_interno (database unreachable) */
+    ERR_ORIGIN,         /* 403 origen_no_permitido */
     ERR__COUNT
 };
 

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "domain/audit.h"
 #include "domain/evt.h"
 #include "core/jsonx.h"
 #include "domain/msg.h"
@@ -22,18 +23,20 @@
     "  (SELECT count(*) FROM (SELECT 1 FROM mensajes nm WHERE nm.chat_id = c.id"      \
     "   AND nm.id > uc.ultimo_leido_id AND nm.autor_id IS DISTINCT FROM " V           \
     "   AND nm.deleted_at IS NULL AND nm.tipo <> 'sistema' LIMIT 9999) nl) END,"      \
-    " lm.id, " USR_COLS
+    " lm.id, " USR_COLS ", ctx.tipo, ctx.clave, ctx.titulo, ctx.url"
 
 #define CHAT_JOINS(V)                                                                 \
     " LEFT JOIN LATERAL (SELECT x.id, x.created_at FROM mensajes x WHERE x.chat_id = c.id" \
     "  ORDER BY x.id DESC LIMIT 1) lm ON true"                                        \
     " LEFT JOIN usuarios u ON c.tipo = 'directo' AND u.id ="                          \
-    "  CASE WHEN c.directo_a = " V " THEN c.directo_b ELSE c.directo_a END"
+    "  CASE WHEN c.directo_a = " V " THEN c.directo_b ELSE c.directo_a END"            \
+    " LEFT JOIN chat_contextos ctx ON ctx.chat_id = c.id"
 
 enum {
     CC_ID, CC_TIPO, CC_NOMBRE, CC_DESCRIPCION, CC_IMAGEN, CC_RESTRINGIDO, CC_CREADO_POR,
     CC_CREATED, CC_UPDATED, CC_ROL, CC_SILENCIADO, CC_NO_LEIDOS, CC_ULTIMO, CC_USR,
-    CC_AFTER_USR = CC_USR + USR_NCOLS
+    CC_CTX_TIPO = CC_USR + USR_NCOLS, CC_CTX_CLAVE, CC_CTX_TITULO, CC_CTX_URL,
+    CC_AFTER_USR
 };
 
 /* The last activity is derived, not stored per message: the later of the
@@ -91,6 +94,15 @@ static json_object *chat_row_json(struct arena *a, const PGresult *r, int i)
     json_object_object_add(o, "no_leidos", json_object_new_int64(db_get_ll(r, i, CC_NO_LEIDOS)));
     json_object_object_add(o, "ultimo_mensaje", NULL);
     jsonx_add(o, "otro_usuario", otro);
+    json_object *ctx = NULL;
+    if (db_get(r, i, CC_CTX_TIPO)) {
+        ctx = json_object_new_object();
+        json_object_object_add(ctx, "tipo", jsonx_str(db_get(r, i, CC_CTX_TIPO)));
+        json_object_object_add(ctx, "clave", jsonx_str(db_get(r, i, CC_CTX_CLAVE)));
+        json_object_object_add(ctx, "titulo", jsonx_str(db_get(r, i, CC_CTX_TITULO)));
+        json_object_object_add(ctx, "url", jsonx_str(db_get(r, i, CC_CTX_URL)));
+    }
+    json_object_object_add(o, "contexto", ctx);
     return o;
 }
 
@@ -295,6 +307,25 @@ static int chat_system(struct db *d, struct arena *a, long long chat_id, long lo
     return msg_insert_system(d, a, chat_id, actor, texto, datos, e) < 0 ? -1 : 0;
 }
 
+/* A JSON array of ids (new object). */
+static json_object *chat_ids_json(const long long *ids, size_t n)
+{
+    json_object *arr = json_object_new_array();
+    for (size_t i = 0; i < n; i++)
+        json_object_array_add(arr, json_object_new_int64(ids[i]));
+    return arr;
+}
+
+/* One audit row about chat_id with an object {key: value...} built by the
+ * caller as despues (and antes). */
+static int chat_audit(struct db *d, struct arena *a, const struct principal *p,
+                      const char *accion, long long chat_id, json_object *antes,
+                      json_object *despues, struct err *e)
+{
+    struct audit_obj obj = { "chat", chat_id, chat_id };
+    return audit_add(d, a, p, accion, &obj, antes, despues, e);
+}
+
 /* ---- 1:1 ---------------------------------------------------------------- */
 
 static const char chat_sql_other[] =
@@ -469,8 +500,14 @@ int chat_create_group(struct db *d, struct arena *a, const struct principal *p,
     /* chat:nuevo first: rtd joins the members' sockets to the room before
      * the sistema message reaches it */
     const char *texto = arena_printf(a, "%s creó el grupo «%s»", p->nombre, in->nombre);
+    json_object *desp = jsonx_own(a, json_object_new_object());
+    json_object_object_add(desp, "nombre", json_object_new_string(in->nombre));
+    json_object_object_add(desp, "descripcion", jsonx_str(in->descripcion));
+    json_object_object_add(desp, "restringido", json_object_new_boolean(in->restringido));
+    json_object_object_add(desp, "miembros", chat_ids_json(ids, n));
     if (chat_event_new(d, a, chat_id, ids, n, p->id, e) < 0 ||
         chat_system(d, a, chat_id, p->id, "creado", ids + 1, n - 1, texto, e) < 0 ||
+        chat_audit(d, a, p, "chat.creado", chat_id, NULL, desp, e) < 0 ||
         db_commit(d, e) < 0)
         goto cleanup;
     if (chat_load_one(d, a, chat_id, p->id, out, e) < 0)
@@ -534,19 +571,26 @@ static int chat_image_swap(struct db *d, struct arena *a, const struct principal
     return 0;
 }
 
+/* Returns the settings before and after, as JSON text, for the audit. */
 static const char chat_sql_update[] =
-    "UPDATE chats SET"
-    "  nombre = CASE WHEN $2::boolean THEN $3 ELSE nombre END,"
-    "  descripcion = CASE WHEN $4::boolean THEN $5 ELSE descripcion END,"
-    "  imagen_media_id = CASE WHEN $6::boolean THEN $7::bigint ELSE imagen_media_id END,"
-    "  restringido = CASE WHEN $8::boolean THEN $9::boolean ELSE restringido END,"
+    "WITH old AS (SELECT id, nombre, descripcion, imagen_media_id, restringido FROM chats"
+    "  WHERE id = $1 AND deleted_at IS NULL FOR NO KEY UPDATE)"
+    " UPDATE chats c SET"
+    "  nombre = CASE WHEN $2::boolean THEN $3 ELSE c.nombre END,"
+    "  descripcion = CASE WHEN $4::boolean THEN $5 ELSE c.descripcion END,"
+    "  imagen_media_id = CASE WHEN $6::boolean THEN $7::bigint ELSE c.imagen_media_id END,"
+    "  restringido = CASE WHEN $8::boolean THEN $9::boolean ELSE c.restringido END,"
     "  updated_at = now()"
-    " WHERE id = $1 AND deleted_at IS NULL AND ("
-    "  ($2::boolean AND nombre IS DISTINCT FROM $3)"
-    "  OR ($4::boolean AND descripcion IS DISTINCT FROM $5)"
-    "  OR ($6::boolean AND imagen_media_id IS DISTINCT FROM $7::bigint)"
-    "  OR ($8::boolean AND restringido IS DISTINCT FROM $9::boolean))"
-    " RETURNING id";
+    " FROM old WHERE c.id = old.id AND ("
+    "  ($2::boolean AND old.nombre IS DISTINCT FROM $3)"
+    "  OR ($4::boolean AND old.descripcion IS DISTINCT FROM $5)"
+    "  OR ($6::boolean AND old.imagen_media_id IS DISTINCT FROM $7::bigint)"
+    "  OR ($8::boolean AND old.restringido IS DISTINCT FROM $9::boolean))"
+    " RETURNING c.id,"
+    "  json_build_object('nombre', old.nombre, 'descripcion', old.descripcion,"
+    "   'imagen_media_id', old.imagen_media_id, 'restringido', old.restringido)::text,"
+    "  json_build_object('nombre', c.nombre, 'descripcion', c.descripcion,"
+    "   'imagen_media_id', c.imagen_media_id, 'restringido', c.restringido)::text";
 
 int chat_update(struct db *d, struct arena *a, const struct principal *p, long long chat_id,
                 const struct chat_patch *in, json_object **out, struct err *e)
@@ -587,7 +631,10 @@ int chat_update(struct db *d, struct arena *a, const struct principal *p, long l
         goto cleanup;
     if (PQntuples(r) == 1) {
         json_object *pub;
-        if (chat_load_one(d, a, chat_id, 0, &pub, e) < 0 ||
+        json_object *antes = jsonx_own(a, json_tokener_parse(db_get(r, 0, 1)));
+        json_object *desp = jsonx_own(a, json_tokener_parse(db_get(r, 0, 2)));
+        if (chat_audit(d, a, p, "chat.actualizado", chat_id, antes, desp, e) < 0 ||
+            chat_load_one(d, a, chat_id, 0, &pub, e) < 0 ||
             evt_emit(d, a, EVT_CHAT_ACTUALIZADO, EVT_ROOM_CHAT, chat_id, pub, chat_id, p->id, e) < 0)
             goto cleanup;
     }
@@ -611,7 +658,7 @@ cleanup:
 
 static const char chat_sql_delete[] =
     "UPDATE chats SET deleted_at = now(), eliminado_por = $2, directo_a = NULL, directo_b = NULL,"
-    " updated_at = now() WHERE id = $1 AND deleted_at IS NULL RETURNING id";
+    " updated_at = now() WHERE id = $1 AND deleted_at IS NULL RETURNING id, tipo, nombre";
 
 int chat_delete(struct db *d, struct arena *a, const struct principal *p, long long chat_id,
                 struct err *e)
@@ -629,9 +676,19 @@ int chat_delete(struct db *d, struct arena *a, const struct principal *p, long l
     PGresult *r = db_exec(d, a, chat_sql_delete, 2, params, e);
     if (!r)
         goto cleanup;
-    if (PQntuples(r) == 1 &&
-        chat_event_gone(d, a, chat_id, EVT_ROOM_CHAT, chat_id, p->id, e) < 0)
-        goto cleanup;
+    if (PQntuples(r) == 1) {
+        json_object *antes = jsonx_new_object(a);
+        json_object_object_add(antes, "tipo", jsonx_str(db_get(r, 0, 1)));
+        json_object_object_add(antes, "nombre", jsonx_str(db_get(r, 0, 2)));
+        json_object *desp = jsonx_new_object(a);
+        json_object_object_add(desp, "eliminado", json_object_new_boolean(true));
+        /* whether the group's own admin did it or the 565 permission was needed */
+        json_object_object_add(desp, "como", json_object_new_string(
+                                                 acc.admin && !acc.directo ? "admin" : "permiso_565"));
+        if (chat_audit(d, a, p, "chat.eliminado", chat_id, antes, desp, e) < 0 ||
+            chat_event_gone(d, a, chat_id, EVT_ROOM_CHAT, chat_id, p->id, e) < 0)
+            goto cleanup;
+    }
     if (db_commit(d, e) < 0)
         goto cleanup;
     ret = 0;
@@ -688,8 +745,11 @@ int chat_members_add(struct db *d, struct arena *a, const struct principal *p, l
         if (!names)
             goto cleanup;
         const char *texto = arena_printf(a, "%s agregó a %s", p->nombre, names);
+        json_object *desp = jsonx_own(a, json_object_new_object());
+        json_object_object_add(desp, "usuario_ids", chat_ids_json(nu, m));
         if (chat_event_new(d, a, chat_id, nu, m, p->id, e) < 0 ||
             chat_system(d, a, chat_id, p->id, "agregado", nu, m, texto, e) < 0 ||
+            chat_audit(d, a, p, "miembros.agregados", chat_id, NULL, desp, e) < 0 ||
             chat_event_members(d, a, chat_id, p->id, e) < 0)
             goto cleanup;
         *added = true;
@@ -745,7 +805,14 @@ int chat_member_role(struct db *d, struct arena *a, const struct principal *p, l
             goto cleanup;
         const char *texto = admin ? arena_printf(a, "%s hizo administrador a %s", p->nombre, name)
                                   : arena_printf(a, "%s quitó como administrador a %s", p->nombre, name);
-        if (chat_system(d, a, chat_id, p->id, admin ? "admin" : "miembro", &usuario_id, 1, texto,
+        json_object *antes = jsonx_own(a, json_object_new_object());
+        json_object_object_add(antes, "usuario_id", json_object_new_int64(usuario_id));
+        json_object_object_add(antes, "rol", json_object_new_string(was_admin ? "admin" : "miembro"));
+        json_object *desp = jsonx_own(a, json_object_new_object());
+        json_object_object_add(desp, "usuario_id", json_object_new_int64(usuario_id));
+        json_object_object_add(desp, "rol", json_object_new_string(admin ? "admin" : "miembro"));
+        if (chat_audit(d, a, p, "miembro.rol", chat_id, antes, desp, e) < 0 ||
+            chat_system(d, a, chat_id, p->id, admin ? "admin" : "miembro", &usuario_id, 1, texto,
                         e) < 0 ||
             chat_event_members(d, a, chat_id, p->id, e) < 0)
             goto cleanup;
@@ -808,8 +875,17 @@ int chat_member_remove(struct db *d, struct arena *a, const struct principal *p,
     if (chat_system(d, a, chat_id, p->id, self ? "salio" : "eliminado", &usuario_id, 1, texto,
                     e) < 0)
         goto cleanup;
+    json_object *antes = jsonx_own(a, json_object_new_object());
+    json_object_object_add(antes, "usuario_id", json_object_new_int64(usuario_id));
+    json_object_object_add(antes, "rol", jsonx_str(db_get(r, 0, 0)));
+    json_object *desp = jsonx_own(a, json_object_new_object());
     r = db_exec(d, a, chat_sql_promote, 1, params, e);
     if (!r)
+        goto cleanup;
+    json_object_object_add(desp, "nuevo_admin_id",
+                           PQntuples(r) == 1 ? jsonx_id(db_get(r, 0, 0)) : NULL);
+    if (chat_audit(d, a, p, self ? "miembro.salio" : "miembro.eliminado", chat_id, antes, desp,
+                   e) < 0)
         goto cleanup;
     if (PQntuples(r) == 1) {
         long long nu = db_get_ll(r, 0, 0);
@@ -859,4 +935,248 @@ cleanup:
     if (ret < 0)
         db_rollback(d);
     return ret;
+}
+
+/* ---- chats tied to an ERP record ---------------------------------------- */
+
+/* One PUT at a time per record: the advisory lock covers the look-up and
+ * the insert, so two first PUTs cannot both create. */
+static const char chat_sql_ctx_lock[] =
+    "SELECT pg_advisory_xact_lock(hashtextextended('chat_contexto:' || $1 || ':' || $2, 0))";
+
+static const char chat_sql_ctx_find[] =
+    "SELECT ctx.chat_id, c.deleted_at IS NOT NULL, ctx.titulo, ctx.url"
+    " FROM chat_contextos ctx JOIN chats c ON c.id = ctx.chat_id"
+    " WHERE ctx.tipo = $1 AND ctx.clave = $2";
+
+static const char chat_sql_ctx_release[] =
+    "DELETE FROM chat_contextos WHERE chat_id = $1";
+
+/* The users named by id_erp: (given, id or NULL, activo). */
+static const char chat_sql_ctx_users[] =
+    "SELECT x.e, u.id, COALESCE(u.activo, false)"
+    " FROM jsonb_array_elements_text($1::jsonb) x(e) LEFT JOIN usuarios u ON u.id_erp = x.e";
+
+static const char chat_sql_ctx_chat_ins[] =
+    "INSERT INTO chats (tipo, nombre, creado_por) VALUES ('grupo', $1, $2) RETURNING id";
+
+static const char chat_sql_ctx_ins[] =
+    "INSERT INTO chat_contextos (chat_id, tipo, clave, titulo, url) VALUES ($1, $2, $3, $4, $5)";
+
+static const char chat_sql_ctx_update[] =
+    "WITH k AS (UPDATE chat_contextos SET titulo = $2, url = $3, updated_at = now()"
+    "           WHERE chat_id = $1 RETURNING 1)"
+    " UPDATE chats SET nombre = $2, updated_at = now() WHERE id = $1";
+
+static const char chat_sql_ctx_members[] =
+    "SELECT usuario_id FROM usuarios_chat WHERE chat_id = $1";
+
+static const char chat_sql_ctx_members_del[] =
+    "DELETE FROM usuarios_chat WHERE chat_id = $1 AND usuario_id = ANY($2::bigint[])";
+
+static bool chat_ctx_has(const long long *ids, size_t n, long long id)
+{
+    for (size_t i = 0; i < n; i++)
+        if (ids[i] == id)
+            return true;
+    return false;
+}
+
+static int chat_ctx_check(const struct chat_contexto_in *in, struct err *e)
+{
+    size_t tl = in->tipo ? strlen(in->tipo) : 0;
+    if (tl < 1 || tl > 50 || strspn(in->tipo, "abcdefghijklmnopqrstuvwxyz0123456789_") != tl)
+        return err_set(e, ERR_INVALID, "tipo debe ser de 1 a 50 letras minúsculas, dígitos o _");
+    if (!in->clave || chat_check_text(in->clave, "clave", 1, 100, e) < 0)
+        return in->clave ? -1 : err_set(e, ERR_INVALID, "clave es obligatoria");
+    if (in->titulo && chat_check_text(in->titulo, "titulo", 1, 200, e) < 0)
+        return -1;
+    if (in->has_url && in->url) {
+        if (chat_check_text(in->url, "url", 1, 2000, e) < 0)
+            return -1;
+        if (strncmp(in->url, "https://", 8) != 0 && strncmp(in->url, "http://", 7) != 0 &&
+            !(in->url[0] == '/' && in->url[1] != '/'))
+            return err_set(e, ERR_INVALID, "url debe empezar con https://, http:// o /");
+        if (strpbrk(in->url, " \t\r\n\"<>"))
+            return err_set(e, ERR_INVALID, "url contiene caracteres no permitidos");
+    }
+    if (in->has_miembros && in->nmiembros > 1000)
+        return err_set(e, ERR_INVALID, "miembros admite hasta 1000 usuarios");
+    return 0;
+}
+
+/* The active users named in in->miembros (deduplicated, in order). */
+static long chat_ctx_users(struct db *d, struct arena *a, const struct chat_contexto_in *in,
+                           long long **out, struct err *e)
+{
+    json_object *arr = jsonx_own(a, json_object_new_array());
+    for (size_t i = 0; i < in->nmiembros; i++)
+        json_object_array_add(arr, json_object_new_string(in->miembros[i]));
+    const char *params[1] = { jsonx_text(a, arr) };
+    PGresult *r = db_exec(d, a, chat_sql_ctx_users, 1, params, e);
+    if (!r)
+        return -1;
+    long long *ids = arena_alloc(a, sizeof(long long) * (in->nmiembros + 1));
+    size_t k = 0;
+    for (int i = 0; i < PQntuples(r); i++) {
+        if (!db_get(r, i, 1))
+            return err_set(e, ERR_INVALID, "miembros: el usuario %s no existe", db_get(r, i, 0));
+        long long id = db_get_ll(r, i, 1);
+        if (db_get_bool(r, i, 2) && !chat_ctx_has(ids, k, id))
+            ids[k++] = id;
+    }
+    *out = ids;
+    return (long)k;
+}
+
+/* Makes the members of chat_id exactly want[0..nwant) (actor: nobody). */
+static int chat_ctx_sync_members(struct db *d, struct arena *a, long long chat_id,
+                                 const long long *want, size_t nwant, struct err *e)
+{
+    const char *params[3] = { db_ll(a, chat_id), NULL, "0" };
+    PGresult *r = db_exec(d, a, chat_sql_ctx_members, 1, params, e);
+    if (!r)
+        return -1;
+    size_t nhave = (size_t)PQntuples(r), nadd = 0, ndel = 0;
+    long long *have = arena_alloc(a, sizeof(long long) * (nhave + 1));
+    for (size_t i = 0; i < nhave; i++)
+        have[i] = db_get_ll(r, (int)i, 0);
+    long long *add = arena_alloc(a, sizeof(long long) * (nwant + 1));
+    long long *del = arena_alloc(a, sizeof(long long) * (nhave + 1));
+    for (size_t i = 0; i < nwant; i++)
+        if (!chat_ctx_has(have, nhave, want[i]))
+            add[nadd++] = want[i];
+    for (size_t i = 0; i < nhave; i++)
+        if (!chat_ctx_has(want, nwant, have[i]))
+            del[ndel++] = have[i];
+    if (nadd == 0 && ndel == 0)
+        return 0;
+    if (ndel > 0) {
+        const char *names = chat_names(d, a, del, ndel, e);
+        params[1] = db_ll_array(a, del, ndel);
+        if (!names || !db_exec(d, a, chat_sql_ctx_members_del, 2, params, e) ||
+            chat_system(d, a, chat_id, 0, "eliminado", del, ndel,
+                        arena_printf(a, "%s ya no participa en este registro", names), e) < 0)
+            return -1;
+        for (size_t i = 0; i < ndel; i++)
+            if (chat_event_gone(d, a, chat_id, EVT_ROOM_USER, del[i], 0, e) < 0)
+                return -1;
+    }
+    if (nadd > 0) {
+        params[1] = db_ll_array(a, add, nadd);
+        const char *names;
+        if (!db_exec(d, a, chat_sql_members_ins, 3, params, e) ||
+            chat_event_new(d, a, chat_id, add, nadd, 0, e) < 0 ||
+            !(names = chat_names(d, a, add, nadd, e)) ||
+            chat_system(d, a, chat_id, 0, "agregado", add, nadd,
+                        arena_printf(a, "Se agregó a %s", names), e) < 0)
+            return -1;
+    }
+    return chat_event_members(d, a, chat_id, 0, e);
+}
+
+int chat_contexto_put(struct db *d, struct arena *a, const struct chat_contexto_in *in,
+                      bool *created, json_object **out, struct err *e)
+{
+    int ret = -1;
+    *created = false;
+    if (chat_ctx_check(in, e) < 0)
+        return -1;
+    if (db_begin(d, e) < 0)
+        return -1;
+    const char *params[5] = { in->tipo, in->clave, NULL, NULL, NULL };
+    PGresult *r;
+    if (!db_exec(d, a, chat_sql_ctx_lock, 2, params, e) ||
+        !(r = db_exec(d, a, chat_sql_ctx_find, 2, params, e)))
+        goto cleanup;
+    long long chat_id = 0;
+    const char *old_titulo = NULL, *old_url = NULL;
+    if (PQntuples(r) == 1) {
+        chat_id = db_get_ll(r, 0, 0);
+        old_titulo = db_get(r, 0, 2);
+        old_url = db_get(r, 0, 3);
+        if (db_get_bool(r, 0, 1)) {
+            /* its chat was deleted: the record gets a new one */
+            params[0] = db_ll(a, chat_id);
+            if (!db_exec(d, a, chat_sql_ctx_release, 1, params, e))
+                goto cleanup;
+            params[0] = in->tipo;
+            chat_id = 0;
+        }
+    }
+    long long *want = NULL;
+    long nwant = 0;
+    if (in->has_miembros && (nwant = chat_ctx_users(d, a, in, &want, e)) < 0)
+        goto cleanup;
+    if (!chat_id) {
+        if (!in->titulo) {
+            err_set(e, ERR_INVALID, "titulo es obligatorio para crear el chat del registro");
+            goto cleanup;
+        }
+        if (nwant < 1) {
+            err_set(e, ERR_INVALID, "miembros debe nombrar al menos un usuario activo");
+            goto cleanup;
+        }
+        params[0] = in->titulo;
+        params[1] = db_ll(a, want[0]);
+        if (!(r = db_exec(d, a, chat_sql_ctx_chat_ins, 2, params, e)))
+            goto cleanup;
+        chat_id = db_get_ll(r, 0, 0);
+        const char *ip[5] = { db_ll(a, chat_id), in->tipo, in->clave, in->titulo,
+                              in->has_url ? in->url : NULL };
+        const char *mp[3] = { db_ll(a, chat_id), db_ll_array(a, want, (size_t)nwant), "0" };
+        if (!db_exec(d, a, chat_sql_ctx_ins, 5, ip, e) ||
+            !db_exec(d, a, chat_sql_members_ins, 3, mp, e) ||
+            chat_event_new(d, a, chat_id, want, (size_t)nwant, 0, e) < 0 ||
+            chat_system(d, a, chat_id, 0, "creado", want, (size_t)nwant,
+                        arena_printf(a, "Conversación de %s %s: «%s»", in->tipo, in->clave,
+                                     in->titulo), e) < 0)
+            goto cleanup;
+        *created = true;
+    } else {
+        const char *titulo = in->titulo ? in->titulo : old_titulo;
+        const char *url = in->has_url ? in->url : old_url;
+        bool changed = strcmp(titulo, old_titulo) != 0 ||
+                       (url == NULL) != (old_url == NULL) || (url && strcmp(url, old_url) != 0);
+        if (changed) {
+            const char *up[3] = { db_ll(a, chat_id), titulo, url };
+            if (!db_exec(d, a, chat_sql_ctx_update, 3, up, e))
+                goto cleanup;
+        }
+        if (in->has_miembros &&
+            chat_ctx_sync_members(d, a, chat_id, want, (size_t)nwant, e) < 0)
+            goto cleanup;
+        if (changed) {
+            json_object *pub;
+            if (chat_load_one(d, a, chat_id, 0, &pub, e) < 0 ||
+                evt_emit(d, a, EVT_CHAT_ACTUALIZADO, EVT_ROOM_CHAT, chat_id, pub, chat_id, 0,
+                         e) < 0)
+                goto cleanup;
+        }
+    }
+    if (db_commit(d, e) < 0)
+        goto cleanup;
+    if (chat_load_one(d, a, chat_id, 0, out, e) < 0)
+        return -1;
+    ret = 0;
+cleanup:
+    if (ret < 0)
+        db_rollback(d);
+    return ret;
+}
+
+static const char chat_sql_ctx_get[] =
+    "SELECT ctx.chat_id FROM chat_contextos ctx JOIN chats c ON c.id = ctx.chat_id"
+    " AND c.deleted_at IS NULL WHERE ctx.tipo = $1 AND ctx.clave = $2";
+
+int chat_contexto_get(struct db *d, struct arena *a, const struct principal *p, const char *tipo,
+                      const char *clave, json_object **out, struct err *e)
+{
+    const char *params[2] = { tipo, clave };
+    PGresult *r = db_exec(d, a, chat_sql_ctx_get, 2, params, e);
+    if (!r)
+        return -1;
+    if (PQntuples(r) == 0)
+        return err_set(e, ERR_NOT_FOUND, "Chat no encontrado");
+    return chat_get(d, a, p, db_get_ll(r, 0, 0), out, e);
 }

@@ -31,6 +31,20 @@ int chat_access_get(struct db *d, struct arena *a, const struct principal *p,
                     long long chat_id, int override_perm, bool lock,
                     struct chat_access *out, struct err *e);
 
+/* The access look-up sent ahead: chat_access_defer queues it (db_defer)
+ * so that it goes with the caller's next statement, in the same round
+ * trip; after that statement ran, chat_access_done checks it exactly as
+ * chat_access_get would (and must be called before using what the
+ * statement returned). ah must stay valid until then. */
+struct chat_access_ahead {
+    bool ran, found;
+    struct chat_access acc;
+};
+int chat_access_defer(struct db *d, struct arena *a, const struct principal *p,
+                      long long chat_id, struct chat_access_ahead *ah, struct err *e);
+int chat_access_done(const struct chat_access_ahead *ah, const struct principal *p,
+                     int override_perm, struct chat_access *out, struct err *e);
+
 /* Chat objects (API.md §4) for the pairs (chat_ids[i], viewers[i]), as that
  * viewer sees them (mi_rol, silenciado, no_leidos, otro_usuario: null mi_rol
  * when the viewer is not a member; viewer 0 for the room's public view).
@@ -121,5 +135,40 @@ int chat_member_remove(struct db *d, struct arena *a, const struct principal *p,
  * user:<p> (p's other devices) when it changed. *out is the Chat. */
 int chat_mute(struct db *d, struct arena *a, const struct principal *p, long long chat_id,
               bool silenciado, json_object **out, struct err *e);
+
+/* ---- chats tied to an ERP record (API.md §9) ---- */
+
+/* What PUT /interno/contextos/{tipo}/{clave} sends, type-checked by the
+ * handler. titulo NULL keeps it (required to create); has_url with url
+ * NULL clears the link; has_miembros makes the members exactly the
+ * active users among miembros (id_erp values; an unknown one is
+ * ERR_INVALID, a deactivated one is left out). */
+struct chat_contexto_in {
+    const char *tipo;           /* [a-z0-9_]{1,50} */
+    const char *clave;          /* 1..100 characters */
+    const char *titulo;         /* 1..200 characters */
+    bool has_url;
+    const char *url;            /* http(s)://... or /path, up to 2000 */
+    bool has_miembros;
+    const char *const *miembros;
+    size_t nmiembros;           /* at most 1000 */
+};
+
+/* Creates or updates the group chat of one ERP record, for the service
+ * caller, in one transaction serialised per record (concurrent PUTs of one
+ * record make one chat). A new chat needs titulo and at least one active
+ * member; its members are plain members (the ERP manages them), nombre is
+ * the titulo. Events: chat:nuevo to each added member, chat:eliminado to
+ * each removed one, chat:miembros and a sistema message when membership
+ * changed, chat:actualizado when titulo or url changed. Nothing changed:
+ * nothing written. *out is the Chat (public view, with contexto). */
+int chat_contexto_put(struct db *d, struct arena *a, const struct chat_contexto_in *in,
+                      bool *created, json_object **out, struct err *e);
+
+/* The live chat of record (tipo, clave) as p sees it, when p is a member
+ * (or holds 565); ERR_NOT_FOUND otherwise, as for a chat that is not
+ * there. */
+int chat_contexto_get(struct db *d, struct arena *a, const struct principal *p, const char *tipo,
+                      const char *clave, json_object **out, struct err *e);
 
 #endif

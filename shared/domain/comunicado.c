@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "domain/audit.h"
 #include "domain/evt.h"
 #include "core/jsonx.h"
 #include "domain/media.h"
@@ -591,7 +592,7 @@ int com_readers(struct db *d, struct arena *a, const struct principal *p, long l
 
 static const char com_sql_delete[] =
     "UPDATE comunicados SET deleted_at = now(), eliminado_por = $2, updated_at = now()"
-    " WHERE id = $1 AND deleted_at IS NULL RETURNING autor_id, para_todos";
+    " WHERE id = $1 AND deleted_at IS NULL RETURNING autor_id, para_todos, titulo, created_at";
 
 static const char com_sql_exists[] = "SELECT 1 FROM comunicados WHERE id = $1";
 
@@ -617,6 +618,15 @@ int com_delete(struct db *d, struct arena *a, const struct principal *p, long lo
         }
     } else {
         struct com_acc c = { db_get_ll(r, 0, 0), true, db_get_bool(r, 0, 1), false, false };
+        json_object *antes = jsonx_own(a, json_object_new_object());
+        json_object_object_add(antes, "autor_id", jsonx_id(db_get(r, 0, 0)));
+        json_object_object_add(antes, "titulo", jsonx_str(db_get(r, 0, 2)));
+        json_object_object_add(antes, "created_at", jsonx_ts(db_get(r, 0, 3)));
+        json_object *desp = jsonx_own(a, json_object_new_object());
+        json_object_object_add(desp, "eliminado", json_object_new_boolean(true));
+        struct audit_obj obj = { "comunicado", id, 0 };
+        if (audit_add(d, a, p, "comunicado.eliminado", &obj, antes, desp, e) < 0)
+            goto cleanup;
         json_object *ev = jsonx_own(a, json_object_new_object());
         json_object_object_add(ev, "comunicado_id", json_object_new_int64(id));
         if (com_fanout(d, a, id, &c, p->id, EVT_COMUNICADO_ELIMINADO, ev, e) < 0)

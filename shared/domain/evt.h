@@ -81,7 +81,7 @@ enum { EVT_F_MEMBERSHIP = 1, EVT_F_COSTLY = 2, EVT_F_INTERNAL = 4 };
       EVT_STORED, 0, "the author and each recipient")                                       \
     X(EVT_CHAT_TYPING, "chat:typing", EVT_C, EVT_INBOUND, EVT_F_COSTLY,                      \
       "rtd: becomes chat:escribiendo")                                                      \
-    X(EVT_PRESENCE_STATUS, "presence:status", EVT_U, EVT_INBOUND, 0,                         \
+    X(EVT_PRESENCE_STATUS, "presence:status", EVT_U, EVT_INBOUND, EVT_F_COSTLY,              \
       "rtd: the socket's activity for presence")                                            \
     X(EVT_CHAT_MARCAR_LEIDO, "chat:marcar_leido", EVT_C, EVT_INBOUND, EVT_F_COSTLY,          \
       "rtd: msg_mark_read")                                                                 \
@@ -110,16 +110,19 @@ const struct evt_kind *evt_find(const char *name);
 /* Writes one stored event of kind id to room room_id of kind room (0 for
  * EVT_ROOM_ALL), with payload (borrowed; serialised now) and the chat and
  * user it concerns (0 for none). Must run inside a transaction. A room the
- * kind is not sent to is ERR_INTERNAL. Returns the event id or -1 with e. */
-long long evt_emit(struct db *d, struct arena *a, enum evt_id id, enum evt_room room,
-                   long long room_id, json_object *payload, long long chat_id,
-                   long long usuario_id, struct err *e);
+ * kind is not sent to is ERR_INTERNAL. The insert is deferred (db_defer):
+ * it goes to the server with the transaction's next statement or its
+ * COMMIT, in the same round trip; a failure of it fails that call. Once
+ * inserted, the NOTIFY {"id":N,"tipo":"...","sala":"..."} is queued for
+ * after the commit. Returns 0, or -1 with e. */
+int evt_emit(struct db *d, struct arena *a, enum evt_id id, enum evt_room room,
+             long long room_id, json_object *payload, long long chat_id, long long usuario_id,
+             struct err *e);
 
 /* The writer under evt_emit: tipo (an API.md §5 name), sala ("chat:12",
- * "user:5", "todos"). Queues the NOTIFY {"id":N,"tipo":"...","sala":"..."}
- * for after the commit. Returns the new event id, or -1 with e. */
-long long evt_add(struct db *d, struct arena *a, const char *tipo, const char *sala,
-                  json_object *payload, long long chat_id, long long usuario_id,
-                  struct err *e);
+ * "user:5", "todos"). Same deferral and result as evt_emit. Only evt.c
+ * calls it (`make check` holds that). */
+int evt_add(struct db *d, struct arena *a, const char *tipo, const char *sala,
+            json_object *payload, long long chat_id, long long usuario_id, struct err *e);
 
 #endif

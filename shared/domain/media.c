@@ -298,6 +298,12 @@ static int media_purge_one(struct db *d, struct arena *a, struct media_store *s,
     return 0;
 }
 
+int media_purge_file(struct db *d, struct arena *a, struct media_store *s, long long media_id,
+                     const char *key, struct err *e)
+{
+    return media_purge_one(d, a, s, media_id, key, e);
+}
+
 int media_purge(struct db *d, struct arena *a, struct media_store *s, long long media_id,
                 struct err *e)
 {
@@ -318,6 +324,10 @@ int media_purge(struct db *d, struct arena *a, struct media_store *s, long long 
 static const char media_sql_prunable[] =
     "SELECT m.id, m.storage_key FROM media m"
     " WHERE m.purged_at IS NULL AND m.id > $3 AND $1 > 0"
+    /* a legal hold keeps the files of its chats and of its users' announcements */
+    "   AND NOT EXISTS (SELECT 1 FROM mensajes x WHERE x.media_id = m.id AND chat_retenido(x.chat_id))"
+    "   AND NOT EXISTS (SELECT 1 FROM comunicados co JOIN usuarios u ON u.id = co.autor_id"
+    "                    WHERE co.media_id = m.id AND u.conservar)"
     "   AND (m.deleted_at < now() - make_interval(days => $1)"
     "        OR (m.created_at < now() - make_interval(days => $1)"
     "            AND NOT EXISTS (SELECT 1 FROM mensajes x JOIN chats c ON c.id = x.chat_id"

@@ -176,6 +176,12 @@ int media_discard(struct db *d, struct arena *a, long long media_id, struct err 
 int media_purge(struct db *d, struct arena *a, struct media_store *s, long long media_id,
                 struct err *e);
 
+/* Removes the file stored under key and marks media_id purged (and hidden)
+ * whatever its state: the retention run's removal of old media. Outside a
+ * transaction. 0, or -1 with e (the file stays for the next run). */
+int media_purge_file(struct db *d, struct arena *a, struct media_store *s, long long media_id,
+                     const char *key, struct err *e);
+
 /* Removes the files of every media discarded, hidden or never attached
  * for more than retention_days (0: none), marking each purged_at; *purged
  * gets the count. A file that cannot be removed is logged and retried at

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "domain/audit.h"
 #include "domain/evt.h"
 #include "core/jsonx.h"
 
@@ -56,6 +57,7 @@ static bool usr_same(const char *claim, const char *stored)
 static const char usr_sql_by_erp[] =
     "SELECT id, activo, nombre, email, imagen_url, puesto, departamento, permisos::text"
     " FROM usuarios WHERE id_erp = $1";
+static const struct db_stmt usr_st_by_erp = { "usr_by_erp", usr_sql_by_erp };
 
 static const char usr_sql_upsert[] =
     "INSERT INTO usuarios (id_erp, nombre, email, imagen_url, puesto, departamento, permisos)"
@@ -66,9 +68,45 @@ static const char usr_sql_upsert[] =
     "  departamento = COALESCE($6, usuarios.departamento), permisos = $7::int[],"
     "  updated_at = now()"
     " RETURNING id, activo, nombre";
+static const struct db_stmt usr_st_upsert = { "usr_upsert", usr_sql_upsert };
 
-int usr_login(struct db *d, struct arena *a, const struct token_claims *c,
-              struct principal *out, struct err *e)
+/* The user's live chats, for a socket's rooms: by usuarios_chat's
+ * usuario_id index. */
+#define USR_CHATS_OF(U)                                                              \
+    "(SELECT coalesce(array_agg(uc.chat_id), '{}') FROM usuarios_chat uc"          \
+    "  JOIN chats c ON c.id = uc.chat_id WHERE uc.usuario_id = " U                    \
+    "  AND c.deleted_at IS NULL)::text"
+
+static const char usr_sql_by_erp_chats[] =
+    "SELECT id, activo, nombre, email, imagen_url, puesto, departamento, permisos::text, "
+    USR_CHATS_OF("usuarios.id") " FROM usuarios WHERE id_erp = $1";
+static const struct db_stmt usr_st_by_erp_chats = { "usr_by_erp_chats", usr_sql_by_erp_chats };
+static const char usr_sql_chats[] = "SELECT " USR_CHATS_OF("$1::bigint");
+static const struct db_stmt usr_st_chats = { "usr_chats", usr_sql_chats };
+
+/* "{1,2,3}" -> ids in the arena. */
+static long long *usr_parse_ids(struct arena *a, const char *t, size_t *n)
+{
+    size_t cap = 1;
+    for (const char *q = t; *q; q++)
+        cap += *q == ',';
+    long long *ids = arena_alloc(a, sizeof(*ids) * cap);
+    *n = 0;
+    for (const char *q = t; *q;) {
+        if (*q >= '0' && *q <= '9') {
+            char *end;
+            ids[(*n)++] = strtoll(q, &end, 10);
+            q = end;
+        } else {
+            q++;
+        }
+    }
+    return ids;
+}
+
+static int usr_login_sql(struct db *d, struct arena *a, const struct token_claims *c,
+                         struct principal *out, const long long **chats, size_t *nchats,
+                         struct err *e)
 {
     memset(out, 0, sizeof(*out));
     if (c->service) {
@@ -77,7 +115,7 @@ int usr_login(struct db *d, struct arena *a, const struct token_claims *c,
     }
     const char *perms = usr_perm_text(a, c->permisos, c->npermisos);
     const char *p1[1] = { c->id_erp };
-    PGresult *r = db_exec(d, a, usr_sql_by_erp, 1, p1, e);
+    PGresult *r = db_run(d, a, chats ? &usr_st_by_erp_chats : &usr_st_by_erp, 1, p1, e);
     if (!r)
         return -1;
     bool need = PQntuples(r) == 0;
@@ -86,10 +124,11 @@ int usr_login(struct db *d, struct arena *a, const struct token_claims *c,
                !usr_same(c->imagen, db_get(r, 0, 4)) || !usr_same(c->puesto, db_get(r, 0, 5)) ||
                !usr_same(c->departamento, db_get(r, 0, 6)) ||
                strcmp(perms, db_get(r, 0, 7) ? db_get(r, 0, 7) : "") != 0;
+    const char *chat_text = !need && chats ? db_get(r, 0, 8) : NULL;
     if (need) {
         const char *p[7] = { c->id_erp, c->nombre, c->email, c->imagen, c->puesto,
                              c->departamento, perms };
-        r = db_exec(d, a, usr_sql_upsert, 7, p, e);
+        r = db_run(d, a, &usr_st_upsert, 7, p, e);
         if (!r)
             return -1;
     }
@@ -102,16 +141,67 @@ int usr_login(struct db *d, struct arena *a, const struct token_claims *c,
     memcpy(pp, c->permisos, sizeof(int) * c->npermisos);
     out->permisos = pp;
     out->npermisos = c->npermisos;
+    if (chats) {
+        if (!chat_text) {
+            /* the row was just written: its chats in a second statement */
+            const char *p[1] = { db_ll(a, out->id) };
+            if (!(r = db_run(d, a, &usr_st_chats, 1, p, e)))
+                return -1;
+            chat_text = db_get(r, 0, 0);
+        }
+        *chats = usr_parse_ids(a, chat_text ? chat_text : "", nchats);
+    }
+    return 0;
+}
+
+int usr_login(struct db *d, struct arena *a, const struct token_claims *c,
+              struct principal *out, struct err *e)
+{
+    return usr_login_sql(d, a, c, out, NULL, NULL, e);
+}
+
+int usr_login_chats(struct db *d, struct arena *a, const struct token_claims *c,
+                    struct principal *out, const long long **chats, size_t *nchats,
+                    struct err *e)
+{
+    return usr_login_sql(d, a, c, out, chats, nchats, e);
+}
+
+static const char usr_sql_principal[] =
+    "SELECT id_erp, nombre, permisos::text, activo FROM usuarios WHERE id = $1";
+static const struct db_stmt usr_st_principal = { "usr_principal", usr_sql_principal };
+
+int usr_principal(struct db *d, struct arena *a, long long id, struct principal *p,
+                  struct err *e)
+{
+    const char *params[1] = { db_ll(a, id) };
+    PGresult *r = db_run(d, a, &usr_st_principal, 1, params, e);
+    if (!r)
+        return -1;
+    if (PQntuples(r) == 0 || !db_get_bool(r, 0, 3))
+        return err_set(e, ERR_DEACTIVATED, NULL);
+    memset(p, 0, sizeof(*p));
+    p->id = id;
+    p->id_erp = arena_strdup(a, db_get(r, 0, 0));
+    p->nombre = arena_strdup(a, db_get(r, 0, 1));
+    size_t n = 0;
+    const long long *perm = usr_parse_ids(a, db_get(r, 0, 2) ? db_get(r, 0, 2) : "", &n);
+    int *perms = arena_alloc(a, sizeof(int) * (n ? n : 1));
+    for (size_t i = 0; i < n; i++)
+        perms[i] = (int)perm[i];
+    p->permisos = perms;
+    p->npermisos = n;
     return 0;
 }
 
 static const char usr_sql_get[] = "SELECT " USR_COLS " FROM usuarios u WHERE u.id = $1";
+static const struct db_stmt usr_st_get = { "usr_get", usr_sql_get };
 
 int usr_get(struct db *d, struct arena *a, long long id, bool service_view,
             json_object **out, struct err *e)
 {
     const char *p[1] = { db_ll(a, id) };
-    PGresult *r = db_exec(d, a, usr_sql_get, 1, p, e);
+    PGresult *r = db_run(d, a, &usr_st_get, 1, p, e);
     if (!r)
         return -1;
     if (PQntuples(r) == 0)
@@ -132,13 +222,14 @@ static const char usr_sql_search[] =
     "  AND ($2::bigint IS NULL OR (lower(u.nombre), u.id) >"
     "       (SELECT lower(nombre), id FROM usuarios WHERE id = $2))"
     " ORDER BY lower(u.nombre), u.id LIMIT $3";
+static const struct db_stmt usr_st_search = { "usr_search", usr_sql_search };
 
 int usr_search(struct db *d, struct arena *a, const char *q, long long antes, int limite,
                json_object **out_array, bool *hay_mas, struct err *e)
 {
     const char *p[3] = { q && *q ? q : NULL, antes > 0 ? db_ll(a, antes) : NULL,
                          db_ll(a, limite + 1) };
-    PGresult *r = db_exec(d, a, usr_sql_search, 3, p, e);
+    PGresult *r = db_run(d, a, &usr_st_search, 3, p, e);
     if (!r)
         return -1;
     int n = PQntuples(r);
@@ -150,15 +241,25 @@ int usr_search(struct db *d, struct arena *a, const char *q, long long antes, in
     return 0;
 }
 
+/* When someone was last seen is shown only to people who share a live chat
+ * with them (and to themselves): the same people who get their presence
+ * events. */
 static const char usr_sql_presence[] =
-    "SELECT u.id, " USR_SHOWN_ESTATUS("u") ", u.ultima_conexion"
+    "SELECT u.id, " USR_SHOWN_ESTATUS("u") ","
+    " CASE WHEN u.id = $2 OR EXISTS ("
+    "   SELECT 1 FROM usuarios_chat mine"
+    "   JOIN usuarios_chat theirs ON theirs.chat_id = mine.chat_id AND theirs.usuario_id = u.id"
+    "   JOIN chats c ON c.id = mine.chat_id AND c.deleted_at IS NULL"
+    "   WHERE mine.usuario_id = $2)"
+    " THEN u.ultima_conexion END"
     " FROM usuarios u WHERE u.id = ANY($1::bigint[]) ORDER BY u.id";
+static const struct db_stmt usr_st_presence = { "usr_presence", usr_sql_presence };
 
-int usr_presence(struct db *d, struct arena *a, const long long *ids, size_t n,
-                 json_object **out_array, struct err *e)
+int usr_presence(struct db *d, struct arena *a, long long viewer, const long long *ids,
+                 size_t n, json_object **out_array, struct err *e)
 {
-    const char *p[1] = { db_ll_array(a, ids, n) };
-    PGresult *r = db_exec(d, a, usr_sql_presence, 1, p, e);
+    const char *p[2] = { db_ll_array(a, ids, n), arena_printf(a, "%lld", viewer) };
+    PGresult *r = db_run(d, a, &usr_st_presence, 2, p, e);
     if (!r)
         return -1;
     json_object *arr = jsonx_own(a, json_object_new_array());
@@ -181,6 +282,7 @@ static const char usr_sql_provision[] =
     "  puesto = COALESCE($4, u.puesto), departamento = COALESCE($5, u.departamento),"
     "  imagen_url = COALESCE($6, u.imagen_url), updated_at = now()"
     " RETURNING " USR_COLS ", (xmax = 0)";
+static const struct db_stmt usr_st_provision = { "usr_provision", usr_sql_provision };
 
 int usr_provision(struct db *d, struct arena *a, const char *id_erp,
                   const struct usr_profile *p, bool *created, json_object **out,
@@ -188,7 +290,7 @@ int usr_provision(struct db *d, struct arena *a, const char *id_erp,
 {
     const char *params[6] = { id_erp, p->nombre, p->email, p->puesto, p->departamento,
                               p->imagen_url };
-    PGresult *r = db_exec(d, a, usr_sql_provision, 6, params, e);
+    PGresult *r = db_run(d, a, &usr_st_provision, 6, params, e);
     if (!r)
         return -1;
     *created = db_get_bool(r, 0, USR_NCOLS);
@@ -197,11 +299,13 @@ int usr_provision(struct db *d, struct arena *a, const char *id_erp,
 }
 
 static const char usr_sql_active[] =
-    "UPDATE usuarios u SET activo = $2::boolean,"
+    "WITH old AS (SELECT id, activo FROM usuarios WHERE id_erp = $1 FOR UPDATE)"
+    " UPDATE usuarios u SET activo = $2::boolean,"
     "  desactivado_at = CASE WHEN $2::boolean THEN NULL ELSE COALESCE(u.desactivado_at, now()) END,"
     "  estatus = CASE WHEN $2::boolean THEN u.estatus ELSE 'desconectado' END,"
     "  updated_at = now()"
-    " WHERE u.id_erp = $1 RETURNING " USR_COLS;
+    " FROM old WHERE u.id = old.id RETURNING " USR_COLS ", old.activo";
+static const struct db_stmt usr_st_active = { "usr_active", usr_sql_active };
 
 /* The presence event for user id, to everyone who shares a chat with them
  * (rtd resolves the room "presencia:<id>"). */
@@ -214,14 +318,24 @@ static int usr_status_event(struct db *d, struct arena *a, long long id, const c
     return evt_emit(d, a, EVT_USUARIO_ESTATUS, EVT_ROOM_PRESENCE, id, o, 0, id, e) < 0 ? -1 : 0;
 }
 
-int usr_set_active(struct db *d, struct arena *a, const char *id_erp, bool activo,
-                   json_object **out, struct err *e)
+/* The audit row of a lifecycle change of user id (objeto usuario). */
+static int usr_audit(struct db *d, struct arena *a, const struct principal *by,
+                     const char *accion, long long id, const char *id_erp, json_object *antes,
+                     json_object *despues, struct err *e)
+{
+    json_object_object_add(antes, "id_erp", json_object_new_string(id_erp));
+    struct audit_obj obj = { "usuario", id, 0 };
+    return audit_add(d, a, by, accion, &obj, antes, despues, e);
+}
+
+int usr_set_active(struct db *d, struct arena *a, const struct principal *by,
+                   const char *id_erp, bool activo, json_object **out, struct err *e)
 {
     int ret = -1;
     const char *p[2] = { id_erp, activo ? "true" : "false" };
     if (db_begin(d, e) < 0)
         return -1;
-    PGresult *r = db_exec(d, a, usr_sql_active, 2, p, e);
+    PGresult *r = db_run(d, a, &usr_st_active, 2, p, e);
     if (!r)
         goto cleanup;
     if (PQntuples(r) == 0) {
@@ -236,6 +350,15 @@ int usr_set_active(struct db *d, struct arena *a, const char *id_erp, bool activ
         goto cleanup;
     if (usr_status_event(d, a, id, db_get(r, 0, 7), e) < 0)
         goto cleanup;
+    if (db_get_bool(r, 0, USR_NCOLS) != activo) {
+        json_object *antes = jsonx_own(a, json_object_new_object());
+        json_object_object_add(antes, "activo", json_object_new_boolean(!activo));
+        json_object *desp = jsonx_own(a, json_object_new_object());
+        json_object_object_add(desp, "activo", json_object_new_boolean(activo));
+        if (usr_audit(d, a, by, activo ? "usuario.reactivado" : "usuario.desactivado", id, id_erp,
+                      antes, desp, e) < 0)
+            goto cleanup;
+    }
     if (db_commit(d, e) < 0)
         goto cleanup;
     *out = usr_json(a, r, 0, 0, true);
@@ -247,18 +370,23 @@ cleanup:
 }
 
 static const char usr_sql_vacation[] =
-    "UPDATE usuarios u SET vacaciones = $2::boolean,"
+    "WITH old AS (SELECT id, vacaciones, vacaciones_hasta FROM usuarios WHERE id_erp = $1 FOR UPDATE)"
+    " UPDATE usuarios u SET vacaciones = $2::boolean,"
     "  vacaciones_hasta = CASE WHEN $2::boolean THEN $3::date END, updated_at = now()"
-    " WHERE u.id_erp = $1 RETURNING " USR_COLS;
+    " FROM old WHERE u.id = old.id RETURNING " USR_COLS ", old.vacaciones, old.vacaciones_hasta,"
+    " u.vacaciones_hasta,"
+    " (old.vacaciones, old.vacaciones_hasta) IS DISTINCT FROM (u.vacaciones, u.vacaciones_hasta)";
+static const struct db_stmt usr_st_vacation = { "usr_vacation", usr_sql_vacation };
 
-int usr_set_vacation(struct db *d, struct arena *a, const char *id_erp, bool activo,
-                     const char *hasta, json_object **out, struct err *e)
+int usr_set_vacation(struct db *d, struct arena *a, const struct principal *by,
+                     const char *id_erp, bool activo, const char *hasta, json_object **out,
+                     struct err *e)
 {
     int ret = -1;
     const char *p[3] = { id_erp, activo ? "true" : "false", hasta };
     if (db_begin(d, e) < 0)
         return -1;
-    PGresult *r = db_exec(d, a, usr_sql_vacation, 3, p, e);
+    PGresult *r = db_run(d, a, &usr_st_vacation, 3, p, e);
     if (!r)
         goto cleanup;
     if (PQntuples(r) == 0) {
@@ -268,6 +396,17 @@ int usr_set_vacation(struct db *d, struct arena *a, const char *id_erp, bool act
     if (db_get_bool(r, 0, 8) &&
         usr_status_event(d, a, db_get_ll(r, 0, 0), db_get(r, 0, 7), e) < 0)
         goto cleanup;
+    if (db_get_bool(r, 0, USR_NCOLS + 3)) {
+        json_object *antes = jsonx_own(a, json_object_new_object());
+        json_object_object_add(antes, "vacaciones", json_object_new_boolean(db_get_bool(r, 0, USR_NCOLS)));
+        json_object_object_add(antes, "hasta", jsonx_str(db_get(r, 0, USR_NCOLS + 1)));
+        json_object *desp = jsonx_own(a, json_object_new_object());
+        json_object_object_add(desp, "vacaciones", json_object_new_boolean(activo));
+        json_object_object_add(desp, "hasta", jsonx_str(db_get(r, 0, USR_NCOLS + 2)));
+        if (usr_audit(d, a, by, "usuario.vacaciones", db_get_ll(r, 0, 0), id_erp, antes, desp,
+                      e) < 0)
+            goto cleanup;
+    }
     if (db_commit(d, e) < 0)
         goto cleanup;
     *out = usr_json(a, r, 0, 0, true);
@@ -283,6 +422,7 @@ static const char usr_sql_vacation_expire[] =
     " WHERE u.id IN (SELECT id FROM usuarios WHERE vacaciones AND vacaciones_hasta < current_date"
     "                ORDER BY id LIMIT 100 FOR UPDATE SKIP LOCKED)"
     " RETURNING u.id, " USR_SHOWN_ESTATUS("u");
+static const struct db_stmt usr_st_vacation_expire = { "usr_vacation_expire", usr_sql_vacation_expire };
 
 int usr_expire_vacations(struct db *d, struct arena *a, int *ended, struct err *e)
 {
@@ -291,7 +431,7 @@ int usr_expire_vacations(struct db *d, struct arena *a, int *ended, struct err *
         *ended = 0;
     if (db_begin(d, e) < 0)
         return -1;
-    PGresult *r = db_exec(d, a, usr_sql_vacation_expire, 0, NULL, e);
+    PGresult *r = db_run(d, a, &usr_st_vacation_expire, 0, NULL, e);
     if (!r)
         goto cleanup;
     for (int i = 0; i < PQntuples(r); i++)

@@ -21,6 +21,9 @@ struct principal {
     const char *nombre;
     const int *permisos;
     size_t npermisos;
+    /* where the call came from, for the audit trail (NULL when unknown) */
+    const char *solicitud;      /* request id */
+    const char *ip;             /* peer address as the web server saw it */
 };
 
 /* Permission codes of API.md §2. */
@@ -67,6 +70,16 @@ json_object *usr_json(struct arena *a, const PGresult *r, int row, int col, bool
  * with ERR_DEACTIVATED for a deactivated user. Strings live in a. */
 int usr_login(struct db *d, struct arena *a, const struct token_claims *c,
               struct principal *out, struct err *e);
+/* usr_login, plus the user's live chat ids (in a) for a socket's rooms:
+ * one round trip when the profile is unchanged, by usuarios_chat's index. */
+int usr_login_chats(struct db *d, struct arena *a, const struct token_claims *c,
+                    struct principal *out, const long long **chats, size_t *nchats,
+                    struct err *e);
+/* The principal of user id as last seen in a token (permissions as stored),
+ * for actions of an already authenticated socket; ERR_DEACTIVATED when the
+ * user is gone or deactivated. Strings live in a. */
+int usr_principal(struct db *d, struct arena *a, long long id, struct principal *p,
+                  struct err *e);
 
 /* One user by id as Usuario JSON; ERR_NOT_FOUND when none. */
 int usr_get(struct db *d, struct arena *a, long long id, bool service_view,
@@ -78,10 +91,11 @@ int usr_get(struct db *d, struct arena *a, long long id, bool service_view,
 int usr_search(struct db *d, struct arena *a, const char *q, long long antes, int limite,
                json_object **out_array, bool *hay_mas, struct err *e);
 
-/* Presence of the given ids: array of {usuario_id, estatus, ultima_conexion};
- * unknown ids are left out. */
-int usr_presence(struct db *d, struct arena *a, const long long *ids, size_t n,
-                 json_object **out_array, struct err *e);
+/* Presence of the given ids as seen by viewer: array of {usuario_id,
+ * estatus, ultima_conexion}; ultima_conexion is null for users who share
+ * no live chat with viewer (except viewer). Unknown ids are left out. */
+int usr_presence(struct db *d, struct arena *a, long long viewer, const long long *ids,
+                 size_t n, json_object **out_array, struct err *e);
 
 /* Provisioning from the ERP (§4.8). Fields may be NULL (kept as they are).
  * *created tells whether the row is new. */
@@ -93,13 +107,17 @@ int usr_provision(struct db *d, struct arena *a, const char *id_erp,
                   struct err *e);
 
 /* Deactivates (activo=false, masked; an event closes the user's sockets) or
- * reactivates the user with id_erp. ERR_NOT_FOUND when unknown. */
-int usr_set_active(struct db *d, struct arena *a, const char *id_erp, bool activo,
-                   json_object **out, struct err *e);
+ * reactivates the user with id_erp, on behalf of by (the audit actor). A
+ * change is audited (usuario.desactivado / usuario.reactivado) in its
+ * transaction. ERR_NOT_FOUND when unknown. */
+int usr_set_active(struct db *d, struct arena *a, const struct principal *by,
+                   const char *id_erp, bool activo, json_object **out, struct err *e);
 
-/* Forces or ends vacation; hasta is "YYYY-MM-DD" or NULL. */
-int usr_set_vacation(struct db *d, struct arena *a, const char *id_erp, bool activo,
-                     const char *hasta, json_object **out, struct err *e);
+/* Forces or ends vacation; hasta is "YYYY-MM-DD" or NULL. Audited
+ * (usuario.vacaciones) when it changed something. */
+int usr_set_vacation(struct db *d, struct arena *a, const struct principal *by,
+                     const char *id_erp, bool activo, const char *hasta, json_object **out,
+                     struct err *e);
 
 /* Ends the vacations whose `hasta` date has passed (at most 100 users per
  * call, rows locked with SKIP LOCKED so several callers share the work)

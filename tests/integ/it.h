@@ -32,6 +32,13 @@ struct it_resp *it_req_ex(const char *method, const char *path, const char *toke
                           const char *body, size_t body_len, const char *ctype,
                           const char *extra_header);
 
+/* it_req_ex with any number of extra header lines ("Name: value"), NULL
+ * terminated; headers may be NULL. A body is sent as ctype when given,
+ * else application/json; ctype "" sends the body with no Content-Type. */
+struct it_resp *it_req_hdrs(const char *method, const char *path, const char *token,
+                            const char *body, size_t body_len, const char *ctype,
+                            const char *const *headers);
+
 void it_free(struct it_resp *r);
 
 /* A user token for id_erp (nombre given or derived), with permisos as
@@ -53,12 +60,19 @@ json_object *it_get(const struct it_resp *r, const char *path);
 long long it_get_ll(const struct it_resp *r, const char *path);
 const char *it_get_str(const struct it_resp *r, const char *path);
 
+/* The stack's db_conninfo (from its chat.conf). */
+const char *it_conninfo(void);
+
 /* A connection to the stack's database (shared, opened on first use). */
 PGconn *it_db(void);
 
 /* Runs one SQL query with no parameters and returns the first column of the
  * first row as a number (e.g. a count); exits the test run on SQL error. */
 long long it_db_ll(const char *sql);
+
+/* Runs a statement that returns no rows (DDL, UPDATE); exits the test run
+ * on SQL error. */
+void it_db_exec(const char *sql);
 
 /* SQL on connection c (NULL: it_db()), printf-formatted from test values
  * only. A statement that fails is a test failure (CU_FAIL, with the
@@ -90,6 +104,10 @@ long long it_me_id(const char *token);
 long long it_user(const char *tag, const char *nombre, const char *permisos, char **token);
 long long it_user_provisioned(const char *tag, const char *nombre, const char *departamento,
                               const char *permisos, char **token, char *erp);
+
+/* The id_erp of usuarios.id id ("" when none), in one of it_fmt's
+ * rotating buffers. */
+const char *it_erp_of(long long id);
 
 /* it_db_ll on a formatted query: integers only, never text from outside. */
 long long it_db_llf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

@@ -70,6 +70,15 @@ struct it_resp *it_req_ex(const char *method, const char *path, const char *toke
                           const char *body, size_t body_len, const char *ctype,
                           const char *extra_header)
 {
+    const char *hs[] = { extra_header, NULL };
+    return it_req_hdrs(method, path, token, body, body ? body_len : 0, ctype,
+                       extra_header ? hs : NULL);
+}
+
+struct it_resp *it_req_hdrs(const char *method, const char *path, const char *token,
+                            const char *body, size_t body_len, const char *ctype,
+                            const char *const *headers)
+{
     struct it_resp *r = calloc(1, sizeof(*r));
     CURL *c = curl_easy_init();
     char url[4096], auth[16384], ct[256];
@@ -80,11 +89,13 @@ struct it_resp *it_req_ex(const char *method, const char *path, const char *toke
         h = curl_slist_append(h, auth);
     }
     if (body) {
-        snprintf(ct, sizeof(ct), "Content-Type: %s", ctype ? ctype : "application/json");
+        /* "Content-Type:" with no value makes curl send none */
+        snprintf(ct, sizeof(ct), "Content-Type:%s%s", ctype && !*ctype ? "" : " ",
+                 ctype ? ctype : "application/json");
         h = curl_slist_append(h, ct);
     }
-    if (extra_header)
-        h = curl_slist_append(h, extra_header);
+    for (size_t i = 0; headers && headers[i]; i++)
+        h = curl_slist_append(h, headers[i]);
     h = curl_slist_append(h, "Expect:");
     curl_easy_setopt(c, CURLOPT_URL, url);
     curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
@@ -225,6 +236,11 @@ const char *it_get_str(const struct it_resp *r, const char *path)
     return o && json_object_is_type(o, json_type_string) ? json_object_get_string(o) : NULL;
 }
 
+const char *it_conninfo(void)
+{
+    return it_config->db_conninfo;
+}
+
 PGconn *it_db(void)
 {
     if (!it_conn) {
@@ -235,6 +251,16 @@ PGconn *it_db(void)
         }
     }
     return it_conn;
+}
+
+void it_db_exec(const char *sql)
+{
+    PGresult *r = PQexec(it_db(), sql);
+    if (PQresultStatus(r) != PGRES_COMMAND_OK) {
+        fprintf(stderr, "it_db_exec(%s): %s\n", sql, PQerrorMessage(it_conn));
+        exit(2);
+    }
+    PQclear(r);
 }
 
 long long it_db_ll(const char *sql)
@@ -354,6 +380,14 @@ char *it_sql_str(PGconn *c, const char *fmt, ...)
     char *v = strdup(PQntuples(r) > 0 ? PQgetvalue(r, 0, 0) : "");
     PQclear(r);
     return v;
+}
+
+const char *it_erp_of(long long id)
+{
+    char *v = it_sql_str(NULL, "SELECT id_erp FROM usuarios WHERE id = %lld", id);
+    const char *b = it_fmt("%s", v);
+    free(v);
+    return b;
 }
 
 long long it_db_llf(const char *fmt, ...)

@@ -18,6 +18,7 @@ static void test_err__table(void)
         { ERR_RATE, 429, "limite_excedido" },
         { ERR_INTERNAL, 500, "error_interno" },
         { ERR_UNAVAILABLE, 503, "error_interno" },
+        { ERR_ORIGIN, 403, "origen_no_permitido" },
     };
     CU_ASSERT_EQUAL(sizeof(v) / sizeof(v[0]), ERR__COUNT - 1);
     for (size_t i = 0; i < sizeof(v) / sizeof(v[0]); i++) {
