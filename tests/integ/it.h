@@ -145,7 +145,8 @@ void it_expect(struct it_resp *r, long status, const char *codigo);
 
 /* A status check that stops the test (CUnit's FATAL) before the body is
  * read: the body of an unexpected status is printed, never parsed as if
- * it were the answer. Returns r. */
+ * it were the answer. Outside a test (set-up in main, before cu_run) a
+ * wrong status ends the program with status 1. Returns r. */
 struct it_resp *it_must(struct it_resp *r, long status);
 
 #endif
