@@ -12,6 +12,7 @@
 #include "domain/chat.h"
 #include "domain/comunicado.h"
 #include "domain/msg.h"
+#include "domain/usr.h"
 
 /* The query, written inline (not in a CTE) so the planner sees the words
  * and picks the index walk for common ones and the GIN index for rare
@@ -40,7 +41,7 @@
 #define BQ_MSG_OUTER(INNER, ORDER)                                               \
     "SELECT y.id, y.rank, (extract(epoch FROM m.created_at) * 1000000)::bigint,"  \
     " c.id, c.tipo, CASE WHEN c.tipo = 'grupo' THEN c.nombre ELSE"               \
-    "  (SELECT CASE WHEN u.activo THEN u.nombre ELSE 'Usuario desactivado' END"  \
+    "  (SELECT " USR_SHOWN_NOMBRE("u")                                          \
     "   FROM usuarios u WHERE u.id = CASE WHEN c.directo_a = $8 THEN c.directo_b" \
     "   ELSE c.directo_a END) END,"                                              \
     " ts_headline('public.chat_es'::regconfig, concat_ws(' · ', nullif(m.contenido, ''),"  \

@@ -194,9 +194,29 @@ static void test_busqueda__who_finds_what(void)
     CU_ASSERT(has_msg(r, m1));
     it_free(r);
 
-    /* a deactivated author is masked in the hit */
+    /* a deactivated author is masked in the hit, and so is a 1:1 chat
+     * with them (its name is the other person's) */
+    struct it_resp *dr = it_must(it_req("POST", "/chats/directo", tb,
+                                        it_fmt("{\"usuario_id\":%lld}", dd)), 201);
+    long long dchat = it_get_ll(dr, "id");
+    it_free(dr);
+    const char *wd = word("d");
+    long long dm = it_send_text(td, dchat, it_fmt("privado %s", wd));
+    dr = buscar(tb, it_fmt("q=%s", wd));
+    CU_ASSERT_EQUAL(nres(dr), 1);
+    CU_ASSERT_EQUAL(res_msg_id(dr, 0), dm);
+    CU_ASSERT_STRING_EQUAL(json_object_get_string(json_object_object_get(
+                               json_object_object_get(res(dr, 0), "chat"), "nombre")), "Wilma Baja");
+    it_free(dr);
     it_expect(it_req("POST", it_fmt("/interno/usuarios/%s/desactivar", it_erp_of(dd)), svc, NULL),
               200, NULL);
+    dr = buscar(tb, it_fmt("q=%s", wd));
+    CU_ASSERT_EQUAL(nres(dr), 1);
+    CU_ASSERT_STRING_EQUAL(json_object_get_string(json_object_object_get(
+                               json_object_object_get(res(dr, 0), "chat"), "nombre")),
+                           "Usuario desactivado");
+    CU_ASSERT(strstr(dr->body, "Wilma") == NULL);
+    it_free(dr);
     r = buscar(tb, it_fmt("q=secreto+%s", w));
     CU_ASSERT_EQUAL(nres(r), 1);
     json_object *autor = json_object_object_get(json_object_object_get(res(r, 0), "mensaje"), "autor");
@@ -229,6 +249,7 @@ static void test_busqueda__who_finds_what(void)
     free(tc);
     free(td);
     free((void *)w);
+    free((void *)wd);
 }
 
 static void test_busqueda__filters(void)
