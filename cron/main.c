@@ -145,6 +145,8 @@ static int cmd_token(struct cfg *c, int argc, char **argv)
 /* Sorted by name; `help` prints it. */
 static const struct command commands[] = {
     { "config-check", cmd_config_check, "load and validate the configuration, then exit" },
+    { "digest", cron_digest,
+      "e-mail each user a digest of chats unread past the delay (--loop SECONDS)" },
     { "help", cmd_help, "list the subcommands" },
     { "migrate", cmd_migrate, "apply pending database migrations" },
     { "prune", cron_prune, "remove media files and eventos rows past their retention" },

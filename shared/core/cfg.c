@@ -14,6 +14,7 @@
 
 #define OFF(f) ((unsigned)offsetof(struct cfg, f))
 
+static const char *const cfg_tls[] = { "ninguno", "opcional", "obligatorio", NULL };
 static const char *const cfg_levels[] = { "debug", "info", "warn", "error", NULL };
 static const char *const cfg_algs[] = { "HS256", "HS384", "HS512", "RS256", "RS384",
                                         "RS512", "ES256", "ES384", "ES512", NULL };
@@ -65,6 +66,16 @@ const struct cfg_key cfg_keys[] = {
     { "expo_access_token", CFG_STR, "", 0, 0, NULL, OFF(expo_access_token) },
     { "push_max_attempts", CFG_INT, "8", 1, 100, NULL, OFF(push_max_attempts) },
     { "push_lease_seconds", CFG_INT, "60", 5, 3600, NULL, OFF(push_lease_seconds) },
+    { "smtp_url", CFG_STR, "", 0, 0, NULL, OFF(smtp_url) },
+    { "smtp_usuario", CFG_STR, "", 0, 0, NULL, OFF(smtp_usuario) },
+    { "smtp_clave", CFG_STR, "", 0, 0, NULL, OFF(smtp_clave) },
+    { "smtp_tls", CFG_STR, "opcional", 0, 0, cfg_tls, OFF(smtp_tls) },
+    { "smtp_remitente", CFG_STR, "Chat <chat@localhost>", 0, 0, NULL, OFF(smtp_remitente) },
+    { "resumen_retraso_minutos", CFG_INT, "60", 1, 10080, NULL, OFF(resumen_retraso_minutos) },
+    { "resumen_en_vacaciones", CFG_BOOL, "off", 0, 0, NULL, OFF(resumen_en_vacaciones) },
+    { "resumen_max_intentos", CFG_INT, "8", 1, 100, NULL, OFF(resumen_max_intentos) },
+    { "url_publica", CFG_STR, "http://localhost:8080", 0, 0, NULL, OFF(url_publica) },
+    { "enlaces_registros", CFG_STR, "", 0, 0, NULL, OFF(enlaces_registros) },
     { NULL, 0, NULL, 0, 0, NULL, 0 },
 };
 
@@ -197,6 +208,38 @@ cleanup:
     return ret;
 }
 
+/* enlaces_registros: whitespace-separated "tipo=url" items, tipo of
+ * [a-z0-9_], url http(s):// or /path holding {clave}, no quotes or <>. */
+static int cfg_links_check(const char *s, char *why, unsigned whylen)
+{
+    while (*s) {
+        size_t n = strcspn(s, " \t");
+        if (n > 0) {
+            const char *eq = memchr(s, '=', n);
+            size_t tl = eq ? (size_t)(eq - s) : 0;
+            const char *u = eq ? eq + 1 : "";
+            size_t ul = eq ? n - tl - 1 : 0;
+            bool ok = eq && tl >= 1 && tl <= 50 &&
+                      strspn(s, "abcdefghijklmnopqrstuvwxyz0123456789_") >= tl && ul > 0 &&
+                      (strncmp(u, "https://", 8) == 0 || strncmp(u, "http://", 7) == 0 ||
+                       (u[0] == '/' && u[1] != '/'));
+            if (ok) {
+                char *item = strndup(u, ul);
+                ok = item && strstr(item, "{clave}") && !strpbrk(item, "\"'<>\\");
+                free(item);
+            }
+            if (!ok) {
+                snprintf(why, whylen, "enlaces_registros: each item must be tipo=url with {clave}"
+                         " in the url (\"pedido=https://erp/pedidos/{clave}\")");
+                return -1;
+            }
+        }
+        s += n;
+        s += strspn(s, " \t");
+    }
+    return 0;
+}
+
 /* Checks that go across keys. */
 static int cfg_validate(struct cfg *c, char *why, unsigned whylen)
 {
@@ -229,6 +272,24 @@ static int cfg_validate(struct cfg *c, char *why, unsigned whylen)
         snprintf(why, whylen, "expo_url: must start with http:// or https://");
         return -1;
     }
+    if (c->smtp_url[0] && strncmp(c->smtp_url, "smtp://", 7) != 0 &&
+        strncmp(c->smtp_url, "smtps://", 8) != 0) {
+        snprintf(why, whylen, "smtp_url: must start with smtp:// or smtps:// (or be empty: no digest)");
+        return -1;
+    }
+    {
+        const char *lt = strchr(c->smtp_remitente, '<'), *at = strchr(c->smtp_remitente, '@');
+        if (!at || strpbrk(c->smtp_remitente, "\r\n") || (lt && !strchr(lt, '>'))) {
+            snprintf(why, whylen, "smtp_remitente: must be an address (\"Nombre <correo@dominio>\")");
+            return -1;
+        }
+    }
+    if (strncmp(c->url_publica, "http://", 7) != 0 && strncmp(c->url_publica, "https://", 8) != 0) {
+        snprintf(why, whylen, "url_publica: must start with http:// or https://");
+        return -1;
+    }
+    if (cfg_links_check(c->enlaces_registros, why, whylen) < 0)
+        return -1;
     if (c->media_dir[0] == '\0' || c->fcgi_listen[0] == '\0') {
         snprintf(why, whylen, "%s: must not be empty", c->media_dir[0] ? "fcgi_listen" : "media_dir");
         return -1;
