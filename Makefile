@@ -24,7 +24,7 @@ CFLAGS   ?= $(OPT) -g
 ALL_CFLAGS = -std=gnu11 -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wno-format-nonliteral \
              -D_GNU_SOURCE -DCHAT_VERSION='"$(VERSION)"' -Ishared -I$(B)/gen \
              $(PKG_CFLAGS) $(SANFLAGS) $(CFLAGS)
-LDLIBS_ALL = -lfcgi $(PKG_LIBS) -lpthread -lm
+LDLIBS_ALL = -lfcgi $(PKG_LIBS) -lev -lpthread -lm
 ALL_LDFLAGS = $(SANFLAGS) $(LDFLAGS)
 
 SHARED_SRC := $(sort $(wildcard shared/core/*.c shared/wire/*.c shared/domain/*.c))
@@ -45,7 +45,7 @@ UNIT_BIN   := $(UNIT_SRC:tests/unit/%.c=$(B)/tests/%)
 INTEG_BIN  := $(INTEG_SRC:tests/integ/%.c=$(B)/tests/integ/%)
 PROGS      := $(B)/bin/chat-fcgi $(B)/bin/chat-cron $(if $(RTD_SRC),$(B)/bin/chat-rtd)
 
-.PHONY: all deps run start stop check test test-unit test-integ test-san clean install bench
+.PHONY: all deps run start stop check test test-unit test-integ test-san clean install bench fuzz fuzz-build
 .DEFAULT_GOAL := all
 
 all: $(PROGS) $(UNIT_BIN) $(INTEG_BIN)
@@ -88,6 +88,40 @@ $(B)/tests/integ/test_%: tests/integ/test_%.c $(INTEG_LIB) $(LIB) $(wildcard tes
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -Itests/unit -Itests/integ $(ALL_LDFLAGS) -o $@ $< $(INTEG_LIB) $(LIB) $(LDLIBS_ALL) -lcunit
 
+# libFuzzer harnesses (tests/fuzz/, clang) under ASan/UBSan, in build/fuzz.
+# `make fuzz` runs each for FUZZ_SECONDS (default 60), one after another,
+# starting from the committed seeds (tests/fuzz/corpus/<name>/) plus what
+# earlier runs found (build/fuzz/corpus/<name>/); `make test` runs each
+# for FUZZ_BRIEF seconds (default 2). A crash leaves its input in
+# build/fuzz/ and fails the run.
+FUZZ_CC    ?= clang
+FUZZ_B     := build/fuzz
+FUZZ_FLAGS := -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=undefined \
+              -fno-omit-frame-pointer -O1 -g
+FUZZ_CFLAGS = -std=gnu11 -Wall -Wextra -Werror -Wno-unknown-warning-option \
+              -D_GNU_SOURCE -DCHAT_VERSION='"$(VERSION)"' -Ishared -I$(FUZZ_B)/gen \
+              $(PKG_CFLAGS) $(FUZZ_FLAGS)
+FUZZ_SRC   := $(sort $(wildcard tests/fuzz/fuzz_*.c))
+FUZZ_BIN   := $(FUZZ_SRC:tests/fuzz/%.c=$(FUZZ_B)/%)
+FUZZ_OBJ   := $(SHARED_SRC:%.c=$(FUZZ_B)/obj/%.o)
+FUZZ_SECONDS ?= 60
+FUZZ_BRIEF ?= 2
+
+$(FUZZ_B)/obj/%.o: %.c $(wildcard shared/*/*.h) Makefile
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -c -o $@ $<
+
+$(FUZZ_B)/libchat.a: $(FUZZ_OBJ)
+	rm -f $@ && ar rcs $@ $^
+
+$(FUZZ_B)/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_B)/libchat.a
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $< $(FUZZ_B)/libchat.a $(LDLIBS_ALL)
+
+fuzz-build: $(FUZZ_BIN)
+
+fuzz: fuzz-build
+	@bash scripts/fuzz.sh $(FUZZ_SECONDS) $(FUZZ_BIN)
+
 deps:
 	@bash scripts/deps.sh
 
@@ -120,6 +154,8 @@ check:
 test: deps check
 	$(MAKE) all
 	@bash scripts/run-tests.sh all build
+	$(MAKE) fuzz-build
+	@bash scripts/fuzz.sh $(FUZZ_BRIEF) $(FUZZ_BIN)
 
 bench: deps all
 	@bash scripts/bench.sh

@@ -10,6 +10,7 @@
 #include "cron.h"
 #include "core/log.h"
 #include "core/migrate.h"
+#include "metrics.h"
 #include "prune.h"
 #include "wire/token.h"
 
@@ -148,6 +149,8 @@ static const struct command commands[] = {
     { "digest", cron_digest,
       "e-mail each user a digest of chats unread past the delay (--loop SECONDS)" },
     { "help", cmd_help, "list the subcommands" },
+    { "metrics", cron_metrics,
+      "Prometheus text of the push queue, eventos and chat-cron's counters (--out FILE)" },
     { "migrate", cmd_migrate, "apply pending database migrations" },
     { "prune", cron_prune, "remove media files and eventos rows past their retention" },
     { "push", cron_push, "send the push queue to Expo (--loop SECONDS: repeat until SIGTERM)" },

@@ -8,6 +8,7 @@
 
 #include "core/app.h"
 #include "core/log.h"
+#include "metrics.h"
 #include "domain/media.h"
 #include "domain/retention.h"
 
@@ -90,6 +91,10 @@ int cron_prune(struct cfg *c, int argc, char **argv)
     if (prune_eventos(d, a, c->eventos_retention_days, &eventos, &e) < 0)
         failed = 1;
     db_exec(d, a, prune_sql_unlock, 0, NULL, &e);
+    static const char *const names[] = { "prune_runs", "prune_failed_runs",
+                                         "prune_eventos_deleted", "prune_media_purged" };
+    const long long v[] = { 1, failed, eventos, purged };
+    cron_count(d, a, names, v, 4);
     log_info("event=prune media_purged=%ld tmp_removed=%ld eventos_deleted=%lld failed=%d",
              purged, swept, eventos, failed);
     printf("prune: %ld media files removed, %ld temporary files removed, %lld eventos deleted\n",

@@ -15,6 +15,7 @@
 
 #include "core/app.h"
 #include "cron.h"
+#include "metrics.h"
 #include "wire/expo.h"
 #include "core/jsonx.h"
 #include "core/log.h"
@@ -310,6 +311,12 @@ static int push_batch(struct push_sender *s, int *claimed)
             dead++;
     }
     int ret = push_record(s, rows, n, lease, claimed_at);
+    if (ret == 0) {
+        static const char *const names[] = { "push_sent", "push_retried", "push_given_up",
+                                             "push_devices_unregistered" };
+        const long long v[] = { ok, retry, dead, unreg };
+        cron_count(s->db, s->a, names, v, 4);
+    }
     log_info("event=push_batch rows=%d ok=%d retry=%d dead=%d unregistered=%d requests=%d "
              "http=%ld ms=%.0f recorded=%d",
              n, ok, retry, dead, unreg, s->requests, s->status, push_ms_since(&s->claimed),

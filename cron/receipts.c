@@ -13,6 +13,7 @@
 
 #include "core/app.h"
 #include "cron.h"
+#include "metrics.h"
 #include "wire/expo.h"
 #include "core/jsonx.h"
 #include "core/log.h"
@@ -214,6 +215,15 @@ static int rcpt_pass(void *ud)
     clock_gettime(CLOCK_MONOTONIC, &t1);
     double ms = (double)(t1.tv_sec - t0.tv_sec) * 1e3 + (double)(t1.tv_nsec - t0.tv_nsec) / 1e6;
     /* a quiet pass (nothing sent lately) logs only at debug level */
+    {
+        static const char *const names[] = { "push_delivered", "push_failed", "push_requeued",
+                                             "push_receipt_unknown",
+                                             "push_devices_unregistered" };
+        const long long v[] = { cnt.delivered, cnt.failed, cnt.requeued, unknown,
+                                cnt.unregistered };
+        arena_reset(k->a);
+        cron_count(k->db, k->a, names, v, 5);
+    }
     log_msg(cnt.asked || unknown ? LOG_INFO : LOG_DEBUG,
             "event=receipts asked=%d delivered=%d failed=%d requeued=%d devices_deleted=%d "
             "waiting=%d unknown=%d requests=%d ms=%.0f",

@@ -139,6 +139,7 @@ static int media_receive(struct req *rq, struct media_upload *u, struct err *e)
     /* the file, its framing and a few small fields; more is refused */
     struct media_body body = { .in = rq->fx->in,
                                .cap = (unsigned long long)u->max + MEDIA_FORM_OVERHEAD };
+    rq->streamed = true;
     const char *cl = http_env(rq, "CONTENT_LENGTH");
     if (cl && *cl) {
         char *end;
@@ -188,6 +189,7 @@ int h_media_upload(struct req *rq, struct err *e)
     if (!u.store) {
         struct media_body body = { .in = rq->fx->in, .cap = (unsigned long long)u.max +
                                                                2 * MEDIA_FORM_OVERHEAD };
+        rq->streamed = true;
         media_body_drain(&body);
         return -1;
     }

@@ -33,6 +33,9 @@ int h_me(struct req *rq, struct err *e)
     for (size_t i = 0; i < rq->who.npermisos; i++)
         json_object_array_add(perms, json_object_new_int(rq->who.permisos[i]));
     json_object_object_add(o, "permisos", perms);
+    /* the audit page's link: whether the token holds auditoria_permiso */
+    json_object_object_add(o, "auditor",
+                           json_object_new_boolean(usr_can(&rq->who, rq->cfg->auditoria_permiso)));
     json_object *rtd = json_object_new_object();
     json_object_object_add(rtd, "path", json_object_new_string("/chat/socket.io"));
     json_object_object_add(o, "rtd", rtd);

@@ -100,6 +100,18 @@ int http_read_body(struct req *rq, size_t max, struct err *e)
     return 0;
 }
 
+void http_drain(struct req *rq, unsigned long long max)
+{
+    char buf[16384];
+    unsigned long long got = 0;
+    while (got < max) {
+        int r = FCGX_GetStr(buf, (int)sizeof(buf), rq->fx->in);
+        if (r <= 0)
+            break;
+        got += (unsigned long long)r;
+    }
+}
+
 static int http_query_id(struct req *rq, const char *name, long long *out, struct err *e)
 {
     bool bad = false;
@@ -184,6 +196,11 @@ static void http_head(struct req *rq, int status, const char *ctype)
     FCGX_PutS("\r\n", rq->fx->out);
 }
 
+void http_stream_start(struct req *rq, int status, const char *ctype)
+{
+    http_head(rq, status, ctype);
+}
+
 int http_json(struct req *rq, int status, json_object *o)
 {
     jsonx_own(rq->a, o);
@@ -204,9 +221,19 @@ int http_error(struct req *rq, const struct err *e)
     const char *msg = (code == ERR_INTERNAL || !e->msg[0]) ? err_default_msg(code) : e->msg;
     json_object_object_add(in, "mensaje", json_object_new_string(msg));
     json_object_object_add(o, "error", in);
-    if (code == ERR_RATE)
-        http_header(rq, "Retry-After: 1");
+    if (code == ERR_RATE) {
+        char ra[40];
+        snprintf(ra, sizeof(ra), "Retry-After: %d", rq->retry_after > 0 ? rq->retry_after : 1);
+        http_header(rq, ra);
+    }
     return http_json(rq, rq->force_status ? rq->force_status : err_status(code), o);
+}
+
+int http_text(struct req *rq, int status, const char *ctype, const char *body, size_t len)
+{
+    http_head(rq, status, ctype);
+    FCGX_PutStr(body, (int)len, rq->fx->out);
+    return 0;
 }
 
 int http_empty(struct req *rq, int status)

@@ -22,6 +22,8 @@ struct worker {
     struct db *db;
     struct arena *arena;
     unsigned long served;
+    struct fcgi_metrics *metrics;   /* shared with every worker; may be NULL */
+    const char *const *route_names; /* "METHOD pattern" for each route */
 };
 
 struct req {
@@ -41,8 +43,17 @@ struct req {
     struct principal who;
     int status;                     /* written status, for the log line */
     int force_status;               /* error status other than the code's (405) */
+    int retry_after;                /* seconds for Retry-After with a 429 (0: 1) */
+    int route_no;                   /* index in routes[] + 1; 0: none matched */
     const char *extra[8];           /* extra response header lines */
     int nextra;
+    /* timing, for the log line (routes_log) */
+    long long t0_us;                /* request start (monotonic) */
+    long long auth_us;              /* token check and user look-up */
+    long long done_us;              /* response written */
+    int err_code;                   /* enum err_code of a failed request */
+    bool streamed;                  /* the handler read the body stream itself
+                                       (it cannot run again) */
 };
 
 #define HTTP_MAX_EXTRA 8
@@ -61,6 +72,11 @@ const char *http_cookie(struct req *rq, const char *name);
  * shorter than CONTENT_LENGTH is ERR_INVALID. Returns 0 or -1 with e. */
 int http_read_body(struct req *rq, size_t max, struct err *e);
 
+/* Reads and drops up to max bytes of the request body, so a request
+ * refused before its body was read still ends cleanly for the web server
+ * (a FastCGI request closed with unread input may lose our answer). */
+void http_drain(struct req *rq, unsigned long long max);
+
 /* Parses the optional paging parameters limite (default 50, 1..200),
  * antes and despues (ids; at most one). Returns 0 or -1 with e. */
 int http_paging(struct req *rq, int *limite, long long *antes, long long *despues,
@@ -75,6 +91,14 @@ int http_json(struct req *rq, int status, json_object *o);
 
 /* Writes API.md's error body for e (its message, or the code's default). */
 int http_error(struct req *rq, const struct err *e);
+
+/* Writes the status line and headers of a streamed response (ctype, the
+ * usual headers and those given with http_header); the caller then writes
+ * the body with FCGX_PutStr as it goes. */
+void http_stream_start(struct req *rq, int status, const char *ctype);
+
+/* Writes status and len bytes of body with Content-Type ctype. Returns 0. */
+int http_text(struct req *rq, int status, const char *ctype, const char *body, size_t len);
 
 /* Writes a bodiless response (204). */
 int http_empty(struct req *rq, int status);

@@ -13,6 +13,7 @@
 
 #include "core/app.h"
 #include "core/log.h"
+#include "metrics.h"
 #include "routes.h"
 
 static volatile sig_atomic_t stop_flag;
@@ -29,14 +30,36 @@ static void usage(void)
                     "Serves the REST API (/chat/api/v1) over FastCGI on fcgi_listen.\n");
 }
 
-static int worker_run(const struct cfg *c, const struct token_keys *keys, int listen_fd)
+/* Shared by every worker: mapped before the first fork. */
+struct shared {
+    struct fcgi_metrics *metrics;
+    const char **route_names;
+    size_t nroutes;
+};
+
+/* Frees the route labels (each process its own copy) and, in the parent,
+ * unmaps the counters. */
+static void shared_free(struct shared *sh, bool parent)
+{
+    for (size_t i = 0; sh->route_names && i < sh->nroutes; i++)
+        free((void *)sh->route_names[i]);
+    free(sh->route_names);
+    if (parent)
+        metrics_unmap(sh->metrics);
+}
+
+static int worker_run(const struct cfg *c, const struct token_keys *keys, int listen_fd,
+                      const struct shared *sh)
 {
     /* The parent's handler stays: a TERM sets the stop flag; accept() is
      * interrupted (no SA_RESTART, FCGI_FAIL_ACCEPT_ON_INTR) and a busy
      * worker finishes its request first. Leaving through main's return
      * lets the leak checker run in sanitizer builds. */
-    struct worker w = { .cfg = c, .keys = keys };
+    struct worker w = { .cfg = c, .keys = keys, .metrics = sh->metrics,
+                        .route_names = sh->route_names };
     w.db = app_db(c, false);
+    /* the wake-up of a request's commit goes once its response is out */
+    w.db->hold_wake = true;
     w.arena = arena_new();
     FCGX_Request fx;
     if (FCGX_Init() != 0 || FCGX_InitRequest(&fx, listen_fd, FCGI_FAIL_ACCEPT_ON_INTR) != 0) {
@@ -59,6 +82,7 @@ static int worker_run(const struct cfg *c, const struct token_keys *keys, int li
             snprintf(rq.id, sizeof(rq.id), "%d-%lu", (int)getpid(), ++w.served);
         routes_dispatch(&rq, keys);
         FCGX_Finish_r(&fx);
+        routes_finish(&rq);
         arena_reset(w.arena);
     }
     FCGX_Free(&fx, 1);
@@ -67,11 +91,13 @@ static int worker_run(const struct cfg *c, const struct token_keys *keys, int li
     return 0;
 }
 
-static pid_t spawn(const struct cfg *c, const struct token_keys *keys, int fd)
+static pid_t spawn(const struct cfg *c, const struct token_keys *keys, int fd,
+                   struct shared *sh)
 {
     pid_t pid = fork();
     if (pid == 0) {
-        int rc = worker_run(c, keys, fd);
+        int rc = worker_run(c, keys, fd, sh);
+        shared_free(sh, false);
         token_keys_free((struct token_keys *)keys);
         cfg_free((struct cfg *)c);
         exit(rc);
@@ -134,12 +160,29 @@ int main(int argc, char **argv)
     sigaction(SIGINT, &sa, NULL);
     signal(SIGPIPE, SIG_IGN);
 
+    /* the counters every worker adds to, and the route labels */
+    size_t nroutes = 0;
+    while (routes[nroutes].method)
+        nroutes++;
+    const char **names = calloc(nroutes + 1, sizeof(*names));
+    struct shared sh = { .metrics = metrics_map(nroutes), .route_names = names, .nroutes = nroutes };
+    if (!names || !sh.metrics) {
+        log_error("event=start_failed reason=\"cannot map the metrics region: %s\"", strerror(errno));
+        return 1;
+    }
+    for (size_t i = 0; i < nroutes; i++) {
+        char *s = NULL;
+        if (asprintf(&s, "%s %s", routes[i].method, routes[i].pattern) < 0)
+            abort();
+        names[i] = s;
+    }
+
     int n = c->fcgi_workers;
     pid_t *pids = calloc((size_t)n, sizeof(pid_t));
     time_t *born = calloc((size_t)n, sizeof(time_t));
     for (int i = 0; i < n; i++) {
         born[i] = time(NULL);
-        pids[i] = spawn(c, keys, fd);
+        pids[i] = spawn(c, keys, fd, &sh);
     }
     log_info("event=started listen=%s workers=%d version=%s", c->fcgi_listen, n, CHAT_VERSION);
 
@@ -159,7 +202,8 @@ int main(int argc, char **argv)
                     if (time(NULL) - born[i] < 2)
                         sleep(1);
                     born[i] = time(NULL);
-                    pids[i] = spawn(c, keys, fd);
+                    metrics_worker_restart(sh.metrics);
+                    pids[i] = spawn(c, keys, fd, &sh);
                 }
             }
     }
@@ -173,6 +217,7 @@ int main(int argc, char **argv)
     log_info("event=stopped");
     free(pids);
     free(born);
+    shared_free(&sh, true);
     token_keys_free(keys);
     cfg_free(c);
     return 0;

@@ -2,41 +2,49 @@
 #include "routes.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <time.h>
 
 #include "core/jsonx.h"
 #include "core/log.h"
+#include "metrics.h"
 #include "core/origin.h"
+#include "domain/limite.h"
 
 const struct route routes[] = {
     { "GET",  "/salud",                              h_salud,               ROUTE_PUBLIC },
     { "GET",  "/me",                                 h_me,                  ROUTE_USER },
     { "GET",  "/me/preferencias",                    h_me_prefs_get,        ROUTE_USER },
     { "PUT",  "/me/preferencias",                    h_me_prefs_put,        ROUTE_USER | ROUTE_JSON },
-    { "GET",  "/usuarios",                           h_usuarios_list,       ROUTE_USER },
+    { "GET",  "/usuarios",                           h_usuarios_list,       ROUTE_USER | ROUTE_RATE_SEARCH },
     { "GET",  "/usuarios/{id}",                      h_usuarios_get,        ROUTE_USER },
     { "GET",  "/presencia",                          h_presencia,           ROUTE_USER },
     { "PUT",  "/interno/usuarios/{id_erp}",          h_interno_provision,   ROUTE_SERVICE | ROUTE_JSON },
     { "POST", "/interno/usuarios/{id_erp}/desactivar", h_interno_desactivar, ROUTE_SERVICE | ROUTE_JSON_OPT },
     { "POST", "/interno/usuarios/{id_erp}/reactivar", h_interno_reactivar,  ROUTE_SERVICE | ROUTE_JSON_OPT },
     { "PUT",  "/interno/usuarios/{id_erp}/vacaciones", h_interno_vacaciones, ROUTE_SERVICE | ROUTE_JSON },
+    { "GET",  "/interno/metricas",                   h_interno_metricas,    ROUTE_SERVICE },
     /* compliance: legal hold, retention, audit trail */
     { "PUT",  "/interno/usuarios/{id_erp}/retencion",  h_interno_usuario_retencion, ROUTE_SERVICE | ROUTE_JSON },
     { "PUT",  "/interno/chats/{id}/retencion",         h_interno_chat_retencion, ROUTE_SERVICE | ROUTE_JSON },
     { "GET",  "/interno/auditoria",                    h_interno_auditoria,   ROUTE_SERVICE },
+    { "GET",  "/auditoria",                            h_auditoria_list,      ROUTE_USER },
+    { "GET",  "/auditoria/chats/{id}/mensajes",        h_auditoria_mensajes,  ROUTE_USER },
+    { "GET",  "/interno/chats/{id}/exportar",          h_interno_chat_exportar, ROUTE_SERVICE },
+    { "GET",  "/interno/usuarios/{id_erp}/exportar",   h_interno_usuario_exportar, ROUTE_SERVICE },
     /* announcements (h_comunicados.c) */
-    { "POST", "/comunicados",                        h_comunicados_create,  ROUTE_USER | ROUTE_JSON },
+    { "POST", "/comunicados",                        h_comunicados_create,  ROUTE_USER | ROUTE_JSON | ROUTE_RATE_SEND },
     { "GET",  "/comunicados",                        h_comunicados_list,    ROUTE_USER },
     { "GET",  "/comunicados/{id}",                   h_comunicados_get,     ROUTE_USER },
     { "DELETE", "/comunicados/{id}",                 h_comunicados_delete,  ROUTE_USER },
     { "POST", "/comunicados/{id}/leido",             h_comunicados_leido,   ROUTE_USER | ROUTE_JSON_OPT },
     { "GET",  "/comunicados/{id}/lecturas",          h_comunicados_lecturas, ROUTE_USER },
-    { "POST", "/comunicados/{id}/reacciones",        h_comunicados_react,   ROUTE_USER | ROUTE_JSON },
+    { "POST", "/comunicados/{id}/reacciones",        h_comunicados_react,   ROUTE_USER | ROUTE_JSON | ROUTE_RATE_SEND },
     { "DELETE", "/comunicados/{id}/reacciones/{emoji}", h_comunicados_unreact, ROUTE_USER },
     /* polls (h_encuestas.c) */
-    { "POST", "/chats/{id}/encuestas",               h_encuestas_create,    ROUTE_USER | ROUTE_JSON },
+    { "POST", "/chats/{id}/encuestas",               h_encuestas_create,    ROUTE_USER | ROUTE_JSON | ROUTE_RATE_SEND },
     { "PUT",  "/encuestas/{id}/voto",                h_encuestas_voto,      ROUTE_USER | ROUTE_JSON },
     { "POST", "/encuestas/{id}/cerrar",              h_encuestas_cerrar,    ROUTE_USER | ROUTE_JSON_OPT },
     /* chats, members, messages, sync (issue 3) */
@@ -52,11 +60,11 @@ const struct route routes[] = {
     { "DELETE", "/chats/{id}/miembros/{usuario_id}",     h_miembros_remove,     ROUTE_USER },
     { "PUT",    "/chats/{id}/silenciar",                 h_chats_silenciar,     ROUTE_USER | ROUTE_JSON },
     { "GET",    "/chats/{id}/mensajes",                  h_mensajes_list,       ROUTE_USER },
-    { "POST",   "/chats/{id}/mensajes",                  h_mensajes_send,       ROUTE_USER | ROUTE_JSON },
+    { "POST",   "/chats/{id}/mensajes",                  h_mensajes_send,       ROUTE_USER | ROUTE_JSON | ROUTE_RATE_SEND },
     { "POST",   "/chats/{id}/leido",                     h_chats_leido,         ROUTE_USER | ROUTE_JSON },
-    { "PATCH",  "/mensajes/{id}",                        h_mensajes_edit,       ROUTE_USER | ROUTE_JSON },
+    { "PATCH",  "/mensajes/{id}",                        h_mensajes_edit,       ROUTE_USER | ROUTE_JSON | ROUTE_RATE_SEND },
     { "DELETE", "/mensajes/{id}",                        h_mensajes_delete,     ROUTE_USER },
-    { "POST",   "/mensajes/{id}/reacciones",             h_reacciones_add,      ROUTE_USER | ROUTE_JSON },
+    { "POST",   "/mensajes/{id}/reacciones",             h_reacciones_add,      ROUTE_USER | ROUTE_JSON | ROUTE_RATE_SEND },
     { "DELETE", "/mensajes/{id}/reacciones/{emoji}",     h_reacciones_remove,   ROUTE_USER },
     { "GET",    "/mensajes/{id}/lecturas",               h_mensajes_lecturas,   ROUTE_USER },
     { "POST",   "/sync",                                 h_sync,                ROUTE_USER | ROUTE_JSON },
@@ -65,9 +73,9 @@ const struct route routes[] = {
     { "PUT",    "/interno/contextos/{tipo}/{clave}",     h_interno_contexto,    ROUTE_SERVICE | ROUTE_JSON },
     { "GET",    "/contextos/{tipo}/{clave}",             h_contextos_get,       ROUTE_USER },
     /* search (h_busqueda.c) */
-    { "GET",    "/buscar",                               h_buscar,              ROUTE_USER },
+    { "GET",    "/buscar",                               h_buscar,              ROUTE_USER | ROUTE_RATE_SEARCH },
     /* media (h_media.c): no ROUTE_JSON, the upload streams its own body */
-    { "POST",   "/media",                                h_media_upload,        ROUTE_USER },
+    { "POST",   "/media",                                h_media_upload,        ROUTE_USER | ROUTE_RATE_UPLOAD },
     { "GET",    "/media/{id}",                           h_media_get,           ROUTE_USER },
     { "HEAD",   "/media/{id}",                           h_media_get,           ROUTE_USER },
     /* push devices (h_dispositivos.c) */
@@ -77,6 +85,13 @@ const struct route routes[] = {
 };
 
 #define API_PREFIX "/chat/api/v1"
+
+static long long routes_now_us(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (long long)t.tv_sec * 1000000 + t.tv_nsec / 1000;
+}
 
 /* The bearer token or the ERP cookie; NULL when neither is there.
  * *cookie tells which one it was. */
@@ -155,10 +170,42 @@ static int routes_auth(struct req *rq, const struct token_keys *keys, unsigned f
         return err_set(e, ERR_FORBIDDEN, "Se requiere el token de servicio del ERP");
     if ((flags & ROUTE_USER) && c.service)
         return err_set(e, ERR_FORBIDDEN, "Se requiere el token de un usuario");
-    if (usr_login(rq->db, rq->a, &c, &rq->who, e) < 0)
+    int ret = usr_login(rq->db, rq->a, &c, &rq->who, e);
+    rq->auth_us = routes_now_us() - rq->t0_us;
+    if (ret < 0)
         return -1;
     rq->who.solicitud = rq->id;
     rq->who.ip = http_env(rq, "REMOTE_ADDR");
+    return 0;
+}
+
+/* The route's rate limit for the caller (service tokens have none); an
+ * upload also checks the daily quota against its declared length, before
+ * a byte of it is read. */
+static int routes_rate(struct req *rq, unsigned flags, struct err *e)
+{
+    if (!rq->who.id)
+        return 0;
+    enum limite_clase k;
+    if (flags & ROUTE_RATE_SEND)
+        k = LIMITE_ENVIOS;
+    else if (flags & ROUTE_RATE_UPLOAD)
+        k = LIMITE_SUBIDAS;
+    else if (flags & ROUTE_RATE_SEARCH)
+        k = LIMITE_BUSQUEDAS;
+    else
+        return 0;
+    if (k != LIMITE_SUBIDAS)
+        return limite_tomar(rq->db, rq->a, rq->cfg, rq->who.id, k, &rq->retry_after, e);
+    const char *cl = http_env(rq, "CONTENT_LENGTH");
+    long long n = cl ? strtoll(cl, NULL, 10) : 0;
+    if (limite_tomar(rq->db, rq->a, rq->cfg, rq->who.id, k, &rq->retry_after, e) < 0 ||
+        limite_cuota_media(rq->db, rq->a, rq->cfg, rq->who.id, n > 0 ? n : 0, &rq->retry_after,
+                           e) < 0) {
+        /* the web server has the whole body buffered: take it, unread */
+        http_drain(rq, (unsigned long long)rq->cfg->media_max_bytes + 2 * 1024 * 1024);
+        return -1;
+    }
     return 0;
 }
 
@@ -176,6 +223,7 @@ static const struct route *routes_find(struct req *rq, bool *method_mismatch)
             continue;
         }
         rq->caps = caps;
+        rq->route_no = (int)(r - routes) + 1;
         return r;
     }
     return NULL;
@@ -206,6 +254,8 @@ static int routes_run(struct req *rq, const struct token_keys *keys, struct err 
     }
     if ((r->flags & (ROUTE_USER | ROUTE_SERVICE)) && routes_auth(rq, keys, r->flags, e) < 0)
         return -1;
+    if (routes_rate(rq, r->flags, e) < 0)
+        return -1;
     if (r->flags & (ROUTE_JSON | ROUTE_JSON_OPT)) {
         if (http_read_body(rq, (size_t)rq->cfg->body_max_bytes, e) < 0)
             return -1;
@@ -218,25 +268,67 @@ static int routes_run(struct req *rq, const struct token_keys *keys, struct err 
                 return -1;
         }
     }
-    return r->fn(rq, e);
+    unsigned long commits = rq->db->commits;
+    if (r->fn(rq, e) == 0)
+        return 0;
+    /* A migration changed a result type under a prepared statement (or the
+     * server forgot them) after the transaction had done work: it was
+     * rolled back and every statement will be prepared afresh, so the
+     * request runs once more rather than answering 503. Not when an answer
+     * went out, a transaction of it committed, or the handler consumed the
+     * body stream. */
+    if (e->code == ERR_UNAVAILABLE && db_take_replanned(rq->db) && rq->status == 0 &&
+        !rq->streamed && rq->db->commits == commits) {
+        db_rollback(rq->db);
+        log_info("event=request_retry req=%s reason=replan", rq->id);
+        *e = (struct err){ ERR_NONE, "" };
+        return r->fn(rq, e);
+    }
+    return -1;
 }
 
 void routes_dispatch(struct req *rq, const struct token_keys *keys)
 {
-    struct timespec t0, t1;
-    clock_gettime(CLOCK_MONOTONIC, &t0);
+    rq->t0_us = routes_now_us();
+    db_trace_start(rq->db, rq->cfg->log_timing);
+    unsigned long long db0 = rq->db->wait_us;
+    (void)db_take_replanned(rq->db);
     struct err e = { ERR_NONE, "" };
-    rq->method = http_env(rq, "REQUEST_METHOD");
-    if (!rq->method)
-        rq->method = "GET";
-    if (routes_run(rq, keys, &e) < 0) {
-        if (rq->db->depth)
-            db_rollback(rq->db);
+    /* copied: the log line is written after the request's variables are freed */
+    const char *m = http_env(rq, "REQUEST_METHOD");
+    rq->method = m ? arena_strdup(rq->a, m) : "GET";
+    if (routes_run(rq, keys, &e) < 0)
         http_error(rq, &e);
+    /* no request leaves a transaction open or a statement queued */
+    db_rollback(rq->db);
+    rq->err_code = e.code;
+    rq->done_us = routes_now_us();
+    metrics_request(rq->w->metrics, rq->route_no - 1, rq->status,
+                    (double)(rq->done_us - rq->t0_us) / 1e6, (double)(rq->db->wait_us - db0) / 1e6);
+}
+
+void routes_finish(struct req *rq)
+{
+    db_wake_flush(rq->db);
+    double ms = (double)(rq->done_us - rq->t0_us) / 1e3;
+    const char *err = rq->err_code != ERR_NONE ? err_codigo((enum err_code)rq->err_code) : NULL;
+    if (!rq->cfg->log_timing) {
+        log_info("req=%s method=%s path=%s status=%d user=%lld ms=%.1f%s%s", rq->id, rq->method,
+                 rq->path ? rq->path : "-", rq->status, rq->who.id, ms, err ? " error=" : "",
+                 err ? err : "");
+        return;
     }
-    clock_gettime(CLOCK_MONOTONIC, &t1);
-    double ms = (double)(t1.tv_sec - t0.tv_sec) * 1e3 + (double)(t1.tv_nsec - t0.tv_nsec) / 1e6;
-    log_info("req=%s method=%s path=%s status=%d user=%lld ms=%.1f%s%s", rq->id, rq->method,
-             rq->path ? rq->path : "-", rq->status, rq->who.id, ms,
-             e.code != ERR_NONE ? " error=" : "", e.code != ERR_NONE ? err_codigo(e.code) : "");
+    /* where the time went: the database round trips (each one), the
+     * commit, the wake-up after the response, and the rest (ours) */
+    const struct db_trace *t = &rq->db->trace;
+    char rts[DB_TRACE_MAX * 64];
+    db_trace_format(rq->db, rts, sizeof(rts));
+    long long in_req_db = t->total_us - t->wake_us;
+    log_info("req=%s method=%s path=%s status=%d user=%lld ms=%.2f auth_ms=%.2f rt=%d db_ms=%.2f"
+             " commit_ms=%.2f app_ms=%.2f wake_ms=%.2f db=%s%s%s",
+             rq->id, rq->method, rq->path ? rq->path : "-", rq->status, rq->who.id, ms,
+             (double)rq->auth_us / 1e3, t->n, (double)in_req_db / 1e3,
+             (double)t->commit_us / 1e3,
+             (double)(rq->done_us - rq->t0_us - in_req_db) / 1e3, (double)t->wake_us / 1e3,
+             rts[0] ? rts : "-", err ? " error=" : "", err ? err : "");
 }

@@ -10,6 +10,10 @@ enum {
     ROUTE_SERVICE = 1 << 1,     /* the ERP's service token (scope chat:interno) */
     ROUTE_JSON = 1 << 2,        /* a JSON object body is required */
     ROUTE_JSON_OPT = 1 << 3,    /* a JSON object body is accepted, may be empty */
+    /* rate-limited kinds (domain/limite.h), checked after auth, before the body */
+    ROUTE_RATE_SEND = 1 << 4,
+    ROUTE_RATE_UPLOAD = 1 << 5,
+    ROUTE_RATE_SEARCH = 1 << 6,
 };
 
 /* A handler writes its response and returns 0, or returns -1 with e and
@@ -25,9 +29,13 @@ struct route {
 
 extern const struct route routes[];
 
-/* Handles one request end to end: routing, auth, body, handler, errors,
- * and the log line. */
+/* Handles one request: routing, auth, body, handler, errors; the response
+ * is written (not yet flushed). */
 void routes_dispatch(struct req *rq, const struct token_keys *keys);
+
+/* After the response went out: sends the request's post-commit wake-ups
+ * and writes its log line (with the time breakdown when log_timing is on). */
+void routes_finish(struct req *rq);
 
 /* handlers */
 int h_salud(struct req *rq, struct err *e);
@@ -39,10 +47,16 @@ int h_interno_provision(struct req *rq, struct err *e);
 int h_interno_desactivar(struct req *rq, struct err *e);
 int h_interno_reactivar(struct req *rq, struct err *e);
 int h_interno_vacaciones(struct req *rq, struct err *e);
+int h_interno_metricas(struct req *rq, struct err *e);
 int h_interno_usuario_retencion(struct req *rq, struct err *e);
 int h_interno_chat_retencion(struct req *rq, struct err *e);
 /* h_auditoria.c */
 int h_interno_auditoria(struct req *rq, struct err *e);
+int h_auditoria_list(struct req *rq, struct err *e);
+int h_auditoria_mensajes(struct req *rq, struct err *e);
+/* h_exportar.c */
+int h_interno_chat_exportar(struct req *rq, struct err *e);
+int h_interno_usuario_exportar(struct req *rq, struct err *e);
 /* h_comunicados.c */
 int h_comunicados_create(struct req *rq, struct err *e);
 int h_comunicados_list(struct req *rq, struct err *e);

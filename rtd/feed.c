@@ -3,11 +3,14 @@
  * cursor on every NOTIFY and on a 1 s timer, delivering each row to its
  * room; chat_efimeros notifications are delivered as they come. */
 #include <json-c/json.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "core/log.h"
+#include "core/sha256.h"
 #include "rt.h"
 
 #define FEED_BATCH 500
@@ -21,7 +24,8 @@
     "SELECT e.id, e.xid::text, e.tipo, e.sala, e.payload::text,"            \
     "  CASE WHEN e.sala LIKE 'presencia:%' THEN"                            \
     "    (SELECT coalesce(array_agg(uc.chat_id), '{}') FROM usuarios_chat uc" \
-    "      WHERE uc.usuario_id = substr(e.sala, 11)::bigint)::text END"
+    "      WHERE uc.usuario_id = substr(e.sala, 11)::bigint)::text END,"     \
+    "  (extract(epoch FROM e.created_at) * 1000000)::bigint"
 
 /* The rows after the cursor, below the horizon: complete and final. */
 static const char feed_sql[] =
@@ -177,7 +181,7 @@ static void feed_deliver_row(struct rt *rt, PGresult *r, int k)
     size_t nchats = 0;
     long long *chats = feed_ids(PQgetisnull(r, k, 5) ? NULL : PQgetvalue(r, k, 5), &nchats);
     hub_deliver(rt, PQgetvalue(r, k, 2), PQgetvalue(r, k, 3), PQgetvalue(r, k, 4), chats, nchats,
-                0);
+                0, strtoll(PQgetvalue(r, k, 6), NULL, 10));
     free(chats);
 }
 
@@ -186,6 +190,7 @@ static void feed_deliver_row(struct rt *rt, PGresult *r, int k)
 static int feed_rows(struct rt *rt, PGresult *r)
 {
     int n = PQntuples(r);
+    rt->stats.feed_rows += (uint64_t)n;
     for (int k = 0; k < n; k++) {
         long long id = strtoll(PQgetvalue(r, k, 0), NULL, 10);
         if (!rt->nahead || !feed_was_ahead(rt, id))
@@ -219,18 +224,65 @@ static void feed_rows_ahead(struct rt *rt, PGresult *r)
     }
 }
 
-/* An ephemeral event from chat_efimeros:
- * {"tipo":...,"sala":...,"excluir":<usuario_id>,"payload":{...}}. */
-static void feed_ephemeral(struct rt *rt, const char *text)
+/* A signed chat_efimeros payload is "<64 hex digits of HMAC-SHA256 of the
+ * JSON>.<JSON>"; the JSON carries its time "t" (unix seconds). */
+#define EFIMERO_MAC_HEX 64
+#define EFIMERO_MAX_AGE_S 60
+
+char *feed_sign_ephemeral(const struct rt *rt, const char *json)
 {
-    json_object *o = json_tokener_parse(text), *t, *s, *p, *x;
+    char mac[EFIMERO_MAC_HEX + 1], *out;
+    hmac_sha256_hex(rt->efimeros_key, sizeof(rt->efimeros_key), json, strlen(json), mac);
+    if (asprintf(&out, "%s.%s", mac, json) < 0)
+        abort();
+    return out;
+}
+
+/* The JSON of a signed payload, or NULL (counted, and logged at most once
+ * a minute) when its signature is missing or wrong. */
+static const char *feed_verify_ephemeral(struct rt *rt, const char *text)
+{
+    size_t n = strlen(text);
+    if (n > EFIMERO_MAC_HEX + 1 && text[EFIMERO_MAC_HEX] == '.') {
+        char mac[EFIMERO_MAC_HEX + 1];
+        const char *json = text + EFIMERO_MAC_HEX + 1;
+        hmac_sha256_hex(rt->efimeros_key, sizeof(rt->efimeros_key), json, strlen(json), mac);
+        if (digest_equal(mac, text, EFIMERO_MAC_HEX))
+            return json;
+    }
+    rt->stats.efimeros_rejected++;
+    time_t now = time(NULL);
+    if (now - rt->efimeros_warned_at >= 60) {
+        rt->efimeros_warned_at = now;
+        log_warn("event=efimero_rechazado reason=firma total=%llu",
+                 (unsigned long long)rt->stats.efimeros_rejected);
+    }
+    return NULL;
+}
+
+/* An ephemeral event from chat_efimeros, once its signature checked out:
+ * {"tipo":...,"sala":...,"excluir":<usuario_id>,"t":<unix s>,"payload":{...}}. */
+static void feed_ephemeral(struct rt *rt, const char *signed_text)
+{
+    const char *text = feed_verify_ephemeral(rt, signed_text);
+    if (!text)
+        return;
+    json_object *o = json_tokener_parse(text), *t, *s, *p, *x, *at;
+    long long age = o && json_object_object_get_ex(o, "t", &at)
+                        ? (long long)time(NULL) - json_object_get_int64(at) : EFIMERO_MAX_AGE_S + 1;
+    if (age > EFIMERO_MAX_AGE_S || age < -EFIMERO_MAX_AGE_S) {
+        /* a genuine one replayed later: stale news at best */
+        rt->stats.efimeros_rejected++;
+        json_object_put(o);
+        return;
+    }
     if (o && json_object_object_get_ex(o, "tipo", &t) && json_object_object_get_ex(o, "sala", &s) &&
         json_object_object_get_ex(o, "payload", &p)) {
         long long skip = json_object_object_get_ex(o, "excluir", &x) ? json_object_get_int64(x) : 0;
         hub_deliver(rt, json_object_get_string(t), json_object_get_string(s),
                     json_object_to_json_string_ext(p, JSON_C_TO_STRING_PLAIN |
                                                           JSON_C_TO_STRING_NOSLASHESCAPE),
-                    NULL, 0, skip);
+                    NULL, 0, skip, 0);
     } else {
         log_warn("event=efimero_invalido");
     }
@@ -266,6 +318,7 @@ static void feed_readable(struct rt *rt)
         if (strcmp(note->relname, "chat_efimeros") == 0) {
             feed_ephemeral(rt, note->extra);
         } else {
+            rt->stats.feed_notifies++;
             feed_notified(rt, note->extra);
             want = true;
         }
@@ -316,10 +369,12 @@ static void feed_tick(lws_sorted_usec_list_t *sul)
         return;
     if (rt->lconn) {
         /* a lost NOTIFY only delays; this also notices a dead server */
-        if (rt->query_busy)
+        if (rt->query_busy) {
             feed_readable(rt);
-        else
+        } else {
+            rt->stats.feed_timer_reads++;
             feed_read(rt);
+        }
     }
     lws_sul_schedule(rt->ctx, 0, &rt->sul_feed, feed_tick, FEED_TICK_US);
 }
@@ -351,6 +406,8 @@ void feed_listen_done(struct rt *rt, struct rt_job *j)
     rt->listen_pending = false;
     if (j->status < 0 || rt->stopping) {
         if (!rt->stopping)
+            rt->stats.db_listen_failures++;
+        if (!rt->stopping)
             log_warn("event=db_listen ok=0 reason=\"%s\"", j->result ? j->result : "?");
         feed_schedule_reconnect(rt);
         return;
@@ -379,8 +436,10 @@ void feed_listen_done(struct rt *rt, struct rt_job *j)
     rt->lwsi = w;
     rt->backoff_ms = 0;
     log_info("event=db_listen ok=1 cursor=%lld:%lld", rt->cur_xid, rt->cur_id);
-    if (rt->ever_listened)
+    if (rt->ever_listened) {
+        rt->stats.db_reconnects++;
         pres_resync_all(rt);
+    }
     rt->ever_listened = true;
     feed_read(rt); /* whatever was written while we were away */
 }

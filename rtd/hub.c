@@ -6,16 +6,30 @@
 #include "core/log.h"
 #include "rt.h"
 
-/* Past this many queued frames a socket is a slow consumer: it is closed
- * rather than letting its backlog grow without bound. */
-#define RT_QUEUE_MAX 4096
+void hub_drop_queue(struct rt_conn *c)
+{
+    while (c->qhead) {
+        struct rt_out *o = c->qhead;
+        c->qhead = o->next;
+        rt_buf_unref(o->b);
+        free(o);
+    }
+    c->qtail = NULL;
+    c->qlen = 0;
+    c->qbytes = 0;
+}
 
 void hub_send(struct rt *rt, struct rt_conn *c, struct rt_buf *b)
 {
     (void)rt;
     if (c->state == RT_CLOSING)
         return;
-    if (c->qlen >= RT_QUEUE_MAX) {
+    /* past rtd_queue_max_bytes a socket is a slow consumer: its backlog is
+     * dropped now (not drained first) and it is closed; a frame into an
+     * empty queue always goes */
+    if (c->qbytes && (uint64_t)c->qbytes + b->len > (uint64_t)rt->cfg->rtd_queue_max_bytes) {
+        rt->stats.slow_consumers++;
+        hub_drop_queue(c);
         hub_close(rt, c, "slow_consumer", false);
         return;
     }
@@ -31,6 +45,7 @@ void hub_send(struct rt *rt, struct rt_conn *c, struct rt_buf *b)
         c->qhead = o;
     c->qtail = o;
     c->qlen++;
+    c->qbytes += b->len;
     lws_callback_on_writable(c->wsi);
 }
 
@@ -185,10 +200,11 @@ void hub_user_detach(struct rt *rt, struct rt_conn *c)
 
 void hub_user_maybe_free(struct rt *rt, struct rt_user *u)
 {
-    if (u->sockets || u->grace_armed || u->sync_inflight || u->sync_dirty || rt->stopping)
+    if (u->sockets || tq_armed(&u->grace) || u->sync_inflight || u->sync_dirty ||
+        u->pres_queued || rt->stopping)
         return;
     rt_map_del(&rt->users, (uint64_t)u->id);
-    lws_sul_cancel(&u->sul_grace);
+    tq_cancel(&u->grace);
     free(u);
 }
 
@@ -374,7 +390,7 @@ static bool hub_is_membership(const char *tipo)
 }
 
 void hub_deliver(struct rt *rt, const char *tipo, const char *sala, const char *payload,
-                 const long long *chats, size_t nchats, long long skip_user)
+                 const long long *chats, size_t nchats, long long skip_user, int64_t at_us)
 {
     json_object *p = NULL;
     bool member = hub_is_membership(tipo);
@@ -383,6 +399,8 @@ void hub_deliver(struct rt *rt, const char *tipo, const char *sala, const char *
         hub_membership(rt, tipo, sala, p, true);
     }
     struct rt_buf *b = rt_buf_event(tipo, payload);
+    b->at_us = at_us;
+    rt_stats_event(&rt->stats, tipo);
     long long id;
     if ((id = hub_sala_id(sala, "chat:")) != 0) {
         hub_room_send(rt, id, b, skip_user);

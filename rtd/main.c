@@ -1,5 +1,6 @@
 /* main.c: chat-rtd, the realtime daemon: Socket.IO v4 over libwebsockets,
  * fed by PostgreSQL LISTEN/NOTIFY and the eventos table (API.md §5-6). */
+#include <ev.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -8,6 +9,7 @@
 
 #include "core/app.h"
 #include "core/log.h"
+#include "core/sha256.h"
 #include "rt.h"
 
 #define RT_WORKERS 4
@@ -70,19 +72,30 @@ static void rt_drain_tick(lws_sorted_usec_list_t *sul)
     lws_sul_schedule(rt->ctx, 0, &rt->sul_feed, rt_drain_tick, 50 * LWS_US_PER_MS);
 }
 
+/* One turn of the loop: libev's (epoll) when we have it, else lws's own
+ * poll(). */
+static int rt_turn(struct rt *rt)
+{
+    if (rt->loop) {
+        ev_run(rt->loop, EVRUN_ONCE);
+        return 0;
+    }
+    return lws_service(rt->ctx, 0);
+}
+
 static void rt_shutdown(struct rt *rt)
 {
     rt->stopping = true;
     log_info("event=stopping conexiones=%zu", rt->nconns);
     feed_stop(rt);
-    lws_sul_cancel(&rt->sul_heartbeat);
+    pres_stop(rt);
     for (size_t i = 0; i < rt->conns.cap; i++)
         if (rt_map_live(&rt->conns, i))
             hub_close(rt, rt->conns.e[i].val, "server_shutdown", true);
     lws_sul_schedule(rt->ctx, 0, &rt->sul_feed, rt_drain_tick, 50 * LWS_US_PER_MS);
     lws_usec_t deadline = lws_now_usecs() + RT_DRAIN_US;
     while (rt->nconns && lws_now_usecs() < deadline)
-        if (lws_service(rt->ctx, 0) < 0)
+        if (rt_turn(rt) < 0)
             break;
     lws_sul_cancel(&rt->sul_feed);
     /* this instance's presence rows go; the survivors (or the next start)
@@ -105,12 +118,29 @@ int main(int argc, char **argv)
         cfg_free(c);
         return 2;
     }
+    /* Ephemeral events between instances go over NOTIFY, which any role
+     * that can connect may send: each carries an HMAC under a key only
+     * the programs have (efimeros_secreto, or one derived from jwt_secret). */
+    if (!c->efimeros_secreto[0] && c->jwt_alg[0] != 'H') {
+        log_error("event=start_failed reason=\"efimeros_secreto: required when jwt_alg is %s "
+                  "(chat-rtd signs its notifications to other instances with it)\"", c->jwt_alg);
+        token_keys_free(rt.keys);
+        cfg_free(c);
+        return 2;
+    }
+    if (c->efimeros_secreto[0])
+        hmac_sha256(c->efimeros_secreto, strlen(c->efimeros_secreto), "chat_efimeros", 13,
+                    rt.efimeros_key);
+    else
+        hmac_sha256(c->jwt_secret, strlen(c->jwt_secret), "chat_efimeros", 13, rt.efimeros_key);
     /* migrations (and a first check that the database is there) */
     db_close(app_db(c, c->migrate_on_start));
 
     char host[100] = "localhost";
     gethostname(host, sizeof(host) - 1);
     snprintf(rt.instance, sizeof(rt.instance), "%s:%d:%d", host, c->rtd_port, (int)getpid());
+    snprintf(rt.host, sizeof(rt.host), "%s", host);
+    rt.me = (struct presence_instance){ rt.instance, rt.host, (int)getpid() };
 
     lws_set_log_level(LLL_ERR | LLL_WARN, rt_lws_log);
     struct lws_context_creation_info info;
@@ -124,7 +154,27 @@ int main(int argc, char **argv)
     info.options = strchr(c->rtd_bind, ':') ? 0 : LWS_SERVER_OPTION_DISABLE_IPV6;
     info.ka_time = 0;
     info.timeout_secs = 30;
-    rt.ctx = lws_create_context(&info);
+    /* lws's own loop is poll(): every turn costs O(open sockets) in the
+     * kernel, which at 10,000 sockets dominated delivery. libev (epoll)
+     * costs O(ready sockets). Our loop, so we decide when a turn ends
+     * (shutdown drain, the stop flag). */
+    void *loops[1] = { ev_loop_new(EVFLAG_AUTO | EVFLAG_NOSIGMASK) };
+    if (loops[0]) {
+        info.options |= LWS_SERVER_OPTION_LIBEV;
+        info.foreign_loops = loops;
+        rt.ctx = lws_create_context(&info);
+        if (rt.ctx) {
+            rt.loop = loops[0];
+        } else {
+            log_warn("event=evlib ok=0 reason=\"lws has no libev support; using poll()\"");
+            ev_loop_destroy(loops[0]);
+        }
+    }
+    if (!rt.ctx) {
+        info.options &= ~(uint64_t)LWS_SERVER_OPTION_LIBEV;
+        info.foreign_loops = NULL;
+        rt.ctx = lws_create_context(&info);
+    }
     if (!rt.ctx) {
         log_error("event=start_failed reason=\"cannot listen on %s:%d (rtd_bind, rtd_port)\"",
                   c->rtd_bind, c->rtd_port);
@@ -133,6 +183,13 @@ int main(int argc, char **argv)
         return 1;
     }
     rt.vh = lws_get_vhost_by_name(rt.ctx, "default");
+    timers_init(&rt.timers, rt.ctx);
+    tq_init(&rt.timers, &rt.q_ping, (lws_usec_t)c->rtd_ping_interval_ms * LWS_US_PER_MS,
+            ws_ping_due);
+    tq_init(&rt.timers, &rt.q_pong, (lws_usec_t)c->rtd_ping_timeout_ms * LWS_US_PER_MS,
+            ws_pong_due);
+    tq_init(&rt.timers, &rt.q_grace, (lws_usec_t)c->presence_grace_seconds * LWS_US_PER_SEC,
+            pres_grace_due);
     rt.pool = pool_start(&rt, RT_WORKERS);
     rt_signal_ctx = rt.ctx;
     struct sigaction sa;
@@ -148,13 +205,16 @@ int main(int argc, char **argv)
              c->rtd_bind[0] ? c->rtd_bind : "*", c->rtd_port, CHAT_VERSION);
 
     while (!rt_stop)
-        if (lws_service(rt.ctx, 0) < 0)
+        if (rt_turn(&rt) < 0)
             break;
 
     rt_shutdown(&rt);
     pool_stop(rt.pool);
     rt.pool = NULL;
+    timers_stop(&rt.timers);
     lws_context_destroy(rt.ctx);
+    if (rt.loop)
+        ev_loop_destroy(rt.loop);
     for (size_t i = 0; i < rt.users.cap; i++)
         if (rt_map_live(&rt.users, i))
             free(rt.users.e[i].val);
@@ -162,6 +222,7 @@ int main(int argc, char **argv)
     rt_map_release(&rt.conns);
     rt_map_release(&rt.rooms);
     hub_recent_release(&rt);
+    free(rt.pres_q);
     token_keys_free(rt.keys);
     log_info("event=stopped");
     cfg_free(c);

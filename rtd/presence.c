@@ -1,33 +1,85 @@
 /* presence.c: the loop side of presence: per-user socket counts, the grace
- * period before desconectado, one write in flight per user, and the
- * instance heartbeat. The SQL is in work.c (pres_recompute). */
+ * period before desconectado, and batching: every change of one loop tick
+ * (and everything that changed while a batch was out) goes to the database
+ * as one batch in one transaction (domain/presence.h), one batch at a time
+ * so writes stay in order. A mass connect is then a few transactions, not
+ * one durable commit per socket. Also the instance heartbeat. */
+#include <stdlib.h>
+#include <string.h>
+
 #include "core/log.h"
 #include "rt.h"
 
 #define PRES_HEARTBEAT_US (5 * LWS_US_PER_SEC)
+/* a batch goes on the next loop turn when none is out, so the changes of
+ * one turn (e.g. a burst of CONNECT answers) share it; while one is out,
+ * changes gather for the next */
+#define PRES_TICK_US 1
+/* users per batch: bounds one transaction (and the rows it locks) */
+#define PRES_BATCH_MAX 2000
+
+static void pres_flush(struct rt *rt);
+
+static void pres_tick(lws_sorted_usec_list_t *sul)
+{
+    pres_flush(lws_container_of(sul, struct rt, sul_pres));
+}
 
 static void pres_submit(struct rt *rt, struct rt_user *u)
 {
     if (rt->stopping)
         return; /* the shutdown job removes this instance's rows */
-    if (u->sync_inflight) {
-        u->sync_dirty = true;
-        return;
-    }
-    u->sync_inflight = true;
     u->sync_dirty = false;
+    if (u->pres_queued)
+        return; /* its counts are read when the batch is built */
+    if (rt->npres_q == rt->cappres_q) {
+        rt->cappres_q = rt->cappres_q ? rt->cappres_q * 2 : 256;
+        rt->pres_q = realloc(rt->pres_q, rt->cappres_q * sizeof(*rt->pres_q));
+        if (!rt->pres_q)
+            abort();
+    }
+    rt->pres_q[rt->npres_q++] = u->id;
+    u->pres_queued = true;
+    if (!rt->pres_inflight && rt->npres_q == 1)
+        lws_sul_schedule(rt->ctx, 0, &rt->sul_pres, pres_tick, PRES_TICK_US);
+}
+
+/* Sends the waiting users' current counts as one batch. */
+static void pres_flush(struct rt *rt)
+{
+again:
+    if (rt->pres_inflight || !rt->npres_q || rt->stopping)
+        return;
+    size_t n = rt->npres_q < PRES_BATCH_MAX ? rt->npres_q : PRES_BATCH_MAX;
     struct rt_job *j = job_new(JOB_PRESENCE);
-    j->user_id = u->id;
-    j->sockets = (int)u->sockets;
-    j->inactivos = (int)u->inactive;
+    j->pres = calloc(n, sizeof(*j->pres));
+    if (!j->pres)
+        abort();
+    for (size_t i = 0; i < n; i++) {
+        struct rt_user *u = rt_map_get(&rt->users, (uint64_t)rt->pres_q[i]);
+        /* a queued user is never freed (hub_user_maybe_free) */
+        u->pres_queued = false;
+        /* its last socket went after it was queued: the grace timer writes
+         * the final state (a reload must not show desconectado) */
+        if (u->sockets == 0 && tq_armed(&u->grace))
+            continue;
+        u->sync_inflight = true;
+        j->pres[j->npres++] = (struct presence_count){ u->id, (int)u->sockets, (int)u->inactive };
+    }
+    rt->npres_q -= n;
+    memmove(rt->pres_q, rt->pres_q + n, rt->npres_q * sizeof(*rt->pres_q));
+    if (!j->npres) {
+        job_free(j);
+        goto again;
+    }
+    rt->pres_inflight = true;
     pool_submit(rt->pool, j);
 }
 
-static void pres_grace_cb(lws_sorted_usec_list_t *sul)
+void pres_grace_due(struct tq_node *n)
 {
-    struct rt_user *u = lws_container_of(sul, struct rt_user, sul_grace);
+    struct rt_user *u = lws_container_of(n, struct rt_user, grace);
     struct rt *rt = u->rt;
-    u->grace_armed = false;
     if (u->sockets == 0)
         pres_submit(rt, u);
     hub_user_maybe_free(rt, u);
@@ -38,36 +90,32 @@ void pres_changed(struct rt *rt, struct rt_user *u)
     if (rt->stopping)
         return;
     if (u->sockets == 0) {
-        if (!u->grace_armed) {
-            u->grace_armed = true;
-            lws_sul_schedule(rt->ctx, 0, &u->sul_grace, pres_grace_cb,
-                             (lws_usec_t)rt->cfg->presence_grace_seconds * LWS_US_PER_SEC);
-        }
+        if (!tq_armed(&u->grace))
+            tq_arm(&rt->q_grace, &u->grace);
         return;
     }
-    if (u->grace_armed) {
-        lws_sul_cancel(&u->sul_grace);
-        u->grace_armed = false;
-    }
+    tq_cancel(&u->grace);
     pres_submit(rt, u);
 }
 
-/* A presence job came back. */
+/* A batch came back. */
 void pres_done(struct rt *rt, struct rt_job *j)
 {
-    struct rt_user *u = rt_map_get(&rt->users, (uint64_t)j->user_id);
-    if (!u)
-        return;
-    u->sync_inflight = false;
-    if (j->status < 0) {
-        u->sync_dirty = true; /* rewritten when the database is back */
-    } else if (u->sync_dirty) {
-        if (u->grace_armed)
-            u->sync_dirty = false; /* the grace timer writes the final state */
-        else
-            pres_submit(rt, u);
+    rt->pres_inflight = false;
+    for (size_t i = 0; i < j->npres; i++) {
+        struct rt_user *u = rt_map_get(&rt->users, (uint64_t)j->pres[i].usuario_id);
+        if (!u)
+            continue;
+        u->sync_inflight = false;
+        if (j->status < 0 && !u->pres_queued)
+            u->sync_dirty = true; /* rewritten by the heartbeat once the database is back */
+        hub_user_maybe_free(rt, u);
     }
-    hub_user_maybe_free(rt, u);
+    if (j->status == 0) {
+        rt->stats.pres_batches++;
+        rt->stats.pres_users += j->npres;
+    }
+    pres_flush(rt);
 }
 
 void pres_resync_all(struct rt *rt)
@@ -76,7 +124,7 @@ void pres_resync_all(struct rt *rt)
         if (!rt_map_live(&rt->users, i))
             continue;
         struct rt_user *u = rt->users.e[i].val;
-        if (u->grace_armed)
+        if (tq_armed(&u->grace))
             continue;
         pres_submit(rt, u);
     }
@@ -96,7 +144,7 @@ static void pres_heartbeat_cb(lws_sorted_usec_list_t *sul)
         if (!rt_map_live(&rt->users, i))
             continue;
         struct rt_user *u = rt->users.e[i].val;
-        if (u->sync_dirty && !u->sync_inflight && !u->grace_armed)
+        if (u->sync_dirty && !u->sync_inflight && !tq_armed(&u->grace))
             pres_submit(rt, u);
     }
     lws_sul_schedule(rt->ctx, 0, &rt->sul_heartbeat, pres_heartbeat_cb, PRES_HEARTBEAT_US);
@@ -114,4 +162,10 @@ void pres_heartbeat_done(struct rt *rt, struct rt_job *j)
 void pres_start(struct rt *rt)
 {
     lws_sul_schedule(rt->ctx, 0, &rt->sul_heartbeat, pres_heartbeat_cb, 1);
+}
+
+void pres_stop(struct rt *rt)
+{
+    lws_sul_cancel(&rt->sul_heartbeat);
+    lws_sul_cancel(&rt->sul_pres);
 }

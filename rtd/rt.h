@@ -14,6 +14,9 @@
 #include "core/cfg.h"
 #include "core/err.h"
 #include "wire/token.h"
+#include "domain/presence.h"
+#include "metrics.h"
+#include "timer.h"
 
 /* ---- outgoing frames -------------------------------------------------- */
 
@@ -22,6 +25,8 @@
 struct rt_buf {
     uint32_t refs;
     uint32_t len;
+    int64_t at_us;          /* an eventos row's time (µs since the epoch) for
+                               the delivery lag; 0: not an eventos row */
     unsigned char mem[];    /* LWS_PRE + len + 1 */
 };
 #define RT_BUF_TEXT(b) ((char *)(b)->mem + LWS_PRE)
@@ -78,6 +83,13 @@ struct rt_slot {
 };
 
 /* The per-session data lws allocates for each websocket. Kept small. */
+/* Before CONNECT: seconds a socket has to send it, the largest frame
+ * (jwt_max_bytes plus this), and for everyone the largest ping payload a
+ * client may send ("probe"). */
+#define RT_CONNECT_DEADLINE_S 45
+#define RT_PREAUTH_SLACK 1024
+#define RT_PING_MAX 16
+
 struct rt_conn {
     struct lws *wsi;
     uint64_t id;            /* 0 until established */
@@ -85,6 +97,7 @@ struct rt_conn {
     struct rt_conn *unext, *uprev;  /* the user's connections */
     struct rt_out *qhead, *qtail;
     uint32_t qlen;
+    uint32_t qbytes;        /* text bytes queued, at most rtd_queue_max_bytes */
     uint32_t stamp;         /* dedupe in multi-room fan-out */
     uint32_t rate_second;   /* inbound events that reach the database: */
     uint16_t rate_count;    /*   how many in that second */
@@ -94,10 +107,11 @@ struct rt_conn {
     bool goaway;            /* close with 1001 (shutdown) instead of 1000 */
     const char *reason;     /* why it closed, for the log (static) */
     lws_usec_t opened;
-    lws_sorted_usec_list_t sul_ping;
+    struct tq_node tn;      /* rt->q_ping, or rt->q_pong while pong_wait */
     struct rt_slot *rooms;
     uint32_t nrooms, caprooms;
     char *cookie_token;     /* the ERP cookie, kept until CONNECT */
+    long long exp;          /* the token's exp (unix seconds), once connected */
     char *rx;               /* a fragmented frame being reassembled */
     size_t rxlen;
 };
@@ -120,8 +134,12 @@ struct rt_user {
     long long id;
     struct rt_conn *conns;
     uint32_t sockets, inactive;
-    bool sync_inflight, sync_dirty, grace_armed;
-    lws_sorted_usec_list_t sul_grace;
+    bool pres_queued;       /* in rt->pres_q, waiting for the next batch */
+    bool sync_inflight;     /* in the batch in flight */
+    bool sync_dirty;        /* its last write failed: the heartbeat retries */
+    uint32_t rate_second;   /* costly inbound events of all the user's */
+    uint16_t rate_count;    /*   sockets here, in that second */
+    struct tq_node grace;   /* armed in rt->q_grace after the last socket */
 };
 
 /* ---- the daemon ------------------------------------------------------- */
@@ -150,9 +168,14 @@ enum { RT_RECENT_JOIN = 1, RT_RECENT_LEAVE, RT_RECENT_GONE, RT_RECENT_MEMBERS };
 struct rt {
     const struct cfg *cfg;
     struct token_keys *keys;
+    unsigned char efimeros_key[32]; /* HMAC key of chat_efimeros payloads */
+    time_t efimeros_warned_at;      /* last log line about a rejected one */
     struct lws_context *ctx;
     struct lws_vhost *vh;
+    struct ev_loop *loop;   /* libev loop lws runs on; NULL: lws's poll() */
     char instance[160];     /* rtd_instancias.id */
+    char host[128];
+    struct presence_instance me;    /* instance, host, pid */
     struct rt_map conns;    /* id -> rt_conn */
     struct rt_map users;    /* usuarios.id -> rt_user */
     struct rt_map rooms;    /* chats.id -> rt_room */
@@ -161,6 +184,11 @@ struct rt {
     size_t nconns;
     struct rt_pool *pool;
     bool stopping;
+    /* every per-socket and per-user timer (timer.h) */
+    struct timers timers;
+    struct tq q_ping;       /* next Engine.IO ping (pingInterval) */
+    struct tq q_pong;       /* pong deadline (pingTimeout) */
+    struct tq q_grace;      /* presence grace after a user's last socket */
     /* the event feed (feed.c) */
     PGconn *lconn;          /* LISTEN connection, non-blocking */
     struct lws *lwsi;       /* its adopted descriptor */
@@ -178,8 +206,14 @@ struct rt {
     uint64_t delivered;
     lws_sorted_usec_list_t sul_feed, sul_reconnect, sul_heartbeat;
     bool heartbeat_inflight;
+    /* presence writes, batched (presence.c) */
+    long long *pres_q;      /* users waiting for the next batch */
+    size_t npres_q, cappres_q;
+    bool pres_inflight;     /* one batch at a time, so writes stay in order */
+    lws_sorted_usec_list_t sul_pres;
     struct rt_recent recent[RT_RECENT];
     unsigned recent_next;
+    struct rt_stats stats;  /* GET /chat/rtd/metrics (metrics.c) */
 };
 
 /* rt from any wsi of this context. */
@@ -190,6 +224,8 @@ struct rt *rt_of(struct lws *wsi);
 /* Queues b (taking a reference) on c and asks for a writeable callback.
  * A connection whose queue is too long is closed (slow consumer). */
 void hub_send(struct rt *rt, struct rt_conn *c, struct rt_buf *b);
+/* Frees every frame queued on c. */
+void hub_drop_queue(struct rt_conn *c);
 /* Queues b then closes c once flushed; reason is logged. */
 void hub_close(struct rt *rt, struct rt_conn *c, const char *reason, bool goaway);
 void hub_join(struct rt *rt, struct rt_conn *c, long long chat_id);
@@ -208,9 +244,10 @@ void hub_user_maybe_free(struct rt *rt, struct rt_user *u);
 void hub_replay(struct rt *rt, struct rt_conn *c, long long user, lws_usec_t since);
 void hub_recent_release(struct rt *rt);
 /* Delivers one eventos row (or an ephemeral event) to its room. chats
- * holds the chat ids of the user of a presencia:<id> room. */
+ * holds the chat ids of the user of a presencia:<id> room; at_us is the
+ * row's time for the delivery lag (0 for an ephemeral event). */
 void hub_deliver(struct rt *rt, const char *tipo, const char *sala, const char *payload,
-                 const long long *chats, size_t nchats, long long skip_user);
+                 const long long *chats, size_t nchats, long long skip_user, int64_t at_us);
 
 /* ---- presence.c --------------------------------------------------------- */
 
@@ -219,8 +256,12 @@ void hub_deliver(struct rt *rt, const char *tipo, const char *sala, const char *
 void pres_changed(struct rt *rt, struct rt_user *u);
 /* Heartbeat timer: starts the periodic instance heartbeat and sweep. */
 void pres_start(struct rt *rt);
+/* Cancels the heartbeat and the batch timer (shutdown). */
+void pres_stop(struct rt *rt);
 /* After the database came back: rewrite every local user's row. */
 void pres_resync_all(struct rt *rt);
+/* q_grace fired: the user's grace period is over. */
+void pres_grace_due(struct tq_node *n);
 /* Job results. */
 void pres_done(struct rt *rt, struct rt_job *j);
 void pres_heartbeat_done(struct rt *rt, struct rt_job *j);
@@ -245,9 +286,12 @@ struct rt_job {
     long long user_id;
     long long ack;          /* socket.io ack id to answer, -1 none */
     char *text;             /* input: token, notify payload, event JSON */
-    int sockets, inactivos; /* JOB_PRESENCE */
+    struct presence_count *pres;    /* JOB_PRESENCE (malloc'd) */
+    size_t npres;
+    int changed;            /* JOB_PRESENCE: statuses that changed */
     bool want_cursor;       /* JOB_LISTEN: also read eventos_horizonte() */
     lws_usec_t submitted;   /* JOB_AUTH: when the CONNECT came */
+    long long exp;          /* JOB_AUTH: the token's exp */
     /* results */
     int status;             /* 0 ok, -1 failed */
     enum err_code err;
@@ -275,6 +319,9 @@ void pool_run_now(struct rt_pool *p, struct rt_job *j);
 
 /* ---- ws.c / main.c -------------------------------------------------------- */
 
+/* q_ping / q_pong fired for a socket (timer.h). */
+void ws_ping_due(struct tq_node *n);
+void ws_pong_due(struct tq_node *n);
 /* A JOB_AUTH came back: join the rooms and answer the CONNECT. */
 void rt_auth_done(struct rt *rt, struct rt_job *j);
 /* Handles one finished job on the loop. */
@@ -291,5 +338,7 @@ void feed_listen_done(struct rt *rt, struct rt_job *j);
 int feed_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
                   size_t len);
 void feed_stop(struct rt *rt);
+/* json signed for chat_efimeros ("<hex HMAC>.<json>"), malloc'd. */
+char *feed_sign_ephemeral(const struct rt *rt, const char *json);
 
 #endif

@@ -14,6 +14,7 @@ struct rt_buf *rt_buf_new(const char *text, size_t len)
         abort();
     b->refs = 1;
     b->len = (uint32_t)len;
+    b->at_us = 0;
     memcpy(RT_BUF_TEXT(b), text, len);
     RT_BUF_TEXT(b)[len] = '\0';
     return b;

@@ -9,10 +9,12 @@
 #include <unistd.h>
 
 #include "core/db.h"
+#include "domain/limite.h"
 #include "domain/evt.h"
 #include "core/jsonx.h"
 #include "core/log.h"
 #include "domain/msg.h"
+#include "domain/presence.h"
 #include "rt.h"
 #include "domain/usr.h"
 
@@ -47,6 +49,7 @@ void job_free(struct rt_job *j)
     free(j->text);
     free(j->ids);
     free(j->result);
+    free(j->pres);
     if (j->conn)
         PQfinish(j->conn);
     free(j);
@@ -54,32 +57,30 @@ void job_free(struct rt_job *j)
 
 /* ---- the jobs (worker threads) -------------------------------------------- */
 
-static const char sql_user_chats[] =
-    "SELECT uc.chat_id FROM usuarios_chat uc JOIN chats c ON c.id = uc.chat_id"
-    " WHERE uc.usuario_id = $1 AND c.deleted_at IS NULL";
-
 static int job_auth(struct rt *rt, struct db *d, struct arena *a, struct rt_job *j,
                     struct err *e)
 {
     struct token_claims claims;
     struct principal p;
+    const long long *chats = NULL;
+    size_t n = 0;
     if (token_verify(rt->cfg, rt->keys, j->text, (long long)time(NULL), a, &claims, e) < 0)
         return -1;
     if (claims.service)
         return err_set(e, ERR_TOKEN, "un token de servicio no abre sockets");
-    if (usr_login(d, a, &claims, &p, e) < 0)
+    if (usr_login_chats(d, a, &claims, &p, &chats, &n, e) < 0)
         return -1;
-    const char *params[1] = { db_ll(a, p.id) };
-    PGresult *r = db_exec(d, a, sql_user_chats, 1, params, e);
-    if (!r)
+    /* each socket login costs a login and the chat list: rate-limited */
+    int retry_after;
+    if (limite_tomar(d, a, rt->cfg, p.id, LIMITE_SESIONES, &retry_after, e) < 0)
         return -1;
     j->user_id = p.id;
-    j->nids = (size_t)PQntuples(r);
-    j->ids = calloc(j->nids ? j->nids : 1, sizeof(*j->ids));
+    j->exp = claims.exp;
+    j->nids = n;
+    j->ids = calloc(n ? n : 1, sizeof(*j->ids));
     if (!j->ids)
         abort();
-    for (size_t i = 0; i < j->nids; i++)
-        j->ids[i] = db_get_ll(r, (int)i, 0);
+    memcpy(j->ids, chats, n * sizeof(*j->ids));
     return 0;
 }
 
@@ -89,128 +90,6 @@ static int job_notify(struct db *d, struct arena *a, struct rt_job *j, struct er
     if (!db_exec(d, a, "SELECT pg_notify('chat_efimeros', $1)", 1, params, e))
         return -1;
     j->result = strdup("{\"ok\":true}");
-    return 0;
-}
-
-static const char sql_pres_lock[] =
-    "SELECT activo, vacaciones AND (vacaciones_hasta IS NULL OR vacaciones_hasta >= current_date),"
-    "  estatus FROM usuarios WHERE id = $1 FOR NO KEY UPDATE";
-static const char sql_pres_instance[] =
-    "INSERT INTO rtd_instancias (id, host, pid) VALUES ($1, $2, $3::int)"
-    " ON CONFLICT (id) DO NOTHING";
-static const char sql_pres_upsert[] =
-    "INSERT INTO presencia_conexiones (instancia, usuario_id, sockets, inactivos)"
-    " VALUES ($1, $2, $3::int, $4::int)"
-    " ON CONFLICT (instancia, usuario_id) DO UPDATE SET sockets = EXCLUDED.sockets,"
-    "  inactivos = EXCLUDED.inactivos, updated_at = now()";
-static const char sql_pres_delete[] =
-    "DELETE FROM presencia_conexiones WHERE instancia = $1 AND usuario_id = $2";
-static const char sql_pres_sum[] =
-    "SELECT coalesce(sum(p.sockets), 0), coalesce(sum(p.inactivos), 0)"
-    " FROM presencia_conexiones p JOIN rtd_instancias i ON i.id = p.instancia"
-    " WHERE p.usuario_id = $1 AND i.heartbeat_at > now() - interval '30 seconds'";
-static const char sql_pres_set[] =
-    "UPDATE usuarios SET estatus = $2, ultima_conexion = now() WHERE id = $1";
-
-/* One user's presence: writes this instance's counts for it (sockets < 0:
- * leave the rows alone), sums the counts of every live instance, and when
- * the aggregate differs from usuarios.estatus stores it and emits
- * usuario:estatus to presencia:<id> (unless on vacation, which overrides).
- * The user row is locked first, so instances computing the same user take
- * turns and the last one sees every committed count. */
-static int pres_recompute(struct rt *rt, struct db *d, struct arena *a, long long uid,
-                          int sockets, int inactivos, struct err *e)
-{
-    int ret = -1;
-    if (db_begin(d, e) < 0)
-        return -1;
-    const char *pid = db_ll(a, uid);
-    const char *p1[1] = { pid };
-    PGresult *r = db_exec(d, a, sql_pres_lock, 1, p1, e);
-    if (!r)
-        goto cleanup;
-    if (PQntuples(r) == 0) {
-        ret = 0;
-        goto cleanup;
-    }
-    bool activo = db_get_bool(r, 0, 0), vacaciones = db_get_bool(r, 0, 1);
-    const char *old = arena_strdup(a, db_get(r, 0, 2));
-    if (sockets > 0) {
-        const char *pi[3] = { rt->instance, "", db_ll(a, (long long)getpid()) };
-        char host[128] = "";
-        gethostname(host, sizeof(host) - 1);
-        pi[1] = host;
-        const char *pu[4] = { rt->instance, pid, db_ll(a, sockets), db_ll(a, inactivos) };
-        if (!db_exec(d, a, sql_pres_instance, 3, pi, e) ||
-            !db_exec(d, a, sql_pres_upsert, 4, pu, e))
-            goto cleanup;
-    } else if (sockets == 0) {
-        const char *pd[2] = { rt->instance, pid };
-        if (!db_exec(d, a, sql_pres_delete, 2, pd, e))
-            goto cleanup;
-    }
-    r = db_exec(d, a, sql_pres_sum, 1, p1, e);
-    if (!r)
-        goto cleanup;
-    long long total = db_get_ll(r, 0, 0), idle = db_get_ll(r, 0, 1);
-    const char *now = !activo || total == 0 ? "desconectado"
-                      : total > idle        ? "en_linea"
-                                            : "inactivo";
-    if (strcmp(now, old) != 0) {
-        const char *ps[2] = { pid, now };
-        if (!db_exec(d, a, sql_pres_set, 2, ps, e))
-            goto cleanup;
-        if (activo && !vacaciones) {
-            json_object *o = jsonx_own(a, json_object_new_object());
-            json_object_object_add(o, "usuario_id", json_object_new_int64(uid));
-            json_object_object_add(o, "estatus", json_object_new_string(now));
-            if (evt_add(d, a, "usuario:estatus", arena_printf(a, "presencia:%lld", uid), o, 0,
-                        uid, e) < 0)
-                goto cleanup;
-        }
-        log_info("event=presencia usuario=%lld estatus=%s antes=%s", uid, now, old);
-    }
-    if (db_commit(d, e) < 0)
-        goto cleanup;
-    ret = 0;
-cleanup:
-    if (ret < 0)
-        db_rollback(d);
-    return ret;
-}
-
-static const char sql_principal[] =
-    "SELECT id_erp, nombre, permisos::text, activo FROM usuarios WHERE id = $1";
-
-/* The principal of a connected user, as REST would build it from the
- * token (permissions as last seen in a token). */
-static int job_principal(struct db *d, struct arena *a, long long uid, struct principal *p,
-                         struct err *e)
-{
-    const char *params[1] = { db_ll(a, uid) };
-    PGresult *r = db_exec(d, a, sql_principal, 1, params, e);
-    if (!r)
-        return -1;
-    if (PQntuples(r) == 0 || !db_get_bool(r, 0, 3))
-        return err_set(e, ERR_DEACTIVATED, NULL);
-    memset(p, 0, sizeof(*p));
-    p->id = uid;
-    p->id_erp = arena_strdup(a, db_get(r, 0, 0));
-    p->nombre = arena_strdup(a, db_get(r, 0, 1));
-    const char *t = db_get(r, 0, 2);
-    int *perms = arena_alloc(a, sizeof(int) * TOKEN_MAX_PERMISOS);
-    size_t n = 0;
-    for (const char *q = t ? t : ""; *q && n < TOKEN_MAX_PERMISOS;) {
-        if (*q >= '0' && *q <= '9') {
-            char *end;
-            perms[n++] = (int)strtol(q, &end, 10);
-            q = end;
-        } else {
-            q++;
-        }
-    }
-    p->permisos = perms;
-    p->npermisos = n;
     return 0;
 }
 
@@ -241,7 +120,7 @@ static int job_mark_read(struct db *d, struct arena *a, struct rt_job *j, struct
     if (jsonx_get_id(in, "chat_id", &chat_id, e) != 0 ||
         jsonx_get_id(in, "mensaje_id", &mensaje_id, e) != 0)
         return err_set(e, ERR_INVALID, "chat_id y mensaje_id son obligatorios");
-    if (job_principal(d, a, j->user_id, &p, e) < 0 ||
+    if (usr_principal(d, a, j->user_id, &p, e) < 0 ||
         msg_mark_read(d, a, &p, chat_id, mensaje_id, &changed, &out, e) < 0)
         return -1;
     j->result = job_ok(out);
@@ -262,7 +141,7 @@ static int job_react(struct db *d, struct arena *a, struct rt_job *j, struct err
     if (jsonx_get_id(in, "mensaje_id", &mensaje_id, e) != 0 ||
         jsonx_get_str(in, "emoji", &emoji, e) != 0)
         return err_set(e, ERR_INVALID, "mensaje_id y emoji son obligatorios");
-    if (msg_emoji_check(emoji, e) < 0 || job_principal(d, a, j->user_id, &p, e) < 0 ||
+    if (msg_emoji_check(emoji, e) < 0 || usr_principal(d, a, j->user_id, &p, e) < 0 ||
         msg_react_toggle(d, a, &p, mensaje_id, emoji, &add, &out, e) < 0)
         return -1;
     json_object *extra = jsonx_own(a, json_object_new_object());
@@ -270,64 +149,6 @@ static int job_react(struct db *d, struct arena *a, struct rt_job *j, struct err
     if (out)
         json_object_object_add(extra, "mensaje", json_object_get(out));
     j->result = job_ok(extra);
-    return 0;
-}
-
-static const char sql_hb_upsert[] =
-    "INSERT INTO rtd_instancias (id, host, pid) VALUES ($1, $2, $3::int)"
-    " ON CONFLICT (id) DO UPDATE SET heartbeat_at = now() RETURNING (xmax = 0)";
-static const char sql_hb_stale[] =
-    "DELETE FROM rtd_instancias WHERE heartbeat_at < now() - interval '30 seconds' RETURNING id";
-/* users shown as connected that no live instance holds, past the grace */
-static const char sql_hb_orphans[] =
-    "SELECT u.id FROM usuarios u WHERE u.estatus <> 'desconectado'"
-    "  AND (u.ultima_conexion IS NULL OR u.ultima_conexion < now() - make_interval(secs => $1::int))"
-    "  AND NOT EXISTS (SELECT 1 FROM presencia_conexiones p JOIN rtd_instancias i"
-    "                   ON i.id = p.instancia WHERE p.usuario_id = u.id"
-    "                   AND i.heartbeat_at > now() - interval '30 seconds')"
-    " LIMIT 1000";
-
-static int job_heartbeat(struct rt *rt, struct db *d, struct arena *a, struct rt_job *j,
-                         struct err *e)
-{
-    char host[128] = "";
-    gethostname(host, sizeof(host) - 1);
-    const char *p[3] = { rt->instance, host, db_ll(a, (long long)getpid()) };
-    PGresult *r = db_exec(d, a, sql_hb_upsert, 3, p, e);
-    if (!r)
-        return -1;
-    j->lost_instance = db_get_bool(r, 0, 0);
-    r = db_exec(d, a, sql_hb_stale, 0, NULL, e);
-    if (!r)
-        return -1;
-    for (int i = 0; i < PQntuples(r); i++)
-        log_info("event=instancia_caida instancia=%s", db_get(r, i, 0));
-    const char *pg[1] = { db_ll(a, rt->cfg->presence_grace_seconds) };
-    r = db_exec(d, a, sql_hb_orphans, 1, pg, e);
-    if (!r)
-        return -1;
-    for (int i = 0; i < PQntuples(r); i++)
-        if (pres_recompute(rt, d, a, db_get_ll(r, i, 0), -1, 0, e) < 0)
-            return -1;
-    /* a vacation whose end date passed ends by itself: tell who cares */
-    int ended = 0;
-    if (usr_expire_vacations(d, a, &ended, e) < 0)
-        return -1;
-    if (ended)
-        log_info("event=vacaciones_terminadas usuarios=%d", ended);
-    return 0;
-}
-
-static const char sql_shutdown[] =
-    "WITH mine AS (SELECT usuario_id FROM presencia_conexiones WHERE instancia = $1)"
-    " UPDATE usuarios SET ultima_conexion = now() WHERE id IN (SELECT usuario_id FROM mine)";
-
-static int job_shutdown(struct rt *rt, struct db *d, struct arena *a, struct err *e)
-{
-    const char *p[1] = { rt->instance };
-    if (!db_exec(d, a, sql_shutdown, 1, p, e) ||
-        !db_exec(d, a, "DELETE FROM rtd_instancias WHERE id = $1", 1, p, e))
-        return -1;
     return 0;
 }
 
@@ -374,13 +195,14 @@ static int job_run_once(struct rt *rt, struct db *d, struct arena *a, struct rt_
         rc = job_notify(d, a, j, e);
         break;
     case JOB_PRESENCE:
-        rc = pres_recompute(rt, d, a, j->user_id, j->sockets, j->inactivos, e);
+        rc = presence_apply(d, a, &rt->me, j->pres, j->npres, &j->changed, e);
         break;
     case JOB_HEARTBEAT:
-        rc = job_heartbeat(rt, d, a, j, e);
+        rc = presence_heartbeat(d, a, &rt->me, rt->cfg->presence_grace_seconds,
+                                &j->lost_instance, e);
         break;
     case JOB_SHUTDOWN:
-        rc = job_shutdown(rt, d, a, e);
+        rc = presence_leave(d, a, &rt->me, e);
         break;
     case JOB_MARK_READ:
         rc = job_mark_read(d, a, j, e);
@@ -490,7 +312,9 @@ struct rt_pool *pool_start(struct rt *rt, int n)
 
 void pool_submit(struct rt_pool *p, struct rt_job *j)
 {
-    int q = j->kind == JOB_PRESENCE || j->kind == JOB_HEARTBEAT || j->kind == JOB_SHUTDOWN;
+    /* the heartbeat goes with the urgent queue: behind a presence backlog
+     * it would miss its 30 s and the instance would look dead */
+    int q = j->kind == JOB_PRESENCE || j->kind == JOB_SHUTDOWN;
     j->next = NULL;
     pthread_mutex_lock(&p->mu);
     if (p->todo_tail[q])

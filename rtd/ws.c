@@ -5,7 +5,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
+#include <time.h>
 
+#include "core/origin.h"
 #include "core/jsonx.h"
 #include "core/log.h"
 #include "rt.h"
@@ -23,12 +25,12 @@ struct rt *rt_of(struct lws *wsi)
 
 /* ---- HTTP ----------------------------------------------------------------- */
 
-static int ws_http_reply(struct lws *wsi, unsigned status, const char *body)
+static int ws_http_send(struct lws *wsi, unsigned status, const char *ctype, const char *body,
+                        size_t blen)
 {
-    size_t blen = strlen(body);
     unsigned char buf[LWS_PRE + 1024], *start = buf + LWS_PRE, *p = start,
                                        *end = buf + sizeof(buf) - 1;
-    if (lws_add_http_common_headers(wsi, status, "application/json", (lws_filepos_t)blen, &p,
+    if (lws_add_http_common_headers(wsi, status, ctype, (lws_filepos_t)blen, &p,
                                     end) ||
         lws_add_http_header_by_name(wsi, (const unsigned char *)"cache-control:",
                                     (const unsigned char *)"no-store", 8, &p, end) ||
@@ -43,6 +45,22 @@ static int ws_http_reply(struct lws *wsi, unsigned status, const char *body)
     if (n < (int)blen)
         return -1;
     return lws_http_transaction_completed(wsi) ? -1 : 0;
+}
+
+static int ws_http_reply(struct lws *wsi, unsigned status, const char *body)
+{
+    return ws_http_send(wsi, status, "application/json", body, strlen(body));
+}
+
+static int ws_metrics(struct lws *wsi, struct rt *rt)
+{
+    size_t len = 0;
+    char *text = rt_metrics_text(rt, &len);
+    if (!text)
+        return -1;
+    int r = ws_http_send(wsi, 200, "text/plain; version=0.0.4; charset=utf-8", text, len);
+    free(text);
+    return r;
 }
 
 static int ws_salud(struct lws *wsi, struct rt *rt)
@@ -74,6 +92,8 @@ static int ws_http(struct lws *wsi, struct rt *rt, const char *uri)
 {
     if (strcmp(uri, "/chat/rtd/salud") == 0 || strcmp(uri, "/rtd/salud") == 0)
         return ws_salud(wsi, rt);
+    if (strcmp(uri, "/chat/rtd/metrics") == 0 || strcmp(uri, "/rtd/metrics") == 0)
+        return ws_metrics(wsi, rt);
     if (ws_is_sio_path(uri)) {
         char buf[64];
         const char *eio = lws_get_urlarg_by_name(wsi, "EIO=", buf, sizeof(buf));
@@ -86,9 +106,51 @@ static int ws_http(struct lws *wsi, struct rt *rt, const char *uri)
                                    "\"mensaje\":\"No encontrado\"}}");
 }
 
+/* A header of the upgrade request into buf (NUL-terminated), or NULL when
+ * absent or longer than buf. custom names are lower case with the colon
+ * ("x-forwarded-proto:"); tok is used when custom is NULL. */
+static const char *ws_header(struct lws *wsi, enum lws_token_indexes tok, const char *custom,
+                             char *buf, int len)
+{
+    int n = custom ? lws_hdr_custom_length(wsi, custom, (int)strlen(custom))
+                   : lws_hdr_total_length(wsi, tok);
+    if (n <= 0 || n >= len)
+        return NULL;
+    n = custom ? lws_hdr_custom_copy(wsi, buf, len, custom, (int)strlen(custom))
+               : lws_hdr_copy(wsi, buf, len, tok);
+    return n > 0 ? buf : NULL;
+}
+
+/* The ERP cookie authenticates whatever page opens the socket, so a
+ * socket that would be authenticated by it must come from our own origin
+ * or one in origenes_permitidos (the same rule as REST writes, API.md §9).
+ * Our own origin: X-Forwarded-Proto (else http) and the Host the proxy
+ * passed on. */
+static bool ws_origin_ok(struct rt *rt, struct lws *wsi)
+{
+    char origin[ORIGIN_MAX], host[ORIGIN_MAX], proto[16], site[32], own[ORIGIN_MAX];
+    const char *o = ws_header(wsi, WSI_TOKEN_ORIGIN, NULL, origin, sizeof(origin));
+    const char *h = ws_header(wsi, WSI_TOKEN_HOST, NULL, host, sizeof(host));
+    const char *pr = ws_header(wsi, 0, "x-forwarded-proto:", proto, sizeof(proto));
+    const char *sfs = ws_header(wsi, 0, "sec-fetch-site:", site, sizeof(site));
+    bool have_own = origin_own(pr, h, NULL, own) == 0;
+    /* a header too long to copy is there but unreadable: refuse */
+    if (!o && lws_hdr_total_length(wsi, WSI_TOKEN_ORIGIN) > 0)
+        return false;
+    /* browsers always send Origin on a WebSocket upgrade; a client without
+     * one is not a browser, so no other site's page is behind it */
+    if (!o)
+        return true;
+    return origin_request_allowed(o, sfs, NULL, have_own ? own : NULL,
+                                  rt->cfg->origenes_permitidos);
+}
+
 /* Accepts the upgrade only at the Socket.IO path with EIO=4 and the
- * websocket transport. */
-static int ws_filter(struct lws *wsi)
+ * websocket transport, and, when it carries the ERP cookie, only from an
+ * allowed origin. */
+static char *ws_cookie(struct lws *wsi, const char *name);
+
+static int ws_filter(struct rt *rt, struct lws *wsi)
 {
     char uri[128], buf[64];
     if (lws_hdr_copy(wsi, uri, sizeof(uri), WSI_TOKEN_GET_URI) <= 0 || !ws_is_sio_path(uri))
@@ -99,6 +161,17 @@ static int ws_filter(struct lws *wsi)
     v = lws_get_urlarg_by_name(wsi, "transport=", buf, sizeof(buf));
     if (!v || strcmp(v, "websocket") != 0)
         return -1;
+    if (rt->cfg->jwt_cookie[0]) {
+        char *ck = ws_cookie(wsi, rt->cfg->jwt_cookie);
+        bool cookie = ck && *ck;
+        free(ck);
+        if (cookie && !ws_origin_ok(rt, wsi)) {
+            char origin[ORIGIN_MAX];
+            const char *o = ws_header(wsi, WSI_TOKEN_ORIGIN, NULL, origin, sizeof(origin));
+            log_warn("event=upgrade_refused reason=origen_no_permitido origin=\"%.100s\"", o ? o : "-");
+            return -1;
+        }
+    }
     return 0;
 }
 
@@ -152,25 +225,41 @@ static void ws_send_text(struct rt *rt, struct rt_conn *c, const char *text)
     rt_buf_unref(b);
 }
 
-static void ws_ping_cb(lws_sorted_usec_list_t *sul)
+/* q_ping fired: ping, and wait pingTimeout for the pong. */
+void ws_ping_due(struct tq_node *n)
 {
-    struct rt_conn *c = lws_container_of(sul, struct rt_conn, sul_ping);
+    struct rt_conn *c = lws_container_of(n, struct rt_conn, tn);
     struct rt *rt = rt_of(c->wsi);
     if (c->state == RT_CLOSING)
         return;
-    if (c->pong_wait) {
-        hub_close(rt, c, "ping_timeout", false);
+    if (c->state != RT_CONNECTED &&
+        lws_now_usecs() - c->opened > (lws_usec_t)RT_CONNECT_DEADLINE_S * LWS_US_PER_SEC) {
+        hub_close(rt, c, "connect_timeout", false);
         return;
     }
-    if (c->state != RT_CONNECTED &&
-        lws_now_usecs() - c->opened > (lws_usec_t)45 * LWS_US_PER_SEC) {
-        hub_close(rt, c, "connect_timeout", false);
+    /* the token that opened the socket has expired: the socket ends with
+     * it (checked at each ping, so within one ping interval of exp plus
+     * the leeway); the client fetches a fresh token and reconnects */
+    if (c->state == RT_CONNECTED && c->exp &&
+        (long long)time(NULL) > c->exp + rt->cfg->jwt_leeway) {
+        ws_send_text(rt, c, "42[\"sesion:expirada\",{}]");
+        log_info("event=session_expired conn=%llu", (unsigned long long)c->id);
+        hub_close(rt, c, "token_expired", false);
         return;
     }
     ws_send_text(rt, c, "2");
     c->pong_wait = true;
-    lws_sul_schedule(rt->ctx, 0, &c->sul_ping, ws_ping_cb,
-                     (lws_usec_t)rt->cfg->rtd_ping_timeout_ms * LWS_US_PER_MS);
+    tq_arm(&rt->q_pong, &c->tn);
+}
+
+/* q_pong fired: no pong within pingTimeout. */
+void ws_pong_due(struct tq_node *n)
+{
+    struct rt_conn *c = lws_container_of(n, struct rt_conn, tn);
+    struct rt *rt = rt_of(c->wsi);
+    if (c->state == RT_CLOSING)
+        return;
+    hub_close(rt, c, "ping_timeout", false);
 }
 
 void rt_ack(struct rt *rt, uint64_t conn_id, long long ack, const char *json)
@@ -216,6 +305,7 @@ static void ws_on_connect(struct rt *rt, struct rt_conn *c, const struct sio_pac
     free(c->cookie_token);
     c->cookie_token = NULL;
     if (!token) {
+        rt->stats.auth_fail[RT_AUTH_NO_TOKEN]++;
         ws_send_text(rt, c, "44{\"message\":\"token_invalido\"}");
         hub_close(rt, c, "auth_failed", false);
         return;
@@ -239,13 +329,18 @@ void rt_auth_done(struct rt *rt, struct rt_job *j)
          * own backoff instead of giving up */
         log_info("event=connect_deferred conn=%llu codigo=%s", (unsigned long long)c->id,
                  err_codigo(j->err));
+        rt->stats.auth_fail[RT_AUTH_DB]++;
         hub_close(rt, c, "db_unavailable", true);
         return;
     }
     if (j->status < 0) {
         const char *codigo = j->err == ERR_DEACTIVATED ? "usuario_desactivado"
                              : j->err == ERR_INTERNAL  ? "error_interno"
+                             : j->err == ERR_RATE      ? "limite_excedido"
                                                        : "token_invalido";
+        rt->stats.auth_fail[j->err == ERR_DEACTIVATED ? RT_AUTH_DEACTIVATED
+                            : j->err == ERR_INTERNAL  ? RT_AUTH_INTERNAL
+                                                      : RT_AUTH_BAD_TOKEN]++;
         struct rt_buf *b = rt_buf_printf("44{\"message\":\"%s\"}", codigo);
         hub_send(rt, c, b);
         rt_buf_unref(b);
@@ -253,7 +348,20 @@ void rt_auth_done(struct rt *rt, struct rt_job *j)
         hub_close(rt, c, "auth_failed", false);
         return;
     }
+    struct rt_user *held = rt_map_get(&rt->users, (uint64_t)j->user_id);
+    if (held && held->sockets >= (uint32_t)rt->cfg->rtd_max_sockets_per_user) {
+        /* a page opening sockets in a loop must not take every descriptor */
+        rt->stats.auth_fail[RT_AUTH_SOCKET_CAP]++;
+        struct rt_buf *b = rt_buf_printf("44{\"message\":\"limite_excedido\"}");
+        hub_send(rt, c, b);
+        rt_buf_unref(b);
+        log_info("event=connect_refused conn=%llu usuario=%lld codigo=limite_excedido sockets=%u",
+                 (unsigned long long)c->id, j->user_id, (unsigned)held->sockets);
+        hub_close(rt, c, "socket_cap", false);
+        return;
+    }
     c->state = RT_CONNECTED;
+    c->exp = j->exp;
     for (size_t i = 0; i < j->nids; i++)
         hub_join(rt, c, j->ids[i]);
     hub_replay(rt, c, j->user_id, j->submitted);
@@ -290,11 +398,16 @@ static void ws_typing(struct rt *rt, struct rt_conn *c, json_object *arg, long l
     struct rt_job *j = job_new(JOB_NOTIFY);
     j->conn_id = c->id;
     j->ack = ack;
-    if (asprintf(&j->text,
+    char *body;
+    if (asprintf(&body,
                  "{\"tipo\":\"chat:escribiendo\",\"sala\":\"chat:%lld\",\"excluir\":%lld,"
+                 "\"t\":%lld,"
                  "\"payload\":{\"chat_id\":%lld,\"usuario_id\":%lld,\"escribiendo\":%s}}",
-                 chat_id, c->user->id, chat_id, c->user->id, escribiendo ? "true" : "false") < 0)
+                 chat_id, c->user->id, (long long)time(NULL), chat_id, c->user->id,
+                 escribiendo ? "true" : "false") < 0)
         abort();
+    j->text = feed_sign_ephemeral(rt, body);
+    free(body);
     pool_submit(rt->pool, j);
 }
 
@@ -340,6 +453,9 @@ static void ws_domain(struct rt *rt, struct rt_conn *c, enum rt_job_kind kind, j
  * far above what a client does (typing is sent every few seconds), low
  * enough that one socket cannot flood PostgreSQL. */
 #define RT_RATE_PER_SECOND 20
+/* The same for all of one user's sockets together, so opening many
+ * sockets does not multiply the budget. */
+#define RT_USER_RATE_PER_SECOND 40
 
 static bool ws_rate_ok(struct rt_conn *c)
 {
@@ -348,7 +464,20 @@ static bool ws_rate_ok(struct rt_conn *c)
         c->rate_second = now;
         c->rate_count = 0;
     }
-    return ++c->rate_count <= RT_RATE_PER_SECOND;
+    if (c->rate_count >= RT_RATE_PER_SECOND)
+        return false;
+    struct rt_user *u = c->user;
+    if (u) {
+        if (now != u->rate_second) {
+            u->rate_second = now;
+            u->rate_count = 0;
+        }
+        if (u->rate_count >= RT_USER_RATE_PER_SECOND)
+            return false;
+        u->rate_count++;
+    }
+    c->rate_count++;
+    return true;
 }
 
 static void ws_on_event(struct rt *rt, struct rt_conn *c, const struct sio_packet *p)
@@ -361,7 +490,7 @@ static void ws_on_event(struct rt *rt, struct rt_conn *c, const struct sio_packe
         return;
     }
     bool costly = strcmp(name, "chat:typing") == 0 || strcmp(name, "chat:marcar_leido") == 0 ||
-                  strcmp(name, "chat:reaccionar") == 0;
+                  strcmp(name, "chat:reaccionar") == 0 || strcmp(name, "presence:status") == 0;
     if (costly && !ws_rate_ok(c))
         ws_ack_err(rt, c, p->ack, "limite_excedido");
     else if (strcmp(name, "chat:typing") == 0)
@@ -392,11 +521,17 @@ static void ws_on_frame(struct rt *rt, struct rt_conn *c, const char *buf, size_
     case SIO_EIO_PONG:
         if (c->pong_wait) {
             c->pong_wait = false;
-            lws_sul_schedule(rt->ctx, 0, &c->sul_ping, ws_ping_cb,
-                             (lws_usec_t)rt->cfg->rtd_ping_interval_ms * LWS_US_PER_MS);
+            tq_arm(&rt->q_ping, &c->tn);
         }
         return;
     case SIO_EIO_PING: {
+        /* clients only ever ping "probe" (the transport upgrade check):
+         * a bigger payload is not echoed, so nobody makes rtd queue copies
+         * of what they send */
+        if (p.data_len > RT_PING_MAX) {
+            hub_close(rt, c, "protocol_error", false);
+            return;
+        }
         struct rt_buf *b = rt_buf_printf("3%.*s", (int)p.data_len, p.data);
         hub_send(rt, c, b);
         rt_buf_unref(b);
@@ -444,6 +579,7 @@ static void ws_established(struct lws *wsi, struct rt *rt, struct rt_conn *c)
         c->cookie_token = ws_cookie(wsi, rt->cfg->jwt_cookie);
     rt_map_put(&rt->conns, c->id, c);
     rt->nconns++;
+    rt->stats.connects++;
     char sid[21];
     ws_sid(sid);
     struct rt_buf *b = rt_buf_printf(
@@ -453,8 +589,7 @@ static void ws_established(struct lws *wsi, struct rt *rt, struct rt_conn *c)
         rt->cfg->rtd_max_payload);
     hub_send(rt, c, b);
     rt_buf_unref(b);
-    lws_sul_schedule(rt->ctx, 0, &c->sul_ping, ws_ping_cb,
-                     (lws_usec_t)rt->cfg->rtd_ping_interval_ms * LWS_US_PER_MS);
+    tq_arm(&rt->q_ping, &c->tn);
     if (rt->stopping)
         hub_close(rt, c, "server_shutdown", true);
 }
@@ -463,20 +598,14 @@ static void ws_closed(struct rt *rt, struct rt_conn *c)
 {
     if (!c->id)
         return;
-    lws_sul_cancel(&c->sul_ping);
+    tq_cancel(&c->tn);
     if (c->user)
         log_info("event=disconnect conn=%llu usuario=%lld reason=%s duracion_ms=%lld",
                  (unsigned long long)c->id, c->user->id, c->reason,
                  (long long)((lws_now_usecs() - c->opened) / 1000));
     hub_leave_all(rt, c);
     hub_user_detach(rt, c);
-    while (c->qhead) {
-        struct rt_out *o = c->qhead;
-        c->qhead = o->next;
-        rt_buf_unref(o->b);
-        free(o);
-    }
-    c->qtail = NULL;
+    hub_drop_queue(c);
     free(c->cookie_token);
     free(c->rx);
     rt_map_del(&rt->conns, c->id);
@@ -486,7 +615,6 @@ static void ws_closed(struct rt *rt, struct rt_conn *c)
 
 static int ws_writeable(struct rt *rt, struct rt_conn *c)
 {
-    (void)rt;
     struct rt_out *o = c->qhead;
     if (!o) {
         if (c->state == RT_CLOSING) {
@@ -501,7 +629,14 @@ static int ws_writeable(struct rt *rt, struct rt_conn *c)
     if (!c->qhead)
         c->qtail = NULL;
     c->qlen--;
+    c->qbytes -= o->b->len;
     int n = lws_write(c->wsi, (unsigned char *)RT_BUF_TEXT(o->b), o->b->len, LWS_WRITE_TEXT);
+    if (o->b->at_us && n >= 0) {
+        struct timespec now;
+        clock_gettime(CLOCK_REALTIME, &now);
+        int64_t us = (int64_t)now.tv_sec * 1000000 + now.tv_nsec / 1000;
+        rt_stats_lag(&rt->stats, (double)(us - o->b->at_us) / 1e6);
+    }
     rt_buf_unref(o->b);
     free(o);
     if (n < 0)
@@ -518,11 +653,15 @@ static int ws_receive(struct rt *rt, struct rt_conn *c, const char *in, size_t l
         return 0;
     }
     bool final = lws_is_final_fragment(c->wsi) && lws_remaining_packet_payload(c->wsi) == 0;
-    if (final && !c->rx) {
+    if (final && !c->rx && (c->state == RT_CONNECTED ||
+                            len <= (size_t)rt->cfg->jwt_max_bytes + RT_PREAUTH_SLACK)) {
         ws_on_frame(rt, c, in, len);
         return 0;
     }
-    if (c->rxlen + len > (size_t)rt->cfg->rtd_max_payload) {
+    /* before CONNECT a client may send little more than its token */
+    size_t max = c->state == RT_CONNECTED ? (size_t)rt->cfg->rtd_max_payload
+                                          : (size_t)rt->cfg->jwt_max_bytes + RT_PREAUTH_SLACK;
+    if (c->rxlen + len > max) {
         free(c->rx);
         c->rx = NULL;
         c->rxlen = 0;
@@ -557,7 +696,7 @@ static int ws_callback(struct lws *wsi, enum lws_callback_reasons reason, void *
     case LWS_CALLBACK_HTTP:
         return ws_http(wsi, rt, (const char *)in);
     case LWS_CALLBACK_FILTER_PROTOCOL_CONNECTION:
-        return rt->stopping ? -1 : ws_filter(wsi);
+        return rt->stopping ? -1 : ws_filter(rt, wsi);
     case LWS_CALLBACK_ESTABLISHED:
         ws_established(wsi, rt, c);
         return 0;

@@ -9,7 +9,7 @@
 #
 # Environment: BENCH_RUNS (runs per figure, default 3), BENCH_QUICK=1 (small
 # counts and short runs, for development), BENCH_ONLY="pgbench rest idle
-# fanout e2e sync search capacity" (a subset), BENCH_OUT (default build/bench),
+# fanout e2e breakdown sync search capacity" (a subset), BENCH_OUT (default build/bench),
 # BENCH_MD (default BENCHMARKS.md).
 [ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
 set -u -o pipefail
@@ -25,7 +25,7 @@ RES=${BENCH_RESULTS:-$RES}
 RUNS=${BENCH_RUNS:-3}
 BUDGET=${BENCH_BUDGET:-780}
 QUICK=${BENCH_QUICK:-0}
-ONLY=${BENCH_ONLY:-pgbench rest idle fanout e2e sync search capacity}
+ONLY=${BENCH_ONLY:-pgbench rest idle fanout e2e breakdown sync search capacity}
 CHAT_BIN=${CHAT_BIN:-$ROOT/build/bin}
 T_START=$SECONDS
 
@@ -111,7 +111,8 @@ pick_port() {
 stack() {
     CHAT_VAR=$TMP/var CHAT_BIN=$CHAT_BIN CHAT_HTTP_PORT=$HTTP_PORT CHAT_PG_PORT=$PG_PORT \
         CHAT_RTD_PORT=$RTD_PORT CHAT_RTD_PING_INTERVAL_MS=$PING_MS CHAT_PRESENCE_GRACE_SECONDS=3600 \
-        CHAT_LOG_LEVEL=warn bash "$ROOT/scripts/stack.sh" "$1"
+        CHAT_LOG_LEVEL=${STACK_LOG_LEVEL:-warn} CHAT_LOG_TIMING=${STACK_LOG_TIMING:-off} CHAT_LIMITE_ENVIOS=0 CHAT_LIMITE_BUSQUEDAS=0 CHAT_LIMITE_SUBIDAS=0 \
+        CHAT_LIMITE_SESIONES=0 bash "$ROOT/scripts/stack.sh" "$1"
 }
 
 cleanup() {
@@ -168,7 +169,7 @@ NODE_ENV_VARS=()
 node_env() {
     NODE_ENV_VARS=(BENCH_PG_HOST="$TMP/var/run" BENCH_PG_PORT="$PG_PORT" BENCH_PG_DB=chat
         BENCH_PG_USER=chat BENCH_SECRET_FILE="$TMP/var/jwt_secret" BENCH_PING_MS="$PING_MS"
-        BENCH_POOL=4)
+        BENCH_POOL="$FCGI_W")
 }
 start_node() { # NAME SCRIPT PORT -> NODE_PID
     node_env
@@ -215,6 +216,7 @@ machine() {
     put m_nofile "$(ulimit -Hn)"
     put m_date "$(date -u '+%Y-%m-%d %H:%M UTC')"
     put m_load "$(cut -d' ' -f1-3 /proc/loadavg)"
+    put m_fcgi_workers "$FCGI_W"
 }
 
 # ---- sections --------------------------------------------------------------------
@@ -266,8 +268,58 @@ wrk_rps() {
     sed -n 's/^Requests\/sec: *\([0-9.]*\).*/\1/p' "$out"
 }
 
+# node_nginx_start NODE_PORT -> NGXN_PID, NGXN_PORT: an nginx configured
+# like the stack's (2 workers, access log in the same format) proxying
+# /chat/api/v1/ to the Node reference over kept-alive connections, so that
+# both servers pay for the same proxy hop.
+node_nginx_start() {
+    local d=$TMP/ngx-node
+    mkdir -p "$d/tmp"
+    NGXN_PORT=$(pick_port)
+    local user_line=""
+    [ "$(id -u)" = 0 ] && user_line="user root;"
+    cat >"$d/nginx.conf" <<NGXCONF
+$user_line
+worker_processes 2;
+pid $d/nginx.pid;
+error_log $d/error.log warn;
+events { worker_connections 1024; }
+http {
+    log_format chat_timing '\$remote_addr [\$time_iso8601] "\$request" \$status \$body_bytes_sent '
+                           'rt=\$request_time urt=\$upstream_response_time';
+    access_log $d/access.log chat_timing;
+    client_body_temp_path $d/tmp/body;
+    proxy_temp_path $d/tmp/proxy;
+    fastcgi_temp_path $d/tmp/fastcgi;
+    uwsgi_temp_path $d/tmp/uwsgi;
+    scgi_temp_path $d/tmp/scgi;
+    upstream node_ref {
+        server 127.0.0.1:$1;
+        keepalive 64;
+    }
+    server {
+        listen 127.0.0.1:$NGXN_PORT;
+        location /chat/api/v1/ {
+            proxy_pass http://node_ref;
+            proxy_http_version 1.1;
+            proxy_set_header Connection "";
+            proxy_set_header Host \$host;
+        }
+    }
+}
+NGXCONF
+    bg "$OUT/raw/nginx-node.log" nginx -p "$d" -c "$d/nginx.conf" -e "$d/error.log" -g 'daemon off;'
+    NGXN_PID=$BGPID
+    local i
+    for ((i = 0; i < 50; i++)); do
+        port_free "$NGXN_PORT" || return 0
+        sleep 0.1
+    done
+    return 1
+}
+
 sec_rest() {
-    say "REST: wrk, send and history, ours (nginx + FastCGI) and Node"
+    say "REST: wrk, send and history, ours (nginx + FastCGI) and Node (direct and behind nginx)"
     local have_send=1 have_hist=1
     local st
     st=$(curl -s -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $TOK_S1" \
@@ -282,32 +334,49 @@ sec_rest() {
         NM[rest_node]="the Node REST server did not start (see build/bench/raw/rest.log)"
     fi
     local nurl=http://127.0.0.1:$NODE_REST_PORT/chat/api/v1
-    local run a b s_o=() s_n=() h_o=() h_n=()
+    local gp=0 gurl=""
+    if [ "$np" != 0 ]; then
+        if node_nginx_start "$NODE_REST_PORT"; then
+            gp=$NGXN_PID gurl=http://127.0.0.1:$NGXN_PORT/chat/api/v1
+        else
+            NM[rest_node_nginx]="the nginx in front of the Node reference did not start (build/bench/raw/nginx-node.log)"
+        fi
+    fi
+    local run a b c s_o=() s_n=() s_g=() h_o=() h_n=() h_g=()
     export BENCH_TOKEN=$TOK_S1 BENCH_LO=$BIG_LO BENCH_HI=$BIG_HI
     for ((run = 1; run <= RUNS; run++)); do
         if [ "$have_send" = 1 ]; then
             a=$(wrk_rps "send-ours-$run" "$URL/chats/$CHAT_PAIR1/mensajes" tests/bench/send.lua)
             b=-
             [ "$np" != 0 ] && b=$(wrk_rps "send-node-$run" "$nurl/chats/$CHAT_PAIR1/mensajes" tests/bench/send.lua)
-            s_o+=("$a"); s_n+=("$b")
+            c=-
+            [ "$gp" != 0 ] && c=$(wrk_rps "send-node-nginx-$run" "$gurl/chats/$CHAT_PAIR1/mensajes" tests/bench/send.lua)
+            s_o+=("$a"); s_n+=("$b"); s_g+=("$c")
         fi
         if [ "$have_hist" = 1 ]; then
             a=$(wrk_rps "hist-ours-$run" "$URL/chats/$CHAT_BIG/mensajes" tests/bench/history.lua)
             b=-
             [ "$np" != 0 ] && b=$(wrk_rps "hist-node-$run" "$nurl/chats/$CHAT_BIG/mensajes" tests/bench/history.lua)
-            h_o+=("$a"); h_n+=("$b")
+            c=-
+            [ "$gp" != 0 ] && c=$(wrk_rps "hist-node-nginx-$run" "$gurl/chats/$CHAT_BIG/mensajes" tests/bench/history.lua)
+            h_o+=("$a"); h_n+=("$b"); h_g+=("$c")
         fi
     done
+    [ "$gp" != 0 ] && stop_pid "$gp"
     [ "$np" != 0 ] && stop_pid "$np"
     if [ "$have_send" = 1 ]; then
         sample rest_send_ours "${s_o[@]}"
         sample rest_send_node "${s_n[@]}"
         derive rest_send_ratio ratio rest_send_ours rest_send_node
+        sample rest_send_nodeng "${s_g[@]}"
+        derive rest_send_ratio_ng ratio rest_send_ours rest_send_nodeng
     fi
     if [ "$have_hist" = 1 ]; then
         sample rest_hist_ours "${h_o[@]}"
         sample rest_hist_node "${h_n[@]}"
         derive rest_hist_ratio ratio rest_hist_ours rest_hist_node
+        sample rest_hist_nodeng "${h_g[@]}"
+        derive rest_hist_ratio_ng ratio rest_hist_ours rest_hist_nodeng
     fi
 }
 
@@ -490,6 +559,54 @@ sec_e2e() {
     derive e2e_best e2e_best
 }
 
+# fcgi_restart: chat-fcgi stopped and started again by the stack with the
+# current STACK_LOG_LEVEL / STACK_LOG_TIMING; true once /salud answers.
+fcgi_restart() {
+    local p i
+    p=$(head -n 1 "$TMP/var/run/chat-fcgi.pid" 2>/dev/null)
+    [ -n "$p" ] && stop_pid "$p"
+    stack start >>"$OUT/bench.log" 2>&1 || return 1
+    for ((i = 0; i < 100; i++)); do
+        [ "$(curl -s -o /dev/null -w '%{http_code}' --max-time 2 "$URL/salud")" = 200 ] && return 0
+        sleep 0.1
+    done
+    return 1
+}
+
+# Where a POST's time goes: chat-fcgi restarted with log_timing = on, the
+# e2e load at 100 messages/s for a few seconds, its request lines joined
+# to nginx's access log (tests/bench/breakdown.mjs); then chat-fcgi as
+# before. One run: the figures are per request, p50 and p99 over them.
+sec_breakdown() {
+    say "breakdown: a POST's time by part, log_timing = on, 100 messages/s"
+    local flog=$TMP/var/log/chat-fcgi.log nlog=$TMP/var/nginx/access.log f
+    if ! STACK_LOG_LEVEL=info STACK_LOG_TIMING=on fcgi_restart; then
+        NM[breakdown]="chat-fcgi did not come back with log_timing on"
+        fcgi_restart
+        return
+    fi
+    local fo no
+    fo=$(stat -c %s "$flog" 2>/dev/null || echo 0)
+    no=$(stat -c %s "$nlog" 2>/dev/null || echo 0)
+    "$OUT/loadgen" --mode e2e --port "$HTTP_PORT" --path /chat/socket.io/ \
+        --secret-file "$TMP/var/jwt_secret" --users-from 30101 --count 8 \
+        --http-port "$HTTP_PORT" --senders 32 --pairs 8 --sender-from 30001 --chat-from "$CHAT_PAIR1" \
+        --secs "$E2E_SECS" --rate 100 >"$OUT/raw/breakdown-e2e.txt" 2>>"$OUT/raw/loadgen.err"
+    tail -c +"$((fo + 1))" "$flog" >"$OUT/raw/breakdown-fcgi.log"
+    tail -c +"$((no + 1))" "$nlog" >"$OUT/raw/breakdown-nginx.log"
+    fcgi_restart || say "warning: chat-fcgi did not come back after the breakdown"
+    f=$OUT/raw/breakdown.txt
+    node tests/bench/breakdown.mjs "$OUT/raw/breakdown-fcgi.log" "$OUT/raw/breakdown-nginx.log" >"$f" 2>>"$OUT/bench.log"
+    if [ "$(kv "$f" requests)" = "" ] || [ "$(kv "$f" requests)" = 0 ]; then
+        NM[breakdown]="no timed POST in chat-fcgi's log"
+        return
+    fi
+    local line
+    while IFS= read -r line; do
+        [ -n "$line" ] && put "bd_${line%%=*}" "${line#*=}"
+    done <"$f"
+}
+
 # Client capacity: several load generator processes (each capped by the
 # open-file limit) against as many echo servers, all at once.
 sec_capacity() {
@@ -631,6 +748,11 @@ main() {
         CONNECT_TIMEOUT=240; CAP_PROCS=3; CAP_PER=17000
     fi
     NSRC=16
+    # chat-fcgi's default worker count (fcgi_workers = 0: 4 per core, 4 to
+    # 64); the Node reference gets a pool of as many connections
+    FCGI_W=$(($(nproc) * 4))
+    [ "$FCGI_W" -lt 4 ] && FCGI_W=4
+    [ "$FCGI_W" -gt 64 ] && FCGI_W=64
     # BENCH_REPORT_ONLY=1: rewrite BENCHMARKS.md and the plots from
     # build/bench/samples.txt of the last run.
     if [ "${BENCH_REPORT_ONLY:-0}" = 1 ]; then
@@ -713,6 +835,9 @@ main() {
     want rest && budget rest && sec_rest
     if want e2e && budget e2e; then
         if [ "$HAVE_RTD" = 1 ]; then sec_e2e; else NM[e2e]="chat-rtd is not available at this commit"; fi
+    fi
+    if want breakdown && budget breakdown; then
+        if [ "$HAVE_RTD" = 1 ]; then sec_breakdown; else NM[breakdown]="chat-rtd is not available at this commit"; fi
     fi
     want sync && budget sync && sec_sync
     want search && budget search && sec_search

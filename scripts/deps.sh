@@ -15,13 +15,15 @@ die() { printf 'deps: error: %s\n' "$*" >&2; exit 1; }
 # installs the first.
 NEEDS=(
     build-essential pkg-config
-    libfcgi-dev libpq-dev libjson-c-dev libjwt-dev libwebsockets-dev
+    libfcgi-dev libpq-dev libjson-c-dev libjwt-dev libwebsockets-dev libev-dev
     libcurl4-openssl-dev libcunit1-dev
     postgresql "nginx-light|nginx|nginx-core|nginx-full|nginx-extras"
     apache2 libapache2-mod-xsendfile # the test pass behind Apache (CHAT_FRONT=apache)
     curl openssl chromium fonts-noto-color-emoji # emoji in screenshots
+    unzip # checks the exports' streamed ZIP (tests/integ/test_cumplimiento.c)
     iproute2 procps util-linux
     wrk gnuplot-nox # make bench (scripts/bench.sh)
+    clang # libFuzzer harnesses (make fuzz; briefly in make test)
 )
 
 installed() {

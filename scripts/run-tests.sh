@@ -7,7 +7,7 @@
 #          BUILDDIR/tests/integ/test_* executable and the Node tests
 #          (tests/node/*.test.mjs) against it, and always tears it down
 #   all    unit and integ on BUILDDIR, integ again through Apache (without
-#          the browser tests and rtd_instances), then `make SAN=1 all` and unit and integ again
+#          the browser tests, rtd_instances and zz_failover), then `make SAN=1 all` and unit and integ again
 #          on build/san under AddressSanitizer and UBSan
 # CHAT_FRONT (nginx, the default, or apache) is the web server integ runs
 # behind; either one runs the shipped etc/<server>/chat.conf.
@@ -113,16 +113,22 @@ port_free() { [ -z "$(ss -ltnH "sport = :$1" 2>/dev/null)" ]; }
 
 pick_ports() {
     local p picked=() n
-    while [ "${#picked[@]}" -lt 3 ]; do
+    while [ "${#picked[@]}" -lt 4 ]; do
         p=$((20000 + RANDOM % 40000))
         for n in "${picked[@]}"; do [ "$n" = "$p" ] && continue 2; done
         port_free "$p" && picked+=("$p")
     done
-    HTTP_PORT=${picked[0]} PG_PORT=${picked[1]} RTD_PORT=${picked[2]}
+    HTTP_PORT=${picked[0]} PG_PORT=${picked[1]} RTD_PORT=${picked[2]} PG2_PORT=${picked[3]}
+    # Every program gets a two-host conninfo (the second host is the
+    # replica zz_failover.test.mjs builds and promotes; until then it
+    # refuses, and libpq goes on to the next host).
+    DB_CONNINFO="host=127.0.0.1,127.0.0.1 port=$PG_PORT,$PG2_PORT dbname=chat user=chat"
+    DB_CONNINFO="$DB_CONNINFO target_session_attrs=read-write connect_timeout=5"
 }
 
 stack() { # start|stop
     CHAT_VAR=$INTEG_TMP/var CHAT_BIN=$INTEG_BIN CHAT_PG_FAST=1 CHAT_FRONT=$FRONT \
+        CHAT_DB_CONNINFO=$DB_CONNINFO \
         CHAT_HTTP_PORT=$HTTP_PORT CHAT_PG_PORT=$PG_PORT CHAT_RTD_PORT=$RTD_PORT \
         bash "$ROOT/scripts/stack.sh" "$1"
 }
@@ -140,6 +146,13 @@ show_stack_logs() {
 # Stops the stack and removes the temp dir; safe to call more than once.
 integ_cleanup() {
     [ -n "$INTEG_TMP" ] || return 0
+    # the replica the failover test builds, if it is still up
+    if [ -f "$INTEG_TMP/pg2/postmaster.pid" ]; then
+        local as=()
+        [ "$(id -u)" = 0 ] && as=(runuser -u postgres --)
+        (cd / && "${as[@]}" /usr/lib/postgresql/15/bin/pg_ctl -D "$INTEG_TMP/pg2" -m immediate -w stop) \
+            >/dev/null 2>&1 || true
+    fi
     if [ "$INTEG_UP" = 1 ]; then
         stack stop >"$INTEG_TMP/stack-stop.out" 2>&1 || cat "$INTEG_TMP/stack-stop.out"
         INTEG_UP=0
@@ -160,6 +173,13 @@ phase_integ() { # BUILDDIR
     export CHAT_JWT_COOKIE=${CHAT_JWT_COOKIE:-erp_jwt}
     # and one other origin that cookie sessions may come from (the ERP's)
     export CHAT_ORIGENES_PERMITIDOS=${CHAT_ORIGENES_PERMITIDOS:-https://erp.example.test}
+    # Rate limits above what the other tests do in a minute as one user (test_sync
+    # sends 520 messages as one), low
+    # enough for test_limites to flood past them in seconds.
+    export CHAT_LIMITE_ENVIOS=${CHAT_LIMITE_ENVIOS:-800}
+    export CHAT_LIMITE_BUSQUEDAS=${CHAT_LIMITE_BUSQUEDAS:-200}
+    export CHAT_LIMITE_SUBIDAS=${CHAT_LIMITE_SUBIDAS:-200}
+    export CHAT_LIMITE_SESIONES=${CHAT_LIMITE_SESIONES:-600}
     local b=$1 tests nodes=() f failed0=$FAILED out
     local SAN_TAG=${SAN_TAG:-}
     [ "$FRONT" = nginx ] || SAN_TAG="$SAN_TAG [$FRONT]"
@@ -170,7 +190,7 @@ phase_integ() { # BUILDDIR
             # the browser tests exercise the client, not the web server;
             # rtd_instances talks to extra daemons directly, not through it
             if [ "${SKIP_BROWSER:-0}" = 1 ]; then
-                case $(basename "$f") in browser_* | rtd_instances.*) continue ;; esac
+                case $(basename "$f") in browser_* | rtd_instances.* | zz_failover.*) continue ;; esac
             fi
             nodes+=("$f")
         done
@@ -214,6 +234,7 @@ phase_integ() { # BUILDDIR
         CHAT_TEST_VAR="$INTEG_TMP/var"
         CHAT_HTTP_PORT="$HTTP_PORT" CHAT_PG_PORT="$PG_PORT" CHAT_RTD_PORT="$RTD_PORT"
         CHAT_FRONT="$FRONT"
+        CHAT_DB_CONNINFO="$DB_CONNINFO" CHAT_TEST_PG2_PORT="$PG2_PORT"
     )
     for f in "${tests[@]}"; do
         run_one "integ/$(basename "$f")${SAN_TAG:-}" "$INTEG_TMP/$(basename "$f").out" \

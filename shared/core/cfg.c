@@ -24,15 +24,18 @@ const struct cfg_key cfg_keys[] = {
     { "db_connect_retries", CFG_INT, "30", 0, 3600, NULL, OFF(db_connect_retries) },
     { "migrate_on_start", CFG_BOOL, "on", 0, 0, NULL, OFF(migrate_on_start) },
     { "log_level", CFG_STR, "info", 0, 0, cfg_levels, OFF(log_level) },
+    { "log_timing", CFG_BOOL, "off", 0, 0, NULL, OFF(log_timing) },
     { "http_port", CFG_INT, "8080", 1, 65535, NULL, OFF(http_port) },
     { "fcgi_listen", CFG_STR, "var/run/fcgi.sock", 0, 0, NULL, OFF(fcgi_listen) },
-    { "fcgi_workers", CFG_INT, "4", 1, 256, NULL, OFF(fcgi_workers) },
+    { "fcgi_workers", CFG_INT, "0", 0, 256, NULL, OFF(fcgi_workers) },
     { "body_max_bytes", CFG_INT, "1048576", 1024, 1073741824, NULL, OFF(body_max_bytes) },
     { "rtd_bind", CFG_STR, "127.0.0.1", 0, 0, NULL, OFF(rtd_bind) },
     { "rtd_port", CFG_INT, "8081", 1, 65535, NULL, OFF(rtd_port) },
     { "rtd_ping_interval_ms", CFG_INT, "25000", 100, 600000, NULL, OFF(rtd_ping_interval_ms) },
     { "rtd_ping_timeout_ms", CFG_INT, "20000", 100, 600000, NULL, OFF(rtd_ping_timeout_ms) },
     { "rtd_max_payload", CFG_INT, "1000000", 1024, 104857600, NULL, OFF(rtd_max_payload) },
+    { "rtd_queue_max_bytes", CFG_INT, "4194304", 65536, 1073741824, NULL, OFF(rtd_queue_max_bytes) },
+    { "rtd_max_sockets_per_user", CFG_INT, "16", 1, 1000, NULL, OFF(rtd_max_sockets_per_user) },
     { "presence_grace_seconds", CFG_INT, "10", 0, 3600, NULL, OFF(presence_grace_seconds) },
     { "jwt_alg", CFG_STR, "HS256", 0, 0, cfg_algs, OFF(jwt_alg) },
     { "jwt_secret", CFG_STR, "", 0, 0, NULL, OFF(jwt_secret) },
@@ -40,6 +43,7 @@ const struct cfg_key cfg_keys[] = {
     { "jwt_private_key", CFG_STR, "", 0, 0, NULL, OFF(jwt_private_key) },
     { "jwt_issuer", CFG_STR, "", 0, 0, NULL, OFF(jwt_issuer) },
     { "jwt_audience", CFG_STR, "", 0, 0, NULL, OFF(jwt_audience) },
+    { "jwt_audience_servicio", CFG_STR, "", 0, 0, NULL, OFF(jwt_audience_servicio) },
     { "jwt_leeway", CFG_INT, "30", 0, 3600, NULL, OFF(jwt_leeway) },
     { "jwt_cookie", CFG_STR, "", 0, 0, NULL, OFF(jwt_cookie) },
     { "jwt_max_bytes", CFG_INT, "8192", 256, 65536, NULL, OFF(jwt_max_bytes) },
@@ -53,6 +57,12 @@ const struct cfg_key cfg_keys[] = {
     { "jwt_claim_scope", CFG_STR, "scope", 0, 0, NULL, OFF(jwt_claim_scope) },
     { "origenes_permitidos", CFG_STR, "", 0, 0, NULL, OFF(origenes_permitidos) },
     { "token_en_url", CFG_BOOL, "off", 0, 0, NULL, OFF(token_en_url) },
+    { "efimeros_secreto", CFG_STR, "", 0, 0, NULL, OFF(efimeros_secreto) },
+    { "limite_envios", CFG_INT, "60", 0, 100000, NULL, OFF(limite_envios) },
+    { "limite_subidas", CFG_INT, "20", 0, 100000, NULL, OFF(limite_subidas) },
+    { "limite_busquedas", CFG_INT, "60", 0, 100000, NULL, OFF(limite_busquedas) },
+    { "limite_sesiones", CFG_INT, "30", 0, 100000, NULL, OFF(limite_sesiones) },
+    { "media_cuota_diaria_mb", CFG_INT, "2048", 0, 1048576, NULL, OFF(media_cuota_diaria_mb) },
     { "mensaje_max_chars", CFG_INT, "10000", 1, 1000000, NULL, OFF(mensaje_max_chars) },
     { "media_max_bytes", CFG_INT, "26214400", 1024, 2147483647, NULL, OFF(media_max_bytes) },
     { "media_dir", CFG_STR, "var/media", 0, 0, NULL, OFF(media_dir) },
@@ -241,6 +251,20 @@ static int cfg_links_check(const char *s, char *why, unsigned whylen)
 }
 
 /* Checks that go across keys. */
+/* fcgi_workers = 0: 4 per CPU core, from 4 to 64. A worker spends most of
+ * a write waiting for the commit's WAL flush, not on the CPU, so several
+ * per core keep the cores and the disk busy (group commit); measured on 2
+ * cores with durable commits, sends per second rose from 2 workers to 8
+ * and not past it (BENCHMARKS.md), while each worker costs a connection. */
+static int cfg_auto_workers(void)
+{
+    long n = sysconf(_SC_NPROCESSORS_ONLN);
+    if (n < 1)
+        n = 1;
+    n *= 4;
+    return n < 4 ? 4 : n > 64 ? 64 : (int)n;
+}
+
 static int cfg_validate(struct cfg *c, char *why, unsigned whylen)
 {
     if (c->jwt_alg[0] == 'H' && c->jwt_secret[0] == '\0') {
@@ -261,6 +285,10 @@ static int cfg_validate(struct cfg *c, char *why, unsigned whylen)
                      strerror(errno));
             return -1;
         }
+    }
+    if (c->efimeros_secreto[0] && strlen(c->efimeros_secreto) < 32) {
+        snprintf(why, whylen, "efimeros_secreto: too short (at least 32 characters)");
+        return -1;
     }
     if (origin_list_check(c->origenes_permitidos, why, whylen) < 0)
         return -1;
@@ -336,6 +364,8 @@ struct cfg *cfg_load_env(const char *path, const char *(*getenv_fn)(const char *
     }
     if (cfg_validate(c, why, whylen) < 0)
         goto fail;
+    if (c->fcgi_workers == 0)
+        c->fcgi_workers = cfg_auto_workers();
     return c;
 fail:
     cfg_free(c);

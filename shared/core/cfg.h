@@ -13,10 +13,11 @@ struct cfg {
     bool migrate_on_start;
     /* logging */
     char *log_level;
+    bool log_timing;
     /* web server / FastCGI */
     int http_port;
     char *fcgi_listen;
-    int fcgi_workers;
+    int fcgi_workers;       /* resolved at load: never 0 */
     int body_max_bytes;
     /* realtime daemon */
     char *rtd_bind;
@@ -24,6 +25,8 @@ struct cfg {
     int rtd_ping_interval_ms;
     int rtd_ping_timeout_ms;
     int rtd_max_payload;
+    int rtd_queue_max_bytes;
+    int rtd_max_sockets_per_user;   /* per instance; one more is refused */
     int presence_grace_seconds;
     /* identity */
     char *jwt_alg;
@@ -32,6 +35,7 @@ struct cfg {
     char *jwt_private_key;
     char *jwt_issuer;
     char *jwt_audience;
+    char *jwt_audience_servicio;   /* the service token's own aud ("": jwt_audience) */
     int jwt_leeway;
     char *jwt_cookie;
     int jwt_max_bytes;
@@ -45,8 +49,15 @@ struct cfg {
     char *jwt_claim_scope;
     /* cookie sessions */
     char *origenes_permitidos;
+    /* rate limits (per user and minute; 0: none) and the upload quota */
+    int limite_envios;
+    int limite_subidas;
+    int limite_busquedas;
+    int limite_sesiones;
+    int media_cuota_diaria_mb;
     /* development switches */
     bool token_en_url;
+    char *efimeros_secreto;         /* signs chat_efimeros ("": from jwt_secret) */
     /* content */
     int mensaje_max_chars;
     int media_max_bytes;

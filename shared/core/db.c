@@ -1,15 +1,27 @@
-/* db.c: libpq wrapper with retry, arena-owned results and reconnection. */
+/* db.c: libpq wrapper: retry and reconnection, arena-owned results,
+ * prepared statements, and pipelines that put a transaction's BEGIN, its
+ * deferred statements and its COMMIT in the round trips it needs anyway. */
 #include "core/db.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "core/log.h"
 
+struct db_deferred {
+    const struct db_stmt *st;
+    int n;
+    const char **params;
+    db_done_fn done;
+    void *ctx;
+};
+
 static void db_notes_clear(struct db *d);
 static void db_notes_flush(struct db *d);
+static bool db_res_ok(const PGresult *r);
 
 /* Timestamps leave the server in UTC so jsonx_ts can reformat them as
  * text without parsing zones. */
@@ -17,6 +29,9 @@ static void db_session_init(struct db *d)
 {
     PQsetClientEncoding(d->conn, "UTF8");
     PQclear(PQexec(d->conn, "SET TimeZone = 'UTC'"));
+    d->nprep = 0;     /* a new session knows no prepared statement */
+    d->nstale = 0;
+    d->dealloc_all = false;
 }
 
 struct db *db_open(const char *conninfo, int retries, char *why, unsigned whylen)
@@ -59,6 +74,8 @@ void db_close(struct db *d)
         PQfinish(d->conn);
     db_notes_clear(d);
     free(d->notes);
+    free(d->prep);
+    free(d->defer);
     free(d->conninfo);
     free(d);
 }
@@ -67,7 +84,7 @@ int db_ensure(struct db *d)
 {
     if (PQstatus(d->conn) == CONNECTION_OK && !d->broken)
         return 0;
-    if (d->depth)
+    if (d->depth && !d->begin_pending)
         return -1;
     PQreset(d->conn);
     d->broken = false;
@@ -85,6 +102,13 @@ static void db_clear_hook(void *p)
     PQclear(p);
 }
 
+bool db_take_replanned(struct db *d)
+{
+    bool r = d->replanned;
+    d->replanned = false;
+    return r;
+}
+
 const char *db_last_sqlstate(const struct db *d)
 {
     return d->sqlstate;
@@ -96,62 +120,424 @@ static int db_is_conflict(const char *state)
            strcmp(state, "40001") == 0 || strcmp(state, "40P01") == 0;
 }
 
-PGresult *db_exec(struct db *d, struct arena *a, const char *sql, int n,
-                  const char *const *params, struct err *e)
+/* ---- trace ------------------------------------------------------------- */
+
+static long long db_now_us(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (long long)t.tv_sec * 1000000 + t.tv_nsec / 1000;
+}
+
+void db_trace_start(struct db *d, bool on)
+{
+    memset(&d->trace, 0, sizeof(d->trace));
+    d->trace.on = on;
+}
+
+static void db_trace_add(struct db *d, const char *label, long long us)
+{
+    struct db_trace *t = &d->trace;
+    if (!t->on)
+        return;
+    if (t->n < DB_TRACE_MAX) {
+        snprintf(t->label[t->n], sizeof(t->label[0]), "%s", label);
+        t->us[t->n] = (int)us;
+    }
+    t->n++;
+    t->total_us += us;
+}
+
+void db_trace_format(const struct db *d, char *buf, size_t len)
+{
+    size_t w = 0;
+    buf[0] = '\0';
+    const struct db_trace *t = &d->trace;
+    for (int i = 0; i < t->n && i < DB_TRACE_MAX && w < len; i++) {
+        int k = snprintf(buf + w, len - w, "%s%s:%.2f", i ? "," : "", t->label[i],
+                         (double)t->us[i] / 1000.0);
+        if (k < 0)
+            break;
+        w += (size_t)k;
+    }
+    if (t->n > DB_TRACE_MAX && w < len)
+        snprintf(buf + w, len - w, ",+%d", t->n - DB_TRACE_MAX);
+}
+
+/* ---- prepared statements ----------------------------------------------- */
+
+static bool db_is_prepared(const struct db *d, const struct db_stmt *st)
+{
+    for (size_t i = 0; i < d->nprep; i++)
+        if (d->prep[i] == st)
+            return true;
+    return false;
+}
+
+/* Records st as prepared; -1 (logged) when another statement already holds
+ * its name on this connection, or its name is not [a-z0-9_]. */
+static int db_mark_prepared(struct db *d, const struct db_stmt *st)
+{
+    for (size_t i = 0; i < d->nprep; i++)
+        if (strcmp(d->prep[i]->name, st->name) == 0) {
+            log_error("event=db_error msg=\"two statements named %s\"", st->name);
+            return -1;
+        }
+    if (d->nprep == d->capprep) {
+        size_t cap = d->capprep ? d->capprep * 2 : 64;
+        const struct db_stmt **p = realloc(d->prep, cap * sizeof(*p));
+        if (!p)
+            return -1;
+        d->prep = p;
+        d->capprep = cap;
+    }
+    d->prep[d->nprep++] = st;
+    return 0;
+}
+
+static bool db_name_ok(const char *name)
+{
+    size_t n = strlen(name);
+    return n > 0 && n < 64 && strspn(name, "abcdefghijklmnopqrstuvwxyz0123456789_") == n;
+}
+
+/* Forgets st (NULL: every statement) so that its next use prepares it
+ * again; a statement the server still holds is deallocated when the
+ * connection is next idle. */
+static void db_forget(struct db *d, const struct db_stmt *st, bool server_has_it)
+{
+    if (!st) {
+        /* all of them: one DEALLOCATE ALL rather than a bounded list */
+        if (server_has_it && d->nprep) {
+            d->dealloc_all = true;
+            d->nstale = 0;
+        }
+        d->nprep = 0;
+        return;
+    }
+    for (size_t i = 0; i < d->nprep;) {
+        if (st && d->prep[i] != st) {
+            i++;
+            continue;
+        }
+        if (server_has_it && d->nstale < (int)(sizeof(d->stale) / sizeof(d->stale[0])))
+            d->stale[d->nstale++] = d->prep[i]->name;
+        d->prep[i] = d->prep[--d->nprep];
+    }
+}
+
+/* DEALLOCATE the statements forgotten while the server still had them
+ * (only when no transaction is open). */
+static void db_dealloc_stale(struct db *d)
+{
+    if ((!d->nstale && !d->dealloc_all) || PQtransactionStatus(d->conn) != PQTRANS_IDLE)
+        return;
+    if (d->dealloc_all) {
+        PQclear(PQexec(d->conn, "DEALLOCATE ALL"));
+        d->dealloc_all = false;
+        d->nstale = 0;
+        return;
+    }
+    for (int i = 0; i < d->nstale; i++) {
+        char sql[96];
+        snprintf(sql, sizeof(sql), "DEALLOCATE %s", d->stale[i]);
+        PQclear(PQexec(d->conn, sql));
+    }
+    d->nstale = 0;
+}
+
+/* ---- pipelines ----------------------------------------------------------- */
+
+/* One statement of a pipeline: a registered one (st) or unnamed SQL. */
+struct db_op {
+    const struct db_stmt *st;
+    const char *sql;
+    int n;
+    const char *const *params;
+    const char *label;  /* in the trace, for unnamed SQL ("commit"...) */
+    bool sync_after;    /* a sync point after it: what follows runs even if it fails */
+    bool prepare;       /* (set by db_pipe) a Parse went first */
+    bool sent;          /* (set by db_pipe) the statement went out */
+    PGresult *res;      /* its result (a failed Parse's when that failed), or NULL */
+};
+
+/* Sends ops as one pipeline (one round trip), preparing the registered
+ * statements this connection does not have yet, and collects each one's
+ * result; the caller checks each res. Leaves the connection out of
+ * pipeline mode (or marked broken). */
+static void db_pipe(struct db *d, struct db_op *ops, int nops, const char *label)
+{
+    PGconn *c = d->conn;
+    long long t0 = db_now_us();
+    for (int i = 0; i < nops; i++) {
+        ops[i].res = NULL;
+        ops[i].prepare = ops[i].sent = false;
+    }
+    if (!PQenterPipelineMode(c)) {
+        d->broken = true;
+        return;
+    }
+    bool send_ok = true;
+    for (int i = 0; i < nops && send_ok; i++) {
+        struct db_op *o = &ops[i];
+        bool parse = o->st && !db_is_prepared(d, o->st);
+        for (int j = 0; parse && j < i; j++)
+            if (ops[j].prepare && ops[j].st == o->st)
+                parse = false;  /* an earlier op of this pipeline prepares it */
+        if (parse) {
+            if (!db_name_ok(o->st->name)) {
+                log_error("event=db_error msg=\"bad statement name %s\"", o->st->name);
+                send_ok = false;
+                break;
+            }
+            if (!PQsendPrepare(c, o->st->name, o->st->sql, o->n, NULL)) {
+                send_ok = false;
+                break;
+            }
+            o->prepare = true;
+        }
+        send_ok = o->st ? PQsendQueryPrepared(c, o->st->name, o->n, o->params, NULL, NULL, 0)
+                        : PQsendQueryParams(c, o->sql, o->n, NULL, o->params, NULL, NULL, 0);
+        if (!send_ok)
+            break;
+        o->sent = true;
+        if (o->sync_after && i + 1 < nops && !PQpipelineSync(c))
+            send_ok = false;
+    }
+    bool synced = PQpipelineSync(c) != 0;
+    /* each Parse and each query has its results then a NULL; each sync
+     * point one PGRES_PIPELINE_SYNC */
+    for (int i = 0; i < nops; i++) {
+        struct db_op *o = &ops[i];
+        PGresult *r;
+        if (o->prepare) {
+            while ((r = PQgetResult(c)) != NULL) {
+                if (PQresultStatus(r) == PGRES_COMMAND_OK || o->res) {
+                    PQclear(r);
+                } else {
+                    o->res = r;     /* the Parse failed: that is the error */
+                }
+            }
+            if (!o->res && db_mark_prepared(d, o->st) < 0)
+                db_forget(d, NULL, true);
+        }
+        if (!o->sent)
+            break;
+        while ((r = PQgetResult(c)) != NULL) {
+            if (o->prepare && o->res && !db_res_ok(o->res)) {
+                PQclear(r);     /* skipped after the failed Parse */
+                continue;
+            }
+            PQclear(o->res);
+            o->res = r;
+        }
+        if (o->sync_after && i + 1 < nops)
+            PQclear(PQgetResult(c));
+    }
+    if (synced && PQpipelineStatus(c) != PQ_PIPELINE_OFF)
+        PQclear(PQgetResult(c));
+    if (!PQexitPipelineMode(c) || !send_ok || !synced)
+        d->broken = true;   /* results still pending or the send failed: start afresh */
+    long long spent = db_now_us() - t0;
+    d->wait_us += (unsigned long long)spent;
+    if (d->trace.on)
+        db_trace_add(d, label, spent);
+}
+
+static bool db_res_ok(const PGresult *r)
+{
+    ExecStatusType st = r ? PQresultStatus(r) : PGRES_FATAL_ERROR;
+    return st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK;
+}
+
+/* The first op that failed for a reason of its own (not one skipped after
+ * an earlier failure), else the first skipped, or -1 when all ran. */
+static int db_first_failure(const struct db_op *ops, int nops)
+{
+    int skipped = -1;
+    for (int i = 0; i < nops; i++) {
+        if (db_res_ok(ops[i].res))
+            continue;
+        if (ops[i].res && PQresultStatus(ops[i].res) == PGRES_PIPELINE_ABORTED) {
+            if (skipped < 0)
+                skipped = i;
+            continue;
+        }
+        return i;
+    }
+    return skipped;
+}
+
+static bool db_stale_plan(const PGresult *r, const char *state)
+{
+    if (strcmp(state, "26000") == 0)
+        return true;    /* the server does not know the statement (any more) */
+    const char *msg = r ? PQresultErrorField(r, PG_DIAG_MESSAGE_PRIMARY) : NULL;
+    return strcmp(state, "0A000") == 0 && msg &&
+           strstr(msg, "cached plan must not change result type") != NULL;
+}
+
+static void db_label(char *buf, size_t len, bool begin, const struct db *d,
+                     const char *last)
+{
+    size_t w = 0;
+    buf[0] = '\0';
+    if (begin)
+        w += (size_t)snprintf(buf, len, "begin");
+    for (size_t i = 0; i < d->ndefer && w < len; i++)
+        w += (size_t)snprintf(buf + w, len - w, "%s%s", w ? "+" : "", d->defer[i].st->name);
+    if (last && w < len)
+        snprintf(buf + w, len - w, "%s%s", w ? "+" : "", last);
+}
+
+static void db_defer_clear(struct db *d)
+{
+    for (size_t i = 0; i < d->ndefer; i++)
+        free(d->defer[i].params);
+    d->ndefer = 0;
+}
+
+#define DB_OPS_MAX 40
+
+/* Runs the pending BEGIN, the deferred statements and then last as one
+ * round trip, retrying once on a fresh connection (or after preparing
+ * afresh) while nothing of the transaction has reached the server. Returns
+ * 0 with *out = last's result (the caller's to PQclear), or -1 with e. */
+static int db_call(struct db *d, struct db_op *last, PGresult **out, struct err *e)
 {
     char *state = d->sqlstate;
     state[0] = '\0';
+    *out = NULL;
     for (int attempt = 0; attempt < 2; attempt++) {
-        if (db_ensure(d) < 0) {
-            err_set(e, ERR_UNAVAILABLE, NULL);
-            return NULL;
+        if (db_ensure(d) < 0)
+            return err_set(e, ERR_UNAVAILABLE, NULL);
+        db_dealloc_stale(d);
+        /* nothing of the transaction (or of this statement outside one)
+         * has reached the server: safe to start again */
+        bool fresh = !d->depth || d->begin_pending;
+        struct db_op ops[DB_OPS_MAX];
+        int nops = 0;
+        bool begin = d->begin_pending;
+        if (d->ndefer + 2 > DB_OPS_MAX) {
+            log_error("event=db_error msg=\"too many deferred statements\"");
+            return err_set(e, ERR_INTERNAL, NULL);
         }
-        PGresult *r = PQexecParams(d->conn, sql, n, NULL, params, NULL, NULL, 0);
-        ExecStatusType st = r ? PQresultStatus(r) : PGRES_FATAL_ERROR;
-        if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK) {
-            arena_defer(a, db_clear_hook, r);
-            return r;
+        if (begin)
+            ops[nops++] = (struct db_op){ .sql = "BEGIN" };
+        for (size_t i = 0; i < d->ndefer; i++)
+            ops[nops++] = (struct db_op){ .st = d->defer[i].st, .n = d->defer[i].n,
+                                          .params = (const char *const *)d->defer[i].params };
+        int idx_last = nops;
+        ops[nops++] = *last;
+        char label[48] = "";
+        if (d->trace.on)
+            db_label(label, sizeof(label), begin, d,
+                     last->st ? last->st->name : last->label ? last->label : "sql");
+        db_pipe(d, ops, nops, label);
+        int bad = db_first_failure(ops, nops);
+        if (bad < 0 && !d->broken) {
+            d->begin_pending = false;
+            for (size_t i = 0; i < d->ndefer; i++)
+                if (d->defer[i].done)
+                    d->defer[i].done(d, ops[(begin ? 1 : 0) + (int)i].res, d->defer[i].ctx);
+            db_defer_clear(d);
+            for (int i = 0; i < nops; i++)
+                if (i != idx_last)
+                    PQclear(ops[i].res);
+            *out = ops[idx_last].res;
+            return 0;
         }
-        const char *ss = r ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : NULL;
+        PGresult *br = bad >= 0 ? ops[bad].res : NULL;
+        const char *ss = br ? PQresultErrorField(br, PG_DIAG_SQLSTATE) : NULL;
         snprintf(state, 6, "%s", ss ? ss : "");
-        if (PQstatus(d->conn) != CONNECTION_OK) {
-            PQclear(r);
-            if (d->depth) {
-                d->broken = true;
-                err_set(e, ERR_UNAVAILABLE, NULL);
-                return NULL;
-            }
-            continue;   /* reset and retry once outside a transaction */
+        bool lost = d->broken || PQstatus(d->conn) != CONNECTION_OK;
+        const struct db_stmt *bst = bad >= 0 ? ops[bad].st : NULL;
+        bool stale = !lost && bst && db_stale_plan(br, state);
+        char msg[512];
+        snprintf(msg, sizeof(msg), "%s",
+                 br && PQresultErrorMessage(br)[0] ? PQresultErrorMessage(br)
+                                                   : PQerrorMessage(d->conn));
+        const char *what = bst ? bst->name : bad >= 0 && ops[bad].label ? ops[bad].label : "sql";
+        for (int i = 0; i < nops; i++)
+            PQclear(ops[i].res);
+        if (stale) {
+            /* a statement the server forgot means it forgot them all (a
+             * new session, a pooler's DISCARD); a result type changed by a
+             * migration usually touches other statements on the same
+             * table: prepare everything afresh either way */
+            bool gone = strcmp(state, "26000") == 0;
+            db_forget(d, NULL, !gone);
         }
+        if (lost || stale) {
+            if (fresh && attempt == 0) {
+                if (!lost && PQtransactionStatus(d->conn) != PQTRANS_IDLE)
+                    PQclear(PQexec(d->conn, "ROLLBACK"));
+                log_info("event=db_retry stmt=%s reason=%s", what, lost ? "reconnect" : "replan");
+                continue;
+            }
+            if (d->depth && lost)
+                d->broken = true;
+            if (stale)
+                d->replanned = true;
+            d->begin_pending = false;
+            log_warn("event=db_unavailable stmt=%s reason=%s", what, lost ? "connection" : "replan");
+            return err_set(e, ERR_UNAVAILABLE, NULL);
+        }
+        d->begin_pending = false;
         if (db_is_conflict(state)) {
-            log_info("event=db_conflict sqlstate=%s", state);
+            log_info("event=db_conflict sqlstate=%s stmt=%s", state, what);
             err_set(e, ERR_CONFLICT, NULL);
         } else {
-            log_error("event=db_error sqlstate=%s msg=\"%s\"", state,
-                      r ? PQresultErrorMessage(r) : PQerrorMessage(d->conn));
+            log_error("event=db_error sqlstate=%s stmt=%s msg=\"%s\"", state, what, msg);
             err_set(e, ERR_INTERNAL, NULL);
         }
-        PQclear(r);
-        return NULL;
+        return -1;
     }
-    err_set(e, ERR_UNAVAILABLE, NULL);
-    return NULL;
+    d->begin_pending = false;
+    return err_set(e, ERR_UNAVAILABLE, NULL);
 }
 
-static int db_simple(struct db *d, const char *sql, struct err *e)
+PGresult *db_exec(struct db *d, struct arena *a, const char *sql, int n,
+                  const char *const *params, struct err *e)
 {
-    PGresult *r = PQexec(d->conn, sql);
-    int ok = r && PQresultStatus(r) == PGRES_COMMAND_OK;
-    if (!ok) {
-        if (PQstatus(d->conn) != CONNECTION_OK)
-            d->broken = true;
-        log_error("event=db_error sql=\"%s\" msg=\"%s\"", sql, PQerrorMessage(d->conn));
-        const char *ss = r ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : NULL;
-        err_set(e, ss && db_is_conflict(ss) ? ERR_CONFLICT
-                   : d->broken ? ERR_UNAVAILABLE : ERR_INTERNAL, NULL);
+    struct db_op op = { .sql = sql, .n = n, .params = params };
+    PGresult *r;
+    if (db_call(d, &op, &r, e) < 0)
+        return NULL;
+    arena_defer(a, db_clear_hook, r);
+    return r;
+}
+
+PGresult *db_run(struct db *d, struct arena *a, const struct db_stmt *st, int n,
+                 const char *const *params, struct err *e)
+{
+    struct db_op op = { .st = st, .n = n, .params = params };
+    PGresult *r;
+    if (db_call(d, &op, &r, e) < 0)
+        return NULL;
+    arena_defer(a, db_clear_hook, r);
+    return r;
+}
+
+int db_defer(struct db *d, struct arena *a, const struct db_stmt *st, int n,
+             const char *const *params, db_done_fn done, void *ctx, struct err *e)
+{
+    (void)a;
+    if (d->ndefer == d->capdefer) {
+        size_t cap = d->capdefer ? d->capdefer * 2 : 8;
+        struct db_deferred *p = realloc(d->defer, cap * sizeof(*p));
+        if (!p)
+            return err_set(e, ERR_INTERNAL, NULL);
+        d->defer = p;
+        d->capdefer = cap;
     }
-    PQclear(r);
-    return ok ? 0 : -1;
+    const char **pp = malloc(sizeof(*pp) * (size_t)(n ? n : 1));
+    if (!pp)
+        return err_set(e, ERR_INTERNAL, NULL);
+    for (int i = 0; i < n; i++)
+        pp[i] = params[i];
+    d->defer[d->ndefer++] = (struct db_deferred){ st, n, pp, done, ctx };
+    return 0;
 }
 
 int db_begin(struct db *d, struct err *e)
@@ -160,21 +546,11 @@ int db_begin(struct db *d, struct err *e)
         log_error("event=db_error msg=\"nested transaction\"");
         return err_set(e, ERR_INTERNAL, NULL);
     }
-    /* a server restart shows only when the connection is used: a BEGIN
-     * that finds it gone resets it and tries once more (nothing was
-     * done yet) */
-    for (int attempt = 0; attempt < 2; attempt++) {
-        if (db_ensure(d) < 0)
-            return err_set(e, ERR_UNAVAILABLE, NULL);
-        if (db_simple(d, "BEGIN", e) == 0) {
-            d->depth = 1;
-            return 0;
-        }
-        if (PQstatus(d->conn) == CONNECTION_OK)
-            return -1;
-        d->broken = true;
-    }
-    return -1;
+    /* nothing is sent: the BEGIN goes with the first statement, and a
+     * connection the server dropped is reset and the pair tried again */
+    d->depth = 1;
+    d->begin_pending = true;
+    return 0;
 }
 
 static void db_notes_clear(struct db *d)
@@ -197,55 +573,45 @@ void db_notify_after_commit(struct db *d, const char *payload)
     char *p = strdup(payload);
     if (p)
         d->notes[d->nnotes++] = p;
-    if (!d->depth)
+    if (!d->depth && !d->hold_wake)
         db_notes_flush(d);
 }
 
-/* Sends the queued wake-ups; failures are logged only (eventos is the truth). */
 /* The wake-up transaction in one round trip: BEGIN, SET LOCAL
  * synchronous_commit = off, the pg_notify()s and COMMIT go out together as
  * a libpq pipeline. Returns 0, or -1 with nothing left open. */
 static int db_notes_send(struct db *d, const char *arr)
 {
-    static const char *const sql[4] = {
-        "BEGIN", "SET LOCAL synchronous_commit = off",
-        "SELECT pg_notify('chat_eventos', x) FROM unnest($1::text[]) x", "COMMIT",
-    };
-    PGconn *c = d->conn;
     const char *params[1] = { arr };
-    if (!PQenterPipelineMode(c))
-        return -1;
-    int sent = 0;
-    while (sent < 4 && PQsendQueryParams(c, sql[sent], sent == 2 ? 1 : 0, NULL,
-                                         sent == 2 ? params : NULL, NULL, NULL, 0))
-        sent++;
-    bool ok = sent == 4 && PQpipelineSync(c);
-    /* every query sent has its results then a NULL; then the sync result */
-    for (int i = 0; i < sent; i++) {
-        PGresult *r;
-        while ((r = PQgetResult(c)) != NULL) {
-            ExecStatusType st = PQresultStatus(r);
-            if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK)
-                ok = false;
-            PQclear(r);
-        }
+    struct db_op ops[4] = {
+        { .sql = "BEGIN" },
+        { .sql = "SET LOCAL synchronous_commit = off" },
+        { .sql = "SELECT pg_notify('chat_eventos', x) FROM unnest($1::text[]) x",
+          .n = 1, .params = params },
+        { .sql = "COMMIT" },
+    };
+    long long t0 = db_now_us();
+    bool on = d->trace.on;
+    d->trace.on = false;
+    db_pipe(d, ops, 4, "wake");
+    d->trace.on = on;
+    if (on) {
+        long long us = db_now_us() - t0;
+        db_trace_add(d, "wake", us);
+        d->trace.wake_us += us;
     }
-    if (sent == 4 && PQpipelineStatus(c) != PQ_PIPELINE_OFF) {
-        PGresult *r = PQgetResult(c);
-        if (!r || PQresultStatus(r) != PGRES_PIPELINE_SYNC)
+    bool ok = !d->broken;
+    for (int i = 0; i < 4; i++) {
+        if (!db_res_ok(ops[i].res))
             ok = false;
-        PQclear(r);
+        PQclear(ops[i].res);
     }
-    if (!PQexitPipelineMode(c)) {
-        d->broken = true;   /* results still pending: start afresh */
-        return -1;
-    }
-    if (PQstatus(c) != CONNECTION_OK) {
+    if (d->broken || PQstatus(d->conn) != CONNECTION_OK) {
         d->broken = true;
         return -1;
     }
-    if (PQtransactionStatus(c) != PQTRANS_IDLE)
-        PQclear(PQexec(c, "ROLLBACK"));
+    if (PQtransactionStatus(d->conn) != PQTRANS_IDLE)
+        PQclear(PQexec(d->conn, "ROLLBACK"));
     return ok ? 0 : -1;
 }
 
@@ -253,6 +619,10 @@ static void db_notes_flush(struct db *d)
 {
     if (!d->nnotes)
         return;
+    if (d->broken || PQstatus(d->conn) != CONNECTION_OK) {
+        db_notes_clear(d);  /* the listeners' timer read delivers them */
+        return;
+    }
     /* a text[] literal of the payloads: each quoted, with \ and " escaped */
     size_t len = 3;
     for (size_t i = 0; i < d->nnotes; i++)
@@ -283,29 +653,76 @@ static void db_notes_flush(struct db *d)
     db_notes_clear(d);
 }
 
+void db_wake_flush(struct db *d)
+{
+    if (!d->depth)
+        db_notes_flush(d);
+}
+
 int db_commit(struct db *d, struct err *e)
 {
-    int ret = db_simple(d, "COMMIT", e);
-    d->depth = 0;
-    if (ret == 0)
-        db_notes_flush(d);
-    else
+    if (!d->depth) {
+        log_error("event=db_error msg=\"commit without a transaction\"");
+        return err_set(e, ERR_INTERNAL, NULL);
+    }
+    if (d->begin_pending && !d->ndefer) {
+        /* nothing was sent: nothing to commit */
+        d->begin_pending = false;
+        d->depth = 0;
         db_notes_clear(d);
-    return ret;
+        return 0;
+    }
+    long long t0 = d->trace.on ? db_now_us() : 0;
+    struct db_op commit = { .sql = "COMMIT", .label = "commit" };
+    PGresult *r;
+    int ret = db_call(d, &commit, &r, e);
+    /* COMMIT of a transaction that failed earlier answers ROLLBACK */
+    if (ret == 0 && strcmp(PQcmdStatus(r), "COMMIT") != 0) {
+        log_error("event=db_error msg=\"commit answered %s\"", PQcmdStatus(r));
+        ret = err_set(e, ERR_INTERNAL, NULL);
+    }
+    PQclear(r);
+    if (ret == 0)
+        d->commits++;
+    if (d->trace.on)
+        d->trace.commit_us += db_now_us() - t0;
+    if (ret < 0 && PQstatus(d->conn) == CONNECTION_OK &&
+        PQtransactionStatus(d->conn) != PQTRANS_IDLE) {
+        PGresult *rb = PQexec(d->conn, "ROLLBACK");
+        if (!rb || PQresultStatus(rb) != PGRES_COMMAND_OK)
+            d->broken = true;
+        PQclear(rb);
+    }
+    d->depth = 0;
+    d->begin_pending = false;
+    db_defer_clear(d);
+    if (ret < 0) {
+        db_notes_clear(d);
+        return -1;
+    }
+    if (!d->hold_wake)
+        db_notes_flush(d);
+    return 0;
 }
 
 void db_rollback(struct db *d)
 {
-    if (!d->depth)
+    if (!d->depth) {
+        db_defer_clear(d);  /* reads queued outside a transaction */
         return;
-    if (PQstatus(d->conn) == CONNECTION_OK && !d->broken) {
+    }
+    if (!d->begin_pending && PQstatus(d->conn) == CONNECTION_OK && !d->broken) {
         PGresult *r = PQexec(d->conn, "ROLLBACK");
         if (!r || PQresultStatus(r) != PGRES_COMMAND_OK)
             d->broken = true;
         PQclear(r);
     }
     d->depth = 0;
+    d->begin_pending = false;
+    db_defer_clear(d);
     db_notes_clear(d);
+    if (!d->broken && PQstatus(d->conn) == CONNECTION_OK)
+        db_dealloc_stale(d);
 }
 
 const char *db_get(const PGresult *r, int row, int col)

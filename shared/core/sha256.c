@@ -69,7 +69,8 @@ void sha256_update(struct sha256 *s, const void *data, size_t n)
     s->nbuf = n;
 }
 
-void sha256_hex(struct sha256 *s, char out[65])
+/* The final padding and length; the digest is then s->h. */
+static void sha256_finish(struct sha256 *s)
 {
     uint64_t bits = s->len * 8;
     unsigned char pad[72] = { 0x80 };
@@ -77,6 +78,69 @@ void sha256_hex(struct sha256 *s, char out[65])
     for (int i = 0; i < 8; i++)
         pad[padn + (size_t)i] = (unsigned char)(bits >> (56 - 8 * i));
     sha256_update(s, pad, padn + 8);
+}
+
+void sha256_final(struct sha256 *s, unsigned char out[32])
+{
+    sha256_finish(s);
+    for (int i = 0; i < 8; i++)
+        for (int j = 0; j < 4; j++)
+            out[4 * i + j] = (unsigned char)(s->h[i] >> (24 - 8 * j));
+}
+
+/* RFC 2104: H((K ^ opad) || H((K ^ ipad) || m)), K padded to the block
+ * size (hashed first when longer). */
+void hmac_sha256(const void *key, size_t keylen, const void *msg, size_t len,
+                 unsigned char out[32])
+{
+    unsigned char k[64] = { 0 }, pad[64], inner[32];
+    struct sha256 s;
+    if (keylen > sizeof(k)) {
+        sha256_init(&s);
+        sha256_update(&s, key, keylen);
+        sha256_final(&s, k);
+    } else if (keylen) {
+        memcpy(k, key, keylen);
+    }
+    for (int i = 0; i < 64; i++)
+        pad[i] = k[i] ^ 0x36;
+    sha256_init(&s);
+    sha256_update(&s, pad, sizeof(pad));
+    sha256_update(&s, msg, len);
+    sha256_final(&s, inner);
+    for (int i = 0; i < 64; i++)
+        pad[i] = k[i] ^ 0x5c;
+    sha256_init(&s);
+    sha256_update(&s, pad, sizeof(pad));
+    sha256_update(&s, inner, sizeof(inner));
+    sha256_final(&s, out);
+    explicit_bzero(k, sizeof(k));
+    explicit_bzero(pad, sizeof(pad));
+}
+
+void hmac_sha256_hex(const void *key, size_t keylen, const void *msg, size_t len, char out[65])
+{
+    static const char hex[] = "0123456789abcdef";
+    unsigned char d[32];
+    hmac_sha256(key, keylen, msg, len, d);
+    for (int i = 0; i < 32; i++) {
+        out[2 * i] = hex[d[i] >> 4];
+        out[2 * i + 1] = hex[d[i] & 15];
+    }
+    out[64] = '\0';
+}
+
+bool digest_equal(const char *a, const char *b, size_t n)
+{
+    unsigned char diff = 0;
+    for (size_t i = 0; i < n; i++)
+        diff |= (unsigned char)(a[i] ^ b[i]);
+    return diff == 0;
+}
+
+void sha256_hex(struct sha256 *s, char out[65])
+{
+    sha256_finish(s);
     static const char hex[] = "0123456789abcdef";
     for (int i = 0; i < 8; i++)
         for (int j = 0; j < 4; j++) {

@@ -172,3 +172,89 @@ int audit_list(struct db *d, struct arena *a, const struct audit_query *q,
     *out_array = arr;
     return 0;
 }
+
+static const char audit_sql_chat[] =
+    "SELECT id, tipo, " "CASE WHEN tipo = 'grupo' THEN nombre END, deleted_at IS NOT NULL"
+    " FROM chats WHERE id = $1";
+
+static const char audit_sql_conv[] =
+    "WITH pivot AS (SELECT CASE WHEN $2::bigint IS NOT NULL THEN $2::bigint"
+    "   ELSE coalesce((SELECT max(id) FROM mensajes WHERE chat_id = $1 AND created_at <= $3::timestamptz), 0)"
+    "   END AS id),"
+    " a AS (SELECT m.id FROM mensajes m, pivot WHERE m.chat_id = $1 AND m.id <= pivot.id"
+    "   ORDER BY m.id DESC LIMIT $4::int),"
+    " b AS (SELECT m.id FROM mensajes m, pivot WHERE m.chat_id = $1 AND m.id > pivot.id"
+    "   ORDER BY m.id LIMIT $4::int)"
+    " SELECT m.id, m.autor_id, " USR_SHOWN_NOMBRE("au") ", m.tipo,"
+    "  CASE WHEN m.deleted_at IS NULL THEN m.contenido END,"
+    "  md.id, md.nombre, md.mime, m.created_at, m.editado_at, m.deleted_at IS NOT NULL, m.deleted_at,"
+    "  m.eliminado_por, " USR_SHOWN_NOMBRE("eu") ","
+    "  CASE WHEN m.deleted_at IS NOT NULL THEN m.contenido END, (SELECT id FROM pivot)"
+    " FROM (SELECT id FROM a UNION ALL SELECT id FROM b) x JOIN mensajes m ON m.id = x.id"
+    " LEFT JOIN usuarios au ON au.id = m.autor_id"
+    " LEFT JOIN usuarios eu ON eu.id = m.eliminado_por"
+    " LEFT JOIN media md ON md.id = m.media_id"
+    " ORDER BY m.id";
+
+static json_object *audit_person(const PGresult *r, int i, int col)
+{
+    if (!db_get(r, i, col))
+        return NULL;
+    json_object *o = json_object_new_object();
+    json_object_object_add(o, "id", jsonx_id(db_get(r, i, col)));
+    json_object_object_add(o, "nombre", jsonx_str(db_get(r, i, col + 1)));
+    return o;
+}
+
+int audit_conversation(struct db *d, struct arena *a, long long chat_id, long long alrededor,
+                       const char *en, int limite, json_object **out, struct err *e)
+{
+    if (!alrededor && (!en || !audit_ts_check(en)))
+        return err_set(e, ERR_INVALID, "alrededor (un id de mensaje) o en (fecha ISO-8601) es obligatorio");
+    const char *params[4] = { db_ll(a, chat_id), alrededor ? db_ll(a, alrededor) : NULL,
+                              alrededor ? NULL : en, db_ll(a, limite > 0 ? limite : 25) };
+    PGresult *c = db_exec(d, a, audit_sql_chat, 1, params, e);
+    if (!c)
+        return -1;
+    if (PQntuples(c) == 0)
+        return err_set(e, ERR_NOT_FOUND, "Chat no encontrado");
+    PGresult *r = db_exec(d, a, audit_sql_conv, 4, params, e);
+    if (!r)
+        return -1;
+    json_object *o = jsonx_own(a, json_object_new_object());
+    json_object *chat = json_object_new_object();
+    json_object_object_add(chat, "id", jsonx_id(db_get(c, 0, 0)));
+    json_object_object_add(chat, "tipo", jsonx_str(db_get(c, 0, 1)));
+    json_object_object_add(chat, "nombre", jsonx_str(db_get(c, 0, 2)));
+    json_object_object_add(chat, "eliminado", json_object_new_boolean(db_get_bool(c, 0, 3)));
+    json_object_object_add(o, "chat", chat);
+    json_object *arr = json_object_new_array();
+    long long centro = 0;
+    for (int i = 0; i < PQntuples(r); i++) {
+        json_object *m = json_object_new_object();
+        json_object_object_add(m, "id", jsonx_id(db_get(r, i, 0)));
+        json_object_object_add(m, "autor", audit_person(r, i, 1));
+        json_object_object_add(m, "tipo", jsonx_str(db_get(r, i, 3)));
+        json_object_object_add(m, "contenido", jsonx_str(db_get(r, i, 4)));
+        json_object *media = NULL;
+        if (db_get(r, i, 5)) {
+            media = json_object_new_object();
+            json_object_object_add(media, "id", jsonx_id(db_get(r, i, 5)));
+            json_object_object_add(media, "nombre", jsonx_str(db_get(r, i, 6)));
+            json_object_object_add(media, "mime", jsonx_str(db_get(r, i, 7)));
+        }
+        json_object_object_add(m, "media", media);
+        json_object_object_add(m, "created_at", jsonx_ts(db_get(r, i, 8)));
+        json_object_object_add(m, "editado_at", jsonx_ts(db_get(r, i, 9)));
+        json_object_object_add(m, "eliminado", json_object_new_boolean(db_get_bool(r, i, 10)));
+        json_object_object_add(m, "eliminado_at", jsonx_ts(db_get(r, i, 11)));
+        json_object_object_add(m, "eliminado_por", audit_person(r, i, 12));
+        json_object_object_add(m, "contenido_conservado", jsonx_str(db_get(r, i, 14)));
+        centro = db_get_ll(r, i, 15);
+        json_object_array_add(arr, m);
+    }
+    json_object_object_add(o, "centro_id", centro ? json_object_new_int64(centro) : NULL);
+    json_object_object_add(o, "mensajes", arr);
+    *out = o;
+    return 0;
+}

@@ -60,6 +60,19 @@ struct audit_query {
 int audit_list(struct db *d, struct arena *a, const struct audit_query *q,
                json_object **out_array, long long *next, bool *hay_mas, struct err *e);
 
+/* The conversation of chat_id around a moment, for the audit page
+ * (read-only): up to limite messages up to the pivot (message alrededor,
+ * or else the last one created at or before en) and limite after it,
+ * oldest first, deleted ones included: *out is {chat: {id, tipo, nombre,
+ * eliminado}, centro_id, mensajes: [{id, autor: {id, nombre}, tipo,
+ * contenido, media: {id, nombre, mime} | null, created_at, editado_at,
+ * eliminado, eliminado_at, eliminado_por: {id, nombre} | null,
+ * contenido_conservado}]}. A deleted message has contenido null;
+ * contenido_conservado is its text when a legal hold kept it. Names are
+ * masked for deactivated users. ERR_NOT_FOUND for an unknown chat. */
+int audit_conversation(struct db *d, struct arena *a, long long chat_id, long long alrededor,
+                       const char *en, int limite, json_object **out, struct err *e);
+
 /* True when s is an ISO-8601 date or date-time ("2026-11-20",
  * "2026-11-20T15:04:05.123Z", "...+01:00"). */
 bool audit_ts_check(const char *s);

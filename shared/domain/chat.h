@@ -31,6 +31,20 @@ int chat_access_get(struct db *d, struct arena *a, const struct principal *p,
                     long long chat_id, int override_perm, bool lock,
                     struct chat_access *out, struct err *e);
 
+/* The access look-up sent ahead: chat_access_defer queues it (db_defer)
+ * so that it goes with the caller's next statement, in the same round
+ * trip; after that statement ran, chat_access_done checks it exactly as
+ * chat_access_get would (and must be called before using what the
+ * statement returned). ah must stay valid until then. */
+struct chat_access_ahead {
+    bool ran, found;
+    struct chat_access acc;
+};
+int chat_access_defer(struct db *d, struct arena *a, const struct principal *p,
+                      long long chat_id, struct chat_access_ahead *ah, struct err *e);
+int chat_access_done(const struct chat_access_ahead *ah, const struct principal *p,
+                     int override_perm, struct chat_access *out, struct err *e);
+
 /* Chat objects (API.md §4) for the pairs (chat_ids[i], viewers[i]), as that
  * viewer sees them (mi_rol, silenciado, no_leidos, otro_usuario: null mi_rol
  * when the viewer is not a member; viewer 0 for the room's public view).

@@ -24,6 +24,7 @@ static const char enc_sql_polls[] =
     "     FROM encuestas_votos v WHERE v.encuesta_id = e.id AND v.usuario_id = $2)"
     " FROM encuestas e JOIN mensajes m ON m.id = e.mensaje_id AND m.deleted_at IS NULL"
     " WHERE e.mensaje_id = ANY ($1::bigint[])";
+static const struct db_stmt enc_st_polls = { "enc_polls", enc_sql_polls };
 
 enum { EP_MSG, EP_ID, EP_PREGUNTA, EP_MULTIPLE, EP_ANONIMA, EP_CIERRA, EP_CERRADA, EP_VOTANTES,
        EP_MIS };
@@ -41,6 +42,7 @@ static const char enc_sql_options[] =
     " WHERE e.mensaje_id = ANY ($1::bigint[])"
     " GROUP BY e.mensaje_id, e.anonima, o.id, o.texto, o.posicion"
     " ORDER BY e.mensaje_id, o.posicion";
+static const struct db_stmt enc_st_options = { "enc_options", enc_sql_options };
 
 static json_object *enc_poll_json(const PGresult *r, int i, bool with_mine)
 {
@@ -82,12 +84,12 @@ int enc_load(struct db *d, struct arena *a, long long viewer, const long long *m
     if (n == 0)
         return 0;
     const char *params[2] = { db_ll_array(a, mensaje_ids, n), db_ll(a, viewer) };
-    PGresult *r = db_exec(d, a, enc_sql_polls, 2, params, e);
+    PGresult *r = db_run(d, a, &enc_st_polls, 2, params, e);
     if (!r)
         return -1;
     if (PQntuples(r) == 0)
         return 0;
-    PGresult *ro = db_exec(d, a, enc_sql_options, 1, params, e);
+    PGresult *ro = db_run(d, a, &enc_st_options, 1, params, e);
     if (!ro)
         return -1;
     for (int i = 0; i < PQntuples(r); i++) {
@@ -208,10 +210,12 @@ static const char enc_sql_insert_poll[] =
     "INSERT INTO encuestas (mensaje_id, pregunta, multiple, anonima, cierra_at)"
     " SELECT $1, $2, $3, $4, $5::timestamptz WHERE $5::timestamptz IS NULL OR $5::timestamptz > now()"
     " RETURNING id";
+static const struct db_stmt enc_st_insert_poll = { "enc_insert_poll", enc_sql_insert_poll };
 
 static const char enc_sql_insert_options[] =
     "INSERT INTO encuestas_opciones (encuesta_id, posicion, texto)"
     " SELECT $1, x.ord - 1, x.t FROM jsonb_array_elements_text($2::jsonb) WITH ORDINALITY x(t, ord)";
+static const struct db_stmt enc_st_insert_options = { "enc_insert_options", enc_sql_insert_options };
 
 /* Inside the transaction, after the message row: the poll and its options. */
 static int enc_insert(struct db *d, struct arena *a, const struct enc_new *in,
@@ -219,7 +223,7 @@ static int enc_insert(struct db *d, struct arena *a, const struct enc_new *in,
 {
     const char *pp[5] = { db_ll(a, mensaje_id), in->pregunta, in->multiple ? "true" : "false",
                           in->anonima ? "true" : "false", in->cierra_at };
-    PGresult *r = db_exec(d, a, enc_sql_insert_poll, 5, pp, e);
+    PGresult *r = db_run(d, a, &enc_st_insert_poll, 5, pp, e);
     if (!r)
         return -1;
     if (PQntuples(r) == 0)
@@ -228,7 +232,7 @@ static int enc_insert(struct db *d, struct arena *a, const struct enc_new *in,
     for (size_t i = 0; i < in->nopciones; i++)
         json_object_array_add(texts, json_object_new_string(in->opciones[i]));
     const char *op[2] = { db_get(r, 0, 0), jsonx_text(a, texts) };
-    return db_exec(d, a, enc_sql_insert_options, 2, op, e) ? 0 : -1;
+    return db_run(d, a, &enc_st_insert_options, 2, op, e) ? 0 : -1;
 }
 
 int enc_create(struct db *d, struct arena *a, const struct principal *p,
@@ -273,6 +277,7 @@ static const char enc_sql_lock[] =
     "  m.deleted_at IS NOT NULL"
     " FROM encuestas e JOIN mensajes m ON m.id = e.mensaje_id"
     " WHERE e.id = $1 FOR NO KEY UPDATE OF e";
+static const struct db_stmt enc_st_lock = { "enc_lock", enc_sql_lock };
 
 struct enc_poll {
     long long id, mensaje_id, chat_id, autor_id;
@@ -285,7 +290,7 @@ static int enc_lock(struct db *d, struct arena *a, const struct principal *p, lo
                     struct enc_poll *out, struct err *e)
 {
     const char *params[1] = { db_ll(a, id) };
-    PGresult *r = db_exec(d, a, enc_sql_lock, 1, params, e);
+    PGresult *r = db_run(d, a, &enc_st_lock, 1, params, e);
     if (!r)
         return -1;
     if (PQntuples(r) == 0)
@@ -320,14 +325,17 @@ static int enc_event(struct db *d, struct arena *a, const struct enc_poll *poll,
 static const char enc_sql_foreign[] =
     "SELECT count(*) FROM unnest($2::bigint[]) x(id)"
     " WHERE NOT EXISTS (SELECT 1 FROM encuestas_opciones o WHERE o.encuesta_id = $1 AND o.id = x.id)";
+static const struct db_stmt enc_st_foreign = { "enc_foreign", enc_sql_foreign };
 
 static const char enc_sql_unvote[] =
     "DELETE FROM encuestas_votos"
     " WHERE encuesta_id = $1 AND usuario_id = $2 AND opcion_id <> ALL ($3::bigint[])";
+static const struct db_stmt enc_st_unvote = { "enc_unvote", enc_sql_unvote };
 
 static const char enc_sql_vote[] =
     "INSERT INTO encuestas_votos (encuesta_id, opcion_id, usuario_id)"
     " SELECT $1, x.id, $2 FROM unnest($3::bigint[]) x(id) ON CONFLICT DO NOTHING";
+static const struct db_stmt enc_st_vote = { "enc_vote", enc_sql_vote };
 
 /* The distinct ids of the selection, in the arena. */
 static size_t enc_distinct(struct arena *a, const long long *ids, size_t n, long long **out)
@@ -366,15 +374,15 @@ int enc_vote(struct db *d, struct arena *a, const struct principal *p, long long
         goto cleanup;
     }
     const char *params[3] = { db_ll(a, encuesta_id), db_ll(a, p->id), db_ll_array(a, sel, k) };
-    PGresult *r = db_exec(d, a, enc_sql_foreign, 2, (const char *const[]){ params[0], params[2] }, e);
+    PGresult *r = db_run(d, a, &enc_st_foreign, 2, (const char *const[]){ params[0], params[2] }, e);
     if (!r)
         goto cleanup;
     if (db_get_ll(r, 0, 0) > 0) {
         err_set(e, ERR_INVALID, "opciones contiene opciones que no son de esta encuesta");
         goto cleanup;
     }
-    PGresult *del = db_exec(d, a, enc_sql_unvote, 3, params, e);
-    PGresult *ins = del ? db_exec(d, a, enc_sql_vote, 3, params, e) : NULL;
+    PGresult *del = db_run(d, a, &enc_st_unvote, 3, params, e);
+    PGresult *ins = del ? db_run(d, a, &enc_st_vote, 3, params, e) : NULL;
     if (!ins)
         goto cleanup;
     bool changed = strcmp(PQcmdTuples(del), "0") != 0 || strcmp(PQcmdTuples(ins), "0") != 0;
@@ -391,6 +399,7 @@ cleanup:
 
 static const char enc_sql_close[] =
     "UPDATE encuestas SET cerrada_at = now(), cerrada_por = $2 WHERE id = $1 AND cerrada_at IS NULL";
+static const struct db_stmt enc_st_close = { "enc_close", enc_sql_close };
 
 int enc_close(struct db *d, struct arena *a, const struct principal *p, long long encuesta_id,
               json_object **out, struct err *e)
@@ -411,7 +420,7 @@ int enc_close(struct db *d, struct arena *a, const struct principal *p, long lon
     }
     if (!poll.closed) {
         const char *params[2] = { db_ll(a, encuesta_id), db_ll(a, p->id) };
-        if (!db_exec(d, a, enc_sql_close, 2, params, e) || enc_event(d, a, &poll, p->id, e) < 0)
+        if (!db_run(d, a, &enc_st_close, 2, params, e) || enc_event(d, a, &poll, p->id, e) < 0)
             goto cleanup;
     }
     if (db_commit(d, e) < 0)

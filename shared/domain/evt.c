@@ -9,23 +9,36 @@ static const char evt_sql_insert[] =
     "INSERT INTO eventos (tipo, sala, payload, chat_id, usuario_id)"
     " VALUES ($1, $2, $3::jsonb, NULLIF($4, '0')::bigint, NULLIF($5, '0')::bigint)"
     " RETURNING id";
+static const struct db_stmt evt_st_insert = { "evt_insert", evt_sql_insert };
 
-long long evt_add(struct db *d, struct arena *a, const char *tipo, const char *sala,
-                  json_object *payload, long long chat_id, long long usuario_id,
-                  struct err *e)
+/* After the insert: the wake-up {"id":N,"tipo":...,"sala":...} is queued
+ * for after the commit. */
+struct evt_note {
+    const char *tipo;
+    const char *sala;
+};
+
+static void evt_inserted(struct db *d, const PGresult *r, void *ctx)
 {
-    const char *params[5] = { tipo, sala, jsonx_text(a, payload), db_ll(a, chat_id),
-                              db_ll(a, usuario_id) };
-    PGresult *r = db_exec(d, a, evt_sql_insert, 5, params, e);
-    if (!r)
-        return -1;
-    long long id = db_get_ll(r, 0, 0);
+    const struct evt_note *n = ctx;
+    if (!r || PQntuples(r) != 1)
+        return;
     json_object *note = json_object_new_object();
-    json_object_object_add(note, "id", json_object_new_int64(id));
-    json_object_object_add(note, "tipo", json_object_new_string(tipo));
-    json_object_object_add(note, "sala", json_object_new_string(sala));
+    json_object_object_add(note, "id", json_object_new_int64(db_get_ll(r, 0, 0)));
+    json_object_object_add(note, "tipo", json_object_new_string(n->tipo));
+    json_object_object_add(note, "sala", json_object_new_string(n->sala));
     db_notify_after_commit(d, json_object_to_json_string_ext(note, JSON_C_TO_STRING_PLAIN |
                                                                       JSON_C_TO_STRING_NOSLASHESCAPE));
     json_object_put(note);
-    return id;
+}
+
+int evt_add(struct db *d, struct arena *a, const char *tipo, const char *sala,
+            json_object *payload, long long chat_id, long long usuario_id, struct err *e)
+{
+    struct evt_note *n = arena_alloc(a, sizeof(*n));
+    n->tipo = arena_strdup(a, tipo);
+    n->sala = arena_strdup(a, sala);
+    const char *params[5] = { n->tipo, n->sala, jsonx_text(a, payload), db_ll(a, chat_id),
+                              db_ll(a, usuario_id) };
+    return db_defer(d, a, &evt_st_insert, 5, params, evt_inserted, n, e);
 }

@@ -215,7 +215,7 @@ static void sniff_moov(int fd, long long size, bool *video, bool *sound, struct 
             }
             if (scale && dur != UINT64_MAX && dur != UINT32_MAX)
                 k->duracion = (double)dur / scale;
-        } else if (memcmp(p, "tkhd", 4) == 0 && k->ancho == 0) {
+        } else if (memcmp(p, "tkhd", 4) == 0 && k->ancho == 0 && i + 5 <= n) {
             size_t w = p[4] == 1 ? 92 : 80;
             if (i + w + 8 <= n) {
                 int ww = (int)(be32(p + w) >> 16), hh = (int)(be32(p + w + 4) >> 16);

@@ -70,6 +70,7 @@ static const char msg_sql_load[] =
     "SELECT " MSG_COLS(MSG_REAC("$2::bigint"))
     " FROM unnest($1::bigint[]) WITH ORDINALITY q(id, ord)"
     " JOIN mensajes m ON m.id = q.id" MSG_FROM " ORDER BY q.ord";
+static const struct db_stmt msg_st_load = { "msg_load", msg_sql_load };
 
 /* The Mensaje of row i of a MSG_COLS result. */
 static json_object *msg_row_json(const PGresult *r, int i)
@@ -157,7 +158,7 @@ int msg_load(struct db *d, struct arena *a, long long viewer, const long long *i
     if (n == 0)
         return 0;
     const char *params[2] = { db_ll_array(a, ids, n), db_ll(a, viewer) };
-    PGresult *r = db_exec(d, a, msg_sql_load, 2, params, e);
+    PGresult *r = db_run(d, a, &msg_st_load, 2, params, e);
     if (!r)
         return -1;
     for (int i = 0; i < PQntuples(r); i++)
@@ -189,13 +190,14 @@ static int msg_event(struct db *d, struct arena *a, const char *tipo, long long 
 static const char msg_sql_system[] =
     "INSERT INTO mensajes (chat_id, tipo, contenido, datos)"
     " VALUES ($1, 'sistema', $2, $3::jsonb) RETURNING id";
+static const struct db_stmt msg_st_system = { "msg_system", msg_sql_system };
 
 long long msg_insert_system(struct db *d, struct arena *a, long long chat_id,
                             long long actor_id, const char *contenido, json_object *datos,
                             struct err *e)
 {
     const char *params[3] = { db_ll(a, chat_id), contenido, datos ? jsonx_text(a, datos) : NULL };
-    PGresult *r = db_exec(d, a, msg_sql_system, 3, params, e);
+    PGresult *r = db_run(d, a, &msg_st_system, 3, params, e);
     if (!r)
         return -1;
     long long id = db_get_ll(r, 0, 0);
@@ -276,12 +278,15 @@ static const char msg_sql_send[] =
     "  ON CONFLICT (autor_id, client_id) WHERE client_id IS NOT NULL DO NOTHING"
     "  RETURNING *)"
     " SELECT " MSG_COLS("'[]'") " FROM m" MSG_FROM;
+static const struct db_stmt msg_st_send = { "msg_send", msg_sql_send };
 
 static const char msg_sql_by_client_id[] =
     "SELECT id, chat_id, tipo = 'encuesta' FROM mensajes WHERE autor_id = $1 AND client_id = $2";
+static const struct db_stmt msg_st_by_client_id = { "msg_by_client_id", msg_sql_by_client_id };
 
 static const char msg_sql_reply_ok[] =
     "SELECT 1 FROM mensajes WHERE chat_id = $1 AND id = $2 AND deleted_at IS NULL";
+static const struct db_stmt msg_st_reply_ok = { "msg_reply_ok", msg_sql_reply_ok };
 
 /* Why the send statement inserted nothing: the error, or the earlier
  * message with the same client_id (returns 1 with *prev). A client_id
@@ -295,7 +300,7 @@ static int msg_send_diagnose(struct db *d, struct arena *a, const struct princip
         return -1;
     if (in->client_id) {
         const char *params[2] = { db_ll(a, p->id), in->client_id };
-        PGresult *r = db_exec(d, a, msg_sql_by_client_id, 2, params, e);
+        PGresult *r = db_run(d, a, &msg_st_by_client_id, 2, params, e);
         if (!r)
             return -1;
         if (PQntuples(r) > 0) {
@@ -312,7 +317,7 @@ static int msg_send_diagnose(struct db *d, struct arena *a, const struct princip
         return err_set(e, ERR_FORBIDDEN, "En este grupo solo los administradores publican");
     if (in->respuesta_a) {
         const char *params[2] = { db_ll(a, in->chat_id), db_ll(a, in->respuesta_a) };
-        PGresult *r = db_exec(d, a, msg_sql_reply_ok, 2, params, e);
+        PGresult *r = db_run(d, a, &msg_st_reply_ok, 2, params, e);
         if (!r)
             return -1;
         if (PQntuples(r) == 0)
@@ -329,7 +334,7 @@ int msg_insert(struct db *d, struct arena *a, const struct principal *p,
         in->respuesta_a ? db_ll(a, in->respuesta_a) : NULL, in->contenido,
         in->media_id ? db_ll(a, in->media_id) : NULL, in->client_id,
     };
-    PGresult *r = db_exec(d, a, msg_sql_send, 7, params, e);
+    PGresult *r = db_run(d, a, &msg_st_send, 7, params, e);
     if (!r)
         return -1;
     if (PQntuples(r) == 0)
@@ -459,6 +464,7 @@ static const char msg_sql_access[] =
     " FROM mensajes m JOIN chats c ON c.id = m.chat_id AND c.deleted_at IS NULL"
     " LEFT JOIN usuarios_chat uc ON uc.chat_id = m.chat_id AND uc.usuario_id = $2"
     " WHERE m.id = $1";
+static const struct db_stmt msg_st_access = { "msg_access", msg_sql_access };
 
 /* Loads p's access to a message: ERR_NOT_FOUND when it does not exist, its
  * chat is deleted, or p is not a member (unless p holds override_perm). */
@@ -467,7 +473,7 @@ static int msg_access_get(struct db *d, struct arena *a, const struct principal 
                           struct err *e)
 {
     const char *params[2] = { db_ll(a, mensaje_id), db_ll(a, p->id) };
-    PGresult *r = db_exec(d, a, msg_sql_access, 2, params, e);
+    PGresult *r = db_run(d, a, &msg_st_access, 2, params, e);
     if (!r)
         return -1;
     if (PQntuples(r) == 0)
@@ -490,6 +496,7 @@ static const char msg_sql_edit[] =
     "UPDATE mensajes SET contenido = $3, editado_at = now()"
     " WHERE id = $1 AND autor_id = $2 AND deleted_at IS NULL"
     "  AND contenido IS DISTINCT FROM $3 RETURNING id";
+static const struct db_stmt msg_st_edit = { "msg_edit", msg_sql_edit };
 
 int msg_edit(struct db *d, struct arena *a, const struct principal *p, long long mensaje_id,
              const char *contenido, long max_chars, json_object **out, struct err *e)
@@ -511,7 +518,7 @@ int msg_edit(struct db *d, struct arena *a, const struct principal *p, long long
     if (db_begin(d, e) < 0)
         return -1;
     const char *params[3] = { db_ll(a, mensaje_id), db_ll(a, p->id), contenido };
-    PGresult *r = db_exec(d, a, msg_sql_edit, 3, params, e);
+    PGresult *r = db_run(d, a, &msg_st_edit, 3, params, e);
     if (!r)
         goto cleanup;
     if (PQntuples(r) == 1) {
@@ -535,6 +542,7 @@ static const char msg_sql_delete[] =
     "UPDATE mensajes SET deleted_at = now(), eliminado_por = $2,"
     " contenido = CASE WHEN chat_retenido(chat_id) THEN contenido END"
     " WHERE id = $1 AND deleted_at IS NULL RETURNING id, autor_id, tipo, created_at";
+static const struct db_stmt msg_st_delete = { "msg_delete", msg_sql_delete };
 
 int msg_delete(struct db *d, struct arena *a, const struct principal *p, long long mensaje_id,
                struct err *e)
@@ -548,7 +556,7 @@ int msg_delete(struct db *d, struct arena *a, const struct principal *p, long lo
     if (db_begin(d, e) < 0)
         return -1;
     const char *params[2] = { db_ll(a, mensaje_id), db_ll(a, p->id) };
-    PGresult *r = db_exec(d, a, msg_sql_delete, 2, params, e);
+    PGresult *r = db_run(d, a, &msg_st_delete, 2, params, e);
     if (!r)
         goto cleanup;
     if (PQntuples(r) == 1 && acc.autor_id != p->id) {
@@ -584,10 +592,12 @@ cleanup:
 static const char msg_sql_react_add[] =
     "INSERT INTO reacciones_mensajes (mensaje_id, usuario_id, emoji) VALUES ($1, $2, $3)"
     " ON CONFLICT DO NOTHING RETURNING 1";
+static const struct db_stmt msg_st_react_add = { "msg_react_add", msg_sql_react_add };
 
 static const char msg_sql_react_del[] =
     "DELETE FROM reacciones_mensajes WHERE mensaje_id = $1 AND usuario_id = $2 AND emoji = $3"
     " RETURNING 1";
+static const struct db_stmt msg_st_react_del = { "msg_react_del", msg_sql_react_del };
 
 /* The one worker behind msg_react and msg_react_toggle: mode 1 adds, 0
  * removes, -1 toggles (adds, or removes when already there, in the same
@@ -609,7 +619,7 @@ static int msg_react_do(struct db *d, struct arena *a, const struct principal *p
     if (db_begin(d, e) < 0)
         return -1;
     const char *params[3] = { db_ll(a, mensaje_id), db_ll(a, p->id), emoji };
-    PGresult *r = db_exec(d, a, mode != 0 ? msg_sql_react_add : msg_sql_react_del, 3, params, e);
+    PGresult *r = db_run(d, a, mode != 0 ? &msg_st_react_add : &msg_st_react_del, 3, params, e);
     if (!r)
         goto cleanup;
     /* a toggle: there already, so remove it; gone meanwhile (another toggle
@@ -617,7 +627,7 @@ static int msg_react_do(struct db *d, struct arena *a, const struct principal *p
      * latest commit, so this ends within a few rounds. */
     for (int round = 0; mode < 0 && PQntuples(r) == 0 && round < 8; round++) {
         *added = !*added;
-        r = db_exec(d, a, *added ? msg_sql_react_add : msg_sql_react_del, 3, params, e);
+        r = db_run(d, a, *added ? &msg_st_react_add : &msg_st_react_del, 3, params, e);
         if (!r)
             goto cleanup;
     }
@@ -629,9 +639,9 @@ static int msg_react_do(struct db *d, struct arena *a, const struct principal *p
         json_object_object_add(ev, "usuario_id", json_object_new_int64(p->id));
         json_object_object_add(ev, "emoji", json_object_new_string(emoji));
         json_object_object_add(ev, "accion", json_object_new_string(add ? "agregar" : "quitar"));
-        long long evid = evt_add(d, a, "mensaje:reaccion", arena_printf(a, "chat:%lld", acc.chat_id),
-                                 ev, acc.chat_id, p->id, e);
-        if (evid < 0 || (add && push_enqueue_reaction(d, a, evid, mensaje_id, p->id, emoji, e) < 0))
+        if (evt_add(d, a, "mensaje:reaccion", arena_printf(a, "chat:%lld", acc.chat_id), ev,
+                    acc.chat_id, p->id, e) < 0 ||
+            (add && push_enqueue_reaction(d, a, 0, mensaje_id, p->id, emoji, e) < 0))
             goto cleanup;
         *changed = true;
     }
@@ -673,6 +683,7 @@ static const char msg_sql_mark[] =
     " SELECT (SELECT count(*) FROM m), (SELECT ultimo_leido_id FROM u), (SELECT leido_at FROM u),"
     "  (SELECT uc.ultimo_leido_id FROM usuarios_chat uc JOIN chats c ON c.id = uc.chat_id"
     "   AND c.deleted_at IS NULL WHERE uc.chat_id = $1 AND uc.usuario_id = $2)";
+static const struct db_stmt msg_st_mark = { "msg_mark", msg_sql_mark };
 
 int msg_mark_read(struct db *d, struct arena *a, const struct principal *p, long long chat_id,
                   long long mensaje_id, bool *changed, json_object **out, struct err *e)
@@ -682,7 +693,7 @@ int msg_mark_read(struct db *d, struct arena *a, const struct principal *p, long
     if (db_begin(d, e) < 0)
         return -1;
     const char *params[3] = { db_ll(a, chat_id), db_ll(a, p->id), db_ll(a, mensaje_id) };
-    PGresult *r = db_exec(d, a, msg_sql_mark, 3, params, e);
+    PGresult *r = db_run(d, a, &msg_st_mark, 3, params, e);
     if (!r)
         goto cleanup;
     if (!db_get(r, 0, 3)) {
@@ -738,6 +749,7 @@ static const char msg_sql_readers[] =
     " SELECT COALESCE(per.mark >= msg.id, false), per.actual, per.lat, " USR_COLS
     " FROM per CROSS JOIN msg JOIN usuarios u ON u.id = per.usuario_id"
     " ORDER BY per.lat NULLS LAST, lower(u.nombre), u.id";
+static const struct db_stmt msg_st_readers = { "msg_readers", msg_sql_readers };
 
 int msg_readers(struct db *d, struct arena *a, const struct principal *p, long long mensaje_id,
                 json_object **out, struct err *e)
@@ -748,7 +760,7 @@ int msg_readers(struct db *d, struct arena *a, const struct principal *p, long l
     if (acc.autor_id != p->id && !acc.admin && !usr_can(p, PERM_DELETE_MESSAGE))
         return err_set(e, ERR_FORBIDDEN, "Solo el autor o un administrador del grupo");
     const char *params[1] = { db_ll(a, mensaje_id) };
-    PGresult *r = db_exec(d, a, msg_sql_readers, 1, params, e);
+    PGresult *r = db_run(d, a, &msg_st_readers, 1, params, e);
     if (!r)
         return -1;
     json_object *o = jsonx_own(a, json_object_new_object());
@@ -771,34 +783,45 @@ int msg_readers(struct db *d, struct arena *a, const struct principal *p, long l
 
 /* ---- history ------------------------------------------------------------ */
 
-static const char msg_sql_before[] =
-    "SELECT id FROM mensajes WHERE chat_id = $1 AND id < $2 ORDER BY id DESC LIMIT $3";
+/* The page and its Mensaje columns in one statement: limite + 1 rows ($4)
+ * before ($3) or after the id, newest first or oldest first. */
+#define MSG_SQL_HISTORY(CMP, DIR)                                               \
+    "SELECT " MSG_COLS(MSG_REAC("$2::bigint"))                                  \
+    " FROM (SELECT id FROM mensajes WHERE chat_id = $1::bigint AND id " CMP " $3::bigint" \
+    "       ORDER BY id " DIR " LIMIT $4::bigint) q"                            \
+    " JOIN mensajes m ON m.id = q.id" MSG_FROM " ORDER BY m.id " DIR
 
-static const char msg_sql_after[] =
-    "SELECT id FROM mensajes WHERE chat_id = $1 AND id > $2 ORDER BY id ASC LIMIT $3";
+static const struct db_stmt msg_st_before = { "msg_before", MSG_SQL_HISTORY("<", "DESC") };
+static const struct db_stmt msg_st_after = { "msg_after", MSG_SQL_HISTORY(">", "ASC") };
 
 int msg_history(struct db *d, struct arena *a, const struct principal *p, long long chat_id,
                 long long antes, long long despues, int limite, json_object **out_array,
                 bool *hay_mas, struct err *e)
 {
-    struct chat_access acc;
-    if (chat_access_get(d, a, p, chat_id, PERM_DELETE_CHAT, false, &acc, e) < 0)
+    /* the access check goes with the page, in one round trip; the page is
+     * used only once the check passed */
+    struct chat_access_ahead ah;
+    if (chat_access_defer(d, a, p, chat_id, &ah, e) < 0)
         return -1;
     bool forward = despues > 0;
-    const char *params[3] = {
-        db_ll(a, chat_id),
+    const char *params[4] = {
+        db_ll(a, chat_id), db_ll(a, p->id),
         forward ? db_ll(a, despues) : antes > 0 ? db_ll(a, antes) : "9223372036854775807",
         db_ll(a, limite + 1),
     };
-    PGresult *r = db_exec(d, a, forward ? msg_sql_after : msg_sql_before, 3, params, e);
+    PGresult *r = db_run(d, a, forward ? &msg_st_after : &msg_st_before, 4, params, e);
     if (!r)
+        return -1;
+    struct chat_access acc;
+    if (chat_access_done(&ah, p, PERM_DELETE_CHAT, &acc, e) < 0)
         return -1;
     int n = PQntuples(r);
     *hay_mas = n > limite;
     if (n > limite)
         n = limite;
-    long long *ids = arena_alloc(a, sizeof(long long) * (size_t)(n ? n : 1));
+    json_object *arr = jsonx_own(a, json_object_new_array());
+    *out_array = arr;
     for (int i = 0; i < n; i++)
-        ids[i] = db_get_ll(r, i, 0);
-    return msg_load(d, a, p->id, ids, (size_t)n, out_array, e);
+        json_object_array_add(arr, msg_row_json(r, i));
+    return msg_polls_fill(d, a, p->id, arr, e);
 }

@@ -39,16 +39,19 @@ bool push_platform_valid(const char *plataforma)
  * take turns. */
 static const char push_sql_owner[] =
     "SELECT usuario_id FROM dispositivos_usuario WHERE token = $1 FOR UPDATE";
+static const struct db_stmt push_st_owner = { "push_owner", push_sql_owner };
 
 static const char push_sql_upsert[] =
     "INSERT INTO dispositivos_usuario (usuario_id, token, plataforma) VALUES ($2, $1, $3) "
     "ON CONFLICT (token) DO UPDATE SET usuario_id = EXCLUDED.usuario_id, "
     "    plataforma = EXCLUDED.plataforma, updated_at = now(), last_error = NULL "
     "RETURNING id, token, plataforma, created_at, updated_at";
+static const struct db_stmt push_st_upsert = { "push_upsert", push_sql_upsert };
 
 /* The rows a moved token had yet to send were for its previous user. */
 static const char push_sql_drop_pending[] =
     "DELETE FROM queue_mensajes WHERE dispositivo_id = $1 AND estado IN ('pendiente', 'enviando')";
+static const struct db_stmt push_st_drop_pending = { "push_drop_pending", push_sql_drop_pending };
 
 int push_device_register(struct db *d, struct arena *a, long long usuario_id,
                          const char *token, const char *plataforma, bool *created,
@@ -64,17 +67,17 @@ int push_device_register(struct db *d, struct arena *a, long long usuario_id,
     const char *p[3] = { token, uid, plataforma };
     if (db_begin(d, e) < 0)
         return -1;
-    PGresult *r = db_exec(d, a, push_sql_owner, 1, p, e);
+    PGresult *r = db_run(d, a, &push_st_owner, 1, p, e);
     if (!r)
         goto cleanup;
     bool existed = PQntuples(r) > 0;
     long long prev = existed ? db_get_ll(r, 0, 0) : 0;
-    r = db_exec(d, a, push_sql_upsert, 3, p, e);
+    r = db_run(d, a, &push_st_upsert, 3, p, e);
     if (!r || PQntuples(r) != 1)
         goto cleanup;
     if (existed && prev != usuario_id) {
         const char *dp[1] = { db_get(r, 0, 0) };
-        if (!db_exec(d, a, push_sql_drop_pending, 1, dp, e))
+        if (!db_run(d, a, &push_st_drop_pending, 1, dp, e))
             goto cleanup;
     }
     if (db_commit(d, e) < 0)
@@ -96,6 +99,7 @@ cleanup:
 
 static const char push_sql_unregister[] =
     "DELETE FROM dispositivos_usuario WHERE token = $1 AND usuario_id = $2";
+static const struct db_stmt push_st_unregister = { "push_unregister", push_sql_unregister };
 
 int push_device_unregister(struct db *d, struct arena *a, long long usuario_id,
                            const char *token, bool *deleted, struct err *e)
@@ -105,7 +109,7 @@ int push_device_unregister(struct db *d, struct arena *a, long long usuario_id,
     if (!push_token_valid(token))
         return 0;   /* such a token cannot be registered */
     const char *p[2] = { token, db_ll(a, usuario_id) };
-    PGresult *r = db_exec(d, a, push_sql_unregister, 2, p, e);
+    PGresult *r = db_run(d, a, &push_st_unregister, 2, p, e);
     if (!r)
         return -1;
     if (deleted)
@@ -113,11 +117,29 @@ int push_device_unregister(struct db *d, struct arena *a, long long usuario_id,
     return 0;
 }
 
-/* Runs one push_encolar_* call and returns its count. */
-static long long push_enqueue(struct db *d, struct arena *a, const char *sql, int n,
+static const struct db_stmt push_st_mensaje = {
+    "push_mensaje", "SELECT push_encolar_mensaje($1::bigint)"
+};
+/* evento_id 0: the eventos row this session inserted last (the evt_add
+ * queued just before in the same transaction) */
+static const struct db_stmt push_st_reaccion = {
+    "push_reaccion",
+    "SELECT push_encolar_reaccion(COALESCE(NULLIF($1::bigint, 0),"
+    " currval(pg_get_serial_sequence('eventos', 'id'))), $2::bigint, $3::bigint, $4::text)"
+};
+static const struct db_stmt push_st_comunicado = {
+    "push_comunicado", "SELECT push_encolar_comunicado($1::bigint)"
+};
+
+/* Runs one push_encolar_* call: at once outside a transaction (returns its
+ * count), deferred to the next statement or the COMMIT inside one
+ * (returns 0). */
+static long long push_enqueue(struct db *d, struct arena *a, const struct db_stmt *st, int n,
                               const char *const *p, struct err *e)
 {
-    PGresult *r = db_exec(d, a, sql, n, p, e);
+    if (d->depth)
+        return db_defer(d, a, st, n, p, NULL, NULL, e) < 0 ? -1 : 0;
+    PGresult *r = db_run(d, a, st, n, p, e);
     if (!r || PQntuples(r) != 1)
         return r ? err_set(e, ERR_INTERNAL, NULL) : -1;
     return db_get_ll(r, 0, 0);
@@ -127,24 +149,23 @@ long long push_enqueue_message(struct db *d, struct arena *a, long long mensaje_
                                struct err *e)
 {
     const char *p[1] = { db_ll(a, mensaje_id) };
-    return push_enqueue(d, a, "SELECT push_encolar_mensaje($1::bigint)", 1, p, e);
+    return push_enqueue(d, a, &push_st_mensaje, 1, p, e);
 }
 
 long long push_enqueue_reaction(struct db *d, struct arena *a, long long evento_id,
                                 long long mensaje_id, long long reactor_id, const char *emoji,
                                 struct err *e)
 {
-    const char *p[4] = { db_ll(a, evento_id), db_ll(a, mensaje_id), db_ll(a, reactor_id), emoji };
-    return push_enqueue(d, a,
-                        "SELECT push_encolar_reaccion($1::bigint, $2::bigint, $3::bigint, $4::text)",
-                        4, p, e);
+    const char *p[4] = { db_ll(a, evento_id), db_ll(a, mensaje_id), db_ll(a, reactor_id),
+                         arena_strdup(a, emoji) };
+    return push_enqueue(d, a, &push_st_reaccion, 4, p, e);
 }
 
 long long push_enqueue_comunicado(struct db *d, struct arena *a, long long comunicado_id,
                                   struct err *e)
 {
     const char *p[1] = { db_ll(a, comunicado_id) };
-    return push_enqueue(d, a, "SELECT push_encolar_comunicado($1::bigint)", 1, p, e);
+    return push_enqueue(d, a, &push_st_comunicado, 1, p, e);
 }
 
 #define PUSH_BACKOFF_BASE_MS 1000LL

@@ -51,8 +51,11 @@ int push_device_unregister(struct db *d, struct arena *a, long long usuario_id,
 /* Queue a push. Each runs ONE statement (sql/003_push.sql) and must be
  * called inside the caller's transaction, right after writing the change,
  * so the rows commit or roll back with it. A repeated call for the same
- * item queues nothing more (unique per device and item). Each returns the
- * number of rows queued (>= 0), or -1 with e. */
+ * item queues nothing more (unique per device and item). Inside a
+ * transaction the statement is deferred (db_defer: it goes with the next
+ * statement or the COMMIT, whose failure its failure becomes) and the call
+ * returns 0; outside one it runs at once and returns the number of rows
+ * queued (>= 0). -1 with e on failure. */
 
 /* A new message or poll, by mensajes.id: to every device of the chat's
  * members except the author, members who muted the chat, users on
@@ -65,8 +68,9 @@ long long push_enqueue_message(struct db *d, struct arena *a, long long mensaje_
 /* A reaction added to a message: to the message author's devices (unless
  * the author reacted, left, muted the chat, is on vacation, en_linea or
  * deactivated). evento_id is the id of the mensaje:reaccion event written
- * for it (one push per reaction added); reactor_id who reacted; emoji as
- * stored. */
+ * for it (one push per reaction added), or 0 for the eventos row this
+ * session inserted last (evt_add just before, in the same transaction);
+ * reactor_id who reacted; emoji as stored. */
 long long push_enqueue_reaction(struct db *d, struct arena *a, long long evento_id,
                                 long long mensaje_id, long long reactor_id, const char *emoji,
                                 struct err *e);

@@ -40,6 +40,7 @@ static const char sync_sql_events[] =
     "      ORDER BY ev.xid, ev.id LIMIT $4::int) x"
     "   ORDER BY x.xid, x.id LIMIT $4::int) e ON true"
     " ORDER BY e.xid, e.id";
+static const struct db_stmt sync_st_events = { "sync_events", sync_sql_events };
 
 enum { SE_H, SE_ID, SE_XID, SE_TIPO, SE_CHAT, SE_MSG, SE_L_USR, SE_L_MSG, SE_L_AT, SE_COM };
 
@@ -48,12 +49,15 @@ static const char sync_sql_visible_msgs[] =
     " JOIN usuarios_chat uc ON uc.chat_id = m.chat_id AND uc.usuario_id = $2"
     " JOIN chats c ON c.id = m.chat_id AND c.deleted_at IS NULL"
     " WHERE m.id = ANY($1::bigint[]) ORDER BY m.id";
+static const struct db_stmt sync_st_visible_msgs = { "sync_visible_msgs", sync_sql_visible_msgs };
 
 static const char sync_sql_horizon[] = "SELECT eventos_horizonte()";
+static const struct db_stmt sync_st_horizon = { "sync_horizon", sync_sql_horizon };
 
 /* A cursor from before what prune deleted may have missed events. */
 static const char sync_sql_stale[] =
     "SELECT 1 FROM eventos_poda WHERE (xid, evento_id) > ($1::text::xid8, $2::bigint)";
+static const struct db_stmt sync_st_stale = { "sync_stale", sync_sql_stale };
 
 /* A growable set of ids (small: at most SYNC_MAX_EVENTS). */
 struct sync_ids {
@@ -98,7 +102,7 @@ static int sync_cursor_parse(const char *s, long long *xid, long long *id)
 
 int sync_cursor(struct db *d, struct arena *a, const char **out, struct err *e)
 {
-    PGresult *r = db_exec(d, a, sync_sql_horizon, 0, NULL, e);
+    PGresult *r = db_run(d, a, &sync_st_horizon, 0, NULL, e);
     if (!r)
         return -1;
     *out = arena_printf(a, "%s.0", db_get(r, 0, 0));
@@ -129,7 +133,7 @@ static int sync_messages(struct db *d, struct arena *a, const struct principal *
     if (n == 0)
         return msg_load(d, a, p->id, NULL, 0, out, e);
     const char *params[2] = { db_ll_array(a, ids, n), db_ll(a, p->id) };
-    PGresult *r = db_exec(d, a, sync_sql_visible_msgs, 2, params, e);
+    PGresult *r = db_run(d, a, &sync_st_visible_msgs, 2, params, e);
     if (!r)
         return -1;
     int k = PQntuples(r);
@@ -172,14 +176,14 @@ int sync_since(struct db *d, struct arena *a, const struct principal *p, const c
     if (limit < 1 || limit > SYNC_MAX_EVENTS)
         limit = SYNC_MAX_EVENTS;
     const char *sp[2] = { db_ll(a, cx), db_ll(a, ci) };
-    PGresult *st = db_exec(d, a, sync_sql_stale, 2, sp, e);
+    PGresult *st = db_run(d, a, &sync_st_stale, 2, sp, e);
     if (!st)
         return -1;
     if (PQntuples(st) > 0)
         return err_set(e, ERR_CONFLICT, "El cursor es demasiado antiguo: recargue los chats "
                                         "y pida uno nuevo con GET /sync/cursor");
     const char *params[4] = { db_ll(a, p->id), db_ll(a, cx), db_ll(a, ci), db_ll(a, limit + 1) };
-    PGresult *r = db_exec(d, a, sync_sql_events, 4, params, e);
+    PGresult *r = db_run(d, a, &sync_st_events, 4, params, e);
     if (!r)
         return -1;
     int rows = PQntuples(r);
@@ -254,11 +258,13 @@ static const char sync_sql_seed[] =
     " CROSS JOIN LATERAL (SELECT m.id FROM mensajes m WHERE m.chat_id = q.chat_id"
     "   AND m.id > q.last_id ORDER BY m.id LIMIT $4) x"
     " ORDER BY x.id LIMIT $4";
+static const struct db_stmt sync_st_seed = { "sync_seed", sync_sql_seed };
 
 static const char sync_sql_seed_gone[] =
     "SELECT x FROM unnest($1::bigint[]) x WHERE NOT EXISTS ("
     " SELECT 1 FROM usuarios_chat uc JOIN chats c ON c.id = uc.chat_id AND c.deleted_at IS NULL"
     " WHERE uc.chat_id = x AND uc.usuario_id = $2) ORDER BY x";
+static const struct db_stmt sync_st_seed_gone = { "sync_seed_gone", sync_sql_seed_gone };
 
 #define SYNC_SEED_MAX_CHATS 1000
 
@@ -295,7 +301,7 @@ int sync_seed(struct db *d, struct arena *a, const struct principal *p, json_obj
     } else {
         const char *params[4] = { db_ll_array(a, cids, n), db_ll_array(a, last, n),
                                   db_ll(a, p->id), db_ll(a, limit + 1) };
-        PGresult *r = db_exec(d, a, sync_sql_seed, 4, params, e);
+        PGresult *r = db_run(d, a, &sync_st_seed, 4, params, e);
         if (!r)
             return -1;
         int k = PQntuples(r);
@@ -308,7 +314,7 @@ int sync_seed(struct db *d, struct arena *a, const struct principal *p, json_obj
         if (msg_load(d, a, p->id, ids, (size_t)k, &mensajes, e) < 0)
             return -1;
         const char *gp[2] = { params[0], params[2] };
-        r = db_exec(d, a, sync_sql_seed_gone, 2, gp, e);
+        r = db_run(d, a, &sync_st_seed_gone, 2, gp, e);
         if (!r)
             return -1;
         for (int i = 0; i < PQntuples(r); i++)

@@ -57,6 +57,7 @@ static bool usr_same(const char *claim, const char *stored)
 static const char usr_sql_by_erp[] =
     "SELECT id, activo, nombre, email, imagen_url, puesto, departamento, permisos::text"
     " FROM usuarios WHERE id_erp = $1";
+static const struct db_stmt usr_st_by_erp = { "usr_by_erp", usr_sql_by_erp };
 
 static const char usr_sql_upsert[] =
     "INSERT INTO usuarios (id_erp, nombre, email, imagen_url, puesto, departamento, permisos)"
@@ -67,9 +68,45 @@ static const char usr_sql_upsert[] =
     "  departamento = COALESCE($6, usuarios.departamento), permisos = $7::int[],"
     "  updated_at = now()"
     " RETURNING id, activo, nombre";
+static const struct db_stmt usr_st_upsert = { "usr_upsert", usr_sql_upsert };
 
-int usr_login(struct db *d, struct arena *a, const struct token_claims *c,
-              struct principal *out, struct err *e)
+/* The user's live chats, for a socket's rooms: by usuarios_chat's
+ * usuario_id index. */
+#define USR_CHATS_OF(U)                                                              \
+    "(SELECT coalesce(array_agg(uc.chat_id), '{}') FROM usuarios_chat uc"          \
+    "  JOIN chats c ON c.id = uc.chat_id WHERE uc.usuario_id = " U                    \
+    "  AND c.deleted_at IS NULL)::text"
+
+static const char usr_sql_by_erp_chats[] =
+    "SELECT id, activo, nombre, email, imagen_url, puesto, departamento, permisos::text, "
+    USR_CHATS_OF("usuarios.id") " FROM usuarios WHERE id_erp = $1";
+static const struct db_stmt usr_st_by_erp_chats = { "usr_by_erp_chats", usr_sql_by_erp_chats };
+static const char usr_sql_chats[] = "SELECT " USR_CHATS_OF("$1::bigint");
+static const struct db_stmt usr_st_chats = { "usr_chats", usr_sql_chats };
+
+/* "{1,2,3}" -> ids in the arena. */
+static long long *usr_parse_ids(struct arena *a, const char *t, size_t *n)
+{
+    size_t cap = 1;
+    for (const char *q = t; *q; q++)
+        cap += *q == ',';
+    long long *ids = arena_alloc(a, sizeof(*ids) * cap);
+    *n = 0;
+    for (const char *q = t; *q;) {
+        if (*q >= '0' && *q <= '9') {
+            char *end;
+            ids[(*n)++] = strtoll(q, &end, 10);
+            q = end;
+        } else {
+            q++;
+        }
+    }
+    return ids;
+}
+
+static int usr_login_sql(struct db *d, struct arena *a, const struct token_claims *c,
+                         struct principal *out, const long long **chats, size_t *nchats,
+                         struct err *e)
 {
     memset(out, 0, sizeof(*out));
     if (c->service) {
@@ -78,7 +115,7 @@ int usr_login(struct db *d, struct arena *a, const struct token_claims *c,
     }
     const char *perms = usr_perm_text(a, c->permisos, c->npermisos);
     const char *p1[1] = { c->id_erp };
-    PGresult *r = db_exec(d, a, usr_sql_by_erp, 1, p1, e);
+    PGresult *r = db_run(d, a, chats ? &usr_st_by_erp_chats : &usr_st_by_erp, 1, p1, e);
     if (!r)
         return -1;
     bool need = PQntuples(r) == 0;
@@ -87,10 +124,11 @@ int usr_login(struct db *d, struct arena *a, const struct token_claims *c,
                !usr_same(c->imagen, db_get(r, 0, 4)) || !usr_same(c->puesto, db_get(r, 0, 5)) ||
                !usr_same(c->departamento, db_get(r, 0, 6)) ||
                strcmp(perms, db_get(r, 0, 7) ? db_get(r, 0, 7) : "") != 0;
+    const char *chat_text = !need && chats ? db_get(r, 0, 8) : NULL;
     if (need) {
         const char *p[7] = { c->id_erp, c->nombre, c->email, c->imagen, c->puesto,
                              c->departamento, perms };
-        r = db_exec(d, a, usr_sql_upsert, 7, p, e);
+        r = db_run(d, a, &usr_st_upsert, 7, p, e);
         if (!r)
             return -1;
     }
@@ -103,16 +141,67 @@ int usr_login(struct db *d, struct arena *a, const struct token_claims *c,
     memcpy(pp, c->permisos, sizeof(int) * c->npermisos);
     out->permisos = pp;
     out->npermisos = c->npermisos;
+    if (chats) {
+        if (!chat_text) {
+            /* the row was just written: its chats in a second statement */
+            const char *p[1] = { db_ll(a, out->id) };
+            if (!(r = db_run(d, a, &usr_st_chats, 1, p, e)))
+                return -1;
+            chat_text = db_get(r, 0, 0);
+        }
+        *chats = usr_parse_ids(a, chat_text ? chat_text : "", nchats);
+    }
+    return 0;
+}
+
+int usr_login(struct db *d, struct arena *a, const struct token_claims *c,
+              struct principal *out, struct err *e)
+{
+    return usr_login_sql(d, a, c, out, NULL, NULL, e);
+}
+
+int usr_login_chats(struct db *d, struct arena *a, const struct token_claims *c,
+                    struct principal *out, const long long **chats, size_t *nchats,
+                    struct err *e)
+{
+    return usr_login_sql(d, a, c, out, chats, nchats, e);
+}
+
+static const char usr_sql_principal[] =
+    "SELECT id_erp, nombre, permisos::text, activo FROM usuarios WHERE id = $1";
+static const struct db_stmt usr_st_principal = { "usr_principal", usr_sql_principal };
+
+int usr_principal(struct db *d, struct arena *a, long long id, struct principal *p,
+                  struct err *e)
+{
+    const char *params[1] = { db_ll(a, id) };
+    PGresult *r = db_run(d, a, &usr_st_principal, 1, params, e);
+    if (!r)
+        return -1;
+    if (PQntuples(r) == 0 || !db_get_bool(r, 0, 3))
+        return err_set(e, ERR_DEACTIVATED, NULL);
+    memset(p, 0, sizeof(*p));
+    p->id = id;
+    p->id_erp = arena_strdup(a, db_get(r, 0, 0));
+    p->nombre = arena_strdup(a, db_get(r, 0, 1));
+    size_t n = 0;
+    const long long *perm = usr_parse_ids(a, db_get(r, 0, 2) ? db_get(r, 0, 2) : "", &n);
+    int *perms = arena_alloc(a, sizeof(int) * (n ? n : 1));
+    for (size_t i = 0; i < n; i++)
+        perms[i] = (int)perm[i];
+    p->permisos = perms;
+    p->npermisos = n;
     return 0;
 }
 
 static const char usr_sql_get[] = "SELECT " USR_COLS " FROM usuarios u WHERE u.id = $1";
+static const struct db_stmt usr_st_get = { "usr_get", usr_sql_get };
 
 int usr_get(struct db *d, struct arena *a, long long id, bool service_view,
             json_object **out, struct err *e)
 {
     const char *p[1] = { db_ll(a, id) };
-    PGresult *r = db_exec(d, a, usr_sql_get, 1, p, e);
+    PGresult *r = db_run(d, a, &usr_st_get, 1, p, e);
     if (!r)
         return -1;
     if (PQntuples(r) == 0)
@@ -133,13 +222,14 @@ static const char usr_sql_search[] =
     "  AND ($2::bigint IS NULL OR (lower(u.nombre), u.id) >"
     "       (SELECT lower(nombre), id FROM usuarios WHERE id = $2))"
     " ORDER BY lower(u.nombre), u.id LIMIT $3";
+static const struct db_stmt usr_st_search = { "usr_search", usr_sql_search };
 
 int usr_search(struct db *d, struct arena *a, const char *q, long long antes, int limite,
                json_object **out_array, bool *hay_mas, struct err *e)
 {
     const char *p[3] = { q && *q ? q : NULL, antes > 0 ? db_ll(a, antes) : NULL,
                          db_ll(a, limite + 1) };
-    PGresult *r = db_exec(d, a, usr_sql_search, 3, p, e);
+    PGresult *r = db_run(d, a, &usr_st_search, 3, p, e);
     if (!r)
         return -1;
     int n = PQntuples(r);
@@ -163,12 +253,13 @@ static const char usr_sql_presence[] =
     "   WHERE mine.usuario_id = $2)"
     " THEN u.ultima_conexion END"
     " FROM usuarios u WHERE u.id = ANY($1::bigint[]) ORDER BY u.id";
+static const struct db_stmt usr_st_presence = { "usr_presence", usr_sql_presence };
 
 int usr_presence(struct db *d, struct arena *a, long long viewer, const long long *ids,
                  size_t n, json_object **out_array, struct err *e)
 {
     const char *p[2] = { db_ll_array(a, ids, n), arena_printf(a, "%lld", viewer) };
-    PGresult *r = db_exec(d, a, usr_sql_presence, 2, p, e);
+    PGresult *r = db_run(d, a, &usr_st_presence, 2, p, e);
     if (!r)
         return -1;
     json_object *arr = jsonx_own(a, json_object_new_array());
@@ -191,6 +282,7 @@ static const char usr_sql_provision[] =
     "  puesto = COALESCE($4, u.puesto), departamento = COALESCE($5, u.departamento),"
     "  imagen_url = COALESCE($6, u.imagen_url), updated_at = now()"
     " RETURNING " USR_COLS ", (xmax = 0)";
+static const struct db_stmt usr_st_provision = { "usr_provision", usr_sql_provision };
 
 int usr_provision(struct db *d, struct arena *a, const char *id_erp,
                   const struct usr_profile *p, bool *created, json_object **out,
@@ -198,7 +290,7 @@ int usr_provision(struct db *d, struct arena *a, const char *id_erp,
 {
     const char *params[6] = { id_erp, p->nombre, p->email, p->puesto, p->departamento,
                               p->imagen_url };
-    PGresult *r = db_exec(d, a, usr_sql_provision, 6, params, e);
+    PGresult *r = db_run(d, a, &usr_st_provision, 6, params, e);
     if (!r)
         return -1;
     *created = db_get_bool(r, 0, USR_NCOLS);
@@ -213,6 +305,7 @@ static const char usr_sql_active[] =
     "  estatus = CASE WHEN $2::boolean THEN u.estatus ELSE 'desconectado' END,"
     "  updated_at = now()"
     " FROM old WHERE u.id = old.id RETURNING " USR_COLS ", old.activo";
+static const struct db_stmt usr_st_active = { "usr_active", usr_sql_active };
 
 /* The presence event for user id, to everyone who shares a chat with them
  * (rtd resolves the room "presencia:<id>"). */
@@ -243,7 +336,7 @@ int usr_set_active(struct db *d, struct arena *a, const struct principal *by,
     const char *p[2] = { id_erp, activo ? "true" : "false" };
     if (db_begin(d, e) < 0)
         return -1;
-    PGresult *r = db_exec(d, a, usr_sql_active, 2, p, e);
+    PGresult *r = db_run(d, a, &usr_st_active, 2, p, e);
     if (!r)
         goto cleanup;
     if (PQntuples(r) == 0) {
@@ -284,6 +377,7 @@ static const char usr_sql_vacation[] =
     " FROM old WHERE u.id = old.id RETURNING " USR_COLS ", old.vacaciones, old.vacaciones_hasta,"
     " u.vacaciones_hasta,"
     " (old.vacaciones, old.vacaciones_hasta) IS DISTINCT FROM (u.vacaciones, u.vacaciones_hasta)";
+static const struct db_stmt usr_st_vacation = { "usr_vacation", usr_sql_vacation };
 
 int usr_set_vacation(struct db *d, struct arena *a, const struct principal *by,
                      const char *id_erp, bool activo, const char *hasta, json_object **out,
@@ -293,7 +387,7 @@ int usr_set_vacation(struct db *d, struct arena *a, const struct principal *by,
     const char *p[3] = { id_erp, activo ? "true" : "false", hasta };
     if (db_begin(d, e) < 0)
         return -1;
-    PGresult *r = db_exec(d, a, usr_sql_vacation, 3, p, e);
+    PGresult *r = db_run(d, a, &usr_st_vacation, 3, p, e);
     if (!r)
         goto cleanup;
     if (PQntuples(r) == 0) {
@@ -329,6 +423,7 @@ static const char usr_sql_vacation_expire[] =
     " WHERE u.id IN (SELECT id FROM usuarios WHERE vacaciones AND vacaciones_hasta < current_date"
     "                ORDER BY id LIMIT 100 FOR UPDATE SKIP LOCKED)"
     " RETURNING u.id, " USR_SHOWN_ESTATUS("u");
+static const struct db_stmt usr_st_vacation_expire = { "usr_vacation_expire", usr_sql_vacation_expire };
 
 int usr_expire_vacations(struct db *d, struct arena *a, int *ended, struct err *e)
 {
@@ -337,7 +432,7 @@ int usr_expire_vacations(struct db *d, struct arena *a, int *ended, struct err *
         *ended = 0;
     if (db_begin(d, e) < 0)
         return -1;
-    PGresult *r = db_exec(d, a, usr_sql_vacation_expire, 0, NULL, e);
+    PGresult *r = db_run(d, a, &usr_st_vacation_expire, 0, NULL, e);
     if (!r)
         goto cleanup;
     for (int i = 0; i < PQntuples(r); i++)

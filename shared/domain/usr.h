@@ -69,6 +69,16 @@ json_object *usr_json(const PGresult *r, int row, int col, bool service_view);
  * with ERR_DEACTIVATED for a deactivated user. Strings live in a. */
 int usr_login(struct db *d, struct arena *a, const struct token_claims *c,
               struct principal *out, struct err *e);
+/* usr_login, plus the user's live chat ids (in a) for a socket's rooms:
+ * one round trip when the profile is unchanged, by usuarios_chat's index. */
+int usr_login_chats(struct db *d, struct arena *a, const struct token_claims *c,
+                    struct principal *out, const long long **chats, size_t *nchats,
+                    struct err *e);
+/* The principal of user id as last seen in a token (permissions as stored),
+ * for actions of an already authenticated socket; ERR_DEACTIVATED when the
+ * user is gone or deactivated. Strings live in a. */
+int usr_principal(struct db *d, struct arena *a, long long id, struct principal *p,
+                  struct err *e);
 
 /* One user by id as Usuario JSON; ERR_NOT_FOUND when none. */
 int usr_get(struct db *d, struct arena *a, long long id, bool service_view,

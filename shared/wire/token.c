@@ -287,13 +287,20 @@ static int token_claims_read(const struct cfg *c, json_object *o, long long now,
         if (!iss || strcmp(iss, c->jwt_issuer) != 0)
             return err_set(e, ERR_TOKEN, "emisor no válido");
     }
-    if (c->jwt_audience[0] && !claim_aud_ok(o, c->jwt_audience))
-        return err_set(e, ERR_TOKEN, "audiencia no válida");
     out->exp = exp;
 
     if (claim_str(a, o, c->jwt_claim_scope, &out->scope, e) < 0)
         return -1;
     out->service = out->scope && strcmp(out->scope, TOKEN_SERVICE_SCOPE) == 0;
+    /* The service token may have an audience of its own, so that no token
+     * the ERP mints for users (or for other services) can act as it, and
+     * it cannot act as a user's. */
+    const char *aud = out->service && c->jwt_audience_servicio[0] ? c->jwt_audience_servicio
+                                                                  : c->jwt_audience;
+    if (aud[0] && !claim_aud_ok(o, aud))
+        return err_set(e, ERR_TOKEN, "audiencia no válida");
+    if (!out->service && c->jwt_audience_servicio[0] && claim_aud_ok(o, c->jwt_audience_servicio))
+        return err_set(e, ERR_TOKEN, "audiencia no válida");
     if (!out->service && claim_id(a, o, c->jwt_claim_id, &out->id_erp, e) < 0)
         return -1;
     if (claim_str(a, o, c->jwt_claim_nombre, &out->nombre, e) < 0 ||
@@ -779,8 +786,16 @@ char *token_mint(const struct cfg *c, const char *claims_json, long ttl,
     json_object_object_add(o, "iat", json_object_new_int64(now));
     if (c->jwt_issuer[0] && !json_object_object_get_ex(o, "iss", NULL))
         json_object_object_add(o, "iss", json_object_new_string(c->jwt_issuer));
-    if (c->jwt_audience[0] && !json_object_object_get_ex(o, "aud", NULL))
-        json_object_object_add(o, "aud", json_object_new_string(c->jwt_audience));
+    if (!json_object_object_get_ex(o, "aud", NULL)) {
+        json_object *sc;
+        bool service = json_object_object_get_ex(o, c->jwt_claim_scope, &sc) &&
+                       json_object_is_type(sc, json_type_string) &&
+                       strcmp(json_object_get_string(sc), TOKEN_SERVICE_SCOPE) == 0;
+        const char *aud = service && c->jwt_audience_servicio[0] ? c->jwt_audience_servicio
+                                                                 : c->jwt_audience;
+        if (aud[0])
+            json_object_object_add(o, "aud", json_object_new_string(aud));
+    }
 
     if (alg_is_hmac(alg)) {
         keylen = strlen(c->jwt_secret);

@@ -68,6 +68,35 @@ function div(a, b) {
     return (Number(a) / Number(b)).toFixed(2);
 }
 const r = (k) => R[k] ?? '';
+
+// Where a POST's time goes (sec_breakdown in bench.sh): per-request parts
+// from chat-fcgi's log_timing line joined to nginx's access log.
+function breakdownSection() {
+    const head = `### Where a POST's time goes (chat-fcgi with \`log_timing = on\`, 100 messages/s)`;
+    if (NM.breakdown) return `${head}\n\nnot measured: ${NM.breakdown}`;
+    if (!r('bd_requests')) return `${head}\n\nnot measured in this run`;
+    const row = (what, k) => `| ${what} | ${r(`bd_${k}_p50`) || '-'} | ${r(`bd_${k}_p99`) || '-'} |`;
+    const trips = [];
+    for (let i = 1; r(`bd_trip${i}_label`); i++)
+        trips.push(`| round trip ${i}: \`${r(`bd_trip${i}_label`)}\` | ${r(`bd_trip${i}_p50`)} | ${r(`bd_trip${i}_p99`)} |`);
+    return `${head}
+
+${r('bd_requests')} POSTs (${r('bd_joined')} matched in nginx's log by request id). chat-fcgi's own
+parts add up to its time; \`wake\` (the NOTIFY after the response is written) is outside it.
+
+| part | p50 ms | p99 ms |
+|---|---|---|
+${row('nginx: the whole request', 'nginx')}
+${row('nginx: waiting for chat-fcgi', 'upstream')}
+${row('chat-fcgi: the whole request', 'fcgi')}
+${row('token check and user look-up', 'auth')}
+${row('database round trips (all)', 'db')}
+${row('of which the COMMIT', 'commit')}
+${row('chat-fcgi itself (parse, JSON, write)', 'app')}
+${row('wake-up NOTIFY after the response', 'wake')}
+${row('round trips per request', 'rt')}
+${trips.join('\n')}`;
+}
 const get = (k) => (R[k] === undefined || R[k] === '' ? '-' : R[k]);
 // mmm: "median (min–max)" of a figure.
 function mmm(k) {
@@ -214,6 +243,8 @@ function report() {
     const idle_top = IDLE_MAX;
     const bpc10k = med(`idle_rtd_${IDLE_TARGET}_bpc`);
     const bpc_ratio = div(bpc10k, med(`idle_node_${IDLE_TARGET}_bpc`));
+    const h_frac_prep = div(med('rest_hist_ours'), med('pgbh_prepared'));
+    const e2e_frac = div(med('e2e_best'), ceil_best);
     let o = '';
     o += `# Benchmarks
 
@@ -240,7 +271,7 @@ then summarised the same way.${QUICK === '1' ? '\n\n**QUICK run (BENCH_QUICK=1):
 
 ${NM.node ? `**Node reference not measured:** ${NM.node}.
 
-` : ''}Everything — PostgreSQL, nginx, chat-fcgi (4 workers), chat-rtd, the Node servers, the load
+` : ''}Everything — PostgreSQL, nginx, chat-fcgi (${r('m_fcgi_workers') || 4} workers), chat-rtd, the Node servers, the load
 generator, wrk — shares the same ${r('m_cores')} cores, so every throughput figure is also a
 measure of the client's own CPU use; the ratios are the meaningful part.
 
@@ -256,6 +287,19 @@ measure of the client's own CPU use; the ratios are the meaningful part.
 | send-message throughput ≥ 70% of the pgbench ceiling | ${s_frac_best} of the best pgbench figure (${ceil_best} TPS) | ${verdict(s_frac_best, '>=', 0.7)} |
 | send-message throughput ≥ 3× the Node reference | ${mmm('rest_send_ratio')} | ${verdict(med('rest_send_ratio'), '>=', 3)} |
 | history read ≥ 3× the Node reference | ${mmm('rest_hist_ratio')} | ${verdict(med('rest_hist_ratio'), '>=', 3)} |
+
+REST path targets:
+
+| target | measured | verdict |
+|---|---|---|
+| send ≥ 0.9× the pgbench send ceiling (same run) | ${s_frac_best} of ${ceil_best} TPS | ${verdict(s_frac_best, '>=', 0.9)} |
+| send ≥ 1.5× the Node reference | ${mmm('rest_send_ratio')} (Node behind nginx: ${mmm('rest_send_ratio_ng')}) | ${verdict(med('rest_send_ratio'), '>=', 1.5)} |
+| history ≥ 2× the Node reference | ${mmm('rest_hist_ratio')} (Node behind nginx: ${mmm('rest_hist_ratio_ng')}) | ${verdict(med('rest_hist_ratio'), '>=', 2)} |
+| history ≥ 0.7× the prepared pgbench figure | ${h_frac_prep} of ${med('pgbh_prepared')} TPS | ${verdict(h_frac_prep, '>=', 0.7)} |
+| a POST answered in p50 ≤ 5 ms at 100 messages/s | ${med('e2e_100_http50')} ms | ${verdict(med('e2e_100_http50'), '<=', 5)} |
+| a POST answered in p99 ≤ 15 ms at 100 messages/s | ${med('e2e_100_http99')} ms | ${verdict(med('e2e_100_http99'), '<=', 15)} |
+| POST → other member's socket p99 ≤ 10 ms at 500 messages/s | ${mmm('e2e_500_p99')} ms | ${verdict(med('e2e_500_p99'), '<=', 10)} |
+| highest rate held with p99 < 50 ms ≥ 0.8× the pgbench ceiling | ${med('e2e_best')} of ${ceil_best} TPS = ${e2e_frac} | ${verdict(e2e_frac, '>=', 0.8)} |
 
 ## 1. Connections: memory per idle connection
 
@@ -338,16 +382,16 @@ ${NM.fanout ? `**Not measured:** ${NM.fanout}.
 | rtd / Node (same run) | ${mmm('fan_dps_ratio')} |
 | rtd / echo ceiling (same run) | ${mmm('fan_dps_frac_echo')} |
 
-**Finding for rtd.** With ${FAN_N} sockets connected, rtd's delivery time grows with the
-number of sockets *connected*, not with the room: even a room of 10 takes
-${mmm('fan_rtd_10_p50')} ms (p50), while in the smaller runs (2,000 sockets) it took a few
-ms, and Node stays at ${mmm('fan_node_10_p50')} ms with the same sockets. A likely cause, to be
-confirmed by the rtd owner with \`perf\`: each socket's Engine.IO ping is its own
-\`lws_sul\` timer, and lws 4.1 keeps those in one sorted list, so every reschedule walks
-it — with ${FAN_N} sockets pinged every ${PING_MS} ms that is O(n²) work per ping interval on
-the loop that also delivers. The production ping interval (25 s) divides that by
-${Math.floor(25000 / PING_MS)}, not by n; one shared ping timer per interval (as the echo server does) would
-remove it.
+**Finding for rtd (profiled with \`perf\`, see "rtd profile" below).** In the figures above
+(measured before the timer rework), rtd's delivery time grew with the number of sockets
+*connected*, not with the room. \`perf record -g -p <chat-rtd>\` during this fan-out
+phase confirmed the cause: 93.6% of chat-rtd's samples in libwebsockets'
+\`lws_dll2_add_sorted\`, the insertion into lws 4.1's one sorted timer list, which every
+per-socket \`lws_sul\` (Engine.IO ping) reschedule walks: O(sockets) per reschedule. rtd's
+per-socket and per-user timers are now fixed-delay queues of its own driven by one
+\`lws_sul\` (rtd/timer.h), and lws runs on a libev (epoll) loop instead of its \`poll()\`
+over every descriptor, which was the next item of the profile. Re-run \`make bench\`
+for the figures of the current code.
 
 Incomplete messages (some member did not get it within 5 s), per run: rtd
 ${mmm('fan_rtd_big_inc')} for ${FAN_N}, Node ${mmm('fan_node_big_inc')}.
@@ -362,6 +406,52 @@ Node's \`io.to(room).emit\` encodes once too but pays per-socket JS and \`ws\` w
 echo row is the library's floor for the same writes without the database read or the
 rooms. **What would move it:** the client on another machine (the figures here are a
 lower bound for every server); for rtd, the gap to the echo row.
+
+## rtd profile (perf), before and after the timer rework
+
+Measured by hand with the bench's load generator (\`fanout\`, 10,000 sockets, rooms
+of 10, 1,000 and 10,000, ping interval 2 s; seed without the 1M-message chat) and
+\`perf record -g -p <chat-rtd> -- sleep 15\` started once every socket was connected.
+The machine was shared: load average 9–18 on 2 cores during both runs, so absolute
+figures are pessimistic for all; the two runs differ only in chat-rtd.
+
+Before (main at b0d1b88), top of chat-rtd's profile:
+
+| share | where |
+|---|---|
+| 93.6% | \`lws_dll2_add_sorted\` (libwebsockets: inserting a \`lws_sul\` into its sorted list) |
+| 3.2% | libwebsockets (other) |
+| 2.2% | kernel (\`pvm_irq_enable\`) |
+
+After the timers (one \`lws_sul\` for all sockets), still on lws's \`poll()\` loop:
+\`sock_poll\` 17.5%, \`fdget\` 5.4%, \`tcp_poll\` 3.2%, \`__poll\` 2.7% (about 29%: lws
+polls every descriptor on every loop turn), then sending (\`__send\`, \`ws_callback\`).
+
+After the timers and the libev (epoll) loop (commit of this section), top of the
+profile (99.97% of the samples on the loop thread):
+
+| share | where |
+|---|---|
+| 15.0% | kernel \`pvm_irq_enable\` (virtualisation overhead of syscalls) |
+| 7.8% + 4.6% + 4.6% + 3.5% | \`sock_poll\`, \`do_epoll_ctl\`, \`fdget\`, \`epoll_ctl\`: lws turning each socket's write interest on and off around every frame |
+| 4.2% | \`ws_callback\` (rtd) |
+| 3.9% + 1.6% | libev \`ev_run\`, \`ev_invoke_pending\` |
+| 3.6% + 2.9% + 1.4% | TCP send path (\`__inet_lookup_established\`, \`__send\`, \`__sys_sendto\`) |
+
+| same harness, 10,000 sockets | before | after |
+|---|---|---|
+| connects/s (JWT checked, rooms joined) | 33 (7,823 of 10,000 in the 240 s limit) | 509 |
+| sockets closed by ping timeout | 6,040 | 0 |
+| room of 10: last p50 / p99 ms | no message complete within 5 s | 25 / 182 |
+| room of 1,000: last p50 / p99 ms | no message complete within 5 s | 145 / 471 |
+| room of 10,000: last p50 / p99 ms | no message complete within 5 s | 915 / 2,156 |
+| sustained deliveries/s to the 10,000 room | 2,718 | 24,630 |
+
+What the profile shows next: the per-frame write-interest toggling (\`epoll_ctl\`) of
+lws's writeable callbacks, and the TCP send path; the issue's targets (room of 10
+p99 ≤ 10 ms at 10,000 sockets, ≥ 5,000 connects/s) are **not met** in this run, which
+had 5–9 runnable processes per core beside it; a \`make bench\` on a quiet machine is
+needed to tell how far the remaining gap is rtd's.
 
 ## 3. End to end: POST through nginx + FastCGI to the other member's socket
 
@@ -395,39 +485,42 @@ nginx; at the top rates the 4 FastCGI workers and the CPU the load generator sha
 **What would move it:** more FastCGI workers (they wait on the commit, not the CPU),
 a faster WAL disk, coalesced NOTIFYs.
 
+${breakdownSection()}
+
 ## 4. REST throughput
 
-wrk, 2 threads, ${WRK_CONNS} connections, ${WRK_SECS} s per run; ours through nginx + chat-fcgi (4
-workers), the reference \`tests/bench/ref/rest.mjs\` (node:http + pg, one process, a pool
-of 4, the same SQL) on its own port without nginx. Send: \`POST /chats/{id}/mensajes\` from
+wrk, 2 threads, ${WRK_CONNS} connections, ${WRK_SECS} s per run; ours through nginx + chat-fcgi
+(${r('m_fcgi_workers') || 4} workers), the reference \`tests/bench/ref/rest.mjs\` (node:http + pg, one
+process, a pool of as many connections, the same SQL) measured twice: on its own port, and
+behind an nginx like ours (2 workers, access log, kept-alive upstream connections), so both
+pay the same proxy hop. Send: \`POST /chats/{id}/mensajes\` from
 one user to one chat. History: \`GET /chats/{id}/mensajes?limite=50&antes=<random id>\`
 in the chat \`big\` of 1,000,000 messages, \`antes\` drawn uniformly over its ids.
 
-| | ours req/s | Node req/s | ours / Node (same run) |
-|---|---|---|---|
-| send message | ${nm_or('rest_send', `${mmm('rest_send_ours')}`)} | ${mmm('rest_send_node')} | ${mmm('rest_send_ratio')} |
-| read history (50, deep) | ${nm_or('rest_hist', `${mmm('rest_hist_ours')}`)} | ${mmm('rest_hist_node')} | ${mmm('rest_hist_ratio')} |
+| | ours req/s | Node req/s | ours / Node (same run) | Node behind nginx req/s | ours / that |
+|---|---|---|---|---|---|
+| send message | ${nm_or('rest_send', `${mmm('rest_send_ours')}`)} | ${mmm('rest_send_node')} | ${mmm('rest_send_ratio')} | ${nm_or('rest_node_nginx', `${mmm('rest_send_nodeng')}`)} | ${mmm('rest_send_ratio_ng')} |
+| read history (50, deep) | ${nm_or('rest_hist', `${mmm('rest_hist_ours')}`)} | ${mmm('rest_hist_node')} | ${mmm('rest_hist_ratio')} | ${nm_or('rest_node_nginx', `${mmm('rest_hist_nodeng')}`)} | ${mmm('rest_hist_ratio_ng')} |
 
 The same database work without HTTP (pgbench, 4 clients, \`tests/bench/history.pgbench\`):
 
 | history read, database only | TPS |
 |---|---|
-| unnamed statements, parsed and planned every time (what chat-fcgi's \`PQexecParams\` does) | ${mmm('pgbh_extended')} |
-| prepared statements (what the Node reference's named queries do) | ${mmm('pgbh_prepared')} |
+| unnamed statements, parsed and planned every time | ${mmm('pgbh_extended')} |
+| prepared statements (what chat-fcgi's registered statements and the Node reference's named queries do) | ${mmm('pgbh_prepared')} |
 
 ![rest](tests/bench/results/rest.png)
 
-**What limits it.** Send: the durable commit (one WAL flush per message; with 4 FastCGI
-workers at most 4 commits share a flush) and the NOTIFY transaction after it; both servers
-wait for the same commit, so where the reference is ahead the difference is per-request
-CPU on these 2 shared cores — ours parses and plans every statement (the big Mensaje
-query included) on every call, the reference's named statements are planned once. History: PostgreSQL's
-work on the 50-message statement (the Mensaje columns, the read-receipt
-\`NOT EXISTS\` and the reactions subquery per row), which both servers send; the table
-above shows what planning it on every call costs. **What would move it:** prepared
-statements in \`shared/core/db.c\` (\`PQprepare\` once per connection) for the hot statements;
-for send, more workers (they wait on the flush, not the CPU) and group commit
-(\`commit_delay\`).
+**What limits it.** Send: the durable commit (one WAL flush per message; the workers'
+commits share flushes) — chat-fcgi sends a message in three round trips (the user look-up;
+BEGIN with the insert and its access check; the \`eventos\` row, the push queue and COMMIT
+together) and the wake-up NOTIFY after the response, every statement prepared once per
+connection. History: two round trips (the user look-up; the access check with the page and
+its Mensaje columns), so what is left is PostgreSQL's work on the 50-message statement (the
+Mensaje columns, the read-receipt \`NOT EXISTS\` and the reactions subquery per row) and
+the CPU the load generator shares. \`log_timing = on\` shows each request's round trips in
+chat-fcgi's log. **What would move it:** a faster WAL disk (send); the Mensaje projection's
+per-row subqueries (history).
 
 ## 5. Ceilings
 

@@ -61,11 +61,18 @@ long long it_get_ll(const struct it_resp *r, const char *path);
 const char *it_get_str(const struct it_resp *r, const char *path);
 
 /* A connection to the stack's database (shared, opened on first use). */
+/* The stack's db_conninfo (from its chat.conf). */
+const char *it_conninfo(void);
+
 PGconn *it_db(void);
 
 /* Runs one SQL query with no parameters and returns the first column of the
  * first row as a number (e.g. a count); exits the test run on SQL error. */
 long long it_db_ll(const char *sql);
+
+/* Runs a statement that returns no rows (DDL, UPDATE); exits the test run
+ * on SQL error. */
+void it_db_exec(const char *sql);
 
 /* ---- helpers for the chat and message tests (issue 3) ---- */
 

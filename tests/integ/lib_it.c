@@ -236,6 +236,11 @@ const char *it_get_str(const struct it_resp *r, const char *path)
     return o && json_object_is_type(o, json_type_string) ? json_object_get_string(o) : NULL;
 }
 
+const char *it_conninfo(void)
+{
+    return it_config->db_conninfo;
+}
+
 PGconn *it_db(void)
 {
     if (!it_conn) {
@@ -246,6 +251,16 @@ PGconn *it_db(void)
         }
     }
     return it_conn;
+}
+
+void it_db_exec(const char *sql)
+{
+    PGresult *r = PQexec(it_db(), sql);
+    if (PQresultStatus(r) != PGRES_COMMAND_OK) {
+        fprintf(stderr, "it_db_exec(%s): %s\n", sql, PQerrorMessage(it_conn));
+        exit(2);
+    }
+    PQclear(r);
 }
 
 long long it_db_ll(const char *sql)

@@ -142,7 +142,7 @@ static void test_foundation__bad_config_stops_programs(void)
 {
     char err[4096];
     const char *conf = getenv("CHAT_CONFIG");
-    const char *const e1[] = { "CHAT_CONFIG", conf, "CHAT_FCGI_WORKERS", "0", NULL };
+    const char *const e1[] = { "CHAT_CONFIG", conf, "CHAT_FCGI_WORKERS", "257", NULL };
     CU_ASSERT_EQUAL(run_prog("chat-fcgi", e1, NULL, err, sizeof(err)), 2);
     CU_ASSERT_PTR_NOT_NULL(strstr(err, "fcgi_workers"));
     const char *const e2[] = { "CHAT_CONFIG", conf, "CHAT_JWT_ALG", "none", NULL };

@@ -51,7 +51,7 @@ test("a declared body over the cap gets 413 with the API's error shape, before i
     assert.equal(typeof body.error.mensaje, "string");
 });
 
-test("the static client: /chat redirects, /chat/ is the page, revalidated on every load", async () => {
+test("the static client: /chat redirects, /chat/ is the page, revalidated on every load, framed only by its own origin", async () => {
     const r = await fetch(`${BASE}/chat`, { redirect: "manual" });
     assert.equal(r.status, 301);
     assert.match(r.headers.get("location"), /\/chat\/$/);
@@ -59,6 +59,8 @@ test("the static client: /chat redirects, /chat/ is the page, revalidated on eve
     assert.equal(page.status, 200);
     assert.match(page.headers.get("content-type"), /^text\/html/);
     assert.match(page.headers.get("cache-control") ?? "", /no-cache/);
+    // only our own origin may frame it
+    assert.match(page.headers.get("content-security-policy") ?? "", /frame-ancestors 'self'/);
     assert.match(await page.text(), /<html/i);
     const js = await fetch(`${BASE}/chat/app.js`);
     assert.equal(js.status, 200);

@@ -34,6 +34,8 @@ function stackBin(name) {
 export const RTD_BIN = stackBin("chat-rtd");
 const CRON_BIN = existsSync(join(dirname(RTD_BIN), "chat-cron")) ? join(dirname(RTD_BIN), "chat-cron")
     : join(ROOT, "build/bin/chat-cron");
+/** The chat-cron of the same build as the stack's chat-rtd. */
+export const CRON = CRON_BIN;
 
 /** A user token from chat-cron token. */
 export function mint(idErp, nombre = idErp, extra = []) {

@@ -17,7 +17,9 @@ after(() => { for (const s of opened) s.close(); });
 /** The server's own options from its last start (to start it again). */
 function pgOpts() {
     const opts = readFileSync(join(realpathSync(join(VAR, "pg")), "postmaster.opts"), "utf8").trim();
-    return opts.replace(/^\S+\s+"-D"\s+"[^"]*"\s*/, "");
+    // postmaster.opts is the binary, then "-D" "<dir>" only when the server
+    // was started with -D rather than PGDATA: drop both, keep the rest
+    return opts.replace(/^\S+\s*/, "").replace(/^"-D"\s+"[^"]*"\s*/, "");
 }
 
 function pgCtl(...args) {

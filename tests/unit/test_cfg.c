@@ -91,9 +91,23 @@ static void expect_fail(const char *text, const char *needle)
     unlink(p);
 }
 
+/* fcgi_workers 0 (the default) resolves to 4 per core, 4 to 64 */
+static void test_cfg__workers_default_per_core(void)
+{
+    char why[256] = "";
+    env_set(0, "CHAT_JWT_SECRET", "0123456789abcdef0123");
+    struct cfg *c = cfg_load_env(NULL, fake_getenv, why, sizeof(why));
+    CU_ASSERT_PTR_NOT_NULL_FATAL(c);
+    long cores = sysconf(_SC_NPROCESSORS_ONLN);
+    int want = (int)(cores < 1 ? 4 : cores * 4 > 64 ? 64 : cores * 4 < 4 ? 4 : cores * 4);
+    CU_ASSERT_EQUAL(c->fcgi_workers, want);
+    cfg_free(c);
+}
+
 static void test_cfg__bad_values_name_the_key(void)
 {
-    expect_fail("fcgi_workers = 0\n", "fcgi_workers");
+    expect_fail("fcgi_workers = 257\n", "fcgi_workers");
+    expect_fail("fcgi_workers = -1\n", "fcgi_workers");
     expect_fail("fcgi_workers = many\n", "fcgi_workers");
     expect_fail("http_port = 70000\n", "http_port");
     expect_fail("jwt_alg = none\n", "jwt_alg");
@@ -106,6 +120,8 @@ static void test_cfg__bad_values_name_the_key(void)
     expect_fail("expo_url = ftp://x\n", "expo_url");
     expect_fail("jwt_claim_id =\n", "jwt_claim_id");
     expect_fail("mensaje_max_chars = -5\n", "mensaje_max_chars");
+    expect_fail("efimeros_secreto = corto\n", "efimeros_secreto");
+    expect_fail("rtd_max_sockets_per_user = 0\n", "rtd_max_sockets_per_user");
 }
 
 static void test_cfg__env_bad_value_names_variable(void)
@@ -158,6 +174,7 @@ int main(void)
         { "defaults_need_secret", test_cfg__defaults_need_secret },
         { "env_overrides_defaults", test_cfg__env_overrides_defaults },
         { "file_then_env", test_cfg__file_then_env },
+        { "workers_default_per_core", test_cfg__workers_default_per_core },
         { "bad_values_name_the_key", test_cfg__bad_values_name_the_key },
         { "env_bad_value_names_variable", test_cfg__env_bad_value_names_variable },
         { "missing_file", test_cfg__missing_file },

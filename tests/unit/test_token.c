@@ -429,6 +429,26 @@ static void test_token__wrong_aud(void)
     fx_close(&f);
 }
 
+/* jwt_audience_servicio: the service token needs that aud (not the users'
+ * one), and a user token carrying it is refused. */
+static void test_token__service_audience(void)
+{
+    const char *env[] = { "CHAT_JWT_SECRET", SECRET, "CHAT_JWT_AUDIENCE", "chat",
+                          "CHAT_JWT_AUDIENCE_SERVICIO", "chat-interno", NULL };
+    struct fx f;
+    CU_ASSERT_FATAL(fx_open(&f, env, 1) == 0);
+    REFUSE(&f, mint(&f, "{\"scope\":\"chat:interno\",\"aud\":\"chat\",\"exp\":%lld}", NOW + 60),
+           "audiencia no válida");
+    ACCEPT(&f, mint(&f, "{\"scope\":\"chat:interno\",\"aud\":\"chat-interno\",\"exp\":%lld}", NOW + 60));
+    ACCEPT(&f, mint(&f, "{\"scope\":\"chat:interno\",\"exp\":%lld}", NOW + 60));   /* mint adds it */
+    REFUSE(&f, mint(&f, "{\"idErp\":\"u-1\",\"aud\":\"chat-interno\",\"exp\":%lld}", NOW + 60),
+           "audiencia no válida");
+    REFUSE(&f, mint(&f, "{\"idErp\":\"u-1\",\"aud\":[\"chat\",\"chat-interno\"],\"exp\":%lld}",
+                    NOW + 60), "audiencia no válida");
+    ACCEPT(&f, mint(&f, "{\"idErp\":\"u-1\",\"aud\":\"chat\",\"exp\":%lld}", NOW + 60));
+    fx_close(&f);
+}
+
 static void test_token__missing_id(void)
 {
     struct fx f;
@@ -929,6 +949,7 @@ int main(void)
         { "test_token__missing_exp", test_token__missing_exp },
         { "test_token__wrong_iss", test_token__wrong_iss },
         { "test_token__wrong_aud", test_token__wrong_aud },
+        { "test_token__service_audience", test_token__service_audience },
         { "test_token__missing_id", test_token__missing_id },
         { "test_token__id_number", test_token__id_number },
         { "test_token__malformed_base64", test_token__malformed_base64 },

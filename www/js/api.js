@@ -19,12 +19,21 @@ export class ApiError extends Error {
 
 const MENSAJES_RED = 'No hay conexión con el servidor';
 
+// A 429 (limite_excedido) changes nothing on the server, so any request may
+// be repeated after its Retry-After: up to this many times, when the wait is
+// at most LIMITE_ESPERA_MAX seconds; longer waits surface as the error.
+const LIMITE_REINTENTOS = 3;
+const LIMITE_ESPERA_MAX = 60;
+
+const dormir = (ms) => new Promise((r) => setTimeout(r, ms));
+
 /**
- * createApi({base, getToken}): base is the API prefix ("/chat/api/v1");
+ * createApi({base, getToken, onLimite}): base is the API prefix ("/chat/api/v1");
  * getToken() returns the JWT (or a promise of it), or null to rely on the
- * ERP cookie, which same-origin requests send by themselves.
+ * ERP cookie, which same-origin requests send by themselves. onLimite(seconds)
+ * is told when a request hit a rate limit and will be retried in that many seconds.
  */
-export function createApi({ base = '/chat/api/v1', getToken = () => null } = {}) {
+export function createApi({ base = '/chat/api/v1', getToken = () => null, onLimite = () => {} } = {}) {
   async function headers(extra) {
     const h = Object.assign({ Accept: 'application/json' }, extra || {});
     const t = await getToken();
@@ -57,11 +66,18 @@ export function createApi({ base = '/chat/api/v1', getToken = () => null } = {})
     }
     if (opts.signal) init.signal = opts.signal;
     let res;
-    try {
-      res = await fetch(base + path, init);
-    } catch (e) {
-      if (e && e.name === 'AbortError') throw e;
-      throw new ApiError(0, 'sin_conexion', MENSAJES_RED);
+    for (let intento = 0; ; intento++) {
+      try {
+        res = await fetch(base + path, init);
+      } catch (e) {
+        if (e && e.name === 'AbortError') throw e;
+        throw new ApiError(0, 'sin_conexion', MENSAJES_RED);
+      }
+      if (res.status !== 429 || intento >= LIMITE_REINTENTOS) break;
+      const espera = Number(res.headers.get('Retry-After')) || 1;
+      if (espera > LIMITE_ESPERA_MAX) break;
+      try { onLimite(espera); } catch (_) { /* the UI's business */ }
+      await dormir(espera * 1000);
     }
     if (!res.ok) throw await errorFrom(res);
     if (res.status === 204) return null;
@@ -73,8 +89,22 @@ export function createApi({ base = '/chat/api/v1', getToken = () => null } = {})
     return data;
   }
 
-  /** upload(file, onProgress(fraction)): POST /media multipart (field "archivo") -> Media. */
+  /** upload(file, onProgress(fraction)): POST /media multipart (field "archivo") -> Media;
+   * over the upload rate limit it waits Retry-After and tries again (as request does). */
   async function upload(file, onProgress) {
+    for (let intento = 0; ; intento++) {
+      try {
+        return await uploadOnce(file, onProgress);
+      } catch (e) {
+        if (!(e instanceof ApiError) || e.status !== 429 || intento >= LIMITE_REINTENTOS ||
+            (e.retryAfter || 1) > LIMITE_ESPERA_MAX) throw e;
+        try { onLimite(e.retryAfter || 1); } catch (_) { /* the UI's business */ }
+        await dormir((e.retryAfter || 1) * 1000);
+      }
+    }
+  }
+
+  async function uploadOnce(file, onProgress) {
     const h = await headers();
     return new Promise((resolve, reject) => {
       const xhr = new XMLHttpRequest();
@@ -95,7 +125,8 @@ export function createApi({ base = '/chat/api/v1', getToken = () => null } = {})
         }
         const err = data && data.error ? data.error : {};
         reject(new ApiError(xhr.status, err.codigo || 'error_interno',
-          err.mensaje || (xhr.status === 413 ? 'El archivo es demasiado grande' : 'Error ' + xhr.status)));
+          err.mensaje || (xhr.status === 413 ? 'El archivo es demasiado grande' : 'Error ' + xhr.status),
+          Number(xhr.getResponseHeader('Retry-After')) || 0));
       };
       const fd = new FormData();
       fd.append('archivo', file, file.name);

@@ -29,7 +29,12 @@ export function tipoDeMime(mime) {
 export function createClient({ getToken = () => null, base = '/chat/api/v1', rtPath = '/chat/socket.io',
   notificar = true, esVisible = () => !document.hidden } = {}) {
   const store = createStore();
-  const api = createApi({ base, getToken });
+  // A rate limit is the user going fast, not a failure: say so gently while
+  // the request waits its Retry-After and goes again by itself.
+  const api = createApi({
+    base, getToken,
+    onLimite: (seg) => aviso(`Vas muy rápido: se reintentará en ${seg} s`, 'info'),
+  });
   const s = store.state;
   let syncing = null;
   let flushing = false;
@@ -56,7 +61,8 @@ export function createClient({ getToken = () => null, base = '/chat/api/v1', rtP
   }
 
   function fallo(e) {
-    if (e instanceof ApiError) aviso(e.mensaje);
+    if (e instanceof ApiError && e.status === 429) aviso(`Demasiadas acciones seguidas: intenta de nuevo en ${e.retryAfter || 1} s`, 'info');
+    else if (e instanceof ApiError) aviso(e.mensaje);
     else { console.error(e); aviso('Ocurrió un error inesperado'); }
   }
 
@@ -366,7 +372,8 @@ export function createClient({ getToken = () => null, base = '/chat/api/v1', rtP
         } catch (e) {
           if (e instanceof ApiError && e.transitoria) {
             store.updateOutbox(o.client_id, { estado: 'pendiente' });
-            flushTimer = setTimeout(flush, Math.max(3000, e.retryAfter * 1000));
+            flushTimer = setTimeout(flush, e.status === 429 ? Math.max(1000, e.retryAfter * 1000)
+              : Math.max(3000, e.retryAfter * 1000));
             break;
           }
           store.updateOutbox(o.client_id, { estado: 'error', error: e.mensaje || String(e) });

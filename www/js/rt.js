@@ -146,6 +146,20 @@ export function createRealtime({ path = '/chat/socket.io', getToken = () => null
           // we answer server acks with an empty ack (no server event asks today)
           send('43' + id + '[]');
         }
+        if (name === 'sesion:expirada') {
+          // the token that opened this socket expired: reconnect at once with
+          // a fresh one from getToken() (page function or cookie); the
+          // reconnection runs the delta sync, so nothing is missed
+          const s = ws; ws = null;
+          if (s) s.close();
+          clearTimeout(pingTimer);
+          failAcks();
+          attempt = 0;
+          setState('conectando', { error: name });
+          clearTimeout(retryTimer);
+          retryTimer = setTimeout(open, 100);
+          return;
+        }
         try { onEvent(name, args[0], args); } catch (e) { console.error('chat: evento', name, e); }
         break;
       }

@@ -76,6 +76,7 @@ export function createStore() {
     setMe(me) {
       state.me = me.usuario;
       state.permisos = me.permisos || [];
+      state.auditor = !!me.auditor;
       state.usuarios.set(me.usuario.id, me.usuario);
       emit('me');
     },

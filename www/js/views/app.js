@@ -29,8 +29,10 @@ export function mountApp(root, client, { modo = 'pagina', onCerrar = null } = {}
     h('span', { 'aria-hidden': 'true' }, '🔔'), h('span', { class: 'cw-hide-narrow' }, ' Avisos'));
   const btnCerrar = onCerrar ? h('button', { type: 'button', class: 'cw-btn cw-btn-top', 'aria-label': 'Cerrar chat', on: { click: onCerrar } }, '✕') : null;
   const yo = h('span', { class: 'cw-yo cw-hide-narrow' });
+  // the audit page, for holders of the audit permission (GET /me auditor)
+  const lnkAud = modo === 'pagina' ? h('a', { class: 'cw-btn cw-btn-top cw-btn-auditoria', href: 'auditoria.html', hidden: true }, 'Auditoría') : null;
   const header = h('header', { class: 'cw-top' },
-    h('h1', { class: 'cw-title' }, 'Chat'), conn, h('span', { class: 'cw-grow' }), yo, btnCom,
+    h('h1', { class: 'cw-title' }, 'Chat'), conn, h('span', { class: 'cw-grow' }), yo, lnkAud, btnCom,
     modo === 'pagina' ? btnNotif : null, btnCerrar);
 
   const side = h('nav', { class: 'cw-side', 'aria-label': 'Conversaciones' });
@@ -78,6 +80,7 @@ export function mountApp(root, client, { modo = 'pagina', onCerrar = null } = {}
     btnCom.setAttribute('aria-pressed', String(s.ui.vista === 'comunicados'));
     btnNotif.hidden = typeof Notification === 'undefined' || Notification.permission === 'granted';
     yo.textContent = s.me ? s.me.nombre : '';
+    if (lnkAud) lnkAud.hidden = !s.auditor;
     if (modo === 'pagina') {
       const total = store.totalNoLeidos() + n;
       document.title = (total ? `(${total}) ` : '') + 'Chat';
