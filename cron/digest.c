@@ -79,7 +79,12 @@ static int digest_smtp(const struct cfg *c, const char *to, const char *msg, siz
 static int digest_send(struct digest *g)
 {
     const struct cfg *c = g->cfg;
-    const char *domain = strchr(mail_address(g->a, c->smtp_remitente), '@') + 1;
+    /* the Message-ID's domain: the sender's (config checks it has an '@');
+     * copied, as the arena is reset for every batch */
+    char domain[256];
+    const char *at = strchr(c->smtp_remitente, '@');
+    snprintf(domain, sizeof(domain), "%.*s", at ? (int)strcspn(at + 1, ">") : 9,
+             at ? at + 1 : "localhost");
     for (;;) {
         arena_reset(g->a);
         struct err e = { ERR_NONE, "" };

@@ -12,7 +12,7 @@ import { existsSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { SMTPServer } from "smtp-server";
 import { simpleParser } from "mailparser";
-import { API, CONFIG, RTD_BIN, RUN, connect, mint, q, sql, userId, waitFor } from "./lib.mjs";
+import { API, CONFIG, RTD_BIN, RUN, connect, mint, q, sql, userId } from "./lib.mjs";
 
 const CRON = existsSync(join(dirname(RTD_BIN), "chat-cron")) ? join(dirname(RTD_BIN), "chat-cron") : "build/bin/chat-cron";
 
@@ -98,66 +98,69 @@ test("digest: right people, one each, right counts; never twice; failures retrie
     assert.equal((await call("PUT", "/me/preferencias", toks.cero, { resumen_correo: "no" })).status, 400);
     assert.equal((await call("POST", `/chats/${g.body.id}/leido`, toks.lee, { mensaje_id: sent[2] })).status, 200);
     const sock = await connect(toks.online);
-    // addresses (the tokens carry none), vacation, and the messages made old enough
-    for (const t of ["autor", "bea", "cero", "vaca", "lee", "online"]) sql(`UPDATE usuarios SET email = ${q(mail(t))} WHERE id = ${ids[t]}`);
-    sql(`UPDATE usuarios SET vacaciones = true WHERE id = ${ids.vaca}`);
-    sql(`UPDATE mensajes SET created_at = now() - interval '2 hours' WHERE chat_id IN (${g.body.id}, ${g2.body.id})`);
-    for (let i = 0; i < 50 && sql(`SELECT estatus FROM usuarios WHERE id = ${ids.online}`)[0][0] !== "en_linea"; i++) {
-        await new Promise((ok) => setTimeout(ok, 100));
+    try {
+        // addresses (the tokens carry none), vacation, and the messages made old enough
+        for (const t of ["autor", "bea", "cero", "vaca", "lee", "online"]) sql(`UPDATE usuarios SET email = ${q(mail(t))} WHERE id = ${ids[t]}`);
+        sql(`UPDATE usuarios SET vacaciones = true WHERE id = ${ids.vaca}`);
+        sql(`UPDATE mensajes SET created_at = now() - interval '2 hours' WHERE chat_id IN (${g.body.id}, ${g2.body.id})`);
+        for (let i = 0; i < 50 && sql(`SELECT estatus FROM usuarios WHERE id = ${ids.online}`)[0][0] !== "en_linea"; i++) {
+            await new Promise((ok) => setTimeout(ok, 100));
+        }
+        assert.equal(sql(`SELECT estatus FROM usuarios WHERE id = ${ids.online}`)[0][0], "en_linea");
+
+        await digest();
+        const b = to(mail("bea"));
+        assert.equal(b.length, 1, "bea gets exactly one digest");
+        for (const t of ["autor", "cero", "vaca", "lee", "online"]) assert.equal(to(mail(t)).length, 0, `${t} gets none`);
+        const p = b[0].parsed;
+        assert.equal(b[0].auth, "chat");
+        assert.equal(p.subject, "Tienes 4 mensajes sin leer en el chat");
+        assert.match(p.text, new RegExp(`Ventas ${RUN}: 3 mensajes sin leer`));
+        assert.match(p.text, new RegExp(`Compras <b>${RUN}</b>: 1 mensaje sin leer`));
+        assert.match(p.text, /Usuario autor: Segundo aviso con acentos: información/);
+        assert.match(p.text, new RegExp(`https://erp\\.empresa\\.test/chat/\\?chat=${g.body.id}`));
+        // the HTML part escapes what users wrote
+        assert.ok(p.html.includes(`Compras &lt;b&gt;${RUN}&lt;/b&gt;`));
+        assert.ok(p.html.includes("¿Revisaste &lt;la orden&gt;?"));
+        assert.ok(!p.html.includes("<la orden>"));
+        assert.match(b[0].raw, /^Content-Type: multipart\/alternative/m);
+        assert.ok(p.date instanceof Date && Math.abs(p.date - Date.now()) < 600000);
+        assert.match(p.messageId, /^<resumen\.\d+\.\d+@empresa\.test>$/);
+        assert.match(b[0].raw, /^List-Unsubscribe: <https:\/\/erp\.empresa\.test\/chat\/\?preferencias=1>\r$/m);
+        assert.equal(p.headers.get("list")?.unsubscribe?.url, "https://erp.empresa.test/chat/?preferencias=1");
+        assert.equal(p.from.value[0].address, "chat@empresa.test");
+        assert.equal(p.from.value[0].name, "Chat de la Empresa");
+
+        // again: the same unread messages are never listed twice
+        sql(`UPDATE resumen_envios SET created_at = now() - interval '2 hours' WHERE usuario_id = ${ids.bea}`);
+        await digest();
+        assert.equal(to(mail("bea")).length, 1);
+        // a fresh message is not due before the delay
+        assert.equal((await call("POST", `/chats/${g.body.id}/mensajes`, toks.autor, { contenido: "Recién escrito" })).status, 201);
+        await digest();
+        assert.equal(to(mail("bea")).length, 1);
+
+        // the server refuses for a while: kept, retried later as the same message, sent once
+        sql(`UPDATE mensajes SET created_at = now() - interval '1 hour' WHERE chat_id = ${g.body.id} AND created_at > now() - interval '5 minutes'`);
+        refuse = new Set([mail("bea")]);
+        await digest();
+        assert.equal(to(mail("bea")).length, 1);
+        const row = sql(`SELECT estado, intentos, error IS NOT NULL FROM resumen_envios WHERE usuario_id = ${ids.bea} ORDER BY id DESC LIMIT 1`)[0];
+        assert.deepEqual(row, ["pendiente", "1", "t"]);
+        await digest();   // not due yet (backoff): nothing
+        assert.equal(to(mail("bea")).length, 1);
+        refuse = new Set();
+        sql(`UPDATE resumen_envios SET next_attempt_at = now() WHERE usuario_id = ${ids.bea} AND estado = 'pendiente'`);
+        await digest();
+        await digest();
+        const all = to(mail("bea"));
+        assert.equal(all.length, 2, "the retried digest arrives once");
+        assert.equal(all[1].parsed.subject, "Tienes 4 mensajes sin leer en el chat");
+        assert.match(all[1].parsed.text, new RegExp(`Ventas ${RUN}: 4 mensajes sin leer`));
+        assert.match(all[1].parsed.text, /Recién escrito/);
+        assert.equal(sql(`SELECT count(*) FROM resumen_envios WHERE usuario_id = ${ids.bea}`)[0][0], "2");
+        assert.equal(sql(`SELECT estado FROM resumen_envios WHERE usuario_id = ${ids.bea} ORDER BY id DESC LIMIT 1`)[0][0], "enviado");
+    } finally {
+        sock.close();
     }
-    assert.equal(sql(`SELECT estatus FROM usuarios WHERE id = ${ids.online}`)[0][0], "en_linea");
-
-    await digest();
-    const b = to(mail("bea"));
-    assert.equal(b.length, 1, "bea gets exactly one digest");
-    for (const t of ["autor", "cero", "vaca", "lee", "online"]) assert.equal(to(mail(t)).length, 0, `${t} gets none`);
-    const p = b[0].parsed;
-    assert.equal(b[0].auth, "chat");
-    assert.equal(p.subject, "Tienes 4 mensajes sin leer en el chat");
-    assert.match(p.text, new RegExp(`Ventas ${RUN}: 3 mensajes sin leer`));
-    assert.match(p.text, new RegExp(`Compras <b>${RUN}</b>: 1 mensaje sin leer`));
-    assert.match(p.text, /Usuario autor: Segundo aviso con acentos: información/);
-    assert.match(p.text, new RegExp(`https://erp\\.empresa\\.test/chat/\\?chat=${g.body.id}`));
-    // the HTML part escapes what users wrote
-    assert.ok(p.html.includes(`Compras &lt;b&gt;${RUN}&lt;/b&gt;`));
-    assert.ok(p.html.includes("¿Revisaste &lt;la orden&gt;?"));
-    assert.ok(!p.html.includes("<la orden>"));
-    assert.match(b[0].raw, /^Content-Type: multipart\/alternative/m);
-    assert.ok(p.date instanceof Date && Math.abs(p.date - Date.now()) < 600000);
-    assert.match(p.messageId, /^<resumen\.\d+\.\d+@empresa\.test>$/);
-    assert.equal(p.headers.get("list-unsubscribe").url, "https://erp.empresa.test/chat/?preferencias=1");
-    assert.equal(p.from.value[0].address, "chat@empresa.test");
-    assert.equal(p.from.value[0].name, "Chat de la Empresa");
-
-    // again: the same unread messages are never listed twice
-    sql(`UPDATE resumen_envios SET created_at = now() - interval '2 hours' WHERE usuario_id = ${ids.bea}`);
-    await digest();
-    assert.equal(to(mail("bea")).length, 1);
-    // a fresh message is not due before the delay
-    assert.equal((await call("POST", `/chats/${g.body.id}/mensajes`, toks.autor, { contenido: "Recién escrito" })).status, 201);
-    await digest();
-    assert.equal(to(mail("bea")).length, 1);
-
-    // the server refuses for a while: kept, retried later as the same message, sent once
-    sql(`UPDATE mensajes SET created_at = now() - interval '1 hour' WHERE chat_id = ${g.body.id} AND created_at > now() - interval '5 minutes'`);
-    refuse = new Set([mail("bea")]);
-    await digest();
-    assert.equal(to(mail("bea")).length, 1);
-    const row = sql(`SELECT estado, intentos, error IS NOT NULL FROM resumen_envios WHERE usuario_id = ${ids.bea} ORDER BY id DESC LIMIT 1`)[0];
-    assert.deepEqual(row, ["pendiente", "1", "t"]);
-    await digest();   // not due yet (backoff): nothing
-    assert.equal(to(mail("bea")).length, 1);
-    refuse = new Set();
-    sql(`UPDATE resumen_envios SET next_attempt_at = now() WHERE usuario_id = ${ids.bea} AND estado = 'pendiente'`);
-    await digest();
-    await digest();
-    const all = to(mail("bea"));
-    assert.equal(all.length, 2, "the retried digest arrives once");
-    assert.equal(all[1].parsed.subject, "Tienes 4 mensajes sin leer en el chat");
-    assert.match(all[1].parsed.text, new RegExp(`Ventas ${RUN}: 4 mensajes sin leer`));
-    assert.match(all[1].parsed.text, /Recién escrito/);
-    assert.equal(sql(`SELECT count(*) FROM resumen_envios WHERE usuario_id = ${ids.bea}`)[0][0], "2");
-    assert.equal(sql(`SELECT estado FROM resumen_envios WHERE usuario_id = ${ids.bea} ORDER BY id DESC LIMIT 1`)[0][0], "enviado");
-    sock.close();
-    void waitFor;
 });
