@@ -85,7 +85,6 @@ const struct cfg_key cfg_keys[] = {
     { "resumen_en_vacaciones", CFG_BOOL, "off", 0, 0, NULL, OFF(resumen_en_vacaciones) },
     { "resumen_max_intentos", CFG_INT, "8", 1, 100, NULL, OFF(resumen_max_intentos) },
     { "url_publica", CFG_STR, "http://localhost:8080", 0, 0, NULL, OFF(url_publica) },
-    { "enlaces_registros", CFG_STR, "", 0, 0, NULL, OFF(enlaces_registros) },
     { NULL, 0, NULL, 0, 0, NULL, 0 },
 };
 
@@ -218,38 +217,6 @@ cleanup:
     return ret;
 }
 
-/* enlaces_registros: whitespace-separated "tipo=url" items, tipo of
- * [a-z0-9_], url http(s):// or /path holding {clave}, no quotes or <>. */
-static int cfg_links_check(const char *s, char *why, unsigned whylen)
-{
-    while (*s) {
-        size_t n = strcspn(s, " \t");
-        if (n > 0) {
-            const char *eq = memchr(s, '=', n);
-            size_t tl = eq ? (size_t)(eq - s) : 0;
-            const char *u = eq ? eq + 1 : "";
-            size_t ul = eq ? n - tl - 1 : 0;
-            bool ok = eq && tl >= 1 && tl <= 50 &&
-                      strspn(s, "abcdefghijklmnopqrstuvwxyz0123456789_") >= tl && ul > 0 &&
-                      (strncmp(u, "https://", 8) == 0 || strncmp(u, "http://", 7) == 0 ||
-                       (u[0] == '/' && u[1] != '/'));
-            if (ok) {
-                char *item = strndup(u, ul);
-                ok = item && strstr(item, "{clave}") && !strpbrk(item, "\"'<>\\");
-                free(item);
-            }
-            if (!ok) {
-                snprintf(why, whylen, "enlaces_registros: each item must be tipo=url with {clave}"
-                         " in the url (\"pedido=https://erp/pedidos/{clave}\")");
-                return -1;
-            }
-        }
-        s += n;
-        s += strspn(s, " \t");
-    }
-    return 0;
-}
-
 /* Checks that go across keys. */
 /* fcgi_workers = 0: 4 per CPU core, from 4 to 64. A worker spends most of
  * a write waiting for the commit's WAL flush, not on the CPU, so several
@@ -316,8 +283,6 @@ static int cfg_validate(struct cfg *c, char *why, unsigned whylen)
         snprintf(why, whylen, "url_publica: must start with http:// or https://");
         return -1;
     }
-    if (cfg_links_check(c->enlaces_registros, why, whylen) < 0)
-        return -1;
     if (c->media_dir[0] == '\0' || c->fcgi_listen[0] == '\0') {
         snprintf(why, whylen, "%s: must not be empty", c->media_dir[0] ? "fcgi_listen" : "media_dir");
         return -1;

@@ -84,7 +84,6 @@ struct cfg {
     bool resumen_en_vacaciones;
     int resumen_max_intentos;
     char *url_publica;
-    char *enlaces_registros;
 };
 
 /* What a key is, for the loader, the docs and the tests. */
