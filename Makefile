@@ -147,9 +147,10 @@ test-san:
 	@bash scripts/run-tests.sh unit build/san
 	@bash scripts/run-tests.sh integ build/san
 
-# The include layering of shared/ (shared/README.md).
+# The include layering of shared/ (shared/README.md) and the one event vocabulary.
 check:
 	@bash scripts/check-layers.sh
+	@bash scripts/check-events.sh
 
 test: deps check
 	$(MAKE) all

@@ -2,6 +2,7 @@
  * token). */
 #include <string.h>
 
+#include "core/jsonx.h"
 #include "domain/audit.h"
 #include "domain/usr.h"
 #include "routes.h"
@@ -49,8 +50,8 @@ static int h_auditoria_page(struct req *rq, const struct audit_query *q, struct 
     bool hay_mas;
     if (audit_list(rq->db, rq->a, q, &arr, &next, &hay_mas, e) < 0)
         return -1;
-    json_object *o = json_object_new_object();
-    json_object_object_add(o, "registros", json_object_get(arr));
+    json_object *o = jsonx_new_object(rq->a);
+    jsonx_add(o, "registros", arr);
     json_object_object_add(o, "cursor", next ? json_object_new_string(db_ll(rq->a, next)) : NULL);
     json_object_object_add(o, "hay_mas", json_object_new_boolean(hay_mas));
     return http_json(rq, 200, o);
@@ -91,7 +92,7 @@ int h_auditoria_mensajes(struct req *rq, struct err *e)
     json_object *o;
     if (audit_conversation(rq->db, rq->a, chat_id, alrededor, en, limite, &o, e) < 0)
         return -1;
-    return http_json(rq, 200, json_object_get(o));
+    return http_json(rq, 200, o);
 }
 
 int h_interno_auditoria(struct req *rq, struct err *e)

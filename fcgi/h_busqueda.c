@@ -59,5 +59,5 @@ int h_buscar(struct req *rq, struct err *e)
     json_object *o;
     if (busq_search(rq->db, rq->a, &rq->who, &in, &o, e) < 0)
         return -1;
-    return http_json(rq, 200, json_object_get(o));
+    return http_json(rq, 200, o);
 }

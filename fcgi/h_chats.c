@@ -32,8 +32,8 @@ int h_chats_list(struct req *rq, struct err *e)
     json_object *arr;
     if (chat_list(rq->db, rq->a, &rq->who, &arr, e) < 0)
         return -1;
-    json_object *o = json_object_new_object();
-    json_object_object_add(o, "chats", json_object_get(arr));
+    json_object *o = jsonx_new_object(rq->a);
+    jsonx_add(o, "chats", arr);
     json_object_object_add(o, "hay_mas", json_object_new_boolean(false));
     return http_json(rq, 200, o);
 }
@@ -56,7 +56,7 @@ int h_chats_directo(struct req *rq, struct err *e)
     json_object *c;
     if (chat_directo(rq->db, rq->a, &rq->who, uid, erp, &created, &c, e) < 0)
         return -1;
-    return http_json(rq, created ? 201 : 200, json_object_get(c));
+    return http_json(rq, created ? 201 : 200, c);
 }
 
 int h_chats_create(struct req *rq, struct err *e)
@@ -73,7 +73,7 @@ int h_chats_create(struct req *rq, struct err *e)
     json_object *c;
     if (chat_create_group(rq->db, rq->a, &rq->who, &in, &c, e) < 0)
         return -1;
-    return http_json(rq, 201, json_object_get(c));
+    return http_json(rq, 201, c);
 }
 
 int h_chats_get(struct req *rq, struct err *e)
@@ -82,7 +82,7 @@ int h_chats_get(struct req *rq, struct err *e)
     json_object *c;
     if (http_id(rq, "id", &id, e) < 0 || chat_get(rq->db, rq->a, &rq->who, id, &c, e) < 0)
         return -1;
-    return http_json(rq, 200, json_object_get(c));
+    return http_json(rq, 200, c);
 }
 
 /* 1 when key is present (null included), 0 when absent. */
@@ -113,7 +113,7 @@ int h_chats_update(struct req *rq, struct err *e)
     json_object *c;
     if (chat_update(rq->db, rq->a, &rq->who, id, &in, &c, e) < 0)
         return -1;
-    return http_json(rq, 200, json_object_get(c));
+    return http_json(rq, 200, c);
 }
 
 int h_chats_delete(struct req *rq, struct err *e)
@@ -130,8 +130,8 @@ int h_miembros_list(struct req *rq, struct err *e)
     json_object *arr;
     if (http_id(rq, "id", &id, e) < 0 || chat_members(rq->db, rq->a, &rq->who, id, &arr, e) < 0)
         return -1;
-    json_object *o = json_object_new_object();
-    json_object_object_add(o, "miembros", json_object_get(arr));
+    json_object *o = jsonx_new_object(rq->a);
+    jsonx_add(o, "miembros", arr);
     json_object_object_add(o, "hay_mas", json_object_new_boolean(false));
     return http_json(rq, 200, o);
 }
@@ -146,8 +146,8 @@ int h_miembros_add(struct req *rq, struct err *e)
     json_object *arr;
     if (chat_members_add(rq->db, rq->a, &rq->who, id, ids, n, &added, &arr, e) < 0)
         return -1;
-    json_object *o = json_object_new_object();
-    json_object_object_add(o, "miembros", json_object_get(arr));
+    json_object *o = jsonx_new_object(rq->a);
+    jsonx_add(o, "miembros", arr);
     json_object_object_add(o, "hay_mas", json_object_new_boolean(false));
     return http_json(rq, added ? 201 : 200, o);
 }
@@ -165,7 +165,7 @@ int h_miembros_rol(struct req *rq, struct err *e)
     json_object *m;
     if (chat_member_role(rq->db, rq->a, &rq->who, id, uid, strcmp(rol, "admin") == 0, &m, e) < 0)
         return -1;
-    return http_json(rq, 200, json_object_get(m));
+    return http_json(rq, 200, m);
 }
 
 int h_miembros_remove(struct req *rq, struct err *e)
@@ -191,7 +191,7 @@ int h_chats_silenciar(struct req *rq, struct err *e)
     json_object *c;
     if (chat_mute(rq->db, rq->a, &rq->who, id, s, &c, e) < 0)
         return -1;
-    return http_json(rq, 200, json_object_get(c));
+    return http_json(rq, 200, c);
 }
 
 /* GET /contextos/{tipo}/{clave}: the chat of one ERP record, for its
@@ -202,5 +202,5 @@ int h_contextos_get(struct req *rq, struct err *e)
     if (chat_contexto_get(rq->db, rq->a, &rq->who, route_capture(&rq->caps, "tipo"),
                           route_capture(&rq->caps, "clave"), &c, e) < 0)
         return -1;
-    return http_json(rq, 200, json_object_get(c));
+    return http_json(rq, 200, c);
 }

@@ -122,7 +122,7 @@ int h_comunicados_create(struct req *rq, struct err *e)
     json_object *c;
     if (com_create(rq->db, rq->a, &rq->who, &in, &created, &c, e) < 0)
         return -1;
-    return http_json(rq, created ? 201 : 200, json_object_get(c));
+    return http_json(rq, created ? 201 : 200, c);
 }
 
 int h_comunicados_list(struct req *rq, struct err *e)
@@ -134,8 +134,8 @@ int h_comunicados_list(struct req *rq, struct err *e)
     if (http_paging(rq, &limite, &antes, NULL, e) < 0 ||
         com_list(rq->db, rq->a, &rq->who, antes, limite, &arr, &more, e) < 0)
         return -1;
-    json_object *o = json_object_new_object();
-    json_object_object_add(o, "comunicados", json_object_get(arr));
+    json_object *o = jsonx_new_object(rq->a);
+    jsonx_add(o, "comunicados", arr);
     json_object_object_add(o, "hay_mas", json_object_new_boolean(more));
     return http_json(rq, 200, o);
 }
@@ -146,7 +146,7 @@ int h_comunicados_get(struct req *rq, struct err *e)
     json_object *c;
     if (http_id(rq, "id", &id, e) < 0 || com_get(rq->db, rq->a, &rq->who, id, &c, e) < 0)
         return -1;
-    return http_json(rq, 200, json_object_get(c));
+    return http_json(rq, 200, c);
 }
 
 int h_comunicados_leido(struct req *rq, struct err *e)
@@ -157,7 +157,7 @@ int h_comunicados_leido(struct req *rq, struct err *e)
     if (http_id(rq, "id", &id, e) < 0 ||
         com_mark_read(rq->db, rq->a, &rq->who, id, &changed, &c, e) < 0)
         return -1;
-    return http_json(rq, 200, json_object_get(c));
+    return http_json(rq, 200, c);
 }
 
 int h_comunicados_lecturas(struct req *rq, struct err *e)
@@ -166,7 +166,7 @@ int h_comunicados_lecturas(struct req *rq, struct err *e)
     json_object *o;
     if (http_id(rq, "id", &id, e) < 0 || com_readers(rq->db, rq->a, &rq->who, id, &o, e) < 0)
         return -1;
-    return http_json(rq, 200, json_object_get(o));
+    return http_json(rq, 200, o);
 }
 
 int h_comunicados_react(struct req *rq, struct err *e)
@@ -181,7 +181,7 @@ int h_comunicados_react(struct req *rq, struct err *e)
         return err_set(e, ERR_INVALID, "El campo emoji es obligatorio");
     if (com_react(rq->db, rq->a, &rq->who, id, emoji, true, &changed, &c, e) < 0)
         return -1;
-    return http_json(rq, 200, json_object_get(c));
+    return http_json(rq, 200, c);
 }
 
 /* Removing my reaction answers the Comunicado as it now is (200), like
@@ -195,7 +195,7 @@ int h_comunicados_unreact(struct req *rq, struct err *e)
         com_react(rq->db, rq->a, &rq->who, id, route_capture(&rq->caps, "emoji"), false,
                   &changed, &c, e) < 0)
         return -1;
-    return http_json(rq, 200, json_object_get(c));
+    return http_json(rq, 200, c);
 }
 
 int h_comunicados_delete(struct req *rq, struct err *e)

@@ -21,7 +21,7 @@ int h_dispositivos_register(struct req *rq, struct err *e)
     json_object *o;
     if (push_device_register(rq->db, rq->a, rq->who.id, token, plataforma, &created, &o, e) < 0)
         return -1;
-    return http_json(rq, created ? 201 : 200, json_object_get(o));
+    return http_json(rq, created ? 201 : 200, o);
 }
 
 /* DELETE /dispositivos/{token} (URL-encoded): 204 whether or not the caller

@@ -51,7 +51,7 @@ int h_encuestas_create(struct req *rq, struct err *e)
     json_object *m;
     if (enc_create(rq->db, rq->a, &rq->who, &in, &created, &m, e) < 0)
         return -1;
-    return http_json(rq, created ? 201 : 200, json_object_get(m));
+    return http_json(rq, created ? 201 : 200, m);
 }
 
 int h_encuestas_voto(struct req *rq, struct err *e)
@@ -79,7 +79,7 @@ int h_encuestas_voto(struct req *rq, struct err *e)
     json_object *m;
     if (enc_vote(rq->db, rq->a, &rq->who, id, ids, n, &m, e) < 0)
         return -1;
-    return http_json(rq, 200, json_object_get(m));
+    return http_json(rq, 200, m);
 }
 
 int h_encuestas_cerrar(struct req *rq, struct err *e)
@@ -88,5 +88,5 @@ int h_encuestas_cerrar(struct req *rq, struct err *e)
     json_object *m;
     if (http_id(rq, "id", &id, e) < 0 || enc_close(rq->db, rq->a, &rq->who, id, &m, e) < 0)
         return -1;
-    return http_json(rq, 200, json_object_get(m));
+    return http_json(rq, 200, m);
 }

@@ -48,7 +48,7 @@ int h_interno_provision(struct req *rq, struct err *e)
     json_object *u;
     if (usr_provision(rq->db, rq->a, id_erp, &p, &created, &u, e) < 0)
         return -1;
-    return http_json(rq, created ? 201 : 200, json_object_get(u));
+    return http_json(rq, created ? 201 : 200, u);
 }
 
 static int interno_active(struct req *rq, bool activo, struct err *e)
@@ -58,7 +58,7 @@ static int interno_active(struct req *rq, bool activo, struct err *e)
     if (interno_id_erp(rq, &id_erp, e) < 0 ||
         usr_set_active(rq->db, rq->a, &rq->who, id_erp, activo, &u, e) < 0)
         return -1;
-    return http_json(rq, 200, json_object_get(u));
+    return http_json(rq, 200, u);
 }
 
 int h_interno_desactivar(struct req *rq, struct err *e)
@@ -104,7 +104,7 @@ int h_interno_vacaciones(struct req *rq, struct err *e)
     json_object *u;
     if (usr_set_vacation(rq->db, rq->a, &rq->who, id_erp, activo, hasta, &u, e) < 0)
         return -1;
-    return http_json(rq, 200, json_object_get(u));
+    return http_json(rq, 200, u);
 }
 
 /* PUT /interno/contextos/{tipo}/{clave} {titulo, url, miembros: [id_erp]}:
@@ -149,7 +149,7 @@ int h_interno_contexto(struct req *rq, struct err *e)
     json_object *c;
     if (chat_contexto_put(rq->db, rq->a, &in, &created, &c, e) < 0)
         return -1;
-    return http_json(rq, created ? 201 : 200, json_object_get(c));
+    return http_json(rq, created ? 201 : 200, c);
 }
 
 /* ---- legal hold and per-chat retention ------------------------------------ */
@@ -188,7 +188,7 @@ int h_interno_chat_retencion(struct req *rq, struct err *e)
     json_object *o;
     if (retention_chat_set(rq->db, rq->a, &rq->who, chat_id, &in, &o, e) < 0)
         return -1;
-    return http_json(rq, 200, json_object_get(o));
+    return http_json(rq, 200, o);
 }
 
 int h_interno_usuario_retencion(struct req *rq, struct err *e)
@@ -207,5 +207,5 @@ int h_interno_usuario_retencion(struct req *rq, struct err *e)
     json_object *o;
     if (retention_user_set(rq->db, rq->a, &rq->who, id_erp, conservar, motivo, &o, e) < 0)
         return -1;
-    return http_json(rq, 200, json_object_get(o));
+    return http_json(rq, 200, o);
 }

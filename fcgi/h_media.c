@@ -212,7 +212,7 @@ int h_media_upload(struct req *rq, struct err *e)
     }
     log_info("req=%s event=media_uploaded media=%lld mime=%s bytes=%lld", rq->id,
              (long long)json_object_get_int64(json_object_object_get(media, "id")), k.mime, u.size);
-    ret = http_json(rq, 201, json_object_get(media));
+    ret = http_json(rq, 201, media);
 cleanup:
     if (u.fd >= 0)
         close(u.fd);

@@ -26,16 +26,16 @@ int h_mensajes_list(struct req *rq, struct err *e)
             return err_set(e, ERR_INVALID, "Use alrededor sin antes ni despues");
         if (busq_around(rq->db, rq->a, &rq->who, id, mid, limite, &arr, &more, &newer, e) < 0)
             return -1;
-        json_object *o = json_object_new_object();
-        json_object_object_add(o, "mensajes", json_object_get(arr));
+        json_object *o = jsonx_new_object(rq->a);
+        jsonx_add(o, "mensajes", arr);
         json_object_object_add(o, "hay_mas", json_object_new_boolean(more));
         json_object_object_add(o, "hay_mas_despues", json_object_new_boolean(newer));
         return http_json(rq, 200, o);
     }
     if (msg_history(rq->db, rq->a, &rq->who, id, antes, despues, limite, &arr, &more, e) < 0)
         return -1;
-    json_object *o = json_object_new_object();
-    json_object_object_add(o, "mensajes", json_object_get(arr));
+    json_object *o = jsonx_new_object(rq->a);
+    jsonx_add(o, "mensajes", arr);
     json_object_object_add(o, "hay_mas", json_object_new_boolean(more));
     return http_json(rq, 200, o);
 }
@@ -56,7 +56,7 @@ int h_mensajes_send(struct req *rq, struct err *e)
     json_object *m;
     if (msg_send(rq->db, rq->a, &rq->who, &in, &created, &m, e) < 0)
         return -1;
-    return http_json(rq, created ? 201 : 200, json_object_get(m));
+    return http_json(rq, created ? 201 : 200, m);
 }
 
 int h_mensajes_edit(struct req *rq, struct err *e)
@@ -68,7 +68,7 @@ int h_mensajes_edit(struct req *rq, struct err *e)
     json_object *m;
     if (msg_edit(rq->db, rq->a, &rq->who, id, contenido, rq->cfg->mensaje_max_chars, &m, e) < 0)
         return -1;
-    return http_json(rq, 200, json_object_get(m));
+    return http_json(rq, 200, m);
 }
 
 int h_mensajes_delete(struct req *rq, struct err *e)
@@ -90,7 +90,7 @@ static int mensajes_react(struct req *rq, const char *emoji, bool add, struct er
     json_object *m;
     if (msg_react(rq->db, rq->a, &rq->who, id, emoji, add, &changed, &m, e) < 0)
         return -1;
-    return http_json(rq, 200, json_object_get(m));
+    return http_json(rq, 200, m);
 }
 
 int h_reacciones_add(struct req *rq, struct err *e)
@@ -122,7 +122,7 @@ int h_chats_leido(struct req *rq, struct err *e)
     json_object *o;
     if (msg_mark_read(rq->db, rq->a, &rq->who, id, mid, &changed, &o, e) < 0)
         return -1;
-    return http_json(rq, 200, json_object_get(o));
+    return http_json(rq, 200, o);
 }
 
 int h_mensajes_lecturas(struct req *rq, struct err *e)
@@ -131,5 +131,5 @@ int h_mensajes_lecturas(struct req *rq, struct err *e)
     json_object *o;
     if (http_id(rq, "id", &id, e) < 0 || msg_readers(rq->db, rq->a, &rq->who, id, &o, e) < 0)
         return -1;
-    return http_json(rq, 200, json_object_get(o));
+    return http_json(rq, 200, o);
 }

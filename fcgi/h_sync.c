@@ -19,7 +19,7 @@ int h_sync(struct req *rq, struct err *e)
     } else {
         return err_set(e, ERR_INVALID, "cursor o chats es obligatorio");
     }
-    return http_json(rq, 200, json_object_get(o));
+    return http_json(rq, 200, o);
 }
 
 int h_sync_cursor(struct req *rq, struct err *e)
@@ -27,7 +27,7 @@ int h_sync_cursor(struct req *rq, struct err *e)
     const char *c;
     if (sync_cursor(rq->db, rq->a, &c, e) < 0)
         return -1;
-    json_object *o = json_object_new_object();
+    json_object *o = jsonx_new_object(rq->a);
     json_object_object_add(o, "cursor", json_object_new_string(c));
     return http_json(rq, 200, o);
 }

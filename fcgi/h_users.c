@@ -10,7 +10,7 @@
 int h_salud(struct req *rq, struct err *e)
 {
     (void)e;
-    json_object *o = json_object_new_object();
+    json_object *o = jsonx_new_object(rq->a);
     char mig[128] = "";
     bool up = db_ensure(rq->db) == 0 && migrate_current(rq->db->conn, mig, sizeof(mig)) == 0;
     json_object_object_add(o, "estado", json_object_new_string(up ? "ok" : "degradado"));
@@ -27,8 +27,8 @@ int h_me(struct req *rq, struct err *e)
     json_object *u;
     if (usr_get(rq->db, rq->a, rq->who.id, false, &u, e) < 0)
         return -1;
-    json_object *o = json_object_new_object();
-    json_object_object_add(o, "usuario", json_object_get(u));
+    json_object *o = jsonx_new_object(rq->a);
+    jsonx_add(o, "usuario", u);
     json_object *perms = json_object_new_array();
     for (size_t i = 0; i < rq->who.npermisos; i++)
         json_object_array_add(perms, json_object_new_int(rq->who.permisos[i]));
@@ -61,8 +61,8 @@ int h_usuarios_list(struct req *rq, struct err *e)
     bool more;
     if (usr_search(rq->db, rq->a, q, antes, limite, &arr, &more, e) < 0)
         return -1;
-    json_object *o = json_object_new_object();
-    json_object_object_add(o, "usuarios", json_object_get(arr));
+    json_object *o = jsonx_new_object(rq->a);
+    jsonx_add(o, "usuarios", arr);
     json_object_object_add(o, "hay_mas", json_object_new_boolean(more));
     return http_json(rq, 200, o);
 }
@@ -73,7 +73,7 @@ int h_usuarios_get(struct req *rq, struct err *e)
     json_object *u;
     if (http_id(rq, "id", &id, e) < 0 || usr_get(rq->db, rq->a, id, false, &u, e) < 0)
         return -1;
-    return http_json(rq, 200, json_object_get(u));
+    return http_json(rq, 200, u);
 }
 
 #define PRESENCE_MAX_IDS 200
@@ -103,8 +103,8 @@ int h_presencia(struct req *rq, struct err *e)
     json_object *arr;
     if (usr_presence(rq->db, rq->a, rq->who.id, ids, n, &arr, e) < 0)
         return -1;
-    json_object *o = json_object_new_object();
-    json_object_object_add(o, "presencia", json_object_get(arr));
+    json_object *o = jsonx_new_object(rq->a);
+    jsonx_add(o, "presencia", arr);
     return http_json(rq, 200, o);
 }
 

@@ -203,7 +203,6 @@ void http_stream_start(struct req *rq, int status, const char *ctype)
 
 int http_json(struct req *rq, int status, json_object *o)
 {
-    jsonx_own(rq->a, o);
     size_t len;
     const char *s = json_object_to_json_string_length(
         o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE, &len);
@@ -215,7 +214,7 @@ int http_json(struct req *rq, int status, json_object *o)
 int http_error(struct req *rq, const struct err *e)
 {
     enum err_code code = e->code == ERR_NONE ? ERR_INTERNAL : e->code;
-    json_object *o = json_object_new_object(), *in = json_object_new_object();
+    json_object *o = jsonx_new_object(rq->a), *in = json_object_new_object();
     json_object_object_add(in, "codigo", json_object_new_string(err_codigo(code)));
     /* internal failures never carry details out */
     const char *msg = (code == ERR_INTERNAL || !e->msg[0]) ? err_default_msg(code) : e->msg;

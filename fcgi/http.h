@@ -85,8 +85,9 @@ int http_paging(struct req *rq, int *limite, long long *antes, long long *despue
 /* The path capture name as an id; -1 with ERR_NOT_FOUND when malformed. */
 int http_id(struct req *rq, const char *name, long long *out, struct err *e);
 
-/* Writes status and o (consumed: the arena owns it) as the JSON response.
- * Returns 0. */
+/* Writes status and o as the JSON response. o is borrowed (jsonx.h's
+ * rule): pass what a domain function returned, or an object made with
+ * jsonx_new_object. Returns 0. */
 int http_json(struct req *rq, int status, json_object *o);
 
 /* Writes API.md's error body for e (its message, or the code's default). */

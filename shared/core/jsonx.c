@@ -19,6 +19,26 @@ json_object *jsonx_own(struct arena *a, json_object *o)
     return o;
 }
 
+json_object *jsonx_new_object(struct arena *a)
+{
+    return jsonx_own(a, json_object_new_object());
+}
+
+json_object *jsonx_new_array(struct arena *a)
+{
+    return jsonx_own(a, json_object_new_array());
+}
+
+void jsonx_add(json_object *o, const char *key, json_object *v)
+{
+    json_object_object_add(o, key, json_object_get(v));
+}
+
+void jsonx_push(json_object *arr, json_object *v)
+{
+    json_object_array_add(arr, json_object_get(v));
+}
+
 json_object *jsonx_parse_object(struct arena *a, const char *text, size_t len, struct err *e)
 {
     if (!text || len == 0) {

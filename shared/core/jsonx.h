@@ -1,5 +1,20 @@
 /* jsonx.h: json-c helpers: strict parsing, typed field access with
- * reasons, arena ownership, and timestamps in API.md's form. */
+ * reasons, arena ownership, and timestamps in API.md's form.
+ *
+ * The ownership rule, held by every module (json-c counts references; a
+ * missing or extra count is a leak or a double free no reviewer sees):
+ *  1. A json_object that a function hands out (a return value or an out
+ *     parameter) is BORROWED from the arena it was given: the arena holds
+ *     the reference and drops it at reset. The receiver never puts it.
+ *  2. To nest a borrowed object in another, or keep it past the arena,
+ *     take a reference of your own: jsonx_add and jsonx_push do, and are
+ *     the only way code outside this file nests a borrowed object.
+ *  3. An object made with json_object_new_* is OWNED by its maker until
+ *     it is nested with json_object_object_add/array_add (which take that
+ *     reference) or handed to the arena with jsonx_own (jsonx_new_object
+ *     and jsonx_new_array do both at once). Make top-level objects with
+ *     those, so rule 1 holds for whoever receives them.
+ *  4. Sinks borrow: http_json, evt_add, jsonx_text only read. */
 #ifndef CHAT_JSONX_H
 #define CHAT_JSONX_H
 
@@ -17,6 +32,15 @@ json_object *jsonx_parse_object(struct arena *a, const char *text, size_t len, s
 
 /* Hands o to the arena (json_object_put at reset) and returns it. */
 json_object *jsonx_own(struct arena *a, json_object *o);
+
+/* A new empty object or array, already owned by the arena (rule 3). */
+json_object *jsonx_new_object(struct arena *a);
+json_object *jsonx_new_array(struct arena *a);
+
+/* Nests the borrowed v (NULL: json null) under key in o / at the end of
+ * arr, taking a reference of its own (rule 2). */
+void jsonx_add(json_object *o, const char *key, json_object *v);
+void jsonx_push(json_object *arr, json_object *v);
 
 /* Serialises o without escaping '/', into the arena. */
 const char *jsonx_text(struct arena *a, json_object *o);

@@ -447,10 +447,10 @@ int busq_search(struct db *d, struct arena *a, const struct principal *p,
         if (h->com) {
             json_object_object_add(hit, "mensaje", NULL);
             json_object_object_add(hit, "chat", NULL);
-            json_object_object_add(hit, "comunicado", json_object_get(obj));
+            jsonx_add(hit, "comunicado", obj);
             hl = db_get(rc, h->row, 3);
         } else {
-            json_object_object_add(hit, "mensaje", json_object_get(obj));
+            jsonx_add(hit, "mensaje", obj);
             json_object *chat = json_object_new_object();
             json_object_object_add(chat, "id", jsonx_id(db_get(rm, h->row, 3)));
             json_object_object_add(chat, "tipo", jsonx_str(db_get(rm, h->row, 4)));

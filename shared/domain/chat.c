@@ -57,7 +57,7 @@ static const char chat_sql_pairs[] =
     " ORDER BY q.ord";
 
 /* The Chat of row i, without ultimo_mensaje (set by chat_attach_last). */
-static json_object *chat_row_json(const PGresult *r, int i)
+static json_object *chat_row_json(struct arena *a, const PGresult *r, int i)
 {
     json_object *o = json_object_new_object();
     bool directo = strcmp(db_get(r, i, CC_TIPO), "directo") == 0;
@@ -65,14 +65,14 @@ static json_object *chat_row_json(const PGresult *r, int i)
     json_object_object_add(o, "tipo", jsonx_str(db_get(r, i, CC_TIPO)));
     json_object *otro = NULL;
     if (directo && db_get(r, i, CC_USR))
-        otro = usr_json(r, i, CC_USR, false);
+        otro = usr_json(a, r, i, CC_USR, false);
     /* a 1:1 chat is shown under the other person's name and picture */
     json_object *nombre = NULL, *imagen = NULL, *tmp;
     if (directo) {
         if (otro && json_object_object_get_ex(otro, "nombre", &tmp))
-            nombre = json_object_get(tmp);
+            nombre = jsonx_str(json_object_get_string(tmp));
         if (otro && json_object_object_get_ex(otro, "imagen_url", &tmp))
-            imagen = json_object_get(tmp);
+            imagen = jsonx_str(json_object_get_string(tmp));
     } else {
         nombre = jsonx_str(db_get(r, i, CC_NOMBRE));
         const char *img = db_get(r, i, CC_IMAGEN);
@@ -93,7 +93,7 @@ static json_object *chat_row_json(const PGresult *r, int i)
     json_object_object_add(o, "silenciado", json_object_new_boolean(db_get_bool(r, i, CC_SILENCIADO)));
     json_object_object_add(o, "no_leidos", json_object_new_int64(db_get_ll(r, i, CC_NO_LEIDOS)));
     json_object_object_add(o, "ultimo_mensaje", NULL);
-    json_object_object_add(o, "otro_usuario", otro);
+    jsonx_add(o, "otro_usuario", otro);
     json_object *ctx = NULL;
     if (db_get(r, i, CC_CTX_TIPO)) {
         ctx = json_object_new_object();
@@ -131,7 +131,7 @@ static int chat_attach_last(struct db *d, struct arena *a, const PGresult *r, js
         for (; j < json_object_array_length(arr); j++) {
             json_object *m = json_object_array_get_idx(arr, j), *idv;
             if (json_object_object_get_ex(m, "id", &idv) && json_object_get_int64(idv) == want) {
-                json_object_object_add(objs[i], "ultimo_mensaje", json_object_get(m));
+                jsonx_add(objs[i], "ultimo_mensaje", m);
                 j++;
                 break;
             }
@@ -154,7 +154,7 @@ int chat_load(struct db *d, struct arena *a, const long long *chat_ids, const lo
     int rows = PQntuples(r);
     json_object **objs = arena_alloc(a, sizeof(json_object *) * (size_t)(rows ? rows : 1));
     for (int i = 0; i < rows; i++) {
-        objs[i] = jsonx_own(a, chat_row_json(r, i));
+        objs[i] = jsonx_own(a, chat_row_json(a, r, i));
         long long ord = db_get_ll(r, i, CC_AFTER_USR);
         if (ord >= 1 && (size_t)ord <= n)
             out[ord - 1] = objs[i];
@@ -183,7 +183,7 @@ int chat_list(struct db *d, struct arena *a, const struct principal *p, json_obj
     json_object *arr = jsonx_own(a, json_object_new_array());
     json_object **objs = arena_alloc(a, sizeof(json_object *) * (size_t)(n ? n : 1));
     for (int i = 0; i < n; i++) {
-        objs[i] = chat_row_json(r, i);
+        objs[i] = chat_row_json(a, r, i);
         json_object_array_add(arr, objs[i]);
     }
     if (chat_attach_last(d, a, r, objs, p->id, e) < 0)
@@ -216,20 +216,20 @@ static int chat_event_new(struct db *d, struct arena *a, long long chat_id, cons
     for (size_t i = 0; i < n; i++) {
         if (!objs[i])
             continue;
-        if (evt_add(d, a, "chat:nuevo", arena_printf(a, "user:%lld", users[i]), objs[i], chat_id,
-                    actor, e) < 0)
+        if (evt_emit(d, a, EVT_CHAT_NUEVO, EVT_ROOM_USER, users[i], objs[i], chat_id, actor,
+                     e) < 0)
             return -1;
     }
     return 0;
 }
 
-/* {chat_id} to room sala. */
-static int chat_event_gone(struct db *d, struct arena *a, long long chat_id, const char *sala,
-                           long long actor, struct err *e)
+/* {chat_id} to the chat's room, or to user:<room_id>'s (EVT_ROOM_USER). */
+static int chat_event_gone(struct db *d, struct arena *a, long long chat_id, enum evt_room room,
+                           long long room_id, long long actor, struct err *e)
 {
-    json_object *o = jsonx_own(a, json_object_new_object());
+    json_object *o = jsonx_new_object(a);
     json_object_object_add(o, "chat_id", json_object_new_int64(chat_id));
-    return evt_add(d, a, "chat:eliminado", sala, o, chat_id, actor, e) < 0 ? -1 : 0;
+    return evt_emit(d, a, EVT_CHAT_ELIMINADO, room, room_id, o, chat_id, actor, e) < 0 ? -1 : 0;
 }
 
 static const char chat_sql_members[] =
@@ -238,10 +238,10 @@ static const char chat_sql_members[] =
     " WHERE uc.chat_id = $1 AND ($2::bigint IS NULL OR uc.usuario_id = $2::bigint)"
     " ORDER BY uc.joined_at, uc.usuario_id";
 
-static json_object *chat_member_json(const PGresult *r, int i)
+static json_object *chat_member_json(struct arena *a, const PGresult *r, int i)
 {
     json_object *o = json_object_new_object();
-    json_object_object_add(o, "usuario", usr_json(r, i, 3, false));
+    jsonx_add(o, "usuario", usr_json(a, r, i, 3, false));
     json_object_object_add(o, "rol", jsonx_str(db_get(r, i, 0)));
     json_object_object_add(o, "joined_at", jsonx_ts(db_get(r, i, 1)));
     json_object_object_add(o, "ultimo_leido_id", json_object_new_int64(db_get_ll(r, i, 2)));
@@ -258,7 +258,7 @@ static int chat_members_load(struct db *d, struct arena *a, long long chat_id, l
         return -1;
     json_object *arr = jsonx_own(a, json_object_new_array());
     for (int i = 0; i < PQntuples(r); i++)
-        json_object_array_add(arr, chat_member_json(r, i));
+        json_object_array_add(arr, chat_member_json(a, r, i));
     *out_array = arr;
     return 0;
 }
@@ -272,9 +272,8 @@ static int chat_event_members(struct db *d, struct arena *a, long long chat_id, 
         return -1;
     json_object *o = jsonx_own(a, json_object_new_object());
     json_object_object_add(o, "chat_id", json_object_new_int64(chat_id));
-    json_object_object_add(o, "miembros", json_object_get(arr));
-    return evt_add(d, a, "chat:miembros", arena_printf(a, "chat:%lld", chat_id), o, chat_id,
-                   actor, e) < 0 ? -1 : 0;
+    jsonx_add(o, "miembros", arr);
+    return evt_emit(d, a, EVT_CHAT_MIEMBROS, EVT_ROOM_CHAT, chat_id, o, chat_id, actor, e) < 0 ? -1 : 0;
 }
 
 static const char chat_sql_names[] =
@@ -636,8 +635,7 @@ int chat_update(struct db *d, struct arena *a, const struct principal *p, long l
         json_object *desp = jsonx_own(a, json_tokener_parse(db_get(r, 0, 2)));
         if (chat_audit(d, a, p, "chat.actualizado", chat_id, antes, desp, e) < 0 ||
             chat_load_one(d, a, chat_id, 0, &pub, e) < 0 ||
-            evt_add(d, a, "chat:actualizado", arena_printf(a, "chat:%lld", chat_id), pub, chat_id,
-                    p->id, e) < 0)
+            evt_emit(d, a, EVT_CHAT_ACTUALIZADO, EVT_ROOM_CHAT, chat_id, pub, chat_id, p->id, e) < 0)
             goto cleanup;
     }
     if (db_commit(d, e) < 0)
@@ -679,16 +677,16 @@ int chat_delete(struct db *d, struct arena *a, const struct principal *p, long l
     if (!r)
         goto cleanup;
     if (PQntuples(r) == 1) {
-        json_object *antes = jsonx_own(a, json_object_new_object());
+        json_object *antes = jsonx_new_object(a);
         json_object_object_add(antes, "tipo", jsonx_str(db_get(r, 0, 1)));
         json_object_object_add(antes, "nombre", jsonx_str(db_get(r, 0, 2)));
-        json_object *desp = jsonx_own(a, json_object_new_object());
+        json_object *desp = jsonx_new_object(a);
         json_object_object_add(desp, "eliminado", json_object_new_boolean(true));
         /* whether the group's own admin did it or the 565 permission was needed */
         json_object_object_add(desp, "como", json_object_new_string(
                                                  acc.admin && !acc.directo ? "admin" : "permiso_565"));
         if (chat_audit(d, a, p, "chat.eliminado", chat_id, antes, desp, e) < 0 ||
-            chat_event_gone(d, a, chat_id, arena_printf(a, "chat:%lld", chat_id), p->id, e) < 0)
+            chat_event_gone(d, a, chat_id, EVT_ROOM_CHAT, chat_id, p->id, e) < 0)
             goto cleanup;
     }
     if (db_commit(d, e) < 0)
@@ -897,7 +895,7 @@ int chat_member_remove(struct db *d, struct arena *a, const struct principal *p,
             goto cleanup;
     }
     if (chat_event_members(d, a, chat_id, p->id, e) < 0 ||
-        chat_event_gone(d, a, chat_id, arena_printf(a, "user:%lld", usuario_id), p->id, e) < 0 ||
+        chat_event_gone(d, a, chat_id, EVT_ROOM_USER, usuario_id, p->id, e) < 0 ||
         db_commit(d, e) < 0)
         goto cleanup;
     ret = 0;
@@ -928,8 +926,7 @@ int chat_mute(struct db *d, struct arena *a, const struct principal *p, long lon
     if (chat_load_one(d, a, chat_id, p->id, out, e) < 0)
         goto cleanup;
     if (PQntuples(r) == 1 &&
-        evt_add(d, a, "chat:actualizado", arena_printf(a, "user:%lld", p->id), *out, chat_id,
-                p->id, e) < 0)
+        evt_emit(d, a, EVT_CHAT_ACTUALIZADO, EVT_ROOM_USER, p->id, *out, chat_id, p->id, e) < 0)
         goto cleanup;
     if (db_commit(d, e) < 0)
         goto cleanup;
@@ -1062,7 +1059,7 @@ static int chat_ctx_sync_members(struct db *d, struct arena *a, long long chat_i
                         arena_printf(a, "%s ya no participa en este registro", names), e) < 0)
             return -1;
         for (size_t i = 0; i < ndel; i++)
-            if (chat_event_gone(d, a, chat_id, arena_printf(a, "user:%lld", del[i]), 0, e) < 0)
+            if (chat_event_gone(d, a, chat_id, EVT_ROOM_USER, del[i], 0, e) < 0)
                 return -1;
     }
     if (nadd > 0) {
@@ -1152,8 +1149,8 @@ int chat_contexto_put(struct db *d, struct arena *a, const struct chat_contexto_
         if (changed) {
             json_object *pub;
             if (chat_load_one(d, a, chat_id, 0, &pub, e) < 0 ||
-                evt_add(d, a, "chat:actualizado", arena_printf(a, "chat:%lld", chat_id), pub,
-                        chat_id, 0, e) < 0)
+                evt_emit(d, a, EVT_CHAT_ACTUALIZADO, EVT_ROOM_CHAT, chat_id, pub, chat_id, 0,
+                         e) < 0)
                 goto cleanup;
         }
     }

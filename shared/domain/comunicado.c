@@ -81,7 +81,7 @@ static json_object *com_stub_json(const PGresult *r, int row)
     return o;
 }
 
-static json_object *com_row_json(const PGresult *r, int row)
+static json_object *com_row_json(struct arena *a, const PGresult *r, int row)
 {
     json_object *o = json_object_new_object();
     json_object_object_add(o, "id", jsonx_id(db_get(r, row, L_ID)));
@@ -89,7 +89,7 @@ static json_object *com_row_json(const PGresult *r, int row)
     json_object_object_add(o, "contenido", jsonx_str(db_get(r, row, L_CONTENIDO)));
     /* deleting an announcement hides its file (media.h): no dead link */
     bool deleted = db_get_bool(r, row, L_DELETED);
-    json_object_object_add(o, "media", deleted ? NULL : media_json(r, row, L_M_ID));
+    jsonx_add(o, "media", deleted ? NULL : media_json(a, r, row, L_M_ID));
     json_object_object_add(o, "autor", com_autor_json(r, row));
     json_object_object_add(o, "created_at", jsonx_ts(db_get(r, row, L_CREATED)));
     json_object_object_add(o, "para_todos", json_object_new_boolean(db_get_bool(r, row, L_TODOS)));
@@ -154,7 +154,7 @@ static int com_load(struct db *d, struct arena *a, const struct com_viewer *v,
         if (how == 1)
             any = true;
         if (how)
-            json_object_array_add(arr, how == 1 ? com_row_json(r, i) : com_stub_json(r, i));
+            json_object_array_add(arr, how == 1 ? com_row_json(a, r, i) : com_stub_json(r, i));
     }
     if (!any)
         return 0;
@@ -291,18 +291,21 @@ static const char com_sql_fanout[] =
  * "todos" once for an announcement to everyone, else each recipient's and
  * the author's user:<id> room, in one statement, each with its wake-up. */
 static int com_fanout(struct db *d, struct arena *a, long long id, const struct com_acc *c,
-                      long long actor, const char *tipo, json_object *payload, struct err *e)
+                      long long actor, enum evt_id tipo, json_object *payload, struct err *e)
 {
     if (c->para_todos)
-        return evt_add(d, a, tipo, "todos", payload, 0, actor, e) < 0 ? -1 : 0;
-    const char *params[4] = { tipo, jsonx_text(a, payload), db_ll(a, id), db_ll(a, c->autor_id) };
+        return evt_emit(d, a, tipo, EVT_ROOM_ALL, 0, payload, 0, actor, e) < 0 ? -1 : 0;
+    const char *name = evt_kind(tipo)->name;
+    if (!(evt_kind(tipo)->rooms & EVT_ROOM_RECIPIENTS))
+        return err_set(e, ERR_INTERNAL, "evento %s: sala no prevista", name);
+    const char *params[4] = { name, jsonx_text(a, payload), db_ll(a, id), db_ll(a, c->autor_id) };
     PGresult *r = db_exec(d, a, com_sql_fanout, 4, params, e);
     if (!r)
         return -1;
     for (int i = 0; i < PQntuples(r); i++) {
         json_object *note = json_object_new_object();
         json_object_object_add(note, "id", jsonx_id(db_get(r, i, 0)));
-        json_object_object_add(note, "tipo", json_object_new_string(tipo));
+        json_object_object_add(note, "tipo", json_object_new_string(name));
         json_object_object_add(note, "sala", jsonx_str(db_get(r, i, 1)));
         db_notify_after_commit(d, jsonx_text(a, note));
         json_object_put(note);
@@ -445,7 +448,7 @@ int com_create(struct db *d, struct arena *a, const struct principal *p,
         json_object *payload;
         struct com_acc c = { p->id, false, in->target == COM_TODOS, false, true };
         if (com_load_one(d, a, &everyone, id, &payload, e) < 0 ||
-            com_fanout(d, a, id, &c, p->id, "comunicado:nuevo", payload, e) < 0)
+            com_fanout(d, a, id, &c, p->id, EVT_COMUNICADO_NUEVO, payload, e) < 0)
             goto cleanup;
         /* recipients' devices, vacation included (API.md §7) */
         if (push_enqueue_comunicado(d, a, id, e) < 0 || db_commit(d, e) < 0)
@@ -488,8 +491,8 @@ int com_mark_read(struct db *d, struct arena *a, const struct principal *p, long
         json_object_object_add(ev, "comunicado_id", json_object_new_int64(id));
         json_object_object_add(ev, "usuario_id", json_object_new_int64(p->id));
         json_object_object_add(ev, "leido_at", jsonx_ts(db_get(r, 0, 0)));
-        if (evt_add(d, a, "comunicado:leido", arena_printf(a, "user:%lld", c.autor_id), ev, 0,
-                    c.autor_id, e) < 0)
+        if (evt_emit(d, a, EVT_COMUNICADO_LEIDO, EVT_ROOM_USER, c.autor_id, ev, 0, c.autor_id,
+                     e) < 0)
             goto cleanup;
         *changed = true;
     }
@@ -537,7 +540,7 @@ int com_react(struct db *d, struct arena *a, const struct principal *p, long lon
         json_object_object_add(ev, "usuario_id", json_object_new_int64(p->id));
         json_object_object_add(ev, "emoji", json_object_new_string(emoji));
         json_object_object_add(ev, "accion", json_object_new_string(add ? "agregar" : "quitar"));
-        if (com_fanout(d, a, id, &c, p->id, "comunicado:reaccion", ev, e) < 0)
+        if (com_fanout(d, a, id, &c, p->id, EVT_COMUNICADO_REACCION, ev, e) < 0)
             goto cleanup;
         *changed = true;
     }
@@ -575,7 +578,7 @@ int com_readers(struct db *d, struct arena *a, const struct principal *p, long l
         json_object *x = json_object_new_object();
         const char *at = db_get(r, i, USR_NCOLS);
         leidos += at != NULL;
-        json_object_object_add(x, "usuario", usr_json(r, i, 0, false));
+        jsonx_add(x, "usuario", usr_json(a, r, i, 0, false));
         json_object_object_add(x, "leido_at", jsonx_ts(at));
         json_object_array_add(list, x);
     }
@@ -626,7 +629,7 @@ int com_delete(struct db *d, struct arena *a, const struct principal *p, long lo
             goto cleanup;
         json_object *ev = jsonx_own(a, json_object_new_object());
         json_object_object_add(ev, "comunicado_id", json_object_new_int64(id));
-        if (com_fanout(d, a, id, &c, p->id, "comunicado:eliminado", ev, e) < 0)
+        if (com_fanout(d, a, id, &c, p->id, EVT_COMUNICADO_ELIMINADO, ev, e) < 0)
             goto cleanup;
     }
     ret = db_commit(d, e);

@@ -99,14 +99,11 @@ int enc_load(struct db *d, struct arena *a, long long viewer, const long long *m
         for (int j = 0; j < PQntuples(ro); j++)
             if (db_get_ll(ro, j, 0) == mid)
                 json_object_array_add(opts, enc_option_json(ro, j));
-        /* every slot naming this message (ids may repeat) shares the object */
-        bool first = true;
-        for (size_t k = 0; k < n; k++) {
-            if (mensaje_ids[k] != mid)
-                continue;
-            by_index[k] = first ? poll : jsonx_own(a, json_object_get(poll));
-            first = false;
-        }
+        /* every slot naming this message (ids may repeat) shares the
+         * borrowed object; each nesting takes its own reference */
+        for (size_t k = 0; k < n; k++)
+            if (mensaje_ids[k] == mid)
+                by_index[k] = poll;
     }
     return 0;
 }
@@ -317,9 +314,9 @@ static int enc_event(struct db *d, struct arena *a, const struct enc_poll *poll,
     json_object *ev = jsonx_own(a, json_object_new_object());
     json_object_object_add(ev, "chat_id", json_object_new_int64(poll->chat_id));
     json_object_object_add(ev, "mensaje_id", json_object_new_int64(poll->mensaje_id));
-    json_object_object_add(ev, "encuesta", enc ? json_object_get(enc) : NULL);
-    return evt_add(d, a, "encuesta:voto", arena_printf(a, "chat:%lld", poll->chat_id), ev,
-                   poll->chat_id, poll->anonima ? 0 : actor, e) < 0 ? -1 : 0;
+    jsonx_add(ev, "encuesta", enc);
+    return evt_emit(d, a, EVT_ENCUESTA_VOTO, EVT_ROOM_CHAT, poll->chat_id, ev, poll->chat_id,
+                    poll->anonima ? 0 : actor, e) < 0 ? -1 : 0;
 }
 
 static const char enc_sql_foreign[] =

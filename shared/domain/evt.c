@@ -1,7 +1,8 @@
-/* evt.c: the outbox writer. */
+/* evt.c: the event vocabulary table and the outbox writer. */
 #include "domain/evt.h"
 
 #include <stdio.h>
+#include <string.h>
 
 #include "core/jsonx.h"
 
@@ -41,4 +42,40 @@ int evt_add(struct db *d, struct arena *a, const char *tipo, const char *sala,
     const char *params[5] = { n->tipo, n->sala, jsonx_text(a, payload), db_ll(a, chat_id),
                               db_ll(a, usuario_id) };
     return db_defer(d, a, &evt_st_insert, 5, params, evt_inserted, n, e);
+}
+
+#define EVT_ROW_(id_, name_, rooms_, path_, flags_, who_) \
+    { .id = id_, .name = name_, .rooms = rooms_, .path = path_, .flags = flags_, .who = who_ },
+static const struct evt_kind evt_table[EVT__COUNT] = { EVT_LIST(EVT_ROW_) };
+#undef EVT_ROW_
+
+const struct evt_kind *evt_kind(enum evt_id id)
+{
+    return &evt_table[id];
+}
+
+const struct evt_kind *evt_find(const char *name)
+{
+    for (int i = 0; name && i < EVT__COUNT; i++)
+        if (strcmp(evt_table[i].name, name) == 0)
+            return &evt_table[i];
+    return NULL;
+}
+
+int evt_emit(struct db *d, struct arena *a, enum evt_id id, enum evt_room room,
+             long long room_id, json_object *payload, long long chat_id, long long usuario_id,
+             struct err *e)
+{
+    const struct evt_kind *k = evt_kind(id);
+    const char *sala;
+    switch (room) {
+    case EVT_ROOM_CHAT: sala = arena_printf(a, "chat:%lld", room_id); break;
+    case EVT_ROOM_USER: sala = arena_printf(a, "user:%lld", room_id); break;
+    case EVT_ROOM_PRESENCE: sala = arena_printf(a, "presencia:%lld", room_id); break;
+    case EVT_ROOM_ALL: sala = "todos"; break;
+    default: sala = NULL; break;
+    }
+    if (!sala || !(k->rooms & (unsigned)room) || k->path != EVT_STORED)
+        return err_set(e, ERR_INTERNAL, "evento %s: sala %d no prevista", k->name, (int)room);
+    return evt_add(d, a, k->name, sala, payload, chat_id, usuario_id, e);
 }

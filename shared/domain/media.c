@@ -145,12 +145,12 @@ const char *media_disposition(struct arena *a, const char *mime, const char *nom
 
 /* ---- JSON --------------------------------------------------------------- */
 
-json_object *media_json(const PGresult *r, int row, int col)
+json_object *media_json(struct arena *a, const PGresult *r, int row, int col)
 {
     const char *id = db_get(r, row, col);
     if (!id)
         return NULL;
-    json_object *o = json_object_new_object();
+    json_object *o = jsonx_new_object(a);
     json_object_object_add(o, "id", jsonx_id(id));
     char url[64];
     snprintf(url, sizeof(url), "/chat/api/v1/media/%s", id);
@@ -185,7 +185,7 @@ int media_insert(struct db *d, struct arena *a, long long uploader, const char *
     PGresult *r = db_exec(d, a, media_sql_insert, 9, params, e);
     if (!r)
         return -1;
-    *out = jsonx_own(a, media_json(r, 0, 0));
+    *out = media_json(a, r, 0, 0);
     return 0;
 }
 

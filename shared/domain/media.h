@@ -126,9 +126,9 @@ const char *media_disposition(struct arena *a, const char *mime, const char *nom
 #define MEDIA_NCOLS 7
 
 /* The Media object of API.md §4 ({id, url, mime, nombre, tamano, ancho,
- * alto, duracion}) from MEDIA_COLS at column col of row; json null when
- * the id column is NULL (a message without media). Caller owns it. */
-json_object *media_json(const PGresult *r, int row, int col);
+ * alto, duracion}) from MEDIA_COLS at column col of row, borrowed from a
+ * (jsonx.h); json null (NULL) when the id column is NULL (no media). */
+json_object *media_json(struct arena *a, const PGresult *r, int row, int col);
 
 /* Inserts the row of a stored upload and returns its Media object in *out
  * (arena-owned). duracion < 0 stores NULL; sha256 is the hex digest of the

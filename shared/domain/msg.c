@@ -73,7 +73,7 @@ static const char msg_sql_load[] =
 static const struct db_stmt msg_st_load = { "msg_load", msg_sql_load };
 
 /* The Mensaje of row i of a MSG_COLS result. */
-static json_object *msg_row_json(const PGresult *r, int i)
+static json_object *msg_row_json(struct arena *a, const PGresult *r, int i)
 {
     json_object *o = json_object_new_object();
     bool eliminado = db_get_bool(r, i, MC_ELIMINADO);
@@ -100,7 +100,7 @@ static json_object *msg_row_json(const PGresult *r, int i)
         json_object_object_add(resp, "eliminado", json_object_new_boolean(r_del));
     }
     json_object_object_add(o, "respuesta_a", resp);
-    json_object_object_add(o, "media", eliminado ? NULL : media_json(r, i, MC_MEDIA));
+    jsonx_add(o, "media", eliminado ? NULL : media_json(a, r, i, MC_MEDIA));
     /* filled by msg_polls_fill for polls */
     json_object_object_add(o, "encuesta", NULL);
     json_object *reac = NULL;
@@ -146,7 +146,7 @@ static int msg_polls_fill(struct db *d, struct arena *a, long long viewer, json_
         return -1;
     for (size_t i = 0; i < k; i++)
         if (polls[i])
-            json_object_object_add(msgs[i], "encuesta", json_object_get(polls[i]));
+            jsonx_add(msgs[i], "encuesta", polls[i]);
     return 0;
 }
 
@@ -162,7 +162,7 @@ int msg_load(struct db *d, struct arena *a, long long viewer, const long long *i
     if (!r)
         return -1;
     for (int i = 0; i < PQntuples(r); i++)
-        json_object_array_add(arr, msg_row_json(r, i));
+        json_object_array_add(arr, msg_row_json(a, r, i));
     return msg_polls_fill(d, a, viewer, arr, e);
 }
 
@@ -179,11 +179,10 @@ int msg_load_one(struct db *d, struct arena *a, long long viewer, long long id,
 }
 
 /* The event for a message (payload: the Mensaje for no viewer). */
-static int msg_event(struct db *d, struct arena *a, const char *tipo, long long chat_id,
+static int msg_event(struct db *d, struct arena *a, enum evt_id tipo, long long chat_id,
                      long long actor, json_object *mensaje, struct err *e)
 {
-    return evt_add(d, a, tipo, arena_printf(a, "chat:%lld", chat_id), mensaje, chat_id, actor,
-                   e) < 0 ? -1 : 0;
+    return evt_emit(d, a, tipo, EVT_ROOM_CHAT, chat_id, mensaje, chat_id, actor, e) < 0 ? -1 : 0;
 }
 
 /* A sistema message has no author (autor null): who did it is in datos. */
@@ -203,7 +202,7 @@ long long msg_insert_system(struct db *d, struct arena *a, long long chat_id,
     long long id = db_get_ll(r, 0, 0);
     json_object *m;
     if (msg_load_one(d, a, 0, id, &m, e) < 0 ||
-        msg_event(d, a, "mensaje:nuevo", chat_id, actor_id, m, e) < 0)
+        msg_event(d, a, EVT_MENSAJE_NUEVO, chat_id, actor_id, m, e) < 0)
         return -1;
     return id;
 }
@@ -341,14 +340,14 @@ int msg_insert(struct db *d, struct arena *a, const struct principal *p,
         return msg_send_diagnose(d, a, p, in, id, e) < 0 ? -1 : 0;
     *id = db_get_ll(r, 0, MC_ID);
     if (row)
-        *row = jsonx_own(a, msg_row_json(r, 0));
+        *row = jsonx_own(a, msg_row_json(a, r, 0));
     return 1;
 }
 
 int msg_announce(struct db *d, struct arena *a, long long chat_id, long long actor,
                  long long id, json_object *m, struct err *e)
 {
-    if (msg_event(d, a, "mensaje:nuevo", chat_id, actor, m, e) < 0)
+    if (msg_event(d, a, EVT_MENSAJE_NUEVO, chat_id, actor, m, e) < 0)
         return -1;
     return push_enqueue_message(d, a, id, e) < 0 ? -1 : 0;
 }
@@ -524,7 +523,7 @@ int msg_edit(struct db *d, struct arena *a, const struct principal *p, long long
     if (PQntuples(r) == 1) {
         json_object *ev;
         if (msg_load_one(d, a, 0, mensaje_id, &ev, e) < 0 ||
-            msg_event(d, a, "mensaje:editado", acc.chat_id, p->id, ev, e) < 0)
+            msg_event(d, a, EVT_MENSAJE_EDITADO, acc.chat_id, p->id, ev, e) < 0)
             goto cleanup;
     }
     if (db_commit(d, e) < 0 || msg_load_one(d, a, p->id, mensaje_id, out, e) < 0)
@@ -575,7 +574,7 @@ int msg_delete(struct db *d, struct arena *a, const struct principal *p, long lo
     if (PQntuples(r) == 1) {
         json_object *ev;
         if (msg_load_one(d, a, 0, mensaje_id, &ev, e) < 0 ||
-            msg_event(d, a, "mensaje:eliminado", acc.chat_id, p->id, ev, e) < 0)
+            msg_event(d, a, EVT_MENSAJE_ELIMINADO, acc.chat_id, p->id, ev, e) < 0)
             goto cleanup;
     }
     if (db_commit(d, e) < 0)
@@ -639,8 +638,8 @@ static int msg_react_do(struct db *d, struct arena *a, const struct principal *p
         json_object_object_add(ev, "usuario_id", json_object_new_int64(p->id));
         json_object_object_add(ev, "emoji", json_object_new_string(emoji));
         json_object_object_add(ev, "accion", json_object_new_string(add ? "agregar" : "quitar"));
-        if (evt_add(d, a, "mensaje:reaccion", arena_printf(a, "chat:%lld", acc.chat_id), ev,
-                    acc.chat_id, p->id, e) < 0 ||
+        if (evt_emit(d, a, EVT_MENSAJE_REACCION, EVT_ROOM_CHAT, acc.chat_id, ev, acc.chat_id,
+                     p->id, e) < 0 ||
             (add && push_enqueue_reaction(d, a, 0, mensaje_id, p->id, emoji, e) < 0))
             goto cleanup;
         *changed = true;
@@ -712,8 +711,7 @@ int msg_mark_read(struct db *d, struct arena *a, const struct principal *p, long
         json_object_object_add(ev, "usuario_id", json_object_new_int64(p->id));
         json_object_object_add(ev, "mensaje_id", json_object_new_int64(mark));
         json_object_object_add(ev, "leido_at", jsonx_ts(db_get(r, 0, 2)));
-        if (evt_add(d, a, "mensaje:leido", arena_printf(a, "chat:%lld", chat_id), ev, chat_id,
-                    p->id, e) < 0)
+        if (evt_emit(d, a, EVT_MENSAJE_LEIDO, EVT_ROOM_CHAT, chat_id, ev, chat_id, p->id, e) < 0)
             goto cleanup;
         *changed = true;
     }
@@ -768,11 +766,11 @@ int msg_readers(struct db *d, struct arena *a, const struct principal *p, long l
     for (int i = 0; i < PQntuples(r); i++) {
         if (db_get_bool(r, i, 0)) {
             json_object *x = json_object_new_object();
-            json_object_object_add(x, "usuario", usr_json(r, i, 3, false));
+            jsonx_add(x, "usuario", usr_json(a, r, i, 3, false));
             json_object_object_add(x, "leido_at", jsonx_ts(db_get(r, i, 2)));
             json_object_array_add(leido, x);
         } else if (db_get_bool(r, i, 1)) {
-            json_object_array_add(pend, usr_json(r, i, 3, false));
+            jsonx_push(pend, usr_json(a, r, i, 3, false));
         }
     }
     json_object_object_add(o, "leido_por", leido);
@@ -822,6 +820,6 @@ int msg_history(struct db *d, struct arena *a, const struct principal *p, long l
     json_object *arr = jsonx_own(a, json_object_new_array());
     *out_array = arr;
     for (int i = 0; i < n; i++)
-        json_object_array_add(arr, msg_row_json(r, i));
+        json_object_array_add(arr, msg_row_json(a, r, i));
     return msg_polls_fill(d, a, p->id, arr, e);
 }

@@ -149,16 +149,15 @@ int presence_apply(struct db *d, struct arena *a, const struct presence_instance
         for (size_t k = 0; k < nc; k++) {
             if (!cannounce[k])
                 continue;
-            /* evt_add queues its insert for the next round trip, which
+            /* evt_emit queues its insert for the next round trip, which
              * carries a bounded number: send them every so many */
             if (++queued % PRESENCE_EVT_CHUNK == 0 &&
                 !db_exec(d, a, "SELECT 1", 0, NULL, e))
                 goto cleanup;
-            json_object *o = jsonx_own(a, json_object_new_object());
+            json_object *o = jsonx_new_object(a);
             json_object_object_add(o, "usuario_id", json_object_new_int64(cid[k]));
             json_object_object_add(o, "estatus", json_object_new_string(cst[k]));
-            if (evt_add(d, a, "usuario:estatus", arena_printf(a, "presencia:%lld", cid[k]), o, 0,
-                        cid[k], e) < 0)
+            if (evt_emit(d, a, EVT_USUARIO_ESTATUS, EVT_ROOM_PRESENCE, cid[k], o, 0, cid[k], e) < 0)
                 goto cleanup;
         }
     }

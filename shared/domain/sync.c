@@ -117,12 +117,14 @@ static json_object *sync_result(struct arena *a, const char *cursor, bool hay_ma
     json_object *o = jsonx_own(a, json_object_new_object());
     json_object_object_add(o, "cursor", json_object_new_string(cursor));
     json_object_object_add(o, "hay_mas", json_object_new_boolean(hay_mas));
-    json_object_object_add(o, "mensajes", json_object_get(mensajes));
-    json_object_object_add(o, "chats", json_object_get(chats));
-    json_object_object_add(o, "chats_eliminados", json_object_get(gone));
-    json_object_object_add(o, "lecturas", json_object_get(lecturas));
-    json_object_object_add(o, "comunicados",
-                           comunicados ? json_object_get(comunicados) : json_object_new_array());
+    jsonx_add(o, "mensajes", mensajes);
+    jsonx_add(o, "chats", chats);
+    jsonx_add(o, "chats_eliminados", gone);
+    jsonx_add(o, "lecturas", lecturas);
+    if (comunicados)
+        jsonx_add(o, "comunicados", comunicados);
+    else
+        json_object_object_add(o, "comunicados", json_object_new_array());
     return o;
 }
 
@@ -160,7 +162,7 @@ static int sync_chats(struct db *d, struct arena *a, const struct principal *p,
     for (size_t i = 0; i < n; i++) {
         json_object *rol = NULL;
         if (objs[i] && json_object_object_get_ex(objs[i], "mi_rol", &rol) && rol)
-            json_object_array_add(chats, json_object_get(objs[i]));
+            jsonx_push(chats, objs[i]);
         else
             json_object_array_add(gone, json_object_new_int64(ids[i]));
     }

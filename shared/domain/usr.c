@@ -17,11 +17,11 @@ bool usr_can(const struct principal *p, int code)
     return false;
 }
 
-json_object *usr_json(const PGresult *r, int row, int col, bool service_view)
+json_object *usr_json(struct arena *a, const PGresult *r, int row, int col, bool service_view)
 {
     /* USR_COLS already masks a deactivated user; only id_erp is left to
      * decide here, since a service caller still sees it */
-    json_object *o = json_object_new_object();
+    json_object *o = jsonx_new_object(a);
     bool activo = db_get_bool(r, row, col + 8);
     static const char *const keys[] = { "id_erp", "nombre", "email", "imagen_url",
                                         "puesto", "departamento", "estatus" };
@@ -206,7 +206,7 @@ int usr_get(struct db *d, struct arena *a, long long id, bool service_view,
         return -1;
     if (PQntuples(r) == 0)
         return err_set(e, ERR_NOT_FOUND, "Usuario no encontrado");
-    *out = jsonx_own(a, usr_json(r, 0, 0, service_view));
+    *out = usr_json(a, r, 0, 0, service_view);
     return 0;
 }
 
@@ -236,7 +236,7 @@ int usr_search(struct db *d, struct arena *a, const char *q, long long antes, in
     *hay_mas = n > limite;
     json_object *arr = jsonx_own(a, json_object_new_array());
     for (int i = 0; i < n && i < limite; i++)
-        json_object_array_add(arr, usr_json(r, i, 0, false));
+        jsonx_push(arr, usr_json(a, r, i, 0, false));
     *out_array = arr;
     return 0;
 }
@@ -294,7 +294,7 @@ int usr_provision(struct db *d, struct arena *a, const char *id_erp,
     if (!r)
         return -1;
     *created = db_get_bool(r, 0, USR_NCOLS);
-    *out = jsonx_own(a, usr_json(r, 0, 0, true));
+    *out = usr_json(a, r, 0, 0, true);
     return 0;
 }
 
@@ -315,8 +315,7 @@ static int usr_status_event(struct db *d, struct arena *a, long long id, const c
     json_object *o = jsonx_own(a, json_object_new_object());
     json_object_object_add(o, "usuario_id", json_object_new_int64(id));
     json_object_object_add(o, "estatus", json_object_new_string(estatus));
-    return evt_add(d, a, "usuario:estatus", arena_printf(a, "presencia:%lld", id), o, 0, id, e) < 0
-               ? -1 : 0;
+    return evt_emit(d, a, EVT_USUARIO_ESTATUS, EVT_ROOM_PRESENCE, id, o, 0, id, e) < 0 ? -1 : 0;
 }
 
 /* The audit row of a lifecycle change of user id (objeto usuario). */
@@ -346,8 +345,8 @@ int usr_set_active(struct db *d, struct arena *a, const struct principal *by,
     long long id = db_get_ll(r, 0, 0);
     json_object *ev = jsonx_own(a, json_object_new_object());
     json_object_object_add(ev, "usuario_id", json_object_new_int64(id));
-    if (evt_add(d, a, activo ? "usuario:reactivado" : "usuario:desactivado",
-                arena_printf(a, "user:%lld", id), ev, 0, id, e) < 0)
+    if (evt_emit(d, a, activo ? EVT_USUARIO_REACTIVADO : EVT_USUARIO_DESACTIVADO, EVT_ROOM_USER,
+                 id, ev, 0, id, e) < 0)
         goto cleanup;
     if (usr_status_event(d, a, id, db_get(r, 0, 7), e) < 0)
         goto cleanup;
@@ -362,7 +361,7 @@ int usr_set_active(struct db *d, struct arena *a, const struct principal *by,
     }
     if (db_commit(d, e) < 0)
         goto cleanup;
-    *out = jsonx_own(a, usr_json(r, 0, 0, true));
+    *out = usr_json(a, r, 0, 0, true);
     ret = 0;
 cleanup:
     if (ret < 0)
@@ -410,7 +409,7 @@ int usr_set_vacation(struct db *d, struct arena *a, const struct principal *by,
     }
     if (db_commit(d, e) < 0)
         goto cleanup;
-    *out = jsonx_own(a, usr_json(r, 0, 0, true));
+    *out = usr_json(a, r, 0, 0, true);
     ret = 0;
 cleanup:
     if (ret < 0)

@@ -60,9 +60,10 @@ bool usr_can(const struct principal *p, int code);
     USR_SHOWN("u", "departamento") ", " USR_SHOWN_ESTATUS("u") ", u.activo"
 #define USR_NCOLS 9
 
-/* The Usuario object of API.md §4 from the USR_COLS at column col of row.
- * A deactivated user is masked; a service caller still sees id_erp. */
-json_object *usr_json(const PGresult *r, int row, int col, bool service_view);
+/* The Usuario object of API.md §4 from the USR_COLS at column col of row,
+ * borrowed from a (jsonx.h). A deactivated user is masked; a service
+ * caller still sees id_erp. */
+json_object *usr_json(struct arena *a, const PGresult *r, int row, int col, bool service_view);
 
 /* Turns verified claims into a principal: a service token as is; a user
  * token upserts the usuarios row (only when a claim changed) and fails

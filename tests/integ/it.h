@@ -60,10 +60,10 @@ json_object *it_get(const struct it_resp *r, const char *path);
 long long it_get_ll(const struct it_resp *r, const char *path);
 const char *it_get_str(const struct it_resp *r, const char *path);
 
-/* A connection to the stack's database (shared, opened on first use). */
 /* The stack's db_conninfo (from its chat.conf). */
 const char *it_conninfo(void);
 
+/* A connection to the stack's database (shared, opened on first use). */
 PGconn *it_db(void);
 
 /* Runs one SQL query with no parameters and returns the first column of the
@@ -74,15 +74,40 @@ long long it_db_ll(const char *sql);
  * on SQL error. */
 void it_db_exec(const char *sql);
 
+/* SQL on connection c (NULL: it_db()), printf-formatted from test values
+ * only. A statement that fails is a test failure (CU_FAIL, with the
+ * statement and the server's message on stderr). it_sql's result is the
+ * caller's to PQclear; it_sql_ll gives the first column of the first row
+ * as a number (-1 when none or NULL); it_sql_str the same as a malloc'd
+ * string ("" when none). */
+PGresult *it_sql(PGconn *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void it_sql_exec(PGconn *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+long long it_sql_ll(PGconn *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+char *it_sql_str(PGconn *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
 /* ---- helpers for the chat and message tests (issue 3) ---- */
 
 /* printf into one of 64 rotating static buffers (1 KiB each): for paths
  * and small bodies; not for use from several threads. */
 const char *it_fmt(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
-/* A new user (unique id_erp from tag) logged in once through GET /me, with
- * permisos as in it_token. Sets *token (malloc'd) and returns usuarios.id. */
+/* Users. Every test makes its users through these.
+ * it_me_id: usuarios.id of token's user, through GET /me (which creates
+ *   the row on first use); a status other than 200 stops the test.
+ * it_user: a new user (unique id_erp from tag, nombre NULL for one derived
+ *   from it) logged in once, with permisos as in it_token. Sets *token
+ *   (malloc'd) and returns usuarios.id.
+ * it_user_provisioned: the same, but provisioned first by the ERP
+ *   (PUT /interno/usuarios/{id_erp}, nombre and departamento, which may
+ *   be NULL); erp (at least 64 bytes) receives the id_erp. */
+long long it_me_id(const char *token);
 long long it_user(const char *tag, const char *nombre, const char *permisos, char **token);
+long long it_user_provisioned(const char *tag, const char *nombre, const char *departamento,
+                              const char *permisos, char **token, char *erp);
+
+/* The id_erp of usuarios.id id ("" when none), in one of it_fmt's
+ * rotating buffers. */
+const char *it_erp_of(long long id);
 
 /* it_db_ll on a formatted query: integers only, never text from outside. */
 long long it_db_llf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -117,5 +142,11 @@ long long it_send_text(const char *tok, long long chat, const char *text);
 
 /* Asserts r's status and (when codigo) its error code, then frees r. */
 void it_expect(struct it_resp *r, long status, const char *codigo);
+
+/* A status check that stops the test (CUnit's FATAL) before the body is
+ * read: the body of an unexpected status is printed, never parsed as if
+ * it were the answer. Outside a test (set-up in main, before cu_run) a
+ * wrong status ends the program with status 1. Returns r. */
+struct it_resp *it_must(struct it_resp *r, long status);
 
 #endif

@@ -289,15 +289,105 @@ const char *it_fmt(const char *fmt, ...)
     return b;
 }
 
+long long it_me_id(const char *token)
+{
+    struct it_resp *r = it_must(it_req("GET", "/me", token, NULL), 200);
+    long long id = it_get_ll(r, "usuario.id");
+    it_free(r);
+    return id;
+}
+
 long long it_user(const char *tag, const char *nombre, const char *permisos, char **token)
 {
     *token = it_token(it_uid(tag), nombre, permisos, 3600);
-    struct it_resp *r = it_req("GET", "/me", *token, NULL);
-    long long id = r->status == 200 ? it_get_ll(r, "usuario.id") : -1;
-    if (id <= 0)
-        fprintf(stderr, "it_user(%s): GET /me answered %ld %s\n", tag, r->status, r->body);
-    it_free(r);
-    return id;
+    return it_me_id(*token);
+}
+
+long long it_user_provisioned(const char *tag, const char *nombre, const char *departamento,
+                              const char *permisos, char **token, char *erp)
+{
+    snprintf(erp, 64, "%s", it_uid(tag));
+    json_object *b = json_object_new_object();
+    json_object_object_add(b, "nombre", json_object_new_string(nombre ? nombre : tag));
+    if (departamento)
+        json_object_object_add(b, "departamento", json_object_new_string(departamento));
+    char *svc = it_service_token();
+    it_free(it_must(it_req("PUT", it_fmt("/interno/usuarios/%s", erp), svc,
+                           json_object_to_json_string(b)), 201));
+    free(svc);
+    json_object_put(b);
+    *token = it_token(erp, NULL, permisos, 3600);
+    return it_me_id(*token);
+}
+
+static char *it_vfmt(const char *fmt, va_list ap)
+{
+    char *s = NULL;
+    if (vasprintf(&s, fmt, ap) < 0)
+        abort();
+    return s;
+}
+
+static PGresult *it_vsql(PGconn *c, const char *fmt, va_list ap)
+{
+    if (!c)
+        c = it_db();
+    char *sql = it_vfmt(fmt, ap);
+    PGresult *r = PQexec(c, sql);
+    ExecStatusType st = PQresultStatus(r);
+    if (st != PGRES_TUPLES_OK && st != PGRES_COMMAND_OK) {
+        fprintf(stderr, "SQL failed: %s\n  %s\n", sql, PQerrorMessage(c));
+        CU_FAIL("SQL failed");
+    }
+    free(sql);
+    return r;
+}
+
+PGresult *it_sql(PGconn *c, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    PGresult *r = it_vsql(c, fmt, ap);
+    va_end(ap);
+    return r;
+}
+
+void it_sql_exec(PGconn *c, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    PQclear(it_vsql(c, fmt, ap));
+    va_end(ap);
+}
+
+long long it_sql_ll(PGconn *c, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    PGresult *r = it_vsql(c, fmt, ap);
+    va_end(ap);
+    long long v = PQntuples(r) > 0 && !PQgetisnull(r, 0, 0) ? atoll(PQgetvalue(r, 0, 0)) : -1;
+    PQclear(r);
+    return v;
+}
+
+char *it_sql_str(PGconn *c, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    PGresult *r = it_vsql(c, fmt, ap);
+    va_end(ap);
+    char *v = strdup(PQntuples(r) > 0 ? PQgetvalue(r, 0, 0) : "");
+    PQclear(r);
+    return v;
+}
+
+const char *it_erp_of(long long id)
+{
+    char *v = it_sql_str(NULL, "SELECT id_erp FROM usuarios WHERE id = %lld", id);
+    const char *b = it_fmt("%s", v);
+    free(v);
+    return b;
 }
 
 long long it_db_llf(const char *fmt, ...)
@@ -403,6 +493,21 @@ void it_expect(struct it_resp *r, long status, const char *codigo)
     if (codigo)
         CU_ASSERT_STRING_EQUAL(it_error_code(r), codigo);
     it_free(r);
+}
+
+struct it_resp *it_must(struct it_resp *r, long status)
+{
+    if (r->status != status)
+        fprintf(stderr, "\n  expected %ld, got %ld: %s\n", status, r->status, r->body);
+    /* outside a test (set-up in main, before cu_run) CUnit has no suite to
+     * record an assertion in (it aborts): a wrong status stops the run */
+    if (!CU_get_current_test()) {
+        if (r->status != status)
+            exit(1);
+        return r;
+    }
+    CU_ASSERT_EQUAL_FATAL(r->status, status);
+    return r;
 }
 
 const char *it_bin(const char *prog)

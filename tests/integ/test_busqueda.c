@@ -98,17 +98,6 @@ static char *mark_text(const struct it_resp *r, size_t i, size_t k)
     return strndup((const char *)b, (size_t)(e - b));
 }
 
-static const char *id_erp_of(long long id)
-{
-    static char buf[256];
-    char q[128];
-    snprintf(q, sizeof(q), "SELECT id_erp FROM usuarios WHERE id = %lld", id);
-    PGresult *r = PQexec(it_db(), q);
-    snprintf(buf, sizeof(buf), "%s", PQntuples(r) ? PQgetvalue(r, 0, 0) : "");
-    PQclear(r);
-    return buf;
-}
-
 static void test_busqueda__stemming_accents_phrases(void)
 {
     char *ta, *tb;
@@ -206,7 +195,7 @@ static void test_busqueda__who_finds_what(void)
     it_free(r);
 
     /* a deactivated author is masked in the hit */
-    it_expect(it_req("POST", it_fmt("/interno/usuarios/%s/desactivar", id_erp_of(dd)), svc, NULL),
+    it_expect(it_req("POST", it_fmt("/interno/usuarios/%s/desactivar", it_erp_of(dd)), svc, NULL),
               200, NULL);
     r = buscar(tb, it_fmt("q=secreto+%s", w));
     CU_ASSERT_EQUAL(nres(r), 1);

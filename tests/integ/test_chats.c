@@ -28,7 +28,7 @@ static void test_chats__directo_get_or_create(void)
     long long b = it_user("db", "Diego Directo", NULL, &tb);
     long long ev_a = events("chat:nuevo", it_fmt("user:%lld", a));
     struct it_resp *r = it_req("POST", "/chats/directo", ta, it_fmt("{\"usuario_id\":%lld}", b));
-    CU_ASSERT_EQUAL(r->status, 201);
+    it_must(r, 201);
     long long chat = it_get_ll(r, "id");
     CU_ASSERT_STRING_EQUAL(it_get_str(r, "tipo"), "directo");
     CU_ASSERT_EQUAL(it_get_ll(r, "otro_usuario.id"), b);
@@ -45,7 +45,7 @@ static void test_chats__directo_get_or_create(void)
     erp_a = strdup(it_get_str(r, "usuario.id_erp"));
     it_free(r);
     r = it_req("POST", "/chats/directo", tb, it_fmt("{\"id_erp\":\"%s\"}", erp_a));
-    CU_ASSERT_EQUAL(r->status, 200);
+    it_must(r, 200);
     CU_ASSERT_EQUAL(it_get_ll(r, "id"), chat);
     CU_ASSERT_EQUAL(it_get_ll(r, "otro_usuario.id"), a);
     it_free(r);
@@ -128,7 +128,7 @@ static void test_chats__group_create_and_list(void)
                                it_fmt("{\"nombre\":\"Compras\",\"descripcion\":\"Área de compras\","
                                       "\"miembros\":[%lld,%lld,%lld,%lld],\"restringido\":false}",
                                       ids[0], ids[1], ids[2], ids[3]));
-    CU_ASSERT_EQUAL(r->status, 201);
+    it_must(r, 201);
     long long g = it_get_ll(r, "id");
     CU_ASSERT_STRING_EQUAL(it_get_str(r, "tipo"), "grupo");
     CU_ASSERT_STRING_EQUAL(it_get_str(r, "nombre"), "Compras");
@@ -145,7 +145,7 @@ static void test_chats__group_create_and_list(void)
 
     /* b sees it, as a member, unread: the sistema message does not count */
     r = it_req("GET", it_fmt("/chats/%lld", g), tb, NULL);
-    CU_ASSERT_EQUAL(r->status, 200);
+    it_must(r, 200);
     CU_ASSERT_STRING_EQUAL(it_get_str(r, "mi_rol"), "miembro");
     CU_ASSERT_EQUAL(it_get_ll(r, "no_leidos"), 0);
     it_free(r);
@@ -155,7 +155,7 @@ static void test_chats__group_create_and_list(void)
     it_send_text(ta, g, "primero");
     long long m2 = it_send_text(ta, g, "segundo");
     r = it_req("GET", "/chats", tb, NULL);
-    CU_ASSERT_EQUAL(r->status, 200);
+    it_must(r, 200);
     CU_ASSERT_EQUAL(json_object_get_boolean(it_get(r, "hay_mas")), 0);
     CU_ASSERT_EQUAL(it_get_ll(r, "chats.0.id"), g);
     CU_ASSERT_EQUAL(it_get_ll(r, "chats.1.id"), g2);
@@ -169,7 +169,7 @@ static void test_chats__group_create_and_list(void)
     CU_ASSERT_EQUAL(it_get_ll(r, "chats.0.no_leidos"), 0);   /* my own message */
     it_free(r);
     r = it_req("POST", it_fmt("/chats/%lld/leido", g), tb, it_fmt("{\"mensaje_id\":%lld}", m2));
-    CU_ASSERT_EQUAL(r->status, 200);
+    it_must(r, 200);
     it_free(r);
     r = it_req("GET", it_fmt("/chats/%lld", g), tb, NULL);
     CU_ASSERT_EQUAL(it_get_ll(r, "no_leidos"), 0);
@@ -222,7 +222,7 @@ static void test_chats__patch(void)
     long long ev = events("chat:actualizado", sala);
     struct it_resp *r = it_req("PATCH", it_fmt("/chats/%lld", g), ta,
                                "{\"nombre\":\"Después\",\"descripcion\":\"nueva\",\"restringido\":true}");
-    CU_ASSERT_EQUAL(r->status, 200);
+    it_must(r, 200);
     CU_ASSERT_STRING_EQUAL(it_get_str(r, "nombre"), "Después");
     CU_ASSERT_STRING_EQUAL(it_get_str(r, "descripcion"), "nueva");
     CU_ASSERT_EQUAL(json_object_get_boolean(it_get(r, "restringido")), 1);
@@ -236,7 +236,7 @@ static void test_chats__patch(void)
     CU_ASSERT_EQUAL(events("chat:actualizado", sala), ev + 1);
     /* clear descripcion */
     r = it_req("PATCH", it_fmt("/chats/%lld", g), ta, "{\"descripcion\":null}");
-    CU_ASSERT_EQUAL(r->status, 200);
+    it_must(r, 200);
     CU_ASSERT_PTR_NULL(it_get(r, "descripcion"));
     it_free(r);
 
@@ -251,7 +251,7 @@ static void test_chats__patch(void)
                               " VALUES (%lld, 'k-%lld-%d-pdf', 'x.pdf', 'application/pdf', 10) RETURNING id",
                               a, a, getpid());
     r = it_req("PATCH", it_fmt("/chats/%lld", g), ta, it_fmt("{\"imagen_media_id\":%lld}", mine));
-    CU_ASSERT_EQUAL(r->status, 200);
+    it_must(r, 200);
     CU_ASSERT_STRING_EQUAL(it_get_str(r, "imagen_url"), it_fmt("/chat/api/v1/media/%lld", mine));
     it_free(r);
 
@@ -311,14 +311,14 @@ static void test_chats__delete(void)
     it_free(r);
     it_expect(it_req("DELETE", it_fmt("/chats/%lld", d), ta, NULL), 403, "prohibido");
     r = it_req("GET", it_fmt("/chats/%lld", d), tadmin, NULL);   /* nothing hidden from 565 */
-    CU_ASSERT_EQUAL(r->status, 200);
+    it_must(r, 200);
     CU_ASSERT_PTR_NULL(it_get(r, "mi_rol"));
     it_free(r);
     r = it_req("DELETE", it_fmt("/chats/%lld", d), tadmin, NULL);
     CU_ASSERT_EQUAL(r->status, 204);
     it_free(r);
     r = it_req("POST", "/chats/directo", tb, it_fmt("{\"usuario_id\":%lld}", a));
-    CU_ASSERT_EQUAL(r->status, 201);
+    it_must(r, 201);
     CU_ASSERT(it_get_ll(r, "id") != d);
     it_free(r);
     free(ta);
@@ -338,7 +338,7 @@ static void test_chats__members(void)
     long long msgs0 = it_db_llf("SELECT count(*) FROM mensajes WHERE chat_id = %lld AND tipo = 'sistema'", g);
 
     struct it_resp *r = it_req("GET", path, tb, NULL);
-    CU_ASSERT_EQUAL(r->status, 200);
+    it_must(r, 200);
     CU_ASSERT_EQUAL(json_object_array_length(it_get(r, "miembros")), 2);
     CU_ASSERT_EQUAL(it_get_ll(r, "miembros.0.usuario.id"), a);
     CU_ASSERT_STRING_EQUAL(it_get_str(r, "miembros.0.rol"), "admin");
@@ -350,7 +350,7 @@ static void test_chats__members(void)
     /* add: admins only; 201 with the list; again: 200 */
     it_expect(it_req("POST", path, tb, it_fmt("{\"usuario_ids\":[%lld]}", c)), 403, "prohibido");
     r = it_req("POST", path, ta, it_fmt("{\"usuario_ids\":[%lld,%lld,%lld]}", c, d, b));
-    CU_ASSERT_EQUAL(r->status, 201);
+    it_must(r, 201);
     CU_ASSERT_EQUAL(json_object_array_length(it_get(r, "miembros")), 4);
     it_free(r);
     CU_ASSERT_EQUAL(it_db_llf("SELECT count(*) FROM mensajes WHERE chat_id = %lld AND tipo = 'sistema'", g),
@@ -386,12 +386,12 @@ static void test_chats__members(void)
 
     /* promote b, then a may step down */
     r = it_req("PATCH", it_fmt("%s/%lld", path, b), ta, "{\"rol\":\"admin\"}");
-    CU_ASSERT_EQUAL(r->status, 200);
+    it_must(r, 200);
     CU_ASSERT_STRING_EQUAL(it_get_str(r, "rol"), "admin");
     CU_ASSERT_EQUAL(it_get_ll(r, "usuario.id"), b);
     it_free(r);
     r = it_req("PATCH", it_fmt("%s/%lld", path, a), ta, "{\"rol\":\"miembro\"}");
-    CU_ASSERT_EQUAL(r->status, 200);
+    it_must(r, 200);
     CU_ASSERT_STRING_EQUAL(it_get_str(r, "rol"), "miembro");
     it_free(r);
 
@@ -409,7 +409,7 @@ static void test_chats__members(void)
     it_free(r);
     /* the last admin (b) leaves: the longest-standing member (a) becomes admin */
     r = it_req("DELETE", it_fmt("%s/%lld", path, b), tb, NULL);
-    CU_ASSERT_EQUAL(r->status, 204);
+    it_must(r, 204);
     it_free(r);
     r = it_req("GET", path, ta, NULL);
     CU_ASSERT_EQUAL(json_object_array_length(it_get(r, "miembros")), 1);
@@ -444,7 +444,7 @@ static void test_chats__restricted_and_mute(void)
     long long b = it_user("kb", "Kevin Lector", NULL, &tb);
     struct it_resp *r = it_req("POST", "/chats", ta,
                                it_fmt("{\"nombre\":\"Avisos\",\"miembros\":[%lld],\"restringido\":true}", b));
-    CU_ASSERT_EQUAL(r->status, 201);
+    it_must(r, 201);
     long long g = it_get_ll(r, "id");
     it_free(r);
     char *fp = it_db_fingerprint();
@@ -457,7 +457,7 @@ static void test_chats__restricted_and_mute(void)
     it_send_text(ta, g, "Aviso importante");
 
     r = it_req("PUT", it_fmt("/chats/%lld/silenciar", g), tb, "{\"silenciado\":true}");
-    CU_ASSERT_EQUAL(r->status, 200);
+    it_must(r, 200);
     CU_ASSERT_EQUAL(json_object_get_boolean(it_get(r, "silenciado")), 1);
     CU_ASSERT_EQUAL(it_get_ll(r, "id"), g);
     it_free(r);

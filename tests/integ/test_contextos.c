@@ -14,19 +14,6 @@
 
 static char *svc;
 
-static const char *id_erp_of(long long id)
-{
-    static char buf[4][256];
-    static int k;
-    char q[128];
-    snprintf(q, sizeof(q), "SELECT id_erp FROM usuarios WHERE id = %lld", id);
-    PGresult *r = PQexec(it_db(), q);
-    char *b = buf[k++ % 4];
-    snprintf(b, 256, "%s", PQntuples(r) ? PQgetvalue(r, 0, 0) : "");
-    PQclear(r);
-    return b;
-}
-
 /* A record key no other run uses. */
 static const char *clave(const char *tag)
 {
@@ -43,7 +30,7 @@ static void test_contextos__create_get_idempotent(void)
     const char *path = it_fmt("/interno/contextos/pedido/%s", k);
     char body[512];
     snprintf(body, sizeof(body), "{\"titulo\":\"Pedido %s\",\"url\":\"/erp/pedidos/%s\","
-             "\"miembros\":[\"%s\",\"%s\"]}", k, k, id_erp_of(a), id_erp_of(b));
+             "\"miembros\":[\"%s\",\"%s\"]}", k, k, it_erp_of(a), it_erp_of(b));
     struct it_resp *r = it_req("PUT", path, svc, body);
     CU_ASSERT_EQUAL(r->status, 201);
     long long chat = it_get_ll(r, "id");
@@ -116,7 +103,7 @@ static void test_contextos__update_members_and_title(void)
     snprintf(path, sizeof(path), "/interno/contextos/cliente/%s", k);
     struct it_resp *r = it_req("PUT", path, svc,
                                it_fmt("{\"titulo\":\"Cliente Acme\",\"miembros\":[\"%s\",\"%s\"]}",
-                                      id_erp_of(a), id_erp_of(b)));
+                                      it_erp_of(a), it_erp_of(b)));
     CU_ASSERT_EQUAL(r->status, 201);
     long long chat = it_get_ll(r, "id");
     CU_ASSERT_PTR_NULL(it_get(r, "contexto.url"));
@@ -132,8 +119,8 @@ static void test_contextos__update_members_and_title(void)
     CU_ASSERT_EQUAL(it_db_llf("SELECT count(*) FROM eventos WHERE chat_id = %lld AND tipo = 'chat:actualizado'"
                               " AND id > 0", chat), 1);
     /* members [a, c]: b leaves (chat:eliminado to b), c joins (chat:nuevo) */
-    r = it_req("PUT", path, svc, it_fmt("{\"miembros\":[\"%s\",\"%s\",\"%s\"]}", id_erp_of(a),
-                                        id_erp_of(c), id_erp_of(a)));
+    r = it_req("PUT", path, svc, it_fmt("{\"miembros\":[\"%s\",\"%s\",\"%s\"]}", it_erp_of(a),
+                                        it_erp_of(c), it_erp_of(a)));
     CU_ASSERT_EQUAL(r->status, 200);
     it_free(r);
     CU_ASSERT_EQUAL(it_db_llf("SELECT count(*) FROM usuarios_chat WHERE chat_id = %lld", chat), 2);
@@ -146,9 +133,9 @@ static void test_contextos__update_members_and_title(void)
     it_expect(it_req("GET", it_fmt("/contextos/cliente/%s", k), tb, NULL), 404, "no_encontrado");
     it_expect(it_req("GET", it_fmt("/contextos/cliente/%s", k), tc, NULL), 200, NULL);
     /* a deactivated user named in miembros is left out */
-    it_expect(it_req("POST", it_fmt("/interno/usuarios/%s/desactivar", id_erp_of(b)), svc, NULL), 200, NULL);
-    r = it_req("PUT", path, svc, it_fmt("{\"miembros\":[\"%s\",\"%s\",\"%s\"]}", id_erp_of(a),
-                                        id_erp_of(b), id_erp_of(c)));
+    it_expect(it_req("POST", it_fmt("/interno/usuarios/%s/desactivar", it_erp_of(b)), svc, NULL), 200, NULL);
+    r = it_req("PUT", path, svc, it_fmt("{\"miembros\":[\"%s\",\"%s\",\"%s\"]}", it_erp_of(a),
+                                        it_erp_of(b), it_erp_of(c)));
     CU_ASSERT_EQUAL(r->status, 200);
     it_free(r);
     CU_ASSERT_EQUAL(it_db_llf("SELECT count(*) FROM usuarios_chat WHERE chat_id = %lld AND usuario_id = %lld", chat, b), 0);
@@ -157,7 +144,7 @@ static void test_contextos__update_members_and_title(void)
     it_user("ud", "Dalia Borra", "565", &tdel);
     it_expect(it_req("DELETE", it_fmt("/chats/%lld", chat), tdel, NULL), 204, NULL);
     it_expect(it_req("GET", it_fmt("/contextos/cliente/%s", k), ta, NULL), 404, "no_encontrado");
-    r = it_req("PUT", path, svc, it_fmt("{\"titulo\":\"Cliente Acme\",\"miembros\":[\"%s\"]}", id_erp_of(a)));
+    r = it_req("PUT", path, svc, it_fmt("{\"titulo\":\"Cliente Acme\",\"miembros\":[\"%s\"]}", it_erp_of(a)));
     CU_ASSERT_EQUAL(r->status, 201);
     CU_ASSERT(it_get_ll(r, "id") != chat);
     it_free(r);
@@ -174,7 +161,7 @@ static void test_contextos__concurrent_first_put(void)
     const char *k = clave("race");
     char path[256], body[256];
     snprintf(path, sizeof(path), "/interno/contextos/solicitud/%s", k);
-    snprintf(body, sizeof(body), "{\"titulo\":\"Solicitud\",\"miembros\":[\"%s\"]}", id_erp_of(a));
+    snprintf(body, sizeof(body), "{\"titulo\":\"Solicitud\",\"miembros\":[\"%s\"]}", it_erp_of(a));
     struct it_job jobs[6];
     for (int i = 0; i < 6; i++)
         jobs[i] = (struct it_job){ "PUT", path, svc, body, 0, -1, NULL };
@@ -194,7 +181,7 @@ static void test_contextos__bad_input(void)
 {
     char *ta;
     long long a = it_user("xa", "Ximena Mala", NULL, &ta);
-    const char *ea = id_erp_of(a);
+    const char *ea = it_erp_of(a);
     char *fp = it_db_fingerprint();
     const char *k = clave("bad");
     it_expect(it_req("PUT", it_fmt("/interno/contextos/pedido/%s", k), ta,

@@ -43,22 +43,6 @@ static long long audit_one(long long mark, const char *accion, const char *objet
     return id;
 }
 
-/* A text value from the database (first row, first column), malloc'd. */
-static char *db_text(const char *sql)
-{
-    PGresult *r = PQexec(it_db(), sql);
-    char *s = NULL;
-    if (PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) > 0 && !PQgetisnull(r, 0, 0))
-        s = strdup(PQgetvalue(r, 0, 0));
-    PQclear(r);
-    return s;
-}
-
-static char *user_erp(long long id)
-{
-    return db_text(it_fmt("SELECT id_erp FROM usuarios WHERE id = %lld", id));
-}
-
 static void test_cumplimiento__every_action_one_row(void)
 {
     char *ta, *tb, *tc, *tmod, *tcom;
@@ -151,7 +135,7 @@ static void test_cumplimiento__every_action_one_row(void)
                               " AND despues->>'como' = 'permiso_565'", row), 1);
 
     /* the ERP's lifecycle calls: actor servicio */
-    char *erp_c = user_erp(c);
+    char *erp_c = strdup(it_erp_of(c));
     m = audit_mark();
     it_expect(it_req("POST", it_fmt("/interno/usuarios/%s/desactivar", erp_c), svc, NULL), 200, NULL);
     audit_one(m, "usuario.desactivado", "usuario", c, "servicio", 0);
@@ -346,7 +330,7 @@ static void test_cumplimiento__read_trail(void)
     r = it_req("GET", it_fmt("/interno/auditoria?chat_id=%lld&desde=2999-01-01", g), svc, NULL);
     CU_ASSERT_EQUAL(json_object_array_length(it_get(r, "registros")), 0);
     it_free(r);
-    char *today = db_text("SELECT to_char(now() AT TIME ZONE 'UTC', 'YYYY-MM-DD')");
+    char *today = it_sql_str(NULL, "SELECT to_char(now() AT TIME ZONE 'UTC', 'YYYY-MM-DD')");
     r = it_req("GET", it_fmt("/interno/auditoria?chat_id=%lld&desde=%s&hasta=%s", g, today, today), svc, NULL);
     CU_ASSERT_EQUAL(json_object_array_length(it_get(r, "registros")), 4);
     it_free(r);
@@ -419,7 +403,7 @@ static void test_cumplimiento__retention_and_holds(void)
     char *ta, *th;
     long long a = it_user("ra", "Ramiro Retención", NULL, &ta);
     long long h = it_user("rh", "Hilda Retenida", NULL, &th);
-    char *erp_h = user_erp(h);
+    char *erp_h = strdup(it_erp_of(h));
     char *cursor_old;
     {
         struct it_resp *r = it_req("GET", "/sync/cursor", ta, NULL);
@@ -524,7 +508,7 @@ static void test_cumplimiento__retention_comunicados(void)
     long long a = it_user("ca", "Carla Receptora", NULL, &ta);
     long long h = it_user("ch", "Chema Retenido", NULL, &th);
     it_user("cc", "Comunicadora", "567,568", &tcom);
-    char *erp_h = user_erp(h);
+    char *erp_h = strdup(it_erp_of(h));
     long long ids[2];
     long long to[2] = { a, h };
     for (int i = 0; i < 2; i++) {
@@ -633,7 +617,7 @@ static void test_cumplimiento__export_chat(void)
     it_free(r);
     long long m4 = it_send_text(td, g, "esto lo borra el moderador");
     it_expect(it_req("DELETE", it_fmt("/mensajes/%lld", m4), tmod, NULL), 204, NULL);
-    char *erp_d = user_erp(dd);
+    char *erp_d = strdup(it_erp_of(dd));
     it_expect(it_req("POST", it_fmt("/interno/usuarios/%s/desactivar", erp_d), svc, NULL), 200, NULL);
     long long total = it_db_llf("SELECT count(*) FROM mensajes WHERE chat_id = %lld", g);
 
@@ -779,7 +763,7 @@ static void test_cumplimiento__export_user(void)
                                it_fmt("{\"titulo\":\"Para Ulises\",\"contenido\":\"x\",\"destinatarios\":{\"usuario_ids\":[%lld]}}", u));
     long long com = it_get_ll(r, "id");
     it_free(r);
-    char *erp_u = user_erp(u);
+    char *erp_u = strdup(it_erp_of(u));
     long long mark = audit_mark();
     r = it_req("GET", it_fmt("/interno/usuarios/%s/exportar", erp_u), svc, NULL);
     CU_ASSERT_EQUAL_FATAL(r->status, 200);
@@ -919,8 +903,8 @@ static void test_cumplimiento__retention_media(void)
     CU_ASSERT_PTR_NOT_NULL_FATAL(st);
     char *key[2], *path[2];
     for (int i = 0; i < 2; i++) {
-        key[i] = db_text(it_fmt("SELECT storage_key FROM media WHERE id = %lld", media[i]));
-        CU_ASSERT_PTR_NOT_NULL_FATAL(key[i]);
+        key[i] = it_sql_str(NULL, "SELECT storage_key FROM media WHERE id = %lld", media[i]);
+        CU_ASSERT_FATAL(key[i][0] != '\0');
         path[i] = strdup(st->path(st, ar, key[i]));
         CU_ASSERT_EQUAL(access(path[i], F_OK), 0);
     }

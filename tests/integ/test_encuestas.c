@@ -51,7 +51,7 @@ static long long poll_new(const struct user *u, long long chat, const char *body
                           size_t nopts, long long *mensaje_id)
 {
     struct it_resp *r = poll_post(u, chat, body);
-    CU_ASSERT_EQUAL(r->status, 201);
+    it_must(r, 201);
     if (r->status != 201)
         fprintf(stderr, "poll_new: %ld %s\n", r->status, r->body);
     for (size_t i = 0; i < nopts; i++)
@@ -157,7 +157,7 @@ static void test_encuestas__create(void)
     struct it_resp *r = poll_post(&a, chat, it_fmt("{\"pregunta\":\"¿Qué día?\",\"opciones\":[%s],"
                                                    "\"multiple\":true,\"cierra_at\":\"%s\","
                                                    "\"client_id\":\"p-1\"}", twelve, iso_in(3600)));
-    CU_ASSERT_EQUAL(r->status, 201);
+    it_must(r, 201);
     long long mid = it_get_ll(r, "id");
     CU_ASSERT_STRING_EQUAL(it_get_str(r, "tipo"), "encuesta");
     CU_ASSERT_STRING_EQUAL(it_get_str(r, "contenido"), "¿Qué día?");
@@ -186,7 +186,7 @@ static void test_encuestas__create(void)
     before = fingerprint();
     r = poll_post(&a, chat, it_fmt("{\"pregunta\":\"¿Qué día?\",\"opciones\":[%s],"
                                    "\"client_id\":\"p-1\"}", twelve));
-    CU_ASSERT_EQUAL(r->status, 200);
+    it_must(r, 200);
     CU_ASSERT_EQUAL(it_get_ll(r, "id"), mid);
     it_free(r);
     after = fingerprint();
@@ -195,7 +195,7 @@ static void test_encuestas__create(void)
     free(after);
     /* 2 options, defaults */
     r = poll_post(&b, chat, "{\"pregunta\":\"¿Sí o no?\",\"opciones\":[\"Sí\",\"No\"]}");
-    CU_ASSERT_EQUAL(r->status, 201);
+    it_must(r, 201);
     CU_ASSERT_EQUAL(json_object_get_boolean(it_get(r, "encuesta.multiple")), 0);
     CU_ASSERT_PTR_NULL(it_get(r, "encuesta.cierra_at"));
     it_free(r);
@@ -236,7 +236,7 @@ static void test_encuestas__single_choice(void)
                               o, 3, NULL);
     poll_new(&a, chat, "{\"pregunta\":\"Otra\",\"opciones\":[\"p\",\"q\"]}", other, 2, NULL);
     struct it_resp *r = vote(&b, poll, it_fmt("[%lld]", o[0]));
-    CU_ASSERT_EQUAL(r->status, 200);
+    it_must(r, 200);
     CU_ASSERT_EQUAL(opt_votes(r, 0), 1);
     CU_ASSERT_EQUAL(it_get_ll(r, "encuesta.mis_votos.0"), o[0]);
     CU_ASSERT_EQUAL(it_get_ll(r, "encuesta.opciones.0.votantes.0"), b.id);
@@ -249,7 +249,7 @@ static void test_encuestas__single_choice(void)
     CU_ASSERT_EQUAL(json_object_array_length(it_get(r, "encuesta.mis_votos")), 1);
     it_free(r);
     r = vote(&c, poll, it_fmt("[%lld,%lld]", o[1], o[1]));    /* a repeat counts once */
-    CU_ASSERT_EQUAL(r->status, 200);
+    it_must(r, 200);
     CU_ASSERT_EQUAL(opt_votes(r, 1), 2);
     CU_ASSERT_EQUAL(it_get_ll(r, "encuesta.total_votantes"), 2);
     CU_ASSERT_EQUAL(it_get_ll(r, "encuesta.mis_votos.0"), o[1]);
@@ -273,7 +273,7 @@ static void test_encuestas__single_choice(void)
     free(after);
     /* withdraw */
     r = vote(&b, poll, "[]");
-    CU_ASSERT_EQUAL(r->status, 200);
+    it_must(r, 200);
     CU_ASSERT_EQUAL(opt_votes(r, 1), 1);
     CU_ASSERT_EQUAL(json_object_array_length(it_get(r, "encuesta.mis_votos")), 0);
     CU_ASSERT_EQUAL(it_get_ll(r, "encuesta.total_votantes"), 1);
@@ -307,7 +307,7 @@ static void test_encuestas__multiple_choice(void)
     long long poll = poll_new(&a, chat, "{\"pregunta\":\"Varias\",\"opciones\":[\"x\",\"y\",\"z\"],"
                                         "\"multiple\":true}", o, 3, NULL);
     struct it_resp *r = vote(&b, poll, it_fmt("[%lld,%lld]", o[0], o[1]));
-    CU_ASSERT_EQUAL(r->status, 200);
+    it_must(r, 200);
     CU_ASSERT_EQUAL(opt_votes(r, 0), 1);
     CU_ASSERT_EQUAL(opt_votes(r, 1), 1);
     CU_ASSERT_EQUAL(json_object_array_length(it_get(r, "encuesta.mis_votos")), 2);
@@ -357,7 +357,7 @@ static void test_encuestas__close(void)
     free(after);
     /* the author closes */
     struct it_resp *r = it_req("POST", it_fmt("/encuestas/%lld/cerrar", poll), a.tok, NULL);
-    CU_ASSERT_EQUAL(r->status, 200);
+    it_must(r, 200);
     CU_ASSERT_EQUAL(json_object_get_boolean(it_get(r, "encuesta.cerrada")), 1);
     CU_ASSERT_EQUAL(opt_votes(r, 0), 1);
     it_free(r);
@@ -377,7 +377,7 @@ static void test_encuestas__close(void)
     free(after);
     /* a chat admin who is not the author closes the other */
     r = it_req("POST", it_fmt("/encuestas/%lld/cerrar", poll2), adm.tok, "{}");
-    CU_ASSERT_EQUAL(r->status, 200);
+    it_must(r, 200);
     CU_ASSERT_EQUAL(json_object_get_boolean(it_get(r, "encuesta.cerrada")), 1);
     it_free(r);
     it_expect(vote(&a, poll2, it_fmt("[%lld]", o2[0])), 409, "conflicto");
@@ -410,7 +410,7 @@ static void test_encuestas__expiry(void)
     long long poll = poll_new(&a, chat, it_fmt("{\"pregunta\":\"Pronto\",\"opciones\":[\"x\",\"y\"],"
                                                "\"cierra_at\":\"%s\"}", iso_in(3)), o, 2, NULL);
     struct it_resp *r = vote(&b, poll, it_fmt("[%lld]", o[0]));
-    CU_ASSERT_EQUAL(r->status, 200);
+    it_must(r, 200);
     CU_ASSERT_EQUAL(json_object_get_boolean(it_get(r, "encuesta.cerrada")), 0);
     it_free(r);
     sleep(5);
@@ -423,7 +423,7 @@ static void test_encuestas__expiry(void)
     free(after);
     /* it reads as closed; closing it now changes nothing */
     r = it_req("POST", it_fmt("/encuestas/%lld/cerrar", poll), a.tok, NULL);
-    CU_ASSERT_EQUAL(r->status, 200);
+    it_must(r, 200);
     CU_ASSERT_EQUAL(json_object_get_boolean(it_get(r, "encuesta.cerrada")), 1);
     CU_ASSERT_EQUAL(opt_votes(r, 0), 1);
     it_free(r);
@@ -480,7 +480,7 @@ static void test_encuestas__anonymity(void)
     it_free(r);
     /* votes: each voter sees counts and their own choice, never who voted */
     r = vote(&b, poll, it_fmt("[%lld,%lld]", o[0], o[1]));
-    CU_ASSERT_EQUAL(r->status, 200);
+    it_must(r, 200);
     assert_no_voters(r->body);
     CU_ASSERT_EQUAL(opt_votes(r, 0), 1);
     CU_ASSERT_EQUAL(json_object_array_length(it_get(r, "encuesta.mis_votos")), 2);
@@ -492,7 +492,7 @@ static void test_encuestas__anonymity(void)
     it_free(r);
     /* not even the admin-author, voting or closing */
     r = vote(&a, poll, "[]");
-    CU_ASSERT_EQUAL(r->status, 200);
+    it_must(r, 200);
     assert_no_voters(r->body);
     it_free(r);
     /* history and sync as each member sees them */
@@ -508,7 +508,7 @@ static void test_encuestas__anonymity(void)
         it_free(r);
         if (cursor[0]) {
             r = it_req("POST", "/sync", all[i]->tok, it_fmt("{\"cursor\":\"%s\"}", cursor));
-            CU_ASSERT_EQUAL(r->status, 200);
+            it_must(r, 200);
             json_object *sm = find_msg(r, "mensajes", mid), *senc = NULL;
             CU_ASSERT(sm && json_object_object_get_ex(sm, "encuesta", &senc) && senc);
             assert_no_voters(r->body);
@@ -522,7 +522,7 @@ static void test_encuestas__anonymity(void)
         it_free(r);
     }
     r = it_req("POST", it_fmt("/encuestas/%lld/cerrar", poll), a.tok, NULL);
-    CU_ASSERT_EQUAL(r->status, 200);
+    it_must(r, 200);
     assert_no_voters(r->body);
     it_free(r);
     /* the events: no votantes anywhere, no user named on the rows */
@@ -634,7 +634,7 @@ static void test_encuestas__concurrent_votes(void)
         long long poll = p ? single : multi;
         const long long *ids = p ? s : o;
         struct it_resp *r = it_req("POST", it_fmt("/encuestas/%lld/cerrar", poll), owner.tok, NULL);
-        CU_ASSERT_EQUAL(r->status, 200);
+        it_must(r, 200);
         for (size_t i = 0; i < 4; i++) {
             CU_ASSERT_EQUAL(it_get_ll(r, it_fmt("encuesta.opciones.%zu.id", i)), ids[i]);
             CU_ASSERT_EQUAL(opt_votes(r, i),

@@ -40,15 +40,6 @@ static PGconn *scratch(const char *schema, bool fresh)
     return c;
 }
 
-static long long q_ll(PGconn *c, const char *sql)
-{
-    PGresult *r = PQexec(c, sql);
-    long long v = PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) ? atoll(PQgetvalue(r, 0, 0))
-                                                                       : -1;
-    PQclear(r);
-    return v;
-}
-
 static void test_foundation__failed_migration_rolls_back(void)
 {
     (void)test_good;
@@ -59,9 +50,9 @@ static void test_foundation__failed_migration_rolls_back(void)
     CU_ASSERT_EQUAL(applied, 2);
     CU_ASSERT_PTR_NOT_NULL(strstr(why, "003_mala"));
     CU_ASSERT_PTR_NOT_NULL(strstr(why, "rolled back"));
-    CU_ASSERT_EQUAL(q_ll(c, "SELECT count(*) FROM schema_migrations"), 2);
-    CU_ASSERT_EQUAL(q_ll(c, "SELECT count(*) FROM t_dos"), 2);
-    CU_ASSERT_EQUAL(q_ll(c, "SELECT count(*) FROM pg_tables WHERE schemaname = 'mig_a' "
+    CU_ASSERT_EQUAL(it_sql_ll(c, "%s", "SELECT count(*) FROM schema_migrations"), 2);
+    CU_ASSERT_EQUAL(it_sql_ll(c, "%s", "SELECT count(*) FROM t_dos"), 2);
+    CU_ASSERT_EQUAL(it_sql_ll(c, "%s", "SELECT count(*) FROM pg_tables WHERE schemaname = 'mig_a' "
                             "AND tablename IN ('t_tres', 't_cuatro')"), 0);
     char cur[64];
     CU_ASSERT_EQUAL(migrate_current(c, cur, sizeof(cur)), 0);
@@ -102,8 +93,8 @@ static void test_foundation__concurrent_starts_apply_once(void)
         total += rs[i].applied;
     }
     CU_ASSERT_EQUAL(total, 2);
-    CU_ASSERT_EQUAL(q_ll(c, "SELECT count(*) FROM schema_migrations"), 2);
-    CU_ASSERT_EQUAL(q_ll(c, "SELECT count(*) FROM t_dos"), 2);
+    CU_ASSERT_EQUAL(it_sql_ll(c, "%s", "SELECT count(*) FROM schema_migrations"), 2);
+    CU_ASSERT_EQUAL(it_sql_ll(c, "%s", "SELECT count(*) FROM t_dos"), 2);
     PQclear(PQexec(c, "DROP SCHEMA mig_b CASCADE"));
     PQfinish(c);
 }

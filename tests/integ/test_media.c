@@ -13,353 +13,10 @@
 #include <unistd.h>
 
 #include "cu.h"
+#include "fixtures.h"
 #include "it.h"
 #include "domain/media.h"
 #include "core/sha256.h"
-
-/* ---- a growable byte buffer -------------------------------------------- */
-
-struct buf {
-    unsigned char *p;
-    size_t n, cap;
-};
-
-static void put(struct buf *b, const void *d, size_t n)
-{
-    if (n == 0)
-        return;
-    if (b->n + n > b->cap) {
-        b->cap = (b->n + n) * 2 + 64;
-        b->p = realloc(b->p, b->cap);
-    }
-    memcpy(b->p + b->n, d, n);
-    b->n += n;
-}
-static void puts_(struct buf *b, const char *s) { put(b, s, strlen(s)); }
-static void put8(struct buf *b, unsigned v) { unsigned char c = (unsigned char)v; put(b, &c, 1); }
-static void put16le(struct buf *b, unsigned v) { put8(b, v & 255); put8(b, v >> 8); }
-static void put32le(struct buf *b, uint32_t v) { put16le(b, v & 0xFFFF); put16le(b, v >> 16); }
-static void put16be(struct buf *b, unsigned v) { put8(b, v >> 8); put8(b, v & 255); }
-static void put32be(struct buf *b, uint32_t v) { put16be(b, v >> 16); put16be(b, v & 0xFFFF); }
-static void putz(struct buf *b, size_t n) { for (size_t i = 0; i < n; i++) put8(b, 0); }
-static void patch32be(struct buf *b, size_t at, uint32_t v)
-{
-    b->p[at] = (unsigned char)(v >> 24);
-    b->p[at + 1] = (unsigned char)(v >> 16);
-    b->p[at + 2] = (unsigned char)(v >> 8);
-    b->p[at + 3] = (unsigned char)v;
-}
-
-static uint32_t crc32_(const unsigned char *p, size_t n)
-{
-    uint32_t c = 0xFFFFFFFFu;
-    for (size_t i = 0; i < n; i++) {
-        c ^= p[i];
-        for (int k = 0; k < 8; k++)
-            c = (c >> 1) ^ (0xEDB88320u & (0u - (c & 1)));
-    }
-    return ~c;
-}
-
-/* ---- file generators ----------------------------------------------------- */
-
-static void png_chunk(struct buf *b, const char *type, const unsigned char *d, size_t n)
-{
-    put32be(b, (uint32_t)n);
-    size_t at = b->n;
-    puts_(b, type);
-    put(b, d, n);
-    put32be(b, crc32_(b->p + at, n + 4));
-}
-
-/* A real w x h RGB PNG (black), its pixels in one stored deflate block. */
-static struct buf gen_png(unsigned w, unsigned h)
-{
-    struct buf b = { 0 }, ihdr = { 0 }, z = { 0 }, raw = { 0 };
-    put(&b, "\x89PNG\r\n\x1A\n", 8);
-    put32be(&ihdr, w);
-    put32be(&ihdr, h);
-    put(&ihdr, "\x08\x02\x00\x00\x00", 5);
-    png_chunk(&b, "IHDR", ihdr.p, ihdr.n);
-    for (unsigned y = 0; y < h; y++) {
-        put8(&raw, 0);
-        putz(&raw, 3 * w);
-    }
-    put(&z, "\x78\x01\x01", 3);
-    put16le(&z, (unsigned)raw.n);
-    put16le(&z, (unsigned)(~raw.n & 0xFFFF));
-    put(&z, raw.p, raw.n);
-    uint32_t s1 = 1, s2 = 0;
-    for (size_t i = 0; i < raw.n; i++) {
-        s1 = (s1 + raw.p[i]) % 65521;
-        s2 = (s2 + s1) % 65521;
-    }
-    put32be(&z, s2 << 16 | s1);
-    png_chunk(&b, "IDAT", z.p, z.n);
-    png_chunk(&b, "IEND", NULL, 0);
-    free(ihdr.p);
-    free(z.p);
-    free(raw.p);
-    return b;
-}
-
-/* JPEG markers up to the frame header (SOF0 w x h), after an EXIF-sized
- * APP1 so the size is not in the first bytes. */
-static struct buf gen_jpeg(unsigned w, unsigned h)
-{
-    struct buf b = { 0 };
-    put(&b, "\xFF\xD8", 2);
-    put(&b, "\xFF\xE0\x00\x10JFIF\x00\x01\x01\x00\x00\x01\x00\x01\x00\x00", 18);
-    put(&b, "\xFF\xE1", 2);
-    put16be(&b, 2 + 3000);
-    puts_(&b, "Exif");
-    putz(&b, 2996);
-    put(&b, "\xFF\xDB\x00\x43\x00", 5);
-    for (int i = 0; i < 64; i++)
-        put8(&b, 1);
-    put(&b, "\xFF\xC0\x00\x11\x08", 5);
-    put16be(&b, h);
-    put16be(&b, w);
-    put(&b, "\x03\x01\x22\x00\x02\x11\x01\x03\x11\x01", 10);
-    put(&b, "\xFF\xD9", 2);
-    return b;
-}
-
-static struct buf gen_gif(unsigned w, unsigned h)
-{
-    struct buf b = { 0 };
-    puts_(&b, "GIF89a");
-    put16le(&b, w);
-    put16le(&b, h);
-    put(&b, "\x80\x00\x00\xFF\xFF\xFF\x00\x00\x00", 9);
-    put(&b, "\x2C\x00\x00\x00\x00\x01\x00\x01\x00\x00\x02\x02\x44\x01\x00\x3B", 16);
-    return b;
-}
-
-/* WebP in each of its three forms: 'L' lossless, 'X' extended, ' ' lossy. */
-static struct buf gen_webp(char form, unsigned w, unsigned h)
-{
-    struct buf b = { 0 }, c = { 0 };
-    if (form == 'L') {
-        put8(&c, 0x2F);
-        put32le(&c, (uint32_t)((w - 1) | (h - 1) << 14));
-        putz(&c, 3);
-    } else if (form == 'X') {
-        put32le(&c, 0);
-        put8(&c, (w - 1) & 255), put8(&c, ((w - 1) >> 8) & 255), put8(&c, (w - 1) >> 16);
-        put8(&c, (h - 1) & 255), put8(&c, ((h - 1) >> 8) & 255), put8(&c, (h - 1) >> 16);
-    } else {
-        put(&c, "\x10\x02\x00\x9D\x01\x2A", 6);
-        put16le(&c, w);
-        put16le(&c, h);
-        putz(&c, 10);
-    }
-    puts_(&b, "RIFF");
-    put32le(&b, (uint32_t)(4 + 8 + c.n));
-    puts_(&b, "WEBP");
-    puts_(&b, form == 'L' ? "VP8L" : form == 'X' ? "VP8X" : "VP8 ");
-    put32le(&b, (uint32_t)c.n);
-    put(&b, c.p, c.n);
-    free(c.p);
-    return b;
-}
-
-static struct buf gen_mp3(bool id3)
-{
-    struct buf b = { 0 };
-    if (id3)
-        put(&b, "ID3\x04\x00\x00\x00\x00\x00\x00", 10);
-    for (int i = 0; i < 3; i++) {
-        put(&b, "\xFF\xFB\x90\x64", 4);     /* MPEG-1 Layer III 128k 44.1k */
-        putz(&b, 413);
-    }
-    return b;
-}
-
-static size_t box_open(struct buf *b, const char *type)
-{
-    size_t at = b->n;
-    put32be(b, 0);
-    puts_(b, type);
-    return at;
-}
-static void box_close(struct buf *b, size_t at) { patch32be(b, at, (uint32_t)(b->n - at)); }
-
-/* An ISO media file: brand, one track (vide or soun), mvhd with the
- * duration; moov_last puts moov after mdat (Android's recorder). */
-static struct buf gen_mp4(const char *brand, const char *handler, unsigned w, unsigned h,
-                          bool moov_last)
-{
-    struct buf b = { 0 }, moov = { 0 };
-    size_t f = box_open(&b, "ftyp");
-    puts_(&b, brand);
-    put32be(&b, 0x200);
-    puts_(&b, brand);
-    puts_(&b, "isom");
-    box_close(&b, f);
-
-    size_t m = box_open(&moov, "moov");
-    size_t v = box_open(&moov, "mvhd");
-    put32be(&moov, 0), put32be(&moov, 0), put32be(&moov, 0);
-    put32be(&moov, 1000);           /* timescale */
-    put32be(&moov, 2500);           /* 2.5 s */
-    put32be(&moov, 0x00010000), put16be(&moov, 0x0100);
-    putz(&moov, 10 + 36 + 24);
-    put32be(&moov, 2);
-    box_close(&moov, v);
-    size_t t = box_open(&moov, "trak");
-    size_t k = box_open(&moov, "tkhd");
-    put32be(&moov, 3), put32be(&moov, 0), put32be(&moov, 0), put32be(&moov, 1);
-    put32be(&moov, 0), put32be(&moov, 2500);
-    putz(&moov, 8 + 2 + 2 + 2 + 2 + 36);
-    put32be(&moov, w << 16), put32be(&moov, h << 16);
-    box_close(&moov, k);
-    size_t md = box_open(&moov, "mdia");
-    size_t hd = box_open(&moov, "hdlr");
-    put32be(&moov, 0), put32be(&moov, 0);
-    puts_(&moov, handler);
-    putz(&moov, 12);
-    puts_(&moov, "handler");
-    put8(&moov, 0);
-    box_close(&moov, hd);
-    box_close(&moov, md);
-    box_close(&moov, t);
-    box_close(&moov, m);
-
-    if (!moov_last)
-        put(&b, moov.p, moov.n);
-    size_t d = box_open(&b, "mdat");
-    putz(&b, 600);
-    box_close(&b, d);
-    if (moov_last)
-        put(&b, moov.p, moov.n);
-    free(moov.p);
-    return b;
-}
-
-static struct buf gen_ogg(const char *codec_head, size_t headlen)
-{
-    struct buf b = { 0 };
-    puts_(&b, "OggS");
-    put8(&b, 0), put8(&b, 2);
-    putz(&b, 8 + 4 + 4 + 4);
-    put8(&b, 1), put8(&b, 19);
-    put(&b, codec_head, headlen);
-    putz(&b, 19 - headlen);
-    return b;
-}
-
-static void ebml(struct buf *b, uint32_t id, const void *d, size_t n)
-{
-    if (id > 0xFFFFFF)
-        put8(b, id >> 24);
-    if (id > 0xFFFF)
-        put8(b, (id >> 16) & 255);
-    if (id > 0xFF)
-        put8(b, (id >> 8) & 255);
-    put8(b, id & 255);
-    put8(b, 0x80 | (unsigned)n);
-    put(b, d, n);
-}
-
-/* A WebM with one track of codec (NULL: no Tracks at all). */
-static struct buf gen_webm(const char *codec, const char *doctype)
-{
-    struct buf b = { 0 }, hdr = { 0 }, te = { 0 }, tr = { 0 };
-    ebml(&hdr, 0x4286, "\x01", 1);
-    ebml(&hdr, 0x4282, doctype, strlen(doctype));
-    ebml(&hdr, 0x4287, "\x02", 1);
-    ebml(&hdr, 0x4285, "\x02", 1);
-    ebml(&b, 0x1A45DFA3, hdr.p, hdr.n);
-    put(&b, "\x18\x53\x80\x67\x01\xFF\xFF\xFF\xFF\xFF\xFF\xFF", 12);
-    if (codec) {
-        ebml(&te, 0xD7, "\x01", 1);
-        ebml(&te, 0x83, codec[0] == 'V' ? "\x01" : "\x02", 1);
-        ebml(&te, 0x86, codec, strlen(codec));
-        ebml(&tr, 0xAE, te.p, te.n);
-        ebml(&b, 0x1654AE6B, tr.p, tr.n);
-    }
-    putz(&b, 64);
-    free(hdr.p);
-    free(te.p);
-    free(tr.p);
-    return b;
-}
-
-static struct buf gen_pdf(void)
-{
-    struct buf b = { 0 };
-    puts_(&b, "%PDF-1.4\n1 0 obj << /Type /Catalog /Pages 2 0 R >> endobj\n"
-              "2 0 obj << /Type /Pages /Kids [] /Count 0 >> endobj\n"
-              "trailer << /Root 1 0 R >>\n%%EOF\n");
-    return b;
-}
-
-/* A stored (uncompressed) ZIP holding the named entries. */
-static struct buf gen_zip(const char *const *names)
-{
-    struct buf b = { 0 }, cd = { 0 };
-    size_t count = 0;
-    for (const char *const *nm = names; *nm; nm++, count++) {
-        char data[128];
-        int dl = snprintf(data, sizeof(data), "<x>%s</x>", *nm);
-        uint32_t crc = crc32_((const unsigned char *)data, (size_t)dl);
-        size_t off = b.n, nl = strlen(*nm);
-        put32le(&b, 0x04034b50), put16le(&b, 20), put16le(&b, 0), put16le(&b, 0);
-        put16le(&b, 0), put16le(&b, 0x21), put32le(&b, crc);
-        put32le(&b, (uint32_t)dl), put32le(&b, (uint32_t)dl);
-        put16le(&b, (unsigned)nl), put16le(&b, 0);
-        put(&b, *nm, nl);
-        put(&b, data, (size_t)dl);
-        put32le(&cd, 0x02014b50), put16le(&cd, 20), put16le(&cd, 20), put16le(&cd, 0);
-        put16le(&cd, 0), put16le(&cd, 0), put16le(&cd, 0x21), put32le(&cd, crc);
-        put32le(&cd, (uint32_t)dl), put32le(&cd, (uint32_t)dl);
-        put16le(&cd, (unsigned)nl), put16le(&cd, 0), put16le(&cd, 0);
-        put16le(&cd, 0), put16le(&cd, 0), put32le(&cd, 0), put32le(&cd, (uint32_t)off);
-        put(&cd, *nm, nl);
-    }
-    size_t cdoff = b.n;
-    put(&b, cd.p, cd.n);
-    put32le(&b, 0x06054b50), put16le(&b, 0), put16le(&b, 0);
-    put16le(&b, (unsigned)count), put16le(&b, (unsigned)count);
-    put32le(&b, (uint32_t)cd.n), put32le(&b, (uint32_t)cdoff), put16le(&b, 0);
-    free(cd.p);
-    return b;
-}
-
-static void cfb_entry(struct buf *b, const char *name, int type)
-{
-    size_t n = strlen(name);
-    for (size_t i = 0; i < 32; i++)
-        put16le(b, i < n ? (unsigned char)name[i] : 0);
-    put16le(b, (unsigned)(n + 1) * 2);
-    put8(b, (unsigned)type), put8(b, 1);
-    put32le(b, 0xFFFFFFFF), put32le(b, 0xFFFFFFFF), put32le(b, 0xFFFFFFFF);
-    putz(b, 16 + 4 + 8 + 8);
-    put32le(b, type == 5 ? 0xFFFFFFFE : 0), put32le(b, 0), put32le(b, 0);
-}
-
-/* An OLE2 compound file whose directory names stream. */
-static struct buf gen_cfb(const char *stream)
-{
-    struct buf b = { 0 };
-    put(&b, "\xD0\xCF\x11\xE0\xA1\xB1\x1A\xE1", 8);
-    putz(&b, 16);
-    put16le(&b, 0x3E), put16le(&b, 3), put16le(&b, 0xFFFE), put16le(&b, 9), put16le(&b, 6);
-    putz(&b, 6);
-    put32le(&b, 0), put32le(&b, 1), put32le(&b, 0), put32le(&b, 0), put32le(&b, 0x1000);
-    put32le(&b, 0xFFFFFFFE), put32le(&b, 0), put32le(&b, 0xFFFFFFFE), put32le(&b, 0);
-    put32le(&b, 1);
-    for (int i = 1; i < 109; i++)
-        put32le(&b, 0xFFFFFFFF);
-    cfb_entry(&b, "Root Entry", 5);
-    cfb_entry(&b, stream, 2);
-    putz(&b, 256);
-    put32le(&b, 0xFFFFFFFE), put32le(&b, 0xFFFFFFFD);
-    for (int i = 2; i < 128; i++)
-        put32le(&b, 0xFFFFFFFF);
-    return b;
-}
 
 /* ---- helpers ----------------------------------------------------------- */
 
@@ -445,15 +102,6 @@ static bool file_exists(const char *p)
     return p && stat(p, &st) == 0;
 }
 
-static void exec_sql(const char *sql)
-{
-    PGresult *r = PQexec(it_db(), sql);
-    if (PQresultStatus(r) != PGRES_COMMAND_OK && PQresultStatus(r) != PGRES_TUPLES_OK)
-        fprintf(stderr, "SQL %s: %s\n", sql, PQerrorMessage(it_db()));
-    CU_ASSERT(PQresultStatus(r) == PGRES_COMMAND_OK || PQresultStatus(r) == PGRES_TUPLES_OK);
-    PQclear(r);
-}
-
 /* The value of response header name (case-insensitive), or "". */
 static const char *header(const struct it_resp *r, const char *name)
 {
@@ -500,7 +148,7 @@ static long long upload_ok(const char *filename, const char *ctype, struct buf f
                            const char *mime, int ancho, int alto)
 {
     struct it_resp *r = upload(filename, ctype, &file);
-    CU_ASSERT_EQUAL(r->status, 201);
+    it_must(r, 201);
     if (r->status != 201)
         fprintf(stderr, "upload %s: %ld %s\n", filename, r->status, r->body);
     long long id = it_get_ll(r, "id");
@@ -559,14 +207,6 @@ static void upload_refused(const char *filename, const char *ctype, struct buf f
     free(file.p);
 }
 
-static long long user_id(const char *token)
-{
-    struct it_resp *r = it_req("GET", "/me", token, NULL);
-    long long id = it_get_ll(r, "usuario.id");
-    it_free(r);
-    return id;
-}
-
 /* ---- tests ------------------------------------------------------------- */
 
 static void test_media__images(void)
@@ -595,7 +235,7 @@ static void test_media__audio_video(void)
 
     struct buf m4a = gen_mp4("M4A ", "soun", 0, 0, false);
     struct it_resp *r = upload("voz.m4a", "audio/mp4", &m4a);
-    CU_ASSERT_EQUAL(r->status, 201);
+    it_must(r, 201);
     CU_ASSERT_STRING_EQUAL(it_get_str(r, "mime"), "audio/mp4");
     CU_ASSERT_DOUBLE_EQUAL(json_object_get_double(it_get(r, "duracion")), 2.5, 0.001);
     it_free(r);
@@ -603,7 +243,7 @@ static void test_media__audio_video(void)
 
     struct buf mp4 = gen_mp4("isom", "vide", 640, 360, false);
     r = upload("video.mp4", "video/mp4", &mp4);
-    CU_ASSERT_EQUAL(r->status, 201);
+    it_must(r, 201);
     CU_ASSERT_STRING_EQUAL(it_get_str(r, "mime"), "video/mp4");
     CU_ASSERT_EQUAL(it_get_ll(r, "ancho"), 640);
     CU_ASSERT_EQUAL(it_get_ll(r, "alto"), 360);
@@ -742,7 +382,7 @@ static void test_media__size_limit(void)
     /* exactly the limit is fine */
     big.n = (size_t)max;
     r = upload("justo.pdf", "application/pdf", &big);
-    CU_ASSERT_EQUAL(r->status, 201);
+    it_must(r, 201);
     CU_ASSERT_EQUAL(it_get_ll(r, "tamano"), max);
     it_free(r);
     free(big.p);
@@ -752,7 +392,7 @@ static void test_media__names(void)
 {
     struct buf png = gen_png(1, 1);
     struct it_resp *r = upload("../../etc/pass\x01wd.exe", "image/png", &png);
-    CU_ASSERT_EQUAL(r->status, 201);
+    it_must(r, 201);
     CU_ASSERT_STRING_EQUAL(it_get_str(r, "nombre"), "passwd.exe.png");
     it_free(r);
     r = upload("C:\\Users\\ana\\Foto Año.JPG", "image/png", &png);
@@ -790,7 +430,7 @@ static void test_media__download_headers(void)
     long long id = it_get_ll(r, "id");
     it_free(r);
     r = it_req("GET", media_path(id), tok_a, NULL);
-    CU_ASSERT_EQUAL(r->status, 200);
+    it_must(r, 200);
     CU_ASSERT_EQUAL(r->len, png.n);
     CU_ASSERT(r->len == png.n && memcmp(r->body, png.p, png.n) == 0);
     CU_ASSERT_STRING_EQUAL(header(r, "Content-Type"), "image/png");
@@ -826,7 +466,7 @@ static void test_media__ranges(void)
     long long id = it_get_ll(r, "id");
     it_free(r);
     r = it_req_ex("GET", media_path(id), tok_a, NULL, 0, NULL, "Range: bytes=0-9");
-    CU_ASSERT_EQUAL(r->status, 206);
+    it_must(r, 206);
     CU_ASSERT_EQUAL(r->len, 10);
     CU_ASSERT(r->len == 10 && memcmp(r->body, mp3.p, 10) == 0);
     char want[64];
@@ -836,11 +476,11 @@ static void test_media__ranges(void)
     it_free(r);
     /* the middle and the tail (what a player seeking does) */
     r = it_req_ex("GET", media_path(id), tok_a, NULL, 0, NULL, "Range: bytes=100-199");
-    CU_ASSERT_EQUAL(r->status, 206);
+    it_must(r, 206);
     CU_ASSERT(r->len == 100 && memcmp(r->body, mp3.p + 100, 100) == 0);
     it_free(r);
     r = it_req_ex("GET", media_path(id), tok_a, NULL, 0, NULL, "Range: bytes=-5");
-    CU_ASSERT_EQUAL(r->status, 206);
+    it_must(r, 206);
     CU_ASSERT(r->len == 5 && memcmp(r->body, mp3.p + total - 5, 5) == 0);
     it_free(r);
     /* past the end */
@@ -891,7 +531,7 @@ static void test_media__access(void)
     long long msg = it_db_ll(sql);
     CU_ASSERT(msg > 0);
     r = it_req("GET", media_path(id), tok_b, NULL);
-    CU_ASSERT_EQUAL(r->status, 200);
+    it_must(r, 200);
     CU_ASSERT(r->len == png.n && memcmp(r->body, png.p, png.n) == 0);
     it_free(r);
     r = it_req("GET", media_path(id), tok_c, NULL);
@@ -900,7 +540,7 @@ static void test_media__access(void)
 
     /* deleting the message hides the media from everyone, file kept */
     snprintf(sql, sizeof(sql), "UPDATE mensajes SET deleted_at = now() WHERE id = %lld", msg);
-    exec_sql(sql);
+    it_sql_exec(NULL, "%s", sql);
     r = it_req("GET", media_path(id), tok_b, NULL);
     CU_ASSERT_EQUAL(r->status, 404);
     it_free(r);
@@ -929,7 +569,7 @@ static void test_media__access(void)
     CU_ASSERT_EQUAL(r->status, 404);
     it_free(r);
     snprintf(sql, sizeof(sql), "UPDATE comunicados SET deleted_at = now() WHERE id = %lld", co);
-    exec_sql(sql);
+    it_sql_exec(NULL, "%s", sql);
     r = it_req("GET", media_path(id2), tok_c, NULL);
     CU_ASSERT_EQUAL(r->status, 404);
     it_free(r);
@@ -943,7 +583,7 @@ static void test_media__through_messages_api(void)
     char body[256];
     snprintf(body, sizeof(body), "{\"nombre\":\"Fotos\",\"miembros\":[%lld]}", id_b);
     struct it_resp *r = it_req("POST", "/chats", tok_a, body);
-    CU_ASSERT_EQUAL(r->status, 201);
+    it_must(r, 201);
     long long chat = it_get_ll(r, "id");
     it_free(r);
     struct buf jpg = gen_jpeg(32, 24);
@@ -954,13 +594,13 @@ static void test_media__through_messages_api(void)
     snprintf(path, sizeof(path), "/chats/%lld/mensajes", chat);
     snprintf(body, sizeof(body), "{\"tipo\":\"imagen\",\"media_id\":%lld}", media);
     r = it_req("POST", path, tok_a, body);
-    CU_ASSERT_EQUAL(r->status, 201);
+    it_must(r, 201);
     long long msg = it_get_ll(r, "id");
     CU_ASSERT_EQUAL(it_get_ll(r, "media.id"), media);
     CU_ASSERT_STRING_EQUAL(it_get_str(r, "media.mime"), "image/jpeg");
     it_free(r);
     r = it_req("GET", media_path(media), tok_b, NULL);
-    CU_ASSERT_EQUAL(r->status, 200);
+    it_must(r, 200);
     CU_ASSERT(r->len == jpg.n && memcmp(r->body, jpg.p, jpg.n) == 0);
     it_free(r);
     r = it_req("GET", media_path(media), tok_c, NULL);
@@ -991,13 +631,13 @@ static void test_media__through_messages_api(void)
     it_free(r);
     snprintf(body, sizeof(body), "{\"media_id\":%lld,\"client_id\":\"img-%lld\"}", media2, media2);
     r = it_req("POST", path, tok_a, body);
-    CU_ASSERT_EQUAL(r->status, 201);
+    it_must(r, 201);
     CU_ASSERT_STRING_EQUAL(it_get_str(r, "tipo"), "imagen");
     long long msg2 = it_get_ll(r, "id");
     it_free(r);
     /* a retry with the same client_id returns the first message */
     r = it_req("POST", path, tok_a, body);
-    CU_ASSERT_EQUAL(r->status, 200);
+    it_must(r, 200);
     CU_ASSERT_EQUAL(it_get_ll(r, "id"), msg2);
     it_free(r);
     free(pdf_jpg.p);
@@ -1173,13 +813,13 @@ static void test_media__prune(void)
              "UPDATE media SET created_at = now() - make_interval(days => %d + 5)"
              " WHERE id IN (%lld, %lld, %lld, %lld, %lld)",
              days, ids[0], ids[2], ids[3], ids[4], ids[5]);
-    exec_sql(sql);
+    it_sql_exec(NULL, "%s", sql);
     snprintf(sql, sizeof(sql),
              "UPDATE media SET deleted_at = CASE WHEN id = %lld"
              " THEN now() - make_interval(days => %d + 1) ELSE now() END"
              " WHERE id IN (%lld, %lld)",
              ids[4], days, ids[4], ids[5]);
-    exec_sql(sql);
+    it_sql_exec(NULL, "%s", sql);
     snprintf(sql, sizeof(sql),
              "WITH c AS (INSERT INTO chats (tipo, nombre, creado_por) VALUES ('grupo', 'prune', %lld)"
              " RETURNING id) INSERT INTO mensajes (chat_id, autor_id, tipo, media_id, deleted_at)"
@@ -1187,7 +827,7 @@ static void test_media__prune(void)
              " THEN now() - make_interval(days => %d + 1) ELSE now() END"
              " FROM c, unnest(ARRAY[%lld, %lld]) m",
              id_a, id_a, ids[2], days, ids[2], ids[3]);
-    exec_sql(sql);
+    it_sql_exec(NULL, "%s", sql);
     char *paths[6];
     for (int i = 0; i < 6; i++)
         paths[i] = storage_path(ids[i]);
@@ -1209,7 +849,7 @@ static void test_media__prune(void)
              "  now() - make_interval(days => %d + 1)),"
              " ('prueba:%s', 'user:0', '{\"viejo\":false}', now())",
              it_uid("prune"), it_cfg()->eventos_retention_days, it_uid("prune"));
-    exec_sql(sql);
+    it_sql_exec(NULL, "%s", sql);
 
     char exe[PATH_MAX];
     ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
@@ -1261,9 +901,9 @@ int main(void)
     tok_a = it_token(it_uid("media_a"), "Ana Media", NULL, 3600);
     tok_b = it_token(it_uid("media_b"), "Beto Media", NULL, 3600);
     tok_c = it_token(it_uid("media_c"), "Carla Media", NULL, 3600);
-    id_a = user_id(tok_a);
-    id_b = user_id(tok_b);
-    id_c = user_id(tok_c);
+    id_a = it_me_id(tok_a);
+    id_b = it_me_id(tok_b);
+    id_c = it_me_id(tok_c);
     static const struct cu_test tests[] = {
         { "test_media__images", test_media__images },
         { "test_media__audio_video", test_media__audio_video },

@@ -27,7 +27,7 @@ static void test_mensajes__send_shape_and_reply(void)
     long long ev = events_of("mensaje:nuevo", g);
     struct it_resp *r = it_req("POST", it_fmt("/chats/%lld/mensajes", g), ta,
                                "{\"tipo\":\"texto\",\"contenido\":\"Hola 👋 equipo\",\"client_id\":\"c-1\"}");
-    CU_ASSERT_EQUAL(r->status, 201);
+    it_must(r, 201);
     long long m1 = it_get_ll(r, "id");
     CU_ASSERT_EQUAL(it_get_ll(r, "chat_id"), g);
     CU_ASSERT_EQUAL(it_get_ll(r, "autor.id"), a);
@@ -53,7 +53,7 @@ static void test_mensajes__send_shape_and_reply(void)
     /* a reply */
     r = it_req("POST", it_fmt("/chats/%lld/mensajes", g), tb,
                it_fmt("{\"contenido\":\"Respuesta\",\"respuesta_a\":%lld}", m1));
-    CU_ASSERT_EQUAL(r->status, 201);
+    it_must(r, 201);
     CU_ASSERT_EQUAL(it_get_ll(r, "respuesta_a.id"), m1);
     CU_ASSERT_STRING_EQUAL(it_get_str(r, "respuesta_a.autor_nombre"), "Sara Envía");
     CU_ASSERT_STRING_EQUAL(it_get_str(r, "respuesta_a.extracto"), "Hola 👋 equipo");
@@ -66,7 +66,7 @@ static void test_mensajes__send_shape_and_reply(void)
     long long ml = it_send_text(ta, g, big);
     r = it_req("POST", it_fmt("/chats/%lld/mensajes", g), tb,
                it_fmt("{\"contenido\":\"ok\",\"respuesta_a\":%lld}", ml));
-    CU_ASSERT_EQUAL(r->status, 201);
+    it_must(r, 201);
     CU_ASSERT_EQUAL(strlen(it_get_str(r, "respuesta_a.extracto")), 200);   /* 100 × 2 bytes */
     it_free(r);
 
@@ -76,7 +76,7 @@ static void test_mensajes__send_shape_and_reply(void)
                               " RETURNING id", a, a);
     r = it_req("POST", it_fmt("/chats/%lld/mensajes", g), ta,
                it_fmt("{\"tipo\":\"imagen\",\"media_id\":%lld,\"contenido\":\"la foto\"}", img));
-    CU_ASSERT_EQUAL(r->status, 201);
+    it_must(r, 201);
     CU_ASSERT_EQUAL(it_get_ll(r, "media.id"), img);
     CU_ASSERT_STRING_EQUAL(it_get_str(r, "media.url"), it_fmt("/chat/api/v1/media/%lld", img));
     CU_ASSERT_STRING_EQUAL(it_get_str(r, "media.mime"), "image/jpeg");
@@ -173,19 +173,19 @@ static void test_mensajes__client_id_retry(void)
     long long g = it_group(ta, "Reintentos", &b, 1);
     const char *path = strdup(it_fmt("/chats/%lld/mensajes", g));
     struct it_resp *r = it_req("POST", path, ta, "{\"contenido\":\"uno\",\"client_id\":\"k1\"}");
-    CU_ASSERT_EQUAL(r->status, 201);
+    it_must(r, 201);
     long long m = it_get_ll(r, "id");
     it_free(r);
     long long ev = events_of("mensaje:nuevo", g);
     r = it_req("POST", path, ta, "{\"contenido\":\"uno\",\"client_id\":\"k1\"}");
-    CU_ASSERT_EQUAL(r->status, 200);
+    it_must(r, 200);
     CU_ASSERT_EQUAL(it_get_ll(r, "id"), m);
     CU_ASSERT_STRING_EQUAL(it_get_str(r, "contenido"), "uno");
     it_free(r);
     CU_ASSERT_EQUAL(events_of("mensaje:nuevo", g), ev);
     /* another author may use the same client_id */
     r = it_req("POST", path, tb, "{\"contenido\":\"dos\",\"client_id\":\"k1\"}");
-    CU_ASSERT_EQUAL(r->status, 201);
+    it_must(r, 201);
     CU_ASSERT(it_get_ll(r, "id") != m);
     it_free(r);
     /* the same client_id in another chat of mine: a conflict, not a copy */
@@ -333,7 +333,7 @@ static void test_mensajes__edit_and_delete(void)
     long long m = it_send_text(ta, g, "original");
     const char *mp = strdup(it_fmt("/mensajes/%lld", m));
     struct it_resp *r = it_req("PATCH", mp, ta, "{\"contenido\":\"corregido\"}");
-    CU_ASSERT_EQUAL(r->status, 200);
+    it_must(r, 200);
     CU_ASSERT_STRING_EQUAL(it_get_str(r, "contenido"), "corregido");
     CU_ASSERT_PTR_NOT_NULL(it_get_str(r, "editado_at"));
     it_free(r);
@@ -406,7 +406,7 @@ static void test_mensajes__reactions(void)
     long long m = it_send_text(ta, g, "¿Qué opinan?");
     const char *rp = strdup(it_fmt("/mensajes/%lld/reacciones", m));
     struct it_resp *r = it_req("POST", rp, tb, "{\"emoji\":\"👍\"}");
-    CU_ASSERT_EQUAL(r->status, 200);
+    it_must(r, 200);
     CU_ASSERT_EQUAL(it_get_ll(r, "id"), m);
     CU_ASSERT_STRING_EQUAL(it_get_str(r, "reacciones.0.emoji"), "👍");
     CU_ASSERT_EQUAL(it_get_ll(r, "reacciones.0.total"), 1);
@@ -416,7 +416,7 @@ static void test_mensajes__reactions(void)
     CU_ASSERT_EQUAL(events_of("mensaje:reaccion", g), 1);
     /* idempotent: again is 200 and no event */
     r = it_req("POST", rp, tb, "{\"emoji\":\"👍\"}");
-    CU_ASSERT_EQUAL(r->status, 200);
+    it_must(r, 200);
     CU_ASSERT_EQUAL(it_get_ll(r, "reacciones.0.total"), 1);
     it_free(r);
     CU_ASSERT_EQUAL(events_of("mensaje:reaccion", g), 1);
@@ -435,7 +435,7 @@ static void test_mensajes__reactions(void)
     it_free(r);
     /* remove (URL-encoded emoji), twice */
     r = it_req("DELETE", it_fmt("%s/%%F0%%9F%%91%%8D", rp), tb, NULL);
-    CU_ASSERT_EQUAL(r->status, 200);
+    it_must(r, 200);
     CU_ASSERT_EQUAL(it_get_ll(r, "reacciones.0.total"), 1);
     CU_ASSERT_EQUAL(json_object_get_boolean(it_get(r, "reacciones.0.mia")), 0);
     it_free(r);
@@ -535,14 +535,14 @@ static void test_mensajes__read_marks_and_receipts(void)
     long long m2 = it_send_text(ta, g, "dos");
     const char *lp = strdup(it_fmt("/chats/%lld/leido", g));
     struct it_resp *r = it_req("POST", lp, tb, it_fmt("{\"mensaje_id\":%lld}", m2));
-    CU_ASSERT_EQUAL(r->status, 200);
+    it_must(r, 200);
     CU_ASSERT_EQUAL(it_get_ll(r, "chat_id"), g);
     CU_ASSERT_EQUAL(it_get_ll(r, "ultimo_leido_id"), m2);
     it_free(r);
     CU_ASSERT_EQUAL(events_of("mensaje:leido", g), 1);
     /* only forward: an older id leaves it (200), no event */
     r = it_req("POST", lp, tb, it_fmt("{\"mensaje_id\":%lld}", m1));
-    CU_ASSERT_EQUAL(r->status, 200);
+    it_must(r, 200);
     CU_ASSERT_EQUAL(it_get_ll(r, "ultimo_leido_id"), m2);
     it_free(r);
     CU_ASSERT_EQUAL(events_of("mensaje:leido", g), 1);
@@ -566,7 +566,7 @@ static void test_mensajes__read_marks_and_receipts(void)
     CU_ASSERT_EQUAL(r->status, 201);
     it_free(r);
     r = it_req("GET", it_fmt("/mensajes/%lld/lecturas", m2), ta, NULL);
-    CU_ASSERT_EQUAL(r->status, 200);
+    it_must(r, 200);
     CU_ASSERT_EQUAL(json_object_array_length(it_get(r, "leido_por")), 1);
     CU_ASSERT_EQUAL(it_get_ll(r, "leido_por.0.usuario.id"), b);
     CU_ASSERT_PTR_NOT_NULL(it_get_str(r, "leido_por.0.leido_at"));
@@ -577,7 +577,7 @@ static void test_mensajes__read_marks_and_receipts(void)
     it_expect(it_req("GET", it_fmt("/mensajes/%lld/lecturas", m2), tc, NULL), 403, "prohibido");
     long long mb = it_send_text(tb, g, "de Luis");
     r = it_req("GET", it_fmt("/mensajes/%lld/lecturas", mb), tb, NULL);
-    CU_ASSERT_EQUAL(r->status, 200);
+    it_must(r, 200);
     CU_ASSERT_EQUAL(json_object_array_length(it_get(r, "pendientes")), 3);   /* a, c, d */
     it_free(r);
     /* ...and so may a group admin */
@@ -592,7 +592,7 @@ static void test_mensajes__read_marks_and_receipts(void)
     it_free(r);
     /* c leaves without reading: m2 is read by everyone left */
     r = it_req("DELETE", it_fmt("/chats/%lld/miembros/%lld", g, c), tc, NULL);
-    CU_ASSERT_EQUAL(r->status, 204);
+    it_must(r, 204);
     it_free(r);
     r = it_req("GET", it_fmt("/chats/%lld/mensajes?despues=%lld&limite=1", g, m1), ta, NULL);
     CU_ASSERT_EQUAL(json_object_get_boolean(it_get(r, "mensajes.0.leido_por_todos")), 1);

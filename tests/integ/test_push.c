@@ -60,72 +60,11 @@ static double now_s(void)
     return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
 }
 
-static char *vfmt(const char *fmt, va_list ap)
-{
-    char *s = NULL;
-    if (vasprintf(&s, fmt, ap) < 0)
-        abort();
-    return s;
-}
-
-/* Runs SQL (printf-formatted; test values only) on the private database. */
-static PGresult *pq(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static PGresult *pq(const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    char *sql = vfmt(fmt, ap);
-    va_end(ap);
-    PGresult *r = PQexec(pdb, sql);
-    ExecStatusType st = PQresultStatus(r);
-    if (st != PGRES_TUPLES_OK && st != PGRES_COMMAND_OK) {
-        fprintf(stderr, "SQL failed: %s\n  %s\n", sql, PQerrorMessage(pdb));
-        CU_FAIL("SQL failed");
-    }
-    free(sql);
-    return r;
-}
-
-static void px(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static void px(const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    char *sql = vfmt(fmt, ap);
-    va_end(ap);
-    PQclear(pq("%s", sql));
-    free(sql);
-}
-
-/* The first column of the first row as a number (-1 when none). */
-static long long pll(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static long long pll(const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    char *sql = vfmt(fmt, ap);
-    va_end(ap);
-    PGresult *r = pq("%s", sql);
-    free(sql);
-    long long v = PQntuples(r) > 0 && !PQgetisnull(r, 0, 0) ? atoll(PQgetvalue(r, 0, 0)) : -1;
-    PQclear(r);
-    return v;
-}
-
-/* The first column of the first row as a malloc'd string ("" when none). */
-static char *pstr(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static char *pstr(const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    char *sql = vfmt(fmt, ap);
-    va_end(ap);
-    PGresult *r = pq("%s", sql);
-    free(sql);
-    char *v = strdup(PQntuples(r) > 0 ? PQgetvalue(r, 0, 0) : "");
-    PQclear(r);
-    return v;
-}
+/* SQL on the private database (printf-formatted; test values only). */
+#define pq(...) it_sql(pdb, __VA_ARGS__)
+#define px(...) it_sql_exec(pdb, __VA_ARGS__)
+#define pll(...) it_sql_ll(pdb, __VA_ARGS__)
+#define pstr(...) it_sql_str(pdb, __VA_ARGS__)
 
 /* ---- the fake Expo server --------------------------------------------- */
 
@@ -543,31 +482,11 @@ static long long count_estado(const char *estado)
 
 /* ---- devices through the REST API (the stack's database) ------------------ */
 
-static long long me_id(const char *tok)
-{
-    struct it_resp *r = it_req("GET", "/me", tok, NULL);
-    long long id = it_get_ll(r, "usuario.id");
-    it_free(r);
-    return id;
-}
-
 static struct it_resp *reg(const char *tok, const char *token, const char *plataforma)
 {
     char body[512];
     snprintf(body, sizeof(body), "{\"token\":\"%s\",\"plataforma\":\"%s\"}", token, plataforma);
     return it_req("POST", "/dispositivos", tok, body);
-}
-
-static long long main_ll(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static long long main_ll(const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    char *sql = vfmt(fmt, ap);
-    va_end(ap);
-    long long v = it_db_ll(sql);
-    free(sql);
-    return v;
 }
 
 static void test_push__devices_register_and_validate(void)
@@ -578,7 +497,7 @@ static void test_push__devices_register_and_validate(void)
     snprintf(token2, sizeof(token2), "ExpoPushToken[%s]", it_uid("tok"));
 
     struct it_resp *r = reg(ta, token, "ios");
-    CU_ASSERT_EQUAL(r->status, 201);
+    it_must(r, 201);
     CU_ASSERT_STRING_EQUAL(it_get_str(r, "token"), token);
     CU_ASSERT_STRING_EQUAL(it_get_str(r, "plataforma"), "ios");
     CU_ASSERT(it_get_ll(r, "id") > 0);
@@ -586,14 +505,14 @@ static void test_push__devices_register_and_validate(void)
     it_free(r);
     /* again: already mine, 200; the platform may change */
     r = reg(ta, token, "android");
-    CU_ASSERT_EQUAL(r->status, 200);
+    it_must(r, 200);
     CU_ASSERT_STRING_EQUAL(it_get_str(r, "plataforma"), "android");
     it_free(r);
     r = reg(ta, token2, "web");
     CU_ASSERT_EQUAL(r->status, 201);
     it_free(r);
-    CU_ASSERT_EQUAL(main_ll("SELECT count(*) FROM dispositivos_usuario WHERE token IN ('%s', '%s') "
-                            "AND usuario_id = %lld", token, token2, me_id(ta)), 2);
+    CU_ASSERT_EQUAL(it_db_llf("SELECT count(*) FROM dispositivos_usuario WHERE token IN ('%s', '%s') "
+                            "AND usuario_id = %lld", token, token2, it_me_id(ta)), 2);
 
     /* bad input changes nothing */
     static const char *const bad_bodies[] = {
@@ -621,7 +540,7 @@ static void test_push__devices_register_and_validate(void)
     r = reg(ta, longtok, "ios");
     CU_ASSERT_EQUAL(r->status, 400);
     it_free(r);
-    CU_ASSERT_EQUAL(main_ll("SELECT count(*) FROM dispositivos_usuario WHERE token LIKE '%%zzbad%%' "
+    CU_ASSERT_EQUAL(it_db_llf("SELECT count(*) FROM dispositivos_usuario WHERE token LIKE '%%zzbad%%' "
                             "OR token = 'abc'"), 0);
     /* no token, no device */
     r = it_req("POST", "/dispositivos", NULL, "{\"token\":\"ExponentPushToken[x]\",\"plataforma\":\"ios\"}");
@@ -634,7 +553,7 @@ static void test_push__devices_move_and_unregister(void)
 {
     char *ta = it_token(it_uid("mv_a"), "Ana", NULL, 600);
     char *tb = it_token(it_uid("mv_b"), "Beto", NULL, 600);
-    long long a = me_id(ta), b = me_id(tb);
+    long long a = it_me_id(ta), b = it_me_id(tb);
     char token[128], path[256];
     snprintf(token, sizeof(token), "ExponentPushToken[%s]", it_uid("mv"));
     struct it_resp *r = reg(ta, token, "ios");
@@ -642,7 +561,7 @@ static void test_push__devices_move_and_unregister(void)
     it_free(r);
     /* a's rows for that device: one still to send (not due, so the stack's
      * sender leaves it alone), one delivered */
-    main_ll("WITH x AS (INSERT INTO queue_mensajes (dispositivo_id, usuario_id, token, item_tipo, "
+    it_db_llf("WITH x AS (INSERT INTO queue_mensajes (dispositivo_id, usuario_id, token, item_tipo, "
             "item_id, payload, estado, next_attempt_at) "
             "SELECT id, usuario_id, token, 'mensaje', v, '{}', e, now() + interval '1 day' "
             "  FROM dispositivos_usuario, (VALUES (1, 'pendiente'), (2, 'entregado')) s(v, e) "
@@ -651,11 +570,11 @@ static void test_push__devices_move_and_unregister(void)
     r = reg(tb, token, "android");
     CU_ASSERT_EQUAL(r->status, 201);
     it_free(r);
-    CU_ASSERT_EQUAL(main_ll("SELECT usuario_id FROM dispositivos_usuario WHERE token = '%s'", token), b);
-    CU_ASSERT_EQUAL(main_ll("SELECT count(*) FROM queue_mensajes q JOIN dispositivos_usuario d "
+    CU_ASSERT_EQUAL(it_db_llf("SELECT usuario_id FROM dispositivos_usuario WHERE token = '%s'", token), b);
+    CU_ASSERT_EQUAL(it_db_llf("SELECT count(*) FROM queue_mensajes q JOIN dispositivos_usuario d "
                             "ON d.id = q.dispositivo_id WHERE d.token = '%s' AND q.estado = 'pendiente'",
                             token), 0);
-    CU_ASSERT_EQUAL(main_ll("SELECT count(*) FROM queue_mensajes q JOIN dispositivos_usuario d "
+    CU_ASSERT_EQUAL(it_db_llf("SELECT count(*) FROM queue_mensajes q JOIN dispositivos_usuario d "
                             "ON d.id = q.dispositivo_id WHERE d.token = '%s' AND q.estado = 'entregado'",
                             token), 1);
     /* a can no longer unregister it (204, nothing happens) */
@@ -665,13 +584,13 @@ static void test_push__devices_move_and_unregister(void)
     r = it_req("DELETE", path, ta, NULL);
     CU_ASSERT_EQUAL(r->status, 204);
     it_free(r);
-    CU_ASSERT_EQUAL(main_ll("SELECT count(*) FROM dispositivos_usuario WHERE token = '%s'", token), 1);
+    CU_ASSERT_EQUAL(it_db_llf("SELECT count(*) FROM dispositivos_usuario WHERE token = '%s'", token), 1);
     /* b can, and again is fine */
     r = it_req("DELETE", path, tb, NULL);
     CU_ASSERT_EQUAL(r->status, 204);
     CU_ASSERT_EQUAL(r->len, 0);
     it_free(r);
-    CU_ASSERT_EQUAL(main_ll("SELECT count(*) FROM dispositivos_usuario WHERE token = '%s'", token), 0);
+    CU_ASSERT_EQUAL(it_db_llf("SELECT count(*) FROM dispositivos_usuario WHERE token = '%s'", token), 0);
     r = it_req("DELETE", path, tb, NULL);
     CU_ASSERT_EQUAL(r->status, 204);
     it_free(r);

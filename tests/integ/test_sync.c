@@ -14,7 +14,7 @@
 static char *cursor_now(const char *tok)
 {
     struct it_resp *r = it_req("GET", "/sync/cursor", tok, NULL);
-    CU_ASSERT_EQUAL(r->status, 200);
+    it_must(r, 200);
     char *c = strdup(it_get_str(r, "cursor") ? it_get_str(r, "cursor") : "");
     it_free(r);
     return c;
@@ -287,7 +287,7 @@ static void test_sync__seed_form(void)
     it_send_text(tc, other, "no");
     struct it_resp *r = it_req("POST", "/sync", tb,
                                it_fmt("{\"chats\":{\"%lld\":%lld,\"%lld\":0}}", g, m1, other));
-    CU_ASSERT_EQUAL(r->status, 200);
+    it_must(r, 200);
     CU_ASSERT_EQUAL(json_object_array_length(it_get(r, "mensajes")), 2);
     CU_ASSERT_EQUAL(it_get_ll(r, "mensajes.0.id"), m2);
     CU_ASSERT_EQUAL(it_get_ll(r, "mensajes.1.id"), m3);
@@ -316,12 +316,12 @@ static void test_sync__comunicados(void)
     struct it_resp *r = it_req("POST", "/comunicados", tj,
                                it_fmt("{\"titulo\":\"Para Beto\",\"contenido\":\"hola\","
                                       "\"destinatarios\":{\"usuario_ids\":[%lld]}}", b));
-    CU_ASSERT_EQUAL(r->status, 201);
+    it_must(r, 201);
     long long c1 = it_get_ll(r, "id");
     it_free(r);
     r = it_req("POST", "/comunicados", tj,
                "{\"titulo\":\"Para todos\",\"contenido\":\"aviso\",\"destinatarios\":{\"todos\":true}}");
-    CU_ASSERT_EQUAL(r->status, 201);
+    it_must(r, 201);
     long long c2 = it_get_ll(r, "id");
     it_free(r);
     r = sync_from(tb, cb0);

@@ -15,7 +15,7 @@ static char *svc;
 static void test_users__salud(void)
 {
     struct it_resp *r = it_req("GET", "/salud", NULL, NULL);
-    CU_ASSERT_EQUAL(r->status, 200);
+    it_must(r, 200);
     CU_ASSERT_STRING_EQUAL(it_get_str(r, "estado"), "ok");
     CU_ASSERT_STRING_EQUAL(it_get_str(r, "db"), "ok");
     CU_ASSERT_PTR_NOT_NULL(it_get_str(r, "migracion"));
@@ -75,7 +75,7 @@ static void test_users__me_upserts_lazily(void)
     const char *id = it_uid("lazy");
     char *t = it_token(id, "Lucía Pérez", "565,567", 600);
     struct it_resp *r = it_req("GET", "/me", t, NULL);
-    CU_ASSERT_EQUAL(r->status, 200);
+    it_must(r, 200);
     CU_ASSERT_STRING_EQUAL(it_get_str(r, "usuario.id_erp"), id);
     CU_ASSERT_STRING_EQUAL(it_get_str(r, "usuario.nombre"), "Lucía Pérez");
     CU_ASSERT_EQUAL(json_object_get_boolean(it_get(r, "usuario.activo")), 1);
@@ -90,7 +90,7 @@ static void test_users__me_upserts_lazily(void)
     /* a later token refreshes the name; the id stays */
     t = it_token(id, "Lucía Pérez Gómez", NULL, 600);
     r = it_req("GET", "/me", t, NULL);
-    CU_ASSERT_EQUAL(r->status, 200);
+    it_must(r, 200);
     CU_ASSERT_EQUAL(it_get_ll(r, "usuario.id"), uid);
     CU_ASSERT_STRING_EQUAL(it_get_str(r, "usuario.nombre"), "Lucía Pérez Gómez");
     CU_ASSERT_EQUAL(json_object_array_length(it_get(r, "permisos")), 0);
@@ -120,7 +120,7 @@ static void test_users__cookie_accepted_when_configured(void)
     char hdr[4096];
     snprintf(hdr, sizeof(hdr), "Cookie: otra=1; %s=%s; ultima=2", name, t);
     struct it_resp *r = it_req_ex("GET", "/me", NULL, NULL, 0, NULL, hdr);
-    CU_ASSERT_EQUAL(r->status, 200);
+    it_must(r, 200);
     CU_ASSERT_STRING_EQUAL(it_get_str(r, "usuario.id_erp"), id);
     it_free(r);
     /* a bad cookie is a bad token */
@@ -131,17 +131,6 @@ static void test_users__cookie_accepted_when_configured(void)
     free(t);
 }
 
-static long long make_user(const char *tag, const char *nombre, char **token)
-{
-    const char *id = it_uid(tag);
-    *token = it_token(id, nombre, NULL, 600);
-    struct it_resp *r = it_req("GET", "/me", *token, NULL);
-    CU_ASSERT_EQUAL(r->status, 200);
-    long long uid = it_get_ll(r, "usuario.id");
-    it_free(r);
-    return uid;
-}
-
 static void test_users__get_and_search(void)
 {
     char *ta, *tb;
@@ -150,12 +139,12 @@ static void test_users__get_and_search(void)
     snprintf(word, sizeof(word), "buscable%d", (int)getpid());
     snprintf(na, sizeof(na), "Zacarías %s", word);
     snprintf(nb, sizeof(nb), "Zoe %s", word);
-    long long a = make_user("srcha", na, &ta);
-    long long b = make_user("srchb", nb, &tb);
+    long long a = it_user("srcha", na, NULL, &ta);
+    long long b = it_user("srchb", nb, NULL, &tb);
     char path[256];
     snprintf(path, sizeof(path), "/usuarios/%lld", b);
     struct it_resp *r = it_req("GET", path, ta, NULL);
-    CU_ASSERT_EQUAL(r->status, 200);
+    it_must(r, 200);
     CU_ASSERT_STRING_EQUAL(it_get_str(r, "nombre"), nb);
     it_free(r);
 
@@ -169,14 +158,14 @@ static void test_users__get_and_search(void)
 
     snprintf(path, sizeof(path), "/usuarios?q=%s&limite=1", word);
     r = it_req("GET", path, ta, NULL);
-    CU_ASSERT_EQUAL(r->status, 200);
+    it_must(r, 200);
     CU_ASSERT_EQUAL(json_object_array_length(it_get(r, "usuarios")), 1);
     CU_ASSERT_EQUAL(json_object_get_boolean(it_get(r, "hay_mas")), 1);
     CU_ASSERT_EQUAL(it_get_ll(r, "usuarios.0.id"), a);
     it_free(r);
     snprintf(path, sizeof(path), "/usuarios?q=%s&limite=1&antes=%lld", word, a);
     r = it_req("GET", path, ta, NULL);
-    CU_ASSERT_EQUAL(r->status, 200);
+    it_must(r, 200);
     CU_ASSERT_EQUAL(it_get_ll(r, "usuarios.0.id"), b);
     CU_ASSERT_EQUAL(json_object_get_boolean(it_get(r, "hay_mas")), 0);
     it_free(r);
@@ -188,7 +177,7 @@ static void test_users__get_and_search(void)
     it_free(r);
     /* LIKE wildcards in q are literal */
     r = it_req("GET", "/usuarios?q=%25_%25", ta, NULL);
-    CU_ASSERT_EQUAL(r->status, 200);
+    it_must(r, 200);
     CU_ASSERT_EQUAL(json_object_array_length(it_get(r, "usuarios")), 0);
     it_free(r);
     static const char *bad[] = { "/usuarios?limite=0", "/usuarios?limite=201",
@@ -207,11 +196,11 @@ static void test_users__get_and_search(void)
 static void test_users__presencia(void)
 {
     char *ta;
-    long long a = make_user("pres", "Presente", &ta);
+    long long a = it_user("pres", "Presente", NULL, &ta);
     char path[256];
     snprintf(path, sizeof(path), "/presencia?ids=%lld,999999999", a);
     struct it_resp *r = it_req("GET", path, ta, NULL);
-    CU_ASSERT_EQUAL(r->status, 200);
+    it_must(r, 200);
     CU_ASSERT_EQUAL(json_object_array_length(it_get(r, "presencia")), 1);
     CU_ASSERT_EQUAL(it_get_ll(r, "presencia.0.usuario_id"), a);
     CU_ASSERT_STRING_EQUAL(it_get_str(r, "presencia.0.estatus"), "desconectado");
@@ -229,7 +218,7 @@ static void test_users__presencia(void)
 static void test_users__interno_requires_service_token(void)
 {
     char *ta;
-    make_user("svc", "Sin Servicio", &ta);
+    it_user("svc", "Sin Servicio", NULL, &ta);
     struct it_resp *r = it_req("PUT", "/interno/usuarios/x1", ta, "{\"nombre\":\"X\"}");
     CU_ASSERT_EQUAL(r->status, 403);
     CU_ASSERT_STRING_EQUAL(it_error_code(r), "prohibido");
@@ -253,12 +242,12 @@ static void test_users__provision_deactivate_reactivate(void)
     struct it_resp *r = it_req("PUT", path, svc,
                                it_fmt("{\"nombre\":\"Provisto\",\"email\":\"%s@example.com\","
                                "\"puesto\":\"Contador\",\"departamento\":\"Finanzas\"}", id));
-    CU_ASSERT_EQUAL(r->status, 201);
+    it_must(r, 201);
     CU_ASSERT_STRING_EQUAL(it_get_str(r, "departamento"), "Finanzas");
     long long uid = it_get_ll(r, "id");
     it_free(r);
     r = it_req("PUT", path, svc, "{\"puesto\":\"Gerente\"}");
-    CU_ASSERT_EQUAL(r->status, 200);
+    it_must(r, 200);
     CU_ASSERT_STRING_EQUAL(it_get_str(r, "puesto"), "Gerente");
     CU_ASSERT_STRING_EQUAL(it_get_str(r, "nombre"), "Provisto");
     it_free(r);
@@ -266,17 +255,17 @@ static void test_users__provision_deactivate_reactivate(void)
     /* the first login finds the provisioned row */
     char *t = it_token(id, "Provisto", NULL, 600);
     r = it_req("GET", "/me", t, NULL);
-    CU_ASSERT_EQUAL(r->status, 200);
+    it_must(r, 200);
     CU_ASSERT_EQUAL(it_get_ll(r, "usuario.id"), uid);
     CU_ASSERT_STRING_EQUAL(it_get_str(r, "usuario.departamento"), "Finanzas");
     it_free(r);
 
     char *tv;
-    make_user("viewer", "Observador", &tv);
+    it_user("viewer", "Observador", NULL, &tv);
     long long before = it_db_ll("SELECT count(*) FROM eventos");
     snprintf(path, sizeof(path), "/interno/usuarios/%s/desactivar", id);
     r = it_req("POST", path, svc, NULL);
-    CU_ASSERT_EQUAL(r->status, 200);
+    it_must(r, 200);
     CU_ASSERT_EQUAL(json_object_get_boolean(it_get(r, "activo")), 0);
     CU_ASSERT_STRING_EQUAL(it_get_str(r, "id_erp"), id);   /* service view */
     it_free(r);
@@ -289,7 +278,7 @@ static void test_users__provision_deactivate_reactivate(void)
 
     snprintf(path, sizeof(path), "/usuarios/%lld", uid);
     r = it_req("GET", path, tv, NULL);
-    CU_ASSERT_EQUAL(r->status, 200);
+    it_must(r, 200);
     CU_ASSERT_STRING_EQUAL(it_get_str(r, "nombre"), "Usuario desactivado");
     CU_ASSERT_PTR_NULL(it_get(r, "id_erp"));
     CU_ASSERT_PTR_NULL(it_get(r, "email"));
@@ -305,7 +294,7 @@ static void test_users__provision_deactivate_reactivate(void)
 
     snprintf(path, sizeof(path), "/interno/usuarios/%s/reactivar", id);
     r = it_req("POST", path, svc, NULL);
-    CU_ASSERT_EQUAL(r->status, 200);
+    it_must(r, 200);
     CU_ASSERT_EQUAL(json_object_get_boolean(it_get(r, "activo")), 1);
     it_free(r);
     r = it_req("GET", "/me", t, NULL);
@@ -322,7 +311,7 @@ static void test_users__provision_deactivate_reactivate(void)
 static void test_users__vacaciones(void)
 {
     char *ta;
-    long long a = make_user("vac", "Vacacionista", &ta);
+    long long a = it_user("vac", "Vacacionista", NULL, &ta);
     char path[256], q[256];
     PGresult *res = PQexecParams(it_db(), "SELECT id_erp FROM usuarios WHERE id = $1::bigint", 1,
                                  NULL, (const char *[]){ (snprintf(q, sizeof(q), "%lld", a), q) },
@@ -330,7 +319,7 @@ static void test_users__vacaciones(void)
     snprintf(path, sizeof(path), "/interno/usuarios/%s/vacaciones", PQgetvalue(res, 0, 0));
     PQclear(res);
     struct it_resp *r = it_req("PUT", path, svc, "{\"activo\":true,\"hasta\":\"2999-12-31\"}");
-    CU_ASSERT_EQUAL(r->status, 200);
+    it_must(r, 200);
     CU_ASSERT_STRING_EQUAL(it_get_str(r, "estatus"), "vacaciones");
     it_free(r);
     snprintf(q, sizeof(q), "/presencia?ids=%lld", a);
@@ -342,7 +331,7 @@ static void test_users__vacaciones(void)
     CU_ASSERT_STRING_EQUAL(it_get_str(r, "estatus"), "desconectado");
     it_free(r);
     r = it_req("PUT", path, svc, "{\"activo\":false}");
-    CU_ASSERT_EQUAL(r->status, 200);
+    it_must(r, 200);
     CU_ASSERT_STRING_EQUAL(it_get_str(r, "estatus"), "desconectado");
     it_free(r);
     static const char *bad[] = { "{}", "{\"activo\":\"si\"}", "{\"activo\":true,\"hasta\":\"2026-02-30\"}",
@@ -363,7 +352,7 @@ static void test_users__vacaciones(void)
 static void test_users__vacation_ends_by_itself(void)
 {
     char *ta;
-    long long a = make_user("vacfin", "Regresa", &ta);
+    long long a = it_user("vacfin", "Regresa", NULL, &ta);
     char sql[512];
     snprintf(sql, sizeof(sql), "SELECT coalesce(max(id), 0) FROM eventos");
     long long before = it_db_ll(sql);
@@ -386,7 +375,7 @@ static void test_users__vacation_ends_by_itself(void)
 static void test_users__unknown_route_and_method(void)
 {
     char *ta;
-    make_user("route", "Ruta", &ta);
+    it_user("route", "Ruta", NULL, &ta);
     struct it_resp *r = it_req("GET", "/no/existe", ta, NULL);
     CU_ASSERT_EQUAL(r->status, 404);
     CU_ASSERT_STRING_EQUAL(it_error_code(r), "no_encontrado");

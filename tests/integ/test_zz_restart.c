@@ -53,7 +53,7 @@ static void test_restart__workers_reconnect(void)
     pg_remember_opts();
     CU_ASSERT_EQUAL_FATAL(pg_ctl("stop"), 0);
     r = it_req("GET", "/salud", NULL, NULL);
-    CU_ASSERT_EQUAL(r->status, 503);
+    it_must(r, 503);
     CU_ASSERT_STRING_EQUAL(it_get_str(r, "db"), "inaccesible");
     it_free(r);
     r = it_req("GET", "/me", t, NULL);

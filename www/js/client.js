@@ -184,75 +184,56 @@ export function createClient({ getToken = () => null, base = '/chat/api/v1', rtP
   }
 
   // ---- realtime events
+  // One handler per server event, keyed by its API.md §5 name (the names of
+  // shared/domain/evt.h's EVT_LIST; `make check` compares the two lists).
+  const eventHandlers = {
+    'mensaje:nuevo'(d) {
+      const c0 = s.chats.get(d.chat_id);
+      const enLista = c0 && c0.ultimo_mensaje && c0.ultimo_mensaje.id >= d.id;
+      const isNew = store.upsertMensaje(d);
+      if (!c0) { api.chat(d.chat_id).then(store.upsertChat).catch(() => {}); return; }
+      if (isNew && !enLista) contarNoLeido(d);
+      if (d.autor) store.setEscribiendo(d.chat_id, d.autor.id, false);
+    },
+    'mensaje:editado'(d) { store.upsertMensaje(d); },
+    'mensaje:eliminado'(d) { store.upsertMensaje(d); },
+    'mensaje:reaccion'(d) { store.applyReaccion(d); },
+    'mensaje:leido'(d) { store.setLectura(d.chat_id, d.usuario_id, d.mensaje_id); },
+    'chat:escribiendo'(d) {
+      if (!s.me || d.usuario_id !== s.me.id) store.setEscribiendo(d.chat_id, d.usuario_id, d.escribiendo);
+      if (d.escribiendo) setTimeout(() => store.emit('chat:' + d.chat_id, 'chats'), 6100);
+    },
+    'chat:nuevo'(d) { store.upsertChat(d); },
+    'chat:actualizado'(d) {
+      // The chat room gets the public view (mi_rol null) for everyone: merge
+      // its shared fields and keep my own (no_leidos, mi_rol, silenciado...).
+      // My own view (mi_rol set: a mute from another of my devices) is whole.
+      if (!s.chats.has(d.id)) { api.chat(d.id).then(store.upsertChat).catch(() => {}); return; }
+      if (d.mi_rol) { store.upsertChat(d); return; }
+      const comun = {};
+      for (const k of ['id', 'tipo', 'nombre', 'descripcion', 'imagen_url', 'restringido', 'updated_at']) if (k in d) comun[k] = d[k];
+      store.upsertChat(comun);
+    },
+    'chat:eliminado'(d) { store.removeChat(d.chat_id || d.id); },
+    'chat:miembros'(d) { if (d.miembros) store.setMiembros(d.chat_id, d.miembros); },
+    'usuario:estatus'(d) { store.setPresencia(d.usuario_id, d.estatus); },
+    'encuesta:voto'(d) { store.applyEncuesta(d.chat_id, d.mensaje_id, d.encuesta); },
+    'comunicado:nuevo'(d) {
+      store.upsertComunicado(d);
+      if (document.hidden && notificar && typeof Notification !== 'undefined' && Notification.permission === 'granted') {
+        try { new Notification('📢 ' + d.titulo, { body: (d.contenido || '').slice(0, 180), tag: 'comunicado-' + d.id }); } catch (_) { /* */ }
+      }
+    },
+    'comunicado:reaccion'(d) { store.applyReaccionComunicado(d); },
+    'comunicado:leido'(d) {
+      const c = s.comunicados.get(d.comunicado_id);
+      if (c) store.upsertComunicado({ id: c.id, leidos_total: (c.leidos_total || 0) + 1 });
+      store.emit('comunicado:leido:' + d.comunicado_id);
+    },
+  };
+
   function onEvent(name, d) {
-    switch (name) {
-      case 'mensaje:nuevo': {
-        const c0 = s.chats.get(d.chat_id);
-        const enLista = c0 && c0.ultimo_mensaje && c0.ultimo_mensaje.id >= d.id;
-        const isNew = store.upsertMensaje(d);
-        if (!c0) { api.chat(d.chat_id).then(store.upsertChat).catch(() => {}); return; }
-        if (isNew && !enLista) contarNoLeido(d);
-        if (d.autor) store.setEscribiendo(d.chat_id, d.autor.id, false);
-        break;
-      }
-      case 'mensaje:editado':
-      case 'mensaje:eliminado':
-        store.upsertMensaje(d);
-        break;
-      case 'mensaje:reaccion':
-        store.applyReaccion(d);
-        break;
-      case 'mensaje:leido':
-        store.setLectura(d.chat_id, d.usuario_id, d.mensaje_id);
-        break;
-      case 'chat:escribiendo':
-        if (!s.me || d.usuario_id !== s.me.id) store.setEscribiendo(d.chat_id, d.usuario_id, d.escribiendo);
-        if (d.escribiendo) setTimeout(() => store.emit('chat:' + d.chat_id, 'chats'), 6100);
-        break;
-      case 'chat:nuevo':
-        store.upsertChat(d);
-        break;
-      case 'chat:actualizado': {
-        // The chat room gets the public view (mi_rol null) for everyone: merge
-        // its shared fields and keep my own (no_leidos, mi_rol, silenciado...).
-        // My own view (mi_rol set: a mute from another of my devices) is whole.
-        if (!s.chats.has(d.id)) { api.chat(d.id).then(store.upsertChat).catch(() => {}); break; }
-        if (d.mi_rol) { store.upsertChat(d); break; }
-        const comun = {};
-        for (const k of ['id', 'tipo', 'nombre', 'descripcion', 'imagen_url', 'restringido', 'updated_at']) if (k in d) comun[k] = d[k];
-        store.upsertChat(comun);
-        break;
-      }
-      case 'chat:eliminado':
-        store.removeChat(d.chat_id || d.id);
-        break;
-      case 'chat:miembros':
-        if (d.miembros) store.setMiembros(d.chat_id, d.miembros);
-        break;
-      case 'usuario:estatus':
-        store.setPresencia(d.usuario_id, d.estatus);
-        break;
-      case 'encuesta:voto':
-        store.applyEncuesta(d.chat_id, d.mensaje_id, d.encuesta);
-        break;
-      case 'comunicado:nuevo':
-        store.upsertComunicado(d);
-        if (document.hidden && notificar && typeof Notification !== 'undefined' && Notification.permission === 'granted') {
-          try { new Notification('📢 ' + d.titulo, { body: (d.contenido || '').slice(0, 180), tag: 'comunicado-' + d.id }); } catch (_) { /* */ }
-        }
-        break;
-      case 'comunicado:reaccion':
-        store.applyReaccionComunicado(d);
-        break;
-      case 'comunicado:leido': {
-        const c = s.comunicados.get(d.comunicado_id);
-        if (c) store.upsertComunicado({ id: c.id, leidos_total: (c.leidos_total || 0) + 1 });
-        store.emit('comunicado:leido:' + d.comunicado_id);
-        break;
-      }
-      default:
-        break;
-    }
+    if (Object.prototype.hasOwnProperty.call(eventHandlers, name)) eventHandlers[name](d);
   }
 
   function onVisibility() {

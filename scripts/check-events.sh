@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# check-events.sh: the event vocabulary has one table, EVT_LIST in
+# shared/domain/evt.h. Fails when the browser client handles an event name
+# that is not in it (or is not a server -> client event), or when code
+# outside evt.c writes an event by its name (evt_add) instead of by its
+# row (evt_emit). Run by `make check`.
+set -u -o pipefail
+cd "$(dirname "$0")/.." || exit 1
+
+bad=0
+report() { printf 'check-events: %s\n' "$*" >&2; bad=1; }
+
+# "name path" for every row of EVT_LIST: X(ID, "name", rooms, PATH, ...)
+table=$(tr '\n' ' ' < shared/domain/evt.h | sed 's/\\//g' | tr -s ' ' |
+        grep -oE 'X\(EVT_[A-Z_]+, "[a-z_]+:[a-z_]+", [^,]+, EVT_[A-Z]+' |
+        sed -E 's/X\(EVT_[A-Z_]+, "([^"]+)", [^,]+, (EVT_[A-Z]+)/\1 \2/')
+[ -n "$table" ] || report "no rows found in EVT_LIST (shared/domain/evt.h)"
+
+# the keys of client.js's eventHandlers map: lines "    'name'(d) {"
+handlers=$(sed -n "/const eventHandlers = {/,/^  };/p" www/js/client.js |
+           grep -oE "^    '[a-z_]+:[a-z_]+'" | tr -d "' ")
+[ -n "$handlers" ] || report "no eventHandlers map found in www/js/client.js"
+for h in $handlers; do
+    path=$(printf '%s\n' "$table" | awk -v n="$h" '$1 == n { print $2 }')
+    if [ -z "$path" ]; then
+        report "www/js/client.js handles '$h', which is not in EVT_LIST"
+    elif [ "$path" = EVT_INBOUND ]; then
+        report "www/js/client.js handles '$h', a client -> server event"
+    fi
+done
+
+# events are written by their row: evt_add only inside evt.c
+while IFS= read -r hit; do
+    [ -n "$hit" ] && report "$hit: write events with evt_emit (a row of EVT_LIST)"
+done < <(grep -n 'evt_add(' shared/*/*.c fcgi/*.c cron/*.c 2>/dev/null | grep -v '^shared/domain/evt\.c:')
+
+exit $bad
