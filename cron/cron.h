@@ -14,6 +14,11 @@ int cron_push(struct cfg *c, int argc, char **argv);
  * receipts of sent pushes (cron/receipts.c). */
 int cron_receipts(struct cfg *c, int argc, char **argv);
 
+/* `chat-cron digest [--loop SECONDS]`: composes the unread e-mail digests
+ * that are due and sends them over SMTP (cron/digest.c); does nothing
+ * while smtp_url is empty. */
+int cron_digest(struct cfg *c, int argc, char **argv);
+
 /* Runs pass(ud) once when loop_s is 0; else again loop_s seconds after
  * each pass ends, until SIGTERM or SIGINT (a pass in progress finishes
  * first). Returns the exit code: 0, or 1 when the single pass failed

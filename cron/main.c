@@ -146,6 +146,8 @@ static int cmd_token(struct cfg *c, int argc, char **argv)
 /* Sorted by name; `help` prints it. */
 static const struct command commands[] = {
     { "config-check", cmd_config_check, "load and validate the configuration, then exit" },
+    { "digest", cron_digest,
+      "e-mail each user a digest of chats unread past the delay (--loop SECONDS)" },
     { "help", cmd_help, "list the subcommands" },
     { "metrics", cron_metrics,
       "Prometheus text of the push queue, eventos and chat-cron's counters (--out FILE)" },

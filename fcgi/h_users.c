@@ -4,6 +4,7 @@
 
 #include "core/jsonx.h"
 #include "core/migrate.h"
+#include "domain/resumen.h"
 #include "routes.h"
 
 int h_salud(struct req *rq, struct err *e)
@@ -105,4 +106,28 @@ int h_presencia(struct req *rq, struct err *e)
     json_object *o = jsonx_new_object(rq->a);
     jsonx_add(o, "presencia", arr);
     return http_json(rq, 200, o);
+}
+
+/* GET /me/preferencias (API.md §9). */
+int h_me_prefs_get(struct req *rq, struct err *e)
+{
+    json_object *o;
+    if (resumen_prefs_get(rq->db, rq->a, &rq->who, &o, e) < 0)
+        return -1;
+    return http_json(rq, 200, json_object_get(o));
+}
+
+/* PUT /me/preferencias {resumen_correo}. */
+int h_me_prefs_put(struct req *rq, struct err *e)
+{
+    bool v;
+    int r = jsonx_get_bool(rq->json, "resumen_correo", &v, e);
+    if (r < 0)
+        return -1;
+    if (r == 1)
+        return err_set(e, ERR_INVALID, "resumen_correo es obligatorio (true o false)");
+    json_object *o;
+    if (resumen_prefs_set(rq->db, rq->a, &rq->who, v, &o, e) < 0)
+        return -1;
+    return http_json(rq, 200, json_object_get(o));
 }

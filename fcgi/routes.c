@@ -16,6 +16,8 @@
 const struct route routes[] = {
     { "GET",  "/salud",                              h_salud,               ROUTE_PUBLIC },
     { "GET",  "/me",                                 h_me,                  ROUTE_USER },
+    { "GET",  "/me/preferencias",                    h_me_prefs_get,        ROUTE_USER },
+    { "PUT",  "/me/preferencias",                    h_me_prefs_put,        ROUTE_USER | ROUTE_JSON },
     { "GET",  "/usuarios",                           h_usuarios_list,       ROUTE_USER | ROUTE_RATE_SEARCH },
     { "GET",  "/usuarios/{id}",                      h_usuarios_get,        ROUTE_USER },
     { "GET",  "/presencia",                          h_presencia,           ROUTE_USER },

@@ -88,6 +88,9 @@ int h_mensajes_list(struct req *rq, struct err *e);
 /* record-linked chats (h_interno.c, h_chats.c) */
 int h_interno_contexto(struct req *rq, struct err *e);
 int h_contextos_get(struct req *rq, struct err *e);
+/* preferences (h_users.c) */
+int h_me_prefs_get(struct req *rq, struct err *e);
+int h_me_prefs_put(struct req *rq, struct err *e);
 /* h_busqueda.c */
 int h_buscar(struct req *rq, struct err *e);
 int h_mensajes_send(struct req *rq, struct err *e);

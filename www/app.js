@@ -23,9 +23,12 @@ async function main() {
     }
     return;
   }
-  mountApp(root, client, { modo: 'pagina' });
-  const want = Number(new URL(location.href).searchParams.get('chat'));
+  const ui = mountApp(root, client, { modo: 'pagina' });
+  const params = new URL(location.href).searchParams;
+  const want = Number(params.get('chat'));
   if (want && client.store.state.chats.has(want)) client.abrirChat(want);
+  // the e-mail digest's List-Unsubscribe link lands here
+  if (params.get('preferencias') === '1') ui.abrirPreferencias();
 }
 
 // tests and the ERP may look at the running client; the only global

@@ -14,6 +14,7 @@
 
 #define OFF(f) ((unsigned)offsetof(struct cfg, f))
 
+static const char *const cfg_tls[] = { "ninguno", "opcional", "obligatorio", NULL };
 static const char *const cfg_levels[] = { "debug", "info", "warn", "error", NULL };
 static const char *const cfg_algs[] = { "HS256", "HS384", "HS512", "RS256", "RS384",
                                         "RS512", "ES256", "ES384", "ES512", NULL };
@@ -75,6 +76,15 @@ const struct cfg_key cfg_keys[] = {
     { "expo_access_token", CFG_STR, "", 0, 0, NULL, OFF(expo_access_token) },
     { "push_max_attempts", CFG_INT, "8", 1, 100, NULL, OFF(push_max_attempts) },
     { "push_lease_seconds", CFG_INT, "60", 5, 3600, NULL, OFF(push_lease_seconds) },
+    { "smtp_url", CFG_STR, "", 0, 0, NULL, OFF(smtp_url) },
+    { "smtp_usuario", CFG_STR, "", 0, 0, NULL, OFF(smtp_usuario) },
+    { "smtp_clave", CFG_STR, "", 0, 0, NULL, OFF(smtp_clave) },
+    { "smtp_tls", CFG_STR, "opcional", 0, 0, cfg_tls, OFF(smtp_tls) },
+    { "smtp_remitente", CFG_STR, "Chat <chat@localhost>", 0, 0, NULL, OFF(smtp_remitente) },
+    { "resumen_retraso_minutos", CFG_INT, "60", 1, 10080, NULL, OFF(resumen_retraso_minutos) },
+    { "resumen_en_vacaciones", CFG_BOOL, "off", 0, 0, NULL, OFF(resumen_en_vacaciones) },
+    { "resumen_max_intentos", CFG_INT, "8", 1, 100, NULL, OFF(resumen_max_intentos) },
+    { "url_publica", CFG_STR, "http://localhost:8080", 0, 0, NULL, OFF(url_publica) },
     { NULL, 0, NULL, 0, 0, NULL, 0 },
 };
 
@@ -255,6 +265,22 @@ static int cfg_validate(struct cfg *c, char *why, unsigned whylen)
     }
     if (strncmp(c->expo_url, "http://", 7) != 0 && strncmp(c->expo_url, "https://", 8) != 0) {
         snprintf(why, whylen, "expo_url: must start with http:// or https://");
+        return -1;
+    }
+    if (c->smtp_url[0] && strncmp(c->smtp_url, "smtp://", 7) != 0 &&
+        strncmp(c->smtp_url, "smtps://", 8) != 0) {
+        snprintf(why, whylen, "smtp_url: must start with smtp:// or smtps:// (or be empty: no digest)");
+        return -1;
+    }
+    {
+        const char *lt = strchr(c->smtp_remitente, '<'), *at = strchr(c->smtp_remitente, '@');
+        if (!at || strpbrk(c->smtp_remitente, "\r\n") || (lt && !strchr(lt, '>'))) {
+            snprintf(why, whylen, "smtp_remitente: must be an address (\"Nombre <correo@dominio>\")");
+            return -1;
+        }
+    }
+    if (strncmp(c->url_publica, "http://", 7) != 0 && strncmp(c->url_publica, "https://", 8) != 0) {
+        snprintf(why, whylen, "url_publica: must start with http:// or https://");
         return -1;
     }
     if (c->media_dir[0] == '\0' || c->fcgi_listen[0] == '\0') {

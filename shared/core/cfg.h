@@ -74,6 +74,16 @@ struct cfg {
     char *expo_access_token;
     int push_max_attempts;
     int push_lease_seconds;
+    /* the unread e-mail digest (chat-cron digest) and links out */
+    char *smtp_url;
+    char *smtp_usuario;
+    char *smtp_clave;
+    char *smtp_tls;
+    char *smtp_remitente;
+    int resumen_retraso_minutos;
+    bool resumen_en_vacaciones;
+    int resumen_max_intentos;
+    char *url_publica;
 };
 
 /* What a key is, for the loader, the docs and the tests. */

@@ -156,6 +156,8 @@ export function createApi({ base = '/chat/api/v1', getToken = () => null, onLimi
     del: (p) => request('DELETE', p),
     // the resources of API.md §4, named as there
     me: () => request('GET', '/me'),
+    preferencias: () => request('GET', '/me/preferencias'),
+    guardarPreferencias: (b) => request('PUT', '/me/preferencias', b),
     usuarios: (q, limite = 20) => request('GET', `/usuarios?q=${enc(q || '')}&limite=${limite}`),
     presencia: (ids) => request('GET', '/presencia?ids=' + ids.join(',')),
     chats: () => request('GET', '/chats?limite=200'),

@@ -5,6 +5,7 @@ import { h, clear } from './dom.js';
 import { createChatList } from './chatlist.js';
 import { createConversation } from './conversation.js';
 import { createComunicados } from './comunicados.js';
+import { dialogoPreferencias } from './dialogs.js';
 
 const ESTADOS = {
   conectado: 'Conectado',
@@ -27,13 +28,15 @@ export function mountApp(root, client, { modo = 'pagina', onCerrar = null } = {}
     h('span', { class: 'cw-badge', hidden: true }));
   const btnNotif = h('button', { type: 'button', class: 'cw-btn cw-btn-top', 'aria-label': 'Activar notificaciones de escritorio', title: 'Activar notificaciones de escritorio' },
     h('span', { 'aria-hidden': 'true' }, '🔔'), h('span', { class: 'cw-hide-narrow' }, ' Avisos'));
+  const btnPrefs = h('button', { type: 'button', class: 'cw-btn cw-btn-top cw-btn-preferencias', 'aria-label': 'Preferencias', title: 'Preferencias' },
+    h('span', { 'aria-hidden': 'true' }, '⚙'));
   const btnCerrar = onCerrar ? h('button', { type: 'button', class: 'cw-btn cw-btn-top', 'aria-label': 'Cerrar chat', on: { click: onCerrar } }, '✕') : null;
   const yo = h('span', { class: 'cw-yo cw-hide-narrow' });
   // the audit page, for holders of the audit permission (GET /me auditor)
   const lnkAud = modo === 'pagina' ? h('a', { class: 'cw-btn cw-btn-top cw-btn-auditoria', href: 'auditoria.html', hidden: true }, 'Auditoría') : null;
   const header = h('header', { class: 'cw-top' },
     h('h1', { class: 'cw-title' }, 'Chat'), conn, h('span', { class: 'cw-grow' }), yo, lnkAud, btnCom,
-    modo === 'pagina' ? btnNotif : null, btnCerrar);
+    modo === 'pagina' ? btnNotif : null, btnPrefs, btnCerrar);
 
   const side = h('nav', { class: 'cw-side', 'aria-label': 'Conversaciones' });
   const main = h('main', { class: 'cw-main' });
@@ -46,6 +49,7 @@ export function mountApp(root, client, { modo = 'pagina', onCerrar = null } = {}
   let com = null;
   let toastTimer = 0;
 
+  btnPrefs.addEventListener('click', () => dialogoPreferencias(client, app));
   btnCom.addEventListener('click', () => {
     if (s.ui.vista === 'comunicados') store.setUi({ vista: s.ui.chatActivo ? 'chat' : 'lista' });
     else store.setUi({ vista: 'comunicados' });
@@ -130,6 +134,7 @@ export function mountApp(root, client, { modo = 'pagina', onCerrar = null } = {}
 
   return {
     app,
+    abrirPreferencias: () => dialogoPreferencias(client, app),
     destroy() {
       unsub(); ro.disconnect(); lista.destroy();
       if (conv) conv.destroy();

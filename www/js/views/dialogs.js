@@ -1,6 +1,6 @@
 // dialogs.js: modal dialogs (native <dialog>, so focus, Escape and the
 // backdrop come from the browser): new chat / group, poll, read receipts,
-// a chat's info and members, a group's settings.
+// a chat's info and members, a group's settings, one's own preferences.
 
 import { h, clear, avatar, fechaHora, debounce, ESTATUS } from './dom.js';
 
@@ -365,5 +365,40 @@ function ajustesSoloLectura(client, app, chatId) {
   });
   m.dlg.addEventListener('close', () => unsub());
   render();
+  return m;
+}
+
+/** dialogoPreferencias(client, app): the user's own settings (API.md §9
+ * preferences): the unread e-mail digest on or off, saved at once. */
+export function dialogoPreferencias(client, app) {
+  const resumen = h('input', { type: 'checkbox', class: 'cw-pref-resumen', disabled: true });
+  const estado = h('p', { class: 'cw-muted cw-small', role: 'status', 'aria-live': 'polite' }, 'Cargando…');
+  const cerrar = h('button', { type: 'button', class: 'cw-btn' }, 'Cerrar');
+  const m = modal(app, 'Preferencias', [
+    h('label', { class: 'cw-check' }, resumen,
+      ' Recibir por correo un resumen de los mensajes que sigan sin leer cuando no estoy conectado'),
+    estado,
+  ], [cerrar]);
+  cerrar.addEventListener('click', () => m.close());
+  client.api.preferencias().then((p) => {
+    resumen.checked = !!p.resumen_correo;
+    resumen.disabled = false;
+    estado.textContent = '';
+  }).catch((e) => { estado.textContent = (e && e.mensaje) || 'No se pudieron cargar las preferencias'; });
+  resumen.addEventListener('change', async () => {
+    const quiere = resumen.checked;
+    resumen.disabled = true;
+    estado.textContent = 'Guardando…';
+    try {
+      const p = await client.api.guardarPreferencias({ resumen_correo: quiere });
+      resumen.checked = !!p.resumen_correo;
+      estado.textContent = p.resumen_correo ? 'Recibirás el resumen por correo' : 'No recibirás el resumen por correo';
+    } catch (e) {
+      resumen.checked = !quiere;
+      estado.textContent = (e && e.mensaje) || 'No se pudo guardar';
+    } finally {
+      resumen.disabled = false;
+    }
+  });
   return m;
 }
