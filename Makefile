@@ -151,6 +151,7 @@ test-san:
 check:
 	@bash scripts/check-layers.sh
 	@bash scripts/check-events.sh
+	@bash scripts/check-json.sh
 
 test: deps check
 	$(MAKE) all

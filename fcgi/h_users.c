@@ -114,7 +114,7 @@ int h_me_prefs_get(struct req *rq, struct err *e)
     json_object *o;
     if (resumen_prefs_get(rq->db, rq->a, &rq->who, &o, e) < 0)
         return -1;
-    return http_json(rq, 200, json_object_get(o));
+    return http_json(rq, 200, o);
 }
 
 /* PUT /me/preferencias {resumen_correo}. */
@@ -129,5 +129,5 @@ int h_me_prefs_put(struct req *rq, struct err *e)
     json_object *o;
     if (resumen_prefs_set(rq->db, rq->a, &rq->who, v, &o, e) < 0)
         return -1;
-    return http_json(rq, 200, json_object_get(o));
+    return http_json(rq, 200, o);
 }

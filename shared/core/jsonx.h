@@ -14,7 +14,8 @@
  *     reference) or handed to the arena with jsonx_own (jsonx_new_object
  *     and jsonx_new_array do both at once). Make top-level objects with
  *     those, so rule 1 holds for whoever receives them.
- *  4. Sinks borrow: http_json, evt_add, jsonx_text only read. */
+ *  4. Sinks borrow: http_json, evt_emit, jsonx_text only read.
+ * `make check` (scripts/check-json.sh) refuses json_object_get in fcgi/. */
 #ifndef CHAT_JSONX_H
 #define CHAT_JSONX_H
 
