@@ -464,6 +464,51 @@ static const char chat_sql_members_ins[] =
     " SELECT $1, x, CASE WHEN x = $3::bigint THEN 'admin' ELSE 'miembro' END"
     " FROM unnest($2::bigint[]) x ON CONFLICT DO NOTHING RETURNING usuario_id";
 
+/* How members join a chat, written once for a new group, members added by
+ * an admin, and a record's chat created or brought in step by the ERP.
+ * Inside the caller's transaction, makes users[0..n) members of chat_id
+ * (admin_id, when among them, as admin; present members are skipped) and
+ * announces the new ones: chat:nuevo to each first (rtd joins their sockets
+ * to the chat's room before the rest reaches it), then one sistema message
+ * by actor (0: nobody) with datos {accion, actor_id, usuario_ids: the new
+ * members but the actor}, reading texto, or when texto is NULL, prefijo
+ * followed by their names ("Ana, Luis"). Nobody new: nothing announced.
+ * The new ids go to *nuevos (in the arena) when nuevos is not NULL.
+ * Returns how many joined, or -1 with e. chat:miembros is the caller's. */
+static long chat_members_join(struct db *d, struct arena *a, long long chat_id, long long actor,
+                              long long admin_id, const long long *users, size_t n,
+                              const char *accion, const char *texto, const char *prefijo,
+                              long long **nuevos, struct err *e)
+{
+    const char *params[3] = { db_ll(a, chat_id), db_ll_array(a, users, n), db_ll(a, admin_id) };
+    PGresult *r = db_exec(d, a, chat_sql_members_ins, 3, params, e);
+    if (!r)
+        return -1;
+    size_t m = (size_t)PQntuples(r), k = 0;
+    long long *nu = arena_alloc(a, sizeof(long long) * (m + 1));
+    long long *shown = arena_alloc(a, sizeof(long long) * (m + 1));
+    for (size_t i = 0; i < m; i++) {
+        nu[i] = db_get_ll(r, (int)i, 0);
+        if (nu[i] != actor)
+            shown[k++] = nu[i];
+    }
+    if (nuevos)
+        *nuevos = nu;
+    if (m == 0)
+        return 0;
+    if (chat_event_new(d, a, chat_id, nu, m, actor, e) < 0)
+        return -1;
+    if (!texto) {
+        const char *names = chat_names(d, a, shown, k, e);
+        if (!names)
+            return -1;
+        texto = arena_printf(a, "%s%s", prefijo, names);
+    }
+    if (chat_system(d, a, chat_id, actor, accion, shown, k, texto, e) < 0)
+        return -1;
+    return (long)m;
+}
+
 int chat_create_group(struct db *d, struct arena *a, const struct principal *p,
                       const struct chat_group_in *in, json_object **out, struct err *e)
 {
@@ -492,21 +537,14 @@ int chat_create_group(struct db *d, struct arena *a, const struct principal *p,
     if (!r)
         goto cleanup;
     long long chat_id = db_get_ll(r, 0, 0);
-    params[0] = db_ll(a, chat_id);
-    params[1] = db_ll_array(a, ids, n);
-    params[2] = db_ll(a, p->id);
-    if (!db_exec(d, a, chat_sql_members_ins, 3, params, e))
-        goto cleanup;
-    /* chat:nuevo first: rtd joins the members' sockets to the room before
-     * the sistema message reaches it */
     const char *texto = arena_printf(a, "%s creó el grupo «%s»", p->nombre, in->nombre);
     json_object *desp = jsonx_own(a, json_object_new_object());
     json_object_object_add(desp, "nombre", json_object_new_string(in->nombre));
     json_object_object_add(desp, "descripcion", jsonx_str(in->descripcion));
     json_object_object_add(desp, "restringido", json_object_new_boolean(in->restringido));
     json_object_object_add(desp, "miembros", chat_ids_json(ids, n));
-    if (chat_event_new(d, a, chat_id, ids, n, p->id, e) < 0 ||
-        chat_system(d, a, chat_id, p->id, "creado", ids + 1, n - 1, texto, e) < 0 ||
+    if (chat_members_join(d, a, chat_id, p->id, p->id, ids, n, "creado", texto, NULL, NULL,
+                          e) < 0 ||
         chat_audit(d, a, p, "chat.creado", chat_id, NULL, desp, e) < 0 ||
         db_commit(d, e) < 0)
         goto cleanup;
@@ -732,24 +770,15 @@ int chat_members_add(struct db *d, struct arena *a, const struct principal *p, l
     long k = chat_users_check(d, a, ids, n, 0, e);
     if (k < 0)
         goto cleanup;
-    const char *params[3] = { db_ll(a, chat_id), db_ll_array(a, ids, (size_t)k), "0" };
-    PGresult *r = db_exec(d, a, chat_sql_members_ins, 3, params, e);
-    if (!r)
+    long long *nu;
+    long m = chat_members_join(d, a, chat_id, p->id, 0, ids, (size_t)k, "agregado", NULL,
+                               arena_printf(a, "%s agregó a ", p->nombre), &nu, e);
+    if (m < 0)
         goto cleanup;
-    size_t m = (size_t)PQntuples(r);
     if (m > 0) {
-        long long *nu = arena_alloc(a, sizeof(long long) * m);
-        for (size_t i = 0; i < m; i++)
-            nu[i] = db_get_ll(r, (int)i, 0);
-        const char *names = chat_names(d, a, nu, m, e);
-        if (!names)
-            goto cleanup;
-        const char *texto = arena_printf(a, "%s agregó a %s", p->nombre, names);
         json_object *desp = jsonx_own(a, json_object_new_object());
-        json_object_object_add(desp, "usuario_ids", chat_ids_json(nu, m));
-        if (chat_event_new(d, a, chat_id, nu, m, p->id, e) < 0 ||
-            chat_system(d, a, chat_id, p->id, "agregado", nu, m, texto, e) < 0 ||
-            chat_audit(d, a, p, "miembros.agregados", chat_id, NULL, desp, e) < 0 ||
+        json_object_object_add(desp, "usuario_ids", chat_ids_json(nu, (size_t)m));
+        if (chat_audit(d, a, p, "miembros.agregados", chat_id, NULL, desp, e) < 0 ||
             chat_event_members(d, a, chat_id, p->id, e) < 0)
             goto cleanup;
         *added = true;
@@ -1062,16 +1091,9 @@ static int chat_ctx_sync_members(struct db *d, struct arena *a, long long chat_i
             if (chat_event_gone(d, a, chat_id, EVT_ROOM_USER, del[i], 0, e) < 0)
                 return -1;
     }
-    if (nadd > 0) {
-        params[1] = db_ll_array(a, add, nadd);
-        const char *names;
-        if (!db_exec(d, a, chat_sql_members_ins, 3, params, e) ||
-            chat_event_new(d, a, chat_id, add, nadd, 0, e) < 0 ||
-            !(names = chat_names(d, a, add, nadd, e)) ||
-            chat_system(d, a, chat_id, 0, "agregado", add, nadd,
-                        arena_printf(a, "Se agregó a %s", names), e) < 0)
-            return -1;
-    }
+    if (nadd > 0 && chat_members_join(d, a, chat_id, 0, 0, add, nadd, "agregado", NULL,
+                                      "Se agregó a ", NULL, e) < 0)
+        return -1;
     return chat_event_members(d, a, chat_id, 0, e);
 }
 
@@ -1124,13 +1146,11 @@ int chat_contexto_put(struct db *d, struct arena *a, const struct chat_contexto_
         chat_id = db_get_ll(r, 0, 0);
         const char *ip[5] = { db_ll(a, chat_id), in->tipo, in->clave, in->titulo,
                               in->has_url ? in->url : NULL };
-        const char *mp[3] = { db_ll(a, chat_id), db_ll_array(a, want, (size_t)nwant), "0" };
         if (!db_exec(d, a, chat_sql_ctx_ins, 5, ip, e) ||
-            !db_exec(d, a, chat_sql_members_ins, 3, mp, e) ||
-            chat_event_new(d, a, chat_id, want, (size_t)nwant, 0, e) < 0 ||
-            chat_system(d, a, chat_id, 0, "creado", want, (size_t)nwant,
-                        arena_printf(a, "Conversación de %s %s: «%s»", in->tipo, in->clave,
-                                     in->titulo), e) < 0)
+            chat_members_join(d, a, chat_id, 0, 0, want, (size_t)nwant, "creado",
+                              arena_printf(a, "Conversación de %s %s: «%s»", in->tipo, in->clave,
+                                           in->titulo),
+                              NULL, NULL, e) < 0)
             goto cleanup;
         *created = true;
     } else {
