@@ -6,6 +6,12 @@
  * button with the unread count and a chat panel, both inside a shadow root,
  * so the page's CSS and ours do not touch. The only global is window.ChatERP
  * (kept if the page made it): {open(), close(), toggle(), client}.
+ * On the page of an ERP record (a purchase order...), data-contexto=
+ * "pedido:1001" (or window.ChatERP.contexto, a string or a function that
+ * returns one, or a promise of one) opens the chat on that record's
+ * conversation (GET /contextos/{tipo}/{clave}) and the button counts that
+ * conversation's unread messages; without it, or for a record with no chat
+ * the user belongs to, the widget is the general one.
  * A classic script (it must work in pages with no modules); the chat itself
  * comes as the same ES modules the full page uses, from /chat/js/. */
 (function () {
@@ -39,6 +45,7 @@
     var mounted = null;
     var views = null;
     var failed = null;
+    var ctxChat = null;     // the record's chat id, when the page names a record
 
     function setOpen(open) {
       panel.hidden = !open;
@@ -47,6 +54,7 @@
       if (open) {
         if (client && !mounted && views) {
           mounted = views.mountApp(panel, client, { modo: 'widget', onCerrar: function () { setOpen(false); fab.focus(); } });
+          if (ctxChat) client.abrirChat(ctxChat);
         } else if (failed && views) {
           views.mountError(panel, failed[0], failed[1]);
         }
@@ -82,13 +90,30 @@
       ns.client = client;
       var store = client.store;
       function renderFab() {
-        var n = store.totalNoLeidos() + store.comunicadosNoLeidos();
+        var c = ctxChat ? store.state.chats.get(ctxChat) : null;
+        var n = c ? (c.no_leidos || 0) : store.totalNoLeidos() + store.comunicadosNoLeidos();
         badge.hidden = !n;
         badge.textContent = n > 99 ? '99+' : String(n);
-        fab.setAttribute('aria-label', n ? 'Abrir chat, ' + n + ' sin leer' : 'Abrir chat');
+        var que = c ? 'Abrir la conversación de ' + store.nombreChat(c) : 'Abrir chat';
+        fab.setAttribute('aria-label', n ? que + ', ' + n + ' sin leer' : que);
+        fab.classList.toggle('cw-fab-contexto', !!c);
+      }
+      // the record the page is about: "tipo:clave"
+      function contexto() {
+        var v = script && script.getAttribute('data-contexto');
+        if (!v && ns.contexto) v = typeof ns.contexto === 'function' ? ns.contexto() : ns.contexto;
+        return Promise.resolve(v).then(function (x) {
+          var m = typeof x === 'string' ? /^([a-z0-9_]{1,50}):(.{1,200})$/.exec(x.trim()) : null;
+          if (!m) return null;
+          return client.api.contexto(m[1], m[2]).then(function (chat) {
+            store.upsertChat(chat);
+            return chat.id;
+          }, function () { return null; }); // not a member, or no such chat: the general widget
+        });
       }
       store.subscribe(function (t) { if (t.has('chats') || t.has('comunicados')) renderFab(); });
-      return client.start().then(function () {
+      return client.start().then(contexto).then(function (id) {
+        ctxChat = id;
         renderFab();
         if (!panel.hidden) setOpen(true);
       });

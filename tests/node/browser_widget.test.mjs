@@ -2,12 +2,13 @@
 // own CSS is hostile (tests/browser/legacy.html, served on the chat's origin
 // through playwright's routing): floating button with the unread count, the
 // chat panel in a shadow root, CSS isolated both ways, one global only, the
-// token from data-token or from a page-provided ChatERP.getToken().
+// token from data-token or from a page-provided ChatERP.getToken(); on a
+// record's page (data-contexto) the record's conversation, counted and opened.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { launch, user, shot, rest, until, msg, openChat, send, mint, BASE, ROOT, RUN } from "../browser/lib.mjs";
+import { launch, user, shot, rest, until, msg, openChat, send, mint, serviceToken, BASE, ROOT, RUN } from "../browser/lib.mjs";
 
 const LEGACY = readFileSync(join(ROOT, "tests/browser/legacy.html"), "utf8");
 const PAGE = BASE + "/erp/pedidos.html";
@@ -157,5 +158,50 @@ test("with the ERP session cookie alone (jwt_cookie configured), the widget and 
         await msg(full, "sale hoy en la tarde").waitFor();
     } finally {
         await ctx.close();
+    }
+});
+
+test("on a record's page (data-contexto) the widget counts and opens that record's conversation", async () => {
+    const svc = serviceToken();
+    const clave = "w" + RUN;
+    const r = await rest(svc, "PUT", `/interno/contextos/pedido/${clave}`, {
+        titulo: `Pedido ${clave}`, url: `/erp/pedidos.html?id=${clave}`, miembros: ["wa" + RUN, "wb" + RUN],
+    });
+    assert.ok(r.status === 201 || r.status === 200, JSON.stringify(r.body));
+    const recordChat = r.body.id;
+    // two unread in the record's chat; one more elsewhere (the direct chat), not counted here
+    for (const t of ["Revisa el pedido", "Falta la factura"]) {
+        assert.equal((await rest(beto.token, "POST", `/chats/${recordChat}/mensajes`, { contenido: t })).status, 201);
+    }
+    assert.equal((await rest(beto.token, "POST", `/chats/${chatId}/mensajes`, { contenido: "Otro tema " + RUN })).status, 201);
+
+    const html = LEGACY.replace('data-token="__TOKEN__"', `data-token="${anaToken}" data-contexto="pedido:${clave}"`);
+    const { ctx, page, errors } = await legacyPage({ html });
+    try {
+        const fab = page.locator("chat-erp-widget .cw-fab");
+        await fab.locator(".cw-fab-badge", { hasText: "2" }).waitFor();
+        assert.match(await fab.getAttribute("aria-label"), new RegExp(`Pedido ${clave}, 2 sin leer`));
+        await fab.click();
+        const panel = page.locator("chat-erp-widget .cw-panel");
+        await panel.locator(".cw-conv-title", { hasText: `Pedido ${clave}` }).waitFor();
+        await msg(page, "Falta la factura").waitFor();
+        const link = panel.locator("a.cw-registro");
+        assert.equal(await link.getAttribute("href"), `/erp/pedidos.html?id=${clave}`);
+        await fab.locator(".cw-fab-badge").waitFor({ state: "hidden" });
+        assert.deepEqual(errors, []);
+    } finally {
+        await ctx.close();
+    }
+
+    // a record without a chat for this user: the general widget, all unread counted
+    const other = LEGACY.replace('data-token="__TOKEN__"', `data-token="${anaToken}" data-contexto="pedido:no-existe-${clave}"`);
+    const g = await legacyPage({ html: other });
+    try {
+        const fab = g.page.locator("chat-erp-widget .cw-fab");
+        await fab.locator(".cw-fab-badge", { hasText: /^[1-9]/ }).waitFor();
+        assert.match(await fab.getAttribute("aria-label"), /^Abrir chat, \d+ sin leer$/);
+        assert.deepEqual(g.errors, []);
+    } finally {
+        await g.ctx.close();
     }
 });

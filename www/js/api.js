@@ -169,6 +169,12 @@ export function createApi({ base = '/chat/api/v1', getToken = () => null, onLimi
     silenciar: (id, silenciado) => request('PUT', `/chats/${id}/silenciar`, { silenciado }),
     mensajes: (id, antes, limite = 50) =>
       request('GET', `/chats/${id}/mensajes?limite=${limite}` + (antes ? `&antes=${antes}` : '')),
+    mensajesDespues: (id, despues, limite = 50) =>
+      request('GET', `/chats/${id}/mensajes?limite=${limite}&despues=${despues}`),
+    mensajesAlrededor: (id, mensajeId, limite = 50) =>
+      request('GET', `/chats/${id}/mensajes?limite=${limite}&alrededor=${mensajeId}`),
+    buscar: (params, opts) => request('GET', '/buscar?' + new URLSearchParams(params).toString(), undefined, opts),
+    contexto: (tipo, clave) => request('GET', `/contextos/${enc(tipo)}/${enc(clave)}`),
     enviar: (chatId, b) => request('POST', `/chats/${chatId}/mensajes`, b),
     editar: (id, contenido) => request('PATCH', `/mensajes/${id}`, { contenido }),
     eliminar: (id) => request('DELETE', `/mensajes/${id}`),

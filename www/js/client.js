@@ -256,6 +256,51 @@ export function createClient({ getToken = () => null, base = '/chat/api/v1', rtP
 
   function cerrarChat() { store.setUi({ vista: 'lista' }); }
 
+  /** irAMensaje(chatId, id): opens the chat on that message (a search hit):
+   * from what is loaded, or the page around it (?alrededor=). */
+  async function irAMensaje(chatId, id) {
+    store.setUi({ chatActivo: chatId, vista: 'chat' });
+    const b = store.bucket(chatId);
+    if (!b.byId.has(id)) {
+      try {
+        const r = await api.mensajesAlrededor(chatId, id, 50);
+        store.setVentana(chatId, r.mensajes || [], r.hay_mas, r.hay_mas_despues);
+      } catch (e) {
+        fallo(e);
+        return false;
+      }
+    }
+    api.miembros(chatId).then((r) => store.setMiembros(chatId, r.miembros || [])).catch(() => {});
+    store.setUi({ irA: { chatId, id, at: Date.now() } });
+    return true;
+  }
+
+  /** cargarNuevos(chatId): the next newer page of a window opened in older
+   * history; false when there is none. */
+  async function cargarNuevos(chatId) {
+    const b = store.bucket(chatId);
+    if (cargando.has(chatId) || !b.hayDespues || !b.ids.length) return false;
+    cargando.add(chatId);
+    try {
+      const r = await api.mensajesDespues(chatId, b.ids[b.ids.length - 1], 50);
+      store.addNewer(chatId, r.mensajes || [], r.hay_mas);
+      if (!r.hay_mas) marcarLeido(chatId);
+      return true;
+    } catch (e) {
+      fallo(e);
+      return false;
+    } finally {
+      cargando.delete(chatId);
+    }
+  }
+
+  /** irAlFinal(chatId): back to the newest messages from a window. */
+  async function irAlFinal(chatId) {
+    store.olvidarMensajes(chatId);
+    await cargarMas(chatId);
+    marcarLeido(chatId);
+  }
+
   /** cargarMas(chatId): the next older page of history; false when there is none. */
   const cargando = new Set();
   async function cargarMas(chatId) {
@@ -278,7 +323,8 @@ export function createClient({ getToken = () => null, base = '/chat/api/v1', rtP
   const leidoEnviado = new Map();
   async function marcarLeido(chatId) {
     const b = s.mensajes.get(chatId);
-    if (!b || !b.ids.length || !s.ui.visible) return;
+    // a window in older history is not "read up to here": the newest are not shown
+    if (!b || !b.ids.length || !s.ui.visible || b.hayDespues) return;
     let ultimo = 0;
     for (let i = b.ids.length - 1; i >= 0; i--) { ultimo = b.ids[i]; break; }
     const c = s.chats.get(chatId);
@@ -492,7 +538,7 @@ export function createClient({ getToken = () => null, base = '/chat/api/v1', rtP
 
   return {
     store, api, rt, start, stop, sync, flush, aviso, fallo, onVisibility,
-    abrirChat, cerrarChat, cargarMas, marcarLeido, directo, crearGrupo, actualizarGrupo, silenciar,
+    abrirChat, cerrarChat, cargarMas, marcarLeido, irAMensaje, cargarNuevos, irAlFinal, directo, crearGrupo, actualizarGrupo, silenciar,
     enviar, reintentar, descartar, editar, eliminar, reaccionar, escribiendo,
     subir, mediaUrl, imagenChat, crearEncuesta, votar, cerrarEncuesta,
     loadComunicados, confirmarComunicado, reaccionarComunicado, crearComunicado,

@@ -10,7 +10,7 @@ export function createStore() {
     permisos: [],
     conexion: { estado: 'desconectado', reintentoMs: 0, error: null, intento: 0 },
     chats: new Map(),        // id -> Chat (API.md)
-    mensajes: new Map(),     // chat id -> {byId: Map, ids: [] ascending, hayMas, cargado}
+    mensajes: new Map(),     // chat id -> {byId: Map, ids: [] ascending, hayMas, cargado, hayDespues}
     miembros: new Map(),     // chat id -> [Miembro]
     lecturas: new Map(),     // chat id -> Map(usuario id -> ultimo_leido_id)
     escribiendo: new Map(),  // chat id -> Map(usuario id -> expires ms)
@@ -43,7 +43,9 @@ export function createStore() {
   function bucket(chatId) {
     let b = state.mensajes.get(chatId);
     if (!b) {
-      b = { byId: new Map(), ids: [], hayMas: true, cargado: false };
+      // hayDespues: the loaded run ends before the chat's newest message
+      // (opened on a search hit); live messages wait until it reaches them
+      b = { byId: new Map(), ids: [], hayMas: true, cargado: false, hayDespues: false };
       state.mensajes.set(chatId, b);
     }
     return b;
@@ -134,12 +136,15 @@ export function createStore() {
       const b = bucket(m.chat_id);
       const old = b.byId.get(m.id);
       const isNew = !old;
-      b.byId.set(m.id, newer(old, m));
-      if (isNew) insertId(b.ids, m.id);
+      // past the end of a window opened in older history: kept out of it
+      // (paging forward brings it), so the run of ids never has a hole
+      const fuera = isNew && b.hayDespues && b.ids.length && m.id > b.ids[b.ids.length - 1];
+      if (!fuera) b.byId.set(m.id, newer(old, m));
+      if (isNew && !fuera) insertId(b.ids, m.id);
       if (m.client_id && state.me && m.autor && m.autor.id === state.me.id) api.dropOutbox(m.client_id);
       const c = state.chats.get(m.chat_id);
       if (c && (!c.ultimo_mensaje || c.ultimo_mensaje.id <= m.id)) {
-        state.chats.set(c.id, Object.assign({}, c, { ultimo_mensaje: b.byId.get(m.id) }));
+        state.chats.set(c.id, Object.assign({}, c, { ultimo_mensaje: b.byId.get(m.id) || m }));
         emit('chats');
       }
       if (m.autor) state.usuarios.set(m.autor.id, Object.assign({}, state.usuarios.get(m.autor.id) || {}, m.autor));
@@ -156,6 +161,38 @@ export function createStore() {
       }
       b.hayMas = !!hayMas;
       b.cargado = true;
+      emit('chat:' + chatId);
+    },
+    /** setVentana(chatId, mensajes, hayMas, hayDespues): the chat's history
+     * replaced by one window (the page around a message). */
+    setVentana(chatId, list, hayMas, hayDespues) {
+      const b = bucket(chatId);
+      b.byId = new Map();
+      b.ids = [];
+      for (const m of list) {
+        if (!b.byId.has(m.id)) insertId(b.ids, m.id);
+        b.byId.set(m.id, m);
+        if (m.autor) state.usuarios.set(m.autor.id, Object.assign({}, state.usuarios.get(m.autor.id) || {}, m.autor));
+      }
+      b.hayMas = !!hayMas;
+      b.hayDespues = !!hayDespues;
+      b.cargado = true;
+      emit('chat:' + chatId);
+    },
+    /** addNewer(chatId, mensajes, hayDespues): the next newer page of a window. */
+    addNewer(chatId, list, hayDespues) {
+      const b = bucket(chatId);
+      for (const m of list) {
+        if (!b.byId.has(m.id)) insertId(b.ids, m.id);
+        b.byId.set(m.id, newer(b.byId.get(m.id), m));
+        if (m.autor) state.usuarios.set(m.autor.id, Object.assign({}, state.usuarios.get(m.autor.id) || {}, m.autor));
+      }
+      b.hayDespues = !!hayDespues;
+      emit('chat:' + chatId);
+    },
+    /** olvidarMensajes(chatId): the history dropped, to load the newest again. */
+    olvidarMensajes(chatId) {
+      state.mensajes.delete(chatId);
       emit('chat:' + chatId);
     },
     mensaje(chatId, id) {

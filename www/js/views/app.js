@@ -6,6 +6,7 @@ import { createChatList } from './chatlist.js';
 import { createConversation } from './conversation.js';
 import { createComunicados } from './comunicados.js';
 import { dialogoPreferencias } from './dialogs.js';
+import { createBusqueda } from './busqueda.js';
 
 const ESTADOS = {
   conectado: 'Conectado',
@@ -28,6 +29,8 @@ export function mountApp(root, client, { modo = 'pagina', onCerrar = null } = {}
     h('span', { class: 'cw-badge', hidden: true }));
   const btnNotif = h('button', { type: 'button', class: 'cw-btn cw-btn-top', 'aria-label': 'Activar notificaciones de escritorio', title: 'Activar notificaciones de escritorio' },
     h('span', { 'aria-hidden': 'true' }, '🔔'), h('span', { class: 'cw-hide-narrow' }, ' Avisos'));
+  const btnBuscar = h('button', { type: 'button', class: 'cw-btn cw-btn-top cw-btn-buscar', 'aria-label': 'Buscar mensajes', title: 'Buscar mensajes' },
+    h('span', { 'aria-hidden': 'true' }, '🔎'), h('span', { class: 'cw-hide-narrow' }, ' Buscar'));
   const btnPrefs = h('button', { type: 'button', class: 'cw-btn cw-btn-top cw-btn-preferencias', 'aria-label': 'Preferencias', title: 'Preferencias' },
     h('span', { 'aria-hidden': 'true' }, '⚙'));
   const btnCerrar = onCerrar ? h('button', { type: 'button', class: 'cw-btn cw-btn-top', 'aria-label': 'Cerrar chat', on: { click: onCerrar } }, '✕') : null;
@@ -35,7 +38,7 @@ export function mountApp(root, client, { modo = 'pagina', onCerrar = null } = {}
   // the audit page, for holders of the audit permission (GET /me auditor)
   const lnkAud = modo === 'pagina' ? h('a', { class: 'cw-btn cw-btn-top cw-btn-auditoria', href: 'auditoria.html', hidden: true }, 'Auditoría') : null;
   const header = h('header', { class: 'cw-top' },
-    h('h1', { class: 'cw-title' }, 'Chat'), conn, h('span', { class: 'cw-grow' }), yo, lnkAud, btnCom,
+    h('h1', { class: 'cw-title' }, 'Chat'), conn, h('span', { class: 'cw-grow' }), yo, lnkAud, btnBuscar, btnCom,
     modo === 'pagina' ? btnNotif : null, btnPrefs, btnCerrar);
 
   const side = h('nav', { class: 'cw-side', 'aria-label': 'Conversaciones' });
@@ -47,9 +50,13 @@ export function mountApp(root, client, { modo = 'pagina', onCerrar = null } = {}
   const lista = createChatList(client, side, app);
   let conv = null;
   let com = null;
+  let busq = null;
   let toastTimer = 0;
 
   btnPrefs.addEventListener('click', () => dialogoPreferencias(client, app));
+  btnBuscar.addEventListener('click', () => {
+    store.setUi({ vista: s.ui.vista === 'busqueda' ? (s.ui.chatActivo ? 'chat' : 'lista') : 'busqueda' });
+  });
   btnCom.addEventListener('click', () => {
     if (s.ui.vista === 'comunicados') store.setUi({ vista: s.ui.chatActivo ? 'chat' : 'lista' });
     else store.setUi({ vista: 'comunicados' });
@@ -93,6 +100,13 @@ export function mountApp(root, client, { modo = 'pagina', onCerrar = null } = {}
 
   function renderMain() {
     app.classList.toggle('cw-en-main', s.ui.vista !== 'lista');
+    if (s.ui.vista === 'busqueda') {
+      if (conv) { conv.destroy(); conv = null; }
+      if (com) { com.destroy(); com = null; }
+      if (!busq) { clear(main); busq = createBusqueda(client, main, app); }
+      return;
+    }
+    if (busq) { busq.destroy(); busq = null; clear(main); }
     if (s.ui.vista === 'comunicados') {
       if (conv) { conv.destroy(); conv = null; }
       if (!com) { clear(main); com = createComunicados(client, main, app); }
@@ -139,6 +153,7 @@ export function mountApp(root, client, { modo = 'pagina', onCerrar = null } = {}
       unsub(); ro.disconnect(); lista.destroy();
       if (conv) conv.destroy();
       if (com) com.destroy();
+      if (busq) busq.destroy();
       clear(root);
     },
   };

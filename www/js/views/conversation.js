@@ -1,6 +1,7 @@
 // conversation.js: one open chat — header, history with date separators and
 // infinite scroll upward, typing line, composer (Enter sends, Shift+Enter a
-// new line, reply and edit), attachments by picker or drag and drop.
+// new line, reply and edit), attachments by picker or drag and drop. Opened
+// on a search hit, it shows the page around that message and pages both ways.
 
 import { h, clear, avatar, separador, diaKey, ESTATUS } from './dom.js';
 import { renderMensaje } from './message.js';
@@ -29,11 +30,17 @@ export function createConversation(client, el, chatId, app) {
   const info = h('button', { type: 'button', class: 'cw-btn cw-btn-icon cw-info', 'aria-label': 'Información del chat y miembros', title: 'Información', on: { click: () => dialogoInfoChat(client, app, chatId) } }, 'ℹ️');
   const ajustes = h('button', { type: 'button', class: 'cw-btn cw-btn-icon cw-ajustes', 'aria-label': 'Ajustes del grupo', title: 'Ajustes del grupo', hidden: true, on: { click: () => dialogoAjustesGrupo(client, app, chatId) } }, '⚙️');
   let avKey = null;
-  const head = h('header', { class: 'cw-conv-head' }, back, av, h('div', { class: 'cw-chat-text' }, titulo, sub), mute, ajustes, info);
+  // a chat tied to an ERP record: its title, and a link back to its page
+  const registro = h('a', { class: 'cw-registro', hidden: true, target: '_top' });
+  const head = h('header', { class: 'cw-conv-head' }, back, av, h('div', { class: 'cw-chat-text' }, titulo, sub, registro), mute, ajustes, info);
 
   const lista = h('div', { class: 'cw-msgs', role: 'log', 'aria-label': 'Mensajes', tabindex: '-1' });
   const cargando = h('div', { class: 'cw-muted cw-center cw-cargando', hidden: true }, 'Cargando mensajes…');
-  const scroller = h('div', { class: 'cw-scroller' }, cargando, lista);
+  const cargandoNuevos = h('div', { class: 'cw-muted cw-center cw-cargando', hidden: true }, 'Cargando mensajes más recientes…');
+  const scroller = h('div', { class: 'cw-scroller' }, cargando, lista, cargandoNuevos);
+  // shown while a window in older history is open: back to the newest
+  const recientes = h('button', { type: 'button', class: 'cw-btn cw-btn-small cw-recientes', hidden: true,
+    on: { click: () => { anclaNuevos = null; primeraVez = true; client.irAlFinal(chatId); } } }, '↓ Ir a los mensajes más recientes');
   const typing = h('div', { class: 'cw-typing', 'aria-live': 'polite' });
 
   const banner = h('div', { class: 'cw-banner', hidden: true });
@@ -46,7 +53,7 @@ export function createConversation(client, el, chatId, app) {
   const composer = h('div', { class: 'cw-composer' }, adjuntar, file, encuesta, texto, enviarBtn);
   const soloLectura = h('div', { class: 'cw-readonly cw-muted', id: 'cw-readonly-' + chatId, role: 'note', hidden: true });
   const drop = h('div', { class: 'cw-drop', hidden: true }, 'Suelta los archivos para enviarlos');
-  const root = h('section', { class: 'cw-conv', 'aria-label': 'Conversación' }, head, scroller, typing, banner, subidas, soloLectura, composer, drop);
+  const root = h('section', { class: 'cw-conv', 'aria-label': 'Conversación' }, head, scroller, recientes, typing, banner, subidas, soloLectura, composer, drop);
   el.appendChild(root);
 
   const ctx = {
@@ -87,6 +94,16 @@ export function createConversation(client, el, chatId, app) {
       t = mb ? (mb.length === 1 ? '1 miembro' : `${mb.length} miembros`) : (chat.descripcion || 'Grupo');
     }
     sub.textContent = t;
+    const ctxr = chat.contexto;
+    registro.hidden = !(ctxr && ctxr.titulo);
+    if (ctxr && ctxr.titulo) {
+      registro.textContent = '🔗 ' + ctxr.titulo;
+      // only web addresses (or a path on this site) become a link
+      const url = typeof ctxr.url === 'string' ? ctxr.url : '';
+      if (/^https?:\/\//i.test(url) || (url.startsWith('/') && !url.startsWith('//'))) registro.href = url;
+      else registro.removeAttribute('href');
+      registro.title = 'Abrir ' + ctxr.titulo + ' en el ERP';
+    }
     mute.textContent = chat.silenciado ? '🔕' : '🔔';
     mute.setAttribute('aria-pressed', String(!!chat.silenciado));
     mute.setAttribute('aria-label', 'Silenciar notificaciones de este chat');
@@ -131,6 +148,8 @@ export function createConversation(client, el, chatId, app) {
       const k = diaKey(iso);
       if (k !== dia) { dia = k; items.push({ key: 'd' + k, sig: separador(iso), el: () => h('div', { class: 'cw-sep', role: 'separator' }, h('span', null, separador(iso))) }); }
     };
+    const salto = s.ui.irA && s.ui.irA.chatId === chatId ? s.ui.irA : null;
+    if (salto) { anclaNuevos = null; irANuevos = false; }
     if (anclaNuevos === undefined && b.cargado) { anclaNuevos = primerNoLeido(b); irANuevos = !!anclaNuevos; }
     for (const id of b.ids) {
       const m = b.byId.get(id);
@@ -186,7 +205,14 @@ export function createConversation(client, el, chatId, app) {
       }
     } else if (abajo || primeraVez) { scroller.scrollTop = scroller.scrollHeight; primeraVez = !b.cargado; }
     else if (primerAntes && lista.firstElementChild !== primerAntes) scroller.scrollTop = scroller.scrollHeight - desdeAbajo;
-    if (b.cargado && b.hayMas && scroller.scrollHeight <= scroller.clientHeight + 10) masAntiguos();
+    recientes.hidden = !b.hayDespues;
+    cargandoNuevos.hidden = !b.hayDespues;
+    if (salto && nodos.has('m' + salto.id)) {
+      // opened on a search hit: that message in the middle, marked a moment
+      store.setUi({ irA: null });
+      primeraVez = false;
+      ctx.acciones.irA(salto.id);
+    } else if (b.cargado && b.hayMas && scroller.scrollHeight <= scroller.clientHeight + 10) masAntiguos();
   }
   let primeraVez = true;
 
@@ -252,6 +278,8 @@ export function createConversation(client, el, chatId, app) {
   scroller.addEventListener('scroll', () => {
     pegadoAbajo = scroller.scrollHeight - scroller.scrollTop - scroller.clientHeight < 80;
     if (scroller.scrollTop < 150) masAntiguos();
+    if (!pegadoAbajo) return;
+    if (store.bucket(chatId).hayDespues) client.cargarNuevos(chatId);
   }, { passive: true });
   const roScroller = new ResizeObserver(() => { if (pegadoAbajo) scroller.scrollTop = scroller.scrollHeight; });
   roScroller.observe(scroller);
@@ -345,7 +373,7 @@ export function createConversation(client, el, chatId, app) {
 
   // ---- wiring
   const unsub = store.subscribe((t) => {
-    if (t.has('chat:' + chatId) || t.has('outbox') || t.has('me')) renderMensajes();
+    if (t.has('chat:' + chatId) || t.has('outbox') || t.has('me') || (t.has('ui') && s.ui.irA && s.ui.irA.chatId === chatId)) renderMensajes();
     if (t.has('chat:' + chatId) || t.has('chats') || t.has('presencia')) renderHead();
     if (t.has('chat:' + chatId) && s.ui.visible && !document.hidden) client.marcarLeido(chatId);
   });
