@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "core/log.h"
+#include "domain/evt.h"
 #include "rt.h"
 
 void hub_drop_queue(struct rt_conn *c)
@@ -349,8 +350,7 @@ static void hub_membership(struct rt *rt, const char *tipo, const char *sala, js
             if (c->state == RT_CONNECTED)
                 hub_join(rt, c, chat);
     } else if (!before && uid &&
-               (strcmp(tipo, "chat:eliminado") == 0 || strcmp(tipo, "chat:removido") == 0 ||
-                strcmp(tipo, "chat:salida") == 0)) {
+               strcmp(tipo, "chat:eliminado") == 0) {
         long long chat = hub_json_id(p, "chat_id");
         if (chat)
             hub_recent_add(rt, RT_RECENT_LEAVE, uid, chat, NULL, 0);
@@ -382,11 +382,12 @@ static void hub_membership(struct rt *rt, const char *tipo, const char *sala, js
     }
 }
 
+/* The events hub_membership acts on: the EVT_F_MEMBERSHIP rows of the
+ * vocabulary (domain/evt.h). */
 static bool hub_is_membership(const char *tipo)
 {
-    return strcmp(tipo, "chat:nuevo") == 0 || strcmp(tipo, "chat:eliminado") == 0 ||
-           strcmp(tipo, "chat:removido") == 0 || strcmp(tipo, "chat:salida") == 0 ||
-           strcmp(tipo, "chat:miembros") == 0 || strcmp(tipo, "usuario:desactivado") == 0;
+    const struct evt_kind *k = evt_find(tipo);
+    return k && (k->flags & EVT_F_MEMBERSHIP);
 }
 
 void hub_deliver(struct rt *rt, const char *tipo, const char *sala, const char *payload,

@@ -10,6 +10,7 @@
 #include "core/origin.h"
 #include "core/jsonx.h"
 #include "core/log.h"
+#include "domain/evt.h"
 #include "rt.h"
 #include "wire/sio.h"
 
@@ -489,20 +490,21 @@ static void ws_on_event(struct rt *rt, struct rt_conn *c, const struct sio_packe
         hub_close(rt, c, "protocol_error", false);
         return;
     }
-    bool costly = strcmp(name, "chat:typing") == 0 || strcmp(name, "chat:marcar_leido") == 0 ||
-                  strcmp(name, "chat:reaccionar") == 0 || strcmp(name, "presence:status") == 0;
-    if (costly && !ws_rate_ok(c))
+    /* the client -> server rows of the vocabulary (domain/evt.h) */
+    const struct evt_kind *k = evt_find(name);
+    if (k && k->path != EVT_INBOUND)
+        k = NULL;
+    if (k && (k->flags & EVT_F_COSTLY) && !ws_rate_ok(c)) {
         ws_ack_err(rt, c, p->ack, "limite_excedido");
-    else if (strcmp(name, "chat:typing") == 0)
-        ws_typing(rt, c, arg, p->ack);
-    else if (strcmp(name, "presence:status") == 0)
-        ws_status(rt, c, arg, p->ack);
-    else if (strcmp(name, "chat:marcar_leido") == 0)
-        ws_domain(rt, c, JOB_MARK_READ, arg, p->ack);
-    else if (strcmp(name, "chat:reaccionar") == 0)
-        ws_domain(rt, c, JOB_REACT, arg, p->ack);
-    else
-        ws_ack_err(rt, c, p->ack, "evento_desconocido");
+    } else {
+        switch (k ? k->id : EVT__COUNT) {
+        case EVT_CHAT_TYPING: ws_typing(rt, c, arg, p->ack); break;
+        case EVT_PRESENCE_STATUS: ws_status(rt, c, arg, p->ack); break;
+        case EVT_CHAT_MARCAR_LEIDO: ws_domain(rt, c, JOB_MARK_READ, arg, p->ack); break;
+        case EVT_CHAT_REACCIONAR: ws_domain(rt, c, JOB_REACT, arg, p->ack); break;
+        default: ws_ack_err(rt, c, p->ack, "evento_desconocido"); break;
+        }
+    }
     json_object_put(arr);
 }
 

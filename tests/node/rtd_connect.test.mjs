@@ -153,6 +153,9 @@ test("acks: an unknown event or bad payload gets {ok:false,error}", async () => 
     const s = await connect(mint(`rt-ack-${RUN}`));
     opened.push(s);
     assert.deepEqual(await ask(s, "no:existe", {}), { ok: false, error: "evento_desconocido" });
+    // names the server sends are not events a client may send
+    for (const name of ["mensaje:nuevo", "chat:escribiendo", "chat:eliminado"])
+        assert.deepEqual(await ask(s, name, { chat_id: 1 }), { ok: false, error: "evento_desconocido" });
     assert.deepEqual(await ask(s, "presence:status", { estatus: "dormido" }), { ok: false, error: "solicitud_invalida" });
     assert.deepEqual(await ask(s, "chat:typing", { chat_id: 999999999, escribiendo: true }),
         { ok: false, error: "no_encontrado" });
