@@ -39,6 +39,17 @@ int h_me(struct req *rq, struct err *e)
     json_object *rtd = json_object_new_object();
     json_object_object_add(rtd, "path", json_object_new_string("/chat/socket.io"));
     json_object_object_add(o, "rtd", rtd);
+    /* record mentions the client turns into links (#pedido-1001) */
+    json_object *links = json_object_new_array();
+    size_t pos = 0;
+    struct cfg_link l;
+    while (cfg_link_next(rq->cfg->enlaces_registros, &pos, &l)) {
+        json_object *x = json_object_new_object();
+        json_object_object_add(x, "tipo", json_object_new_string_len(l.tipo, (int)l.tipo_len));
+        json_object_object_add(x, "url", json_object_new_string_len(l.url, (int)l.url_len));
+        json_object_array_add(links, x);
+    }
+    json_object_object_add(o, "enlaces_registros", links);
     return http_json(rq, 200, o);
 }
 

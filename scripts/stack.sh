@@ -308,6 +308,9 @@ log_level = info
 # development: the web client takes ?token= from its page URL (make run
 # prints such links); an installed chat.conf leaves this off
 token_en_url = on
+# record mentions in messages (#pedido-1001) link to the ERP's pages; the
+# local stack has no ERP: these show the shape
+enlaces_registros = pedido=/erp/pedidos.html?id={clave} cliente=/erp/clientes.html?id={clave}
 EOF
     )
     mv "$CONF.tmp" "$CONF"

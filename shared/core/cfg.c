@@ -58,6 +58,7 @@ const struct cfg_key cfg_keys[] = {
     { "origenes_permitidos", CFG_STR, "", 0, 0, NULL, OFF(origenes_permitidos) },
     { "token_en_url", CFG_BOOL, "off", 0, 0, NULL, OFF(token_en_url) },
     { "efimeros_secreto", CFG_STR, "", 0, 0, NULL, OFF(efimeros_secreto) },
+    { "enlaces_registros", CFG_STR, "", 0, 0, NULL, OFF(enlaces_registros) },
     { "limite_envios", CFG_INT, "60", 0, 100000, NULL, OFF(limite_envios) },
     { "limite_subidas", CFG_INT, "20", 0, 100000, NULL, OFF(limite_subidas) },
     { "limite_busquedas", CFG_INT, "60", 0, 100000, NULL, OFF(limite_busquedas) },
@@ -232,6 +233,50 @@ static int cfg_auto_workers(void)
     return n < 4 ? 4 : n > 64 ? 64 : (int)n;
 }
 
+bool cfg_link_next(const char *s, size_t *pos, struct cfg_link *out)
+{
+    size_t i = *pos + strspn(s + *pos, " \t,");
+    size_t n = strcspn(s + i, " \t,");
+    if (n == 0)
+        return false;
+    const char *eq = memchr(s + i, '=', n);
+    out->tipo = s + i;
+    out->tipo_len = eq ? (size_t)(eq - (s + i)) : n;
+    out->url = eq ? eq + 1 : s + i + n;
+    out->url_len = eq ? n - out->tipo_len - 1 : 0;
+    *pos = i + n;
+    return true;
+}
+
+/* enlaces_registros: items "tipo=url" separated by spaces or commas; tipo of
+ * [a-z0-9_] (what follows '#' in a message: #pedido-1001), the URL http(s)
+ * or a path on this site, holding {clave} once, no quotes, <, > or \. */
+static int cfg_links_check(const char *s, char *why, unsigned whylen)
+{
+    size_t pos = 0;
+    struct cfg_link l;
+    while (cfg_link_next(s, &pos, &l)) {
+        bool ok = l.tipo_len >= 1 && l.tipo_len <= 40 &&
+                  strspn(l.tipo, "abcdefghijklmnopqrstuvwxyz0123456789_") >= l.tipo_len &&
+                  l.url_len > 0 && l.url_len < 1000;
+        if (ok) {
+            char url[1000];
+            snprintf(url, sizeof(url), "%.*s", (int)l.url_len, l.url);
+            const char *k = strstr(url, "{clave}");
+            ok = (strncmp(url, "https://", 8) == 0 || strncmp(url, "http://", 7) == 0 ||
+                  (url[0] == '/' && url[1] != '/')) &&
+                 k && !strstr(k + 7, "{clave}") && !strpbrk(url, "\"'<>\\");
+        }
+        if (!ok) {
+            snprintf(why, whylen, "enlaces_registros: each item must be tipo=url, tipo of a-z, 0-9"
+                     " and _, the url http(s):// or /path holding {clave} once"
+                     " (\"pedido=https://erp.example.com/pedidos/{clave}\")");
+            return -1;
+        }
+    }
+    return 0;
+}
+
 static int cfg_validate(struct cfg *c, char *why, unsigned whylen)
 {
     if (c->jwt_alg[0] == 'H' && c->jwt_secret[0] == '\0') {
@@ -257,6 +302,8 @@ static int cfg_validate(struct cfg *c, char *why, unsigned whylen)
         snprintf(why, whylen, "efimeros_secreto: too short (at least 32 characters)");
         return -1;
     }
+    if (cfg_links_check(c->enlaces_registros, why, whylen) < 0)
+        return -1;
     if (origin_list_check(c->origenes_permitidos, why, whylen) < 0)
         return -1;
     if (c->db_conninfo[0] == '\0') {

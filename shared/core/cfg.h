@@ -4,6 +4,7 @@
 #define CHAT_CFG_H
 
 #include <stdbool.h>
+#include <stddef.h>
 
 /* Every key of etc/chat.conf. Strings are never NULL ("" when unset). */
 struct cfg {
@@ -57,6 +58,7 @@ struct cfg {
     int media_cuota_diaria_mb;
     /* development switches */
     bool token_en_url;
+    char *enlaces_registros;        /* "tipo=url-with-{clave} ..." (cfg_link_next) */
     char *efimeros_secreto;         /* signs chat_efimeros ("": from jwt_secret) */
     /* content */
     int mensaje_max_chars;
@@ -122,5 +124,16 @@ void cfg_free(struct cfg *c);
 
 /* Parses "on/off/true/false/yes/no/1/0"; returns 0 or -1. */
 int cfg_parse_bool(const char *s, bool *out);
+
+/* One item of enlaces_registros: the record kind and its URL template
+ * (holding "{clave}"), as spans of the config text. */
+struct cfg_link {
+    const char *tipo, *url;
+    size_t tipo_len, url_len;
+};
+
+/* The item at *pos (advanced past it) of a validated enlaces_registros;
+ * false at the end. */
+bool cfg_link_next(const char *s, size_t *pos, struct cfg_link *out);
 
 #endif

@@ -70,6 +70,23 @@ static void test_users__me_tampered_token(void)
     CU_ASSERT_EQUAL(it_db_ll("SELECT count(*) FROM usuarios WHERE id_erp LIKE '%_tamper'"), 0);
 }
 
+/* GET /me hands the client the record mentions it turns into links
+ * (enlaces_registros, set by the test stack). */
+static void test_users__me_record_links(void)
+{
+    char *t = it_token(it_uid("enlaces"), "Elena Enlaces", NULL, 600);
+    struct it_resp *r = it_req("GET", "/me", t, NULL);
+    CU_ASSERT_EQUAL_FATAL(r->status, 200);
+    json_object *l = it_get(r, "enlaces_registros");
+    CU_ASSERT_FATAL(l && json_object_is_type(l, json_type_array));
+    CU_ASSERT_EQUAL(json_object_array_length(l), 2);
+    CU_ASSERT_STRING_EQUAL(it_get_str(r, "enlaces_registros.0.tipo"), "pedido");
+    CU_ASSERT_STRING_EQUAL(it_get_str(r, "enlaces_registros.0.url"), "/erp/pedidos.html?id={clave}");
+    CU_ASSERT_STRING_EQUAL(it_get_str(r, "enlaces_registros.1.tipo"), "cliente");
+    it_free(r);
+    free(t);
+}
+
 static void test_users__me_upserts_lazily(void)
 {
     const char *id = it_uid("lazy");
@@ -416,6 +433,7 @@ int main(void)
         { "me_requires_token", test_users__me_requires_token },
         { "me_expired_token", test_users__me_expired_token },
         { "me_tampered_token", test_users__me_tampered_token },
+        { "me_record_links", test_users__me_record_links },
         { "me_upserts_lazily", test_users__me_upserts_lazily },
         { "cookie_ignored_when_not_configured", test_users__cookie_is_ignored_when_not_configured },
         { "cookie_accepted_when_configured", test_users__cookie_accepted_when_configured },

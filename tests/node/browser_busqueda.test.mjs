@@ -4,7 +4,8 @@
 // click opens the conversation on that message although it lies pages back
 // in the history (?alrededor=), and the way back to the newest works; the
 // search can be limited to the open chat. A record-linked chat shows the
-// record's title with a link back to the ERP.
+// record's title with a link back to the ERP, and a message mentioning a
+// record (#pedido-1001) links to its ERP page (enlaces_registros).
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { launch, user, shot, rest, until, msg, openChat, mint, serviceToken, RUN } from "../browser/lib.mjs";
@@ -104,5 +105,24 @@ test("a chat tied to an ERP record shows the record's title with a link back to 
     await link.waitFor();
     assert.equal(await link.textContent(), `🔗 Pedido ${RUN}`);
     assert.equal(await link.getAttribute("href"), `https://erp.example.com/pedidos/${RUN}`);
+    assert.deepEqual(ana.errors, []);
+});
+
+test("a mention of an ERP record in a message links to the record's page", async () => {
+    const page = ana.page;
+    const tb = mint("bb" + RUN, B);
+    const texto = `Revisa #pedido-A1001 y #cliente-77, no #otro-5 ni correo#pedido-9; ${RUN}`;
+    assert.equal((await rest(tb, "POST", `/chats/${chatId}/mensajes`, { contenido: texto })).status, 201);
+    await openChat(page, GRUPO);
+    const m = msg(page, "Revisa #pedido-A1001");
+    await m.waitFor();
+    const links = m.locator("a.cw-link-registro");
+    assert.equal(await links.count(), 2);
+    assert.equal(await links.nth(0).textContent(), "#pedido-A1001");
+    assert.equal(await links.nth(0).getAttribute("href"), "/erp/pedidos.html?id=A1001");
+    assert.equal(await links.nth(1).textContent(), "#cliente-77");
+    assert.equal(await links.nth(1).getAttribute("href"), "/erp/clientes.html?id=77");
+    // the whole text is still there, as text
+    assert.equal(await m.locator(".cw-msg-text").textContent(), texto);
     assert.deepEqual(ana.errors, []);
 });

@@ -44,6 +44,28 @@ static void test_cfg__defaults_need_secret(void)
     CU_ASSERT_PTR_NOT_NULL(strstr(why, "jwt_secret"));
 }
 
+/* enlaces_registros: items split on spaces or commas, tipo and URL. */
+static void test_cfg__record_links(void)
+{
+    char why[256] = "";
+    env_set(0, "CHAT_JWT_SECRET", "0123456789abcdef0123");
+    env_set(1, "CHAT_ENLACES_REGISTROS", " pedido=https://erp.example.com/pedidos/{clave},cliente=/erp/c?id={clave} ");
+    struct cfg *c = cfg_load_env(NULL, fake_getenv, why, sizeof(why));
+    CU_ASSERT_PTR_NOT_NULL_FATAL(c);
+    size_t pos = 0;
+    struct cfg_link l;
+    CU_ASSERT_TRUE_FATAL(cfg_link_next(c->enlaces_registros, &pos, &l));
+    CU_ASSERT_EQUAL(l.tipo_len, 6);
+    CU_ASSERT_NSTRING_EQUAL(l.tipo, "pedido", 6);
+    CU_ASSERT_EQUAL(l.url_len, strlen("https://erp.example.com/pedidos/{clave}"));
+    CU_ASSERT_NSTRING_EQUAL(l.url, "https://erp.example.com/pedidos/{clave}", l.url_len);
+    CU_ASSERT_TRUE_FATAL(cfg_link_next(c->enlaces_registros, &pos, &l));
+    CU_ASSERT_NSTRING_EQUAL(l.tipo, "cliente", l.tipo_len);
+    CU_ASSERT_NSTRING_EQUAL(l.url, "/erp/c?id={clave}", l.url_len);
+    CU_ASSERT_FALSE(cfg_link_next(c->enlaces_registros, &pos, &l));
+    cfg_free(c);
+}
+
 static void test_cfg__env_overrides_defaults(void)
 {
     char why[256] = "";
@@ -121,6 +143,13 @@ static void test_cfg__bad_values_name_the_key(void)
     expect_fail("jwt_claim_id =\n", "jwt_claim_id");
     expect_fail("mensaje_max_chars = -5\n", "mensaje_max_chars");
     expect_fail("efimeros_secreto = corto\n", "efimeros_secreto");
+    expect_fail("enlaces_registros = pedido\n", "enlaces_registros");
+    expect_fail("enlaces_registros = pedido=https://erp/pedidos/1\n", "enlaces_registros");
+    expect_fail("enlaces_registros = Pedido=https://erp/{clave}\n", "enlaces_registros");
+    expect_fail("enlaces_registros = pedido=javascript:{clave}\n", "enlaces_registros");
+    expect_fail("enlaces_registros = pedido=//otro.example/{clave}\n", "enlaces_registros");
+    expect_fail("enlaces_registros = pedido=https://erp/\"{clave}\n", "enlaces_registros");
+    expect_fail("enlaces_registros = pedido=https://erp/{clave}/{clave}\n", "enlaces_registros");
     expect_fail("rtd_max_sockets_per_user = 0\n", "rtd_max_sockets_per_user");
 }
 
@@ -173,6 +202,7 @@ int main(void)
     static const struct cu_test tests[] = {
         { "defaults_need_secret", test_cfg__defaults_need_secret },
         { "env_overrides_defaults", test_cfg__env_overrides_defaults },
+        { "record_links", test_cfg__record_links },
         { "file_then_env", test_cfg__file_then_env },
         { "workers_default_per_core", test_cfg__workers_default_per_core },
         { "bad_values_name_the_key", test_cfg__bad_values_name_the_key },

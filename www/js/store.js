@@ -79,6 +79,8 @@ export function createStore() {
       state.me = me.usuario;
       state.permisos = me.permisos || [];
       state.auditor = !!me.auditor;
+      // record mentions (#pedido-1001) that become links: [{tipo, url with {clave}}]
+      state.enlacesRegistros = Array.isArray(me.enlaces_registros) ? me.enlaces_registros : [];
       state.usuarios.set(me.usuario.id, me.usuario);
       emit('me');
     },

@@ -37,7 +37,7 @@ export function renderMensaje(ctx, m, pend) {
   } else {
     if (m.media) partes.push(renderMedia(ctx, m));
     if (m.tipo === 'encuesta' && m.encuesta) partes.push(renderEncuesta(ctx, m));
-    else if (m.contenido) partes.push(h('div', { class: 'cw-msg-text' }, enlaces(m.contenido)));
+    else if (m.contenido) partes.push(h('div', { class: 'cw-msg-text' }, enlaces(m.contenido, ctx.store.state.enlacesRegistros)));
   }
 
   // meta: edited, time, ticks
@@ -104,13 +104,47 @@ export function renderMensaje(ctx, m, pend) {
 
 const URL_RE = /\bhttps?:\/\/[^\s<>"]+[^\s<>".,;:!?)\]]/g;
 
-/** enlaces(texto): text nodes and <a> for the http(s) URLs in it (never HTML from the text). */
-function enlaces(texto) {
+/** enlaces(texto, registros): text nodes and <a> for the http(s) URLs in it
+ * and for mentions of ERP records (#pedido-1001, the kinds and URL
+ * templates of enlaces_registros); never HTML from the text. */
+export function enlaces(texto, registros = []) {
   const out = [];
   let i = 0;
   for (const mm of texto.matchAll(URL_RE)) {
-    if (mm.index > i) out.push(texto.slice(i, mm.index));
+    if (mm.index > i) out.push(...menciones(texto.slice(i, mm.index), registros));
     out.push(h('a', { href: mm[0], target: '_blank', rel: 'noopener noreferrer', class: 'cw-link' }, mm[0]));
+    i = mm.index + mm[0].length;
+  }
+  if (i < texto.length) out.push(...menciones(texto.slice(i), registros));
+  return out;
+}
+
+// #tipo-clave, the key letters, digits and inner . _ - (a final dot or dash
+// is punctuation); not inside a word (a#b) nor after another #
+const recCache = new WeakMap();
+function recRegex(registros) {
+  let re = recCache.get(registros);
+  if (re === undefined) {
+    const tipos = registros.map((r) => r && r.tipo).filter((t) => typeof t === 'string' && /^[a-z0-9_]+$/.test(t));
+    re = tipos.length ? new RegExp(`(^|[^\\p{L}\\p{N}_#])#(${tipos.join('|')})-([\\p{L}\\p{N}](?:[\\p{L}\\p{N}_.-]*[\\p{L}\\p{N}])?)`, 'gu') : null;
+    recCache.set(registros, re);
+  }
+  return re;
+}
+
+function menciones(texto, registros) {
+  const re = Array.isArray(registros) && registros.length ? recRegex(registros) : null;
+  if (!re) return [texto];
+  const out = [];
+  let i = 0;
+  for (const mm of texto.matchAll(re)) {
+    const ini = mm.index + mm[1].length;
+    const r = registros.find((x) => x.tipo === mm[2]);
+    const url = r && typeof r.url === 'string' ? r.url.replace('{clave}', encodeURIComponent(mm[3])) : '';
+    if (!/^https?:\/\//i.test(url) && !(url.startsWith('/') && !url.startsWith('//'))) continue;
+    if (ini > i) out.push(texto.slice(i, ini));
+    const visto = texto.slice(ini, mm.index + mm[0].length);
+    out.push(h('a', { href: url, target: '_blank', rel: 'noopener noreferrer', class: 'cw-link cw-link-registro', title: `Abrir ${mm[2]} ${mm[3]} en el ERP` }, visto));
     i = mm.index + mm[0].length;
   }
   if (i < texto.length) out.push(texto.slice(i));
