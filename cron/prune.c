@@ -9,6 +9,7 @@
 #include "core/app.h"
 #include "core/log.h"
 #include "metrics.h"
+#include "domain/evt.h"
 #include "domain/media.h"
 #include "domain/retention.h"
 
@@ -25,18 +26,7 @@ static const char prune_sql_unlock[] = "SELECT pg_advisory_unlock(hashtext('chat
 /* Each slice also moves the pruned mark forward, so a sync cursor older
  * than what is gone is refused instead of silently missing events. */
 static const char prune_sql_eventos[] =
-    "WITH del AS ("
-    "  DELETE FROM eventos WHERE id IN ("
-    "   SELECT id FROM eventos WHERE created_at < now() - make_interval(days => $1::int)"
-    "    LIMIT $2::int)"
-    "  RETURNING xid, id),"
-    " top AS (SELECT xid, id FROM del ORDER BY xid DESC, id DESC LIMIT 1),"
-    " mark AS ("
-    "  INSERT INTO eventos_poda AS p (xid, evento_id) SELECT xid, id FROM top"
-    "  ON CONFLICT (unica) DO UPDATE SET xid = EXCLUDED.xid, evento_id = EXCLUDED.evento_id,"
-    "   podado_at = now()"
-    "  WHERE (EXCLUDED.xid, EXCLUDED.evento_id) > (p.xid, p.evento_id))"
-    " SELECT count(*) FROM del";
+    EVT_SQL_PRUNE("created_at < now() - make_interval(days => $1::int)", "$2");
 
 static int prune_eventos(struct db *d, struct arena *a, int days, long long *deleted,
                          struct err *e)

@@ -107,6 +107,26 @@ const struct evt_kind *evt_kind(enum evt_id id);
 /* The row named name, or NULL for a name not in the vocabulary. */
 const struct evt_kind *evt_find(const char *name);
 
+/* One slice of the eventos prune, as one statement: deletes at most
+ * LIMIT (a parameter, "$2") rows matching COND (SQL over eventos) and
+ * moves the pruned mark (eventos_poda) to the newest of them, so a sync
+ * cursor from before them is refused (409) instead of silently missing
+ * events. Returns one row: the count deleted. Used by the age-based prune
+ * and the per-chat retention policy. */
+#define EVT_SQL_PRUNE(COND, LIMIT)                                                           \
+    "WITH del AS ("                                                                          \
+    "  DELETE FROM eventos WHERE id IN ("                                                    \
+    "   SELECT id FROM eventos WHERE " COND                                                  \
+    "    LIMIT " LIMIT "::int)"                                                              \
+    "  RETURNING xid, id),"                                                                  \
+    " top AS (SELECT xid, id FROM del ORDER BY xid DESC, id DESC LIMIT 1),"                  \
+    " mark AS ("                                                                             \
+    "  INSERT INTO eventos_poda AS p (xid, evento_id) SELECT xid, id FROM top"               \
+    "  ON CONFLICT (unica) DO UPDATE SET xid = EXCLUDED.xid, evento_id = EXCLUDED.evento_id," \
+    "   podado_at = now()"                                                                   \
+    "  WHERE (EXCLUDED.xid, EXCLUDED.evento_id) > (p.xid, p.evento_id))"                     \
+    " SELECT count(*) FROM del"
+
 /* Writes one stored event of kind id to room room_id of kind room (0 for
  * EVT_ROOM_ALL), with payload (borrowed; serialised now) and the chat and
  * user it concerns (0 for none). Must run inside a transaction. A room the

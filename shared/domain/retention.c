@@ -8,6 +8,7 @@
 #include "core/jsonx.h"
 #include "core/log.h"
 #include "domain/audit.h"
+#include "domain/evt.h"
 
 /* Setting a hold takes this lock exclusively; each retention batch takes
  * it shared, so once a hold is committed no batch already past its check
@@ -199,18 +200,7 @@ static const char ret_sql_del_com[] =
  * before them then gets 409 and the client reloads, so it never keeps
  * messages that are gone. */
 static const char ret_sql_eventos[] =
-    "WITH del AS ("
-    "  DELETE FROM eventos WHERE id IN ("
-    "   SELECT id FROM eventos WHERE chat_id = $1 AND created_at < now() - make_interval(days => $2::int)"
-    "    LIMIT $3::int)"
-    "  RETURNING xid, id),"
-    " top AS (SELECT xid, id FROM del ORDER BY xid DESC, id DESC LIMIT 1),"
-    " mark AS ("
-    "  INSERT INTO eventos_poda AS p (xid, evento_id) SELECT xid, id FROM top"
-    "  ON CONFLICT (unica) DO UPDATE SET xid = EXCLUDED.xid, evento_id = EXCLUDED.evento_id,"
-    "   podado_at = now()"
-    "  WHERE (EXCLUDED.xid, EXCLUDED.evento_id) > (p.xid, p.evento_id))"
-    " SELECT count(*) FROM del";
+    EVT_SQL_PRUNE("chat_id = $1 AND created_at < now() - make_interval(days => $2::int)", "$3");
 
 /* Runs one batch statement and its audit row in a short transaction under
  * the shared hold lock. *r_out is the statement's result. */
