@@ -9,7 +9,7 @@
 #
 # Environment: BENCH_RUNS (runs per figure, default 3), BENCH_QUICK=1 (small
 # counts and short runs, for development), BENCH_ONLY="pgbench rest idle
-# fanout storm e2e breakdown sync search capacity" (a subset), BENCH_OUT (default build/bench),
+# fanout storm sweep e2e breakdown sync search capacity" (a subset), BENCH_OUT (default build/bench),
 # BENCH_MD (default BENCHMARKS.md).
 [ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
 set -u -o pipefail
@@ -23,9 +23,9 @@ MD=${BENCH_MD:-$ROOT/BENCHMARKS.md}
 if [ -z "${BENCH_OUT:-}" ]; then RES=$ROOT/tests/bench/results; else RES=$OUT/results; fi
 RES=${BENCH_RESULTS:-$RES}
 RUNS=${BENCH_RUNS:-3}
-BUDGET=${BENCH_BUDGET:-780}
+BUDGET=${BENCH_BUDGET:-1500}
 QUICK=${BENCH_QUICK:-0}
-ONLY=${BENCH_ONLY:-pgbench rest idle fanout storm e2e breakdown sync search capacity}
+ONLY=${BENCH_ONLY:-pgbench rest idle fanout storm sweep e2e breakdown sync search capacity}
 CHAT_BIN=${CHAT_BIN:-$ROOT/build/bin}
 T_START=$SECONDS
 
@@ -552,6 +552,40 @@ storm_srv() {
     return 0
 }
 
+# A room of 10 while N sockets are connected, N stepping up to the most
+# this machine holds: delivery should cost what the room costs, not what
+# the server holds. rtd and Node, each N once (20 messages).
+sec_sweep() {
+    say "room of 10 while N sockets are connected: N = $SWEEP_NS, rtd / Node"
+    local srv n f port pid
+    for srv in rtd node; do
+        [ "$srv" = rtd ] && [ "$HAVE_RTD" != 1 ] && continue
+        [ "$srv" = node ] && [ "$NODE_OK" != 1 ] && continue
+        pid=''
+        case $srv in
+            rtd) rtd_restart || continue; port=$RTD_PORT ;;
+            node) start_node sio-sweep sio.mjs "$NODE_SIO_PORT" || continue; port=$NODE_SIO_PORT pid=$NODE_PID ;;
+        esac
+        for n in $SWEEP_NS; do
+            f=$OUT/raw/sweep-$srv-$n.txt
+            "$OUT/loadgen" --mode fanout --port "$port" --users-from 1 --count "$n" --msgs 20 \
+                --rounds 1 --sustain 0 --inflight 256 --src-ips "$NSRC" --connect-timeout "$CONNECT_TIMEOUT" \
+                --secret-file "$TMP/var/jwt_secret" --db "host=$TMP/var/run port=$PG_PORT dbname=chat user=chat" \
+                --room "$CHAT_TEAM0:10" >"$f" 2>>"$OUT/raw/loadgen.err"
+            if [ "$(kv "$f" connected)" = "$n" ]; then
+                put "sweep_${srv}_${n}_p50" "$(kvd "$f" r0_room0_each_p50_ms)"
+                put "sweep_${srv}_${n}_p99" "$(kvd "$f" r0_room0_each_p99_ms)"
+            else
+                put "sweep_${srv}_${n}_p50" "-"
+                put "sweep_${srv}_${n}_p99" "-"
+                say "sweep $srv: $(kv "$f" connected) of $n connected"
+            fi
+        done
+        [ -n "$pid" ] && stop_pid "$pid"
+    done
+    put sweep_ns "$SWEEP_NS"
+}
+
 sec_storm() {
     say "reconnect storm: $FAN_N sockets, the server restarted, rtd / Node"
     local srv f
@@ -804,12 +838,13 @@ report() {
 main() {
     if [ "$QUICK" = 1 ]; then
         IDLE_SIZES=${BENCH_IDLE_SIZES:-"500 2000"}; IDLE_MAX=2000; IDLE_TARGET=2000
-        FAN_N=2000; FAN_MSGS=5; SUSTAIN=2; HOLD=3; PING_MS=2000
+        FAN_N=2000; FAN_MSGS=5; SUSTAIN=2; HOLD=3; PING_MS=2000; SWEEP_NS="100 1000 2000"
         E2E_RATES="100 500"; E2E_SECS=3; WRK_SECS=3; WRK_CONNS=16; PGB_SECS=3
         CONNECT_TIMEOUT=60; CAP_PROCS=3; CAP_PER=1000
     else
         IDLE_SIZES=${BENCH_IDLE_SIZES:-"1000 10000 19000"}; IDLE_MAX=19000; IDLE_TARGET=10000
         FAN_N=10000; FAN_MSGS=15; SUSTAIN=5; HOLD=3; PING_MS=2000
+        SWEEP_NS=${BENCH_SWEEP_NS:-"100 1000 5000 10000 19000"}
         E2E_RATES="100 250 500 1000 2000 4000"; E2E_SECS=5; WRK_SECS=6; WRK_CONNS=32; PGB_SECS=6
         CONNECT_TIMEOUT=240; CAP_PROCS=3; CAP_PER=17000
     fi
@@ -910,6 +945,7 @@ main() {
     want capacity && budget capacity && sec_capacity
     want fanout && budget fanout && sec_fanout
     want storm && budget storm && sec_storm
+    want sweep && budget sweep && sec_sweep
     want idle && budget idle && sec_idle
     put m_load_end "$(cut -d' ' -f1-3 /proc/loadavg)"
     say "measured in $((SECONDS - T_START)) s; writing $MD"

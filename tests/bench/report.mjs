@@ -69,6 +69,22 @@ function div(a, b) {
 }
 const r = (k) => R[k] ?? '';
 
+// The room of 10 against the sockets held (sec_sweep in bench.sh).
+function sweepTop() {
+    const ns = (r('sweep_ns') || '').split(/\s+/).filter(Boolean);
+    return ns.length ? ns[ns.length - 1] : '?';
+}
+function sweepTable() {
+    const ns = (r('sweep_ns') || '').split(/\s+/).filter(Boolean);
+    if (!ns.length) return NM.sweep ? `not measured: ${NM.sweep}` : 'not measured in this run';
+    const cell = (srv, n) => {
+        const a = r(`sweep_${srv}_${n}_p50`), b = r(`sweep_${srv}_${n}_p99`);
+        return a && a !== '-' ? `${a} / ${b}` : 'not connected';
+    };
+    return `| sockets connected | rtd p50 / p99 ms | Node p50 / p99 ms |\n|---|---|---|\n` +
+        ns.map((n) => `| ${Number(n).toLocaleString('en-US')} | ${cell('rtd', n)} | ${cell('node', n)} |`).join('\n');
+}
+
 // Where a POST's time goes (sec_breakdown in bench.sh): per-request parts
 // from chat-fcgi's log_timing line joined to nginx's access log.
 function breakdownSection() {
@@ -282,6 +298,7 @@ measure of the client's own CPU use; the ratios are the meaningful part.
 | idle connection ≤ 8 KB | rtd ${mmm(`idle_rtd_${IDLE_TARGET}_bpc`)} B at ${IDLE_TARGET} connections | ${verdict(bpc10k, '<=', 8192)} |
 | idle connection ≤ 1/10 of the reference | rtd / Node = ${bpc_ratio} at ${IDLE_TARGET} | ${verdict(bpc_ratio, '<=', 0.1)} |
 | fan-out to ${FAN_N} members p99 ≤ 100 ms | rtd ${mmm('fan_rtd_big_p99')} ms | ${verdict(med('fan_rtd_big_p99'), '<=', 100)} |
+| room of 10: p99 ≤ 10 ms with ${sweepTop()} sockets connected | rtd ${r(`sweep_rtd_${sweepTop()}_p99`) || '-'} ms (Node ${r(`sweep_node_${sweepTop()}_p99`) || '-'} ms) | ${verdict(Number(r(`sweep_rtd_${sweepTop()}_p99`)) || NaN, '<=', 10)} |
 | reconnect storm of ${FAN_N} sockets: all back and receiving within 10 s | rtd ${mmm('storm_rtd_recv_s')} s (Node ${mmm('storm_node_recv_s')} s) | ${verdict(med('storm_rtd_recv_s'), '<=', 10)} |
 | fan-out deliveries/s ≥ 5× the reference | ${mmm('fan_dps_ratio')} | ${verdict(med('fan_dps_ratio'), '>=', 5)} |
 | end-to-end p99 ≤ 10 ms at 500 messages/s | ${mmm('e2e_500_p99')} ms | ${verdict(med('e2e_500_p99'), '<=', 10)} |
@@ -471,6 +488,14 @@ joined), and until one message to the chat of ${FAN_N} has reached all of them.
 The clients' own backoff sets the floor: the first attempts come 0.5–1.5 s after the drop,
 and a socket that finds the server not yet listening waits 1–3 s more, so "all back" is
 mostly the restart time plus that wait; what the server adds shows in the connects/s.
+
+## 2c. A room of 10 while N sockets are connected
+
+The same room of 10 (20 messages, one at a time; time from the NOTIFY to each member's
+socket) while N sockets in all are connected to the server: what a delivery costs should
+be the room's business, not the number of sockets held.
+
+${sweepTable()}
 
 ## 3. End to end: POST through nginx + FastCGI to the other member's socket
 
