@@ -9,7 +9,7 @@
 #
 # Environment: BENCH_RUNS (runs per figure, default 3), BENCH_QUICK=1 (small
 # counts and short runs, for development), BENCH_ONLY="pgbench rest idle
-# fanout e2e breakdown sync search capacity" (a subset), BENCH_OUT (default build/bench),
+# fanout storm sweep e2e breakdown sync search capacity" (a subset), BENCH_OUT (default build/bench),
 # BENCH_MD (default BENCHMARKS.md).
 [ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
 set -u -o pipefail
@@ -23,9 +23,9 @@ MD=${BENCH_MD:-$ROOT/BENCHMARKS.md}
 if [ -z "${BENCH_OUT:-}" ]; then RES=$ROOT/tests/bench/results; else RES=$OUT/results; fi
 RES=${BENCH_RESULTS:-$RES}
 RUNS=${BENCH_RUNS:-3}
-BUDGET=${BENCH_BUDGET:-780}
+BUDGET=${BENCH_BUDGET:-1500}
 QUICK=${BENCH_QUICK:-0}
-ONLY=${BENCH_ONLY:-pgbench rest idle fanout e2e breakdown sync search capacity}
+ONLY=${BENCH_ONLY:-pgbench rest idle fanout storm sweep e2e breakdown sync search capacity}
 CHAT_BIN=${CHAT_BIN:-$ROOT/build/bin}
 T_START=$SECONDS
 
@@ -72,7 +72,7 @@ build_tools() {
     say "building the load generator and the echo server"
     # shellcheck disable=SC2046,SC2086
     cc $CFLAGS_B $(pkg-config --cflags libjwt libpq json-c) -o "$OUT/loadgen" tests/bench/loadgen.c \
-        $(pkg-config --libs libjwt libpq) -lpthread || return 1
+        $(pkg-config --libs libjwt libpq) -lpthread -lm || return 1
     # shellcheck disable=SC2046,SC2086
     cc $CFLAGS_B $(pkg-config --cflags libwebsockets) -o "$OUT/echo" tests/bench/echo.c \
         $(pkg-config --libs libwebsockets) || return 1
@@ -515,6 +515,106 @@ sec_fanout() {
     [ "$HAVE_RTD" = 1 ] && rtd_restart
 }
 
+# storm_srv SERVER: N sockets connected, the server restarted under them,
+# every socket back (stock client backoff) and one message to all; output
+# in raw/storm-SERVER.txt.
+storm_srv() {
+    local srv=$1 out=$OUT/raw/storm-$1.txt port pid='' ready=$OUT/raw/storm-$1.ready i
+    rm -f "$ready"
+    case $srv in
+        rtd) rtd_restart || return 1; port=$RTD_PORT ;;
+        node) start_node sio-storm sio.mjs "$NODE_SIO_PORT" || return 1; port=$NODE_SIO_PORT pid=$NODE_PID ;;
+    esac
+    sleep 1
+    "$OUT/loadgen" --mode storm --port "$port" --users-from 1 --count "$FAN_N" --inflight 256 \
+        --src-ips "$NSRC" --connect-timeout "$CONNECT_TIMEOUT" --ready-file "$ready" --storm-timeout 120 \
+        --secret-file "$TMP/var/jwt_secret" --db "host=$TMP/var/run port=$PG_PORT dbname=chat user=chat" \
+        --room "$CHAT_ALL:$FAN_N" >"$out" 2>>"$OUT/raw/loadgen.err" &
+    local lg=$!
+    for ((i = 0; i < (CONNECT_TIMEOUT + 30) * 10; i++)); do
+        [ -e "$ready" ] && break
+        kill -0 "$lg" 2>/dev/null || break
+        sleep 0.1
+    done
+    if [ -e "$ready" ]; then
+        # what a deploy or a crash does: the server goes away and comes back
+        case $srv in
+            rtd) rtd_restart || say "storm: rtd did not come back" ;;
+            node)
+                stop_pid "$pid"
+                start_node sio-storm2 sio.mjs "$NODE_SIO_PORT" || say "storm: Node did not come back"
+                pid=$NODE_PID
+                ;;
+        esac
+    fi
+    wait "$lg"
+    [ -n "$pid" ] && stop_pid "$pid"
+    return 0
+}
+
+# A room of 10 while N sockets are connected, N stepping up to the most
+# this machine holds: delivery should cost what the room costs, not what
+# the server holds. rtd and Node, each N once (20 messages).
+sec_sweep() {
+    say "room of 10 while N sockets are connected: N = $SWEEP_NS, rtd / Node"
+    local srv n f port pid
+    for srv in rtd node; do
+        [ "$srv" = rtd ] && [ "$HAVE_RTD" != 1 ] && continue
+        [ "$srv" = node ] && [ "$NODE_OK" != 1 ] && continue
+        pid=''
+        case $srv in
+            rtd) rtd_restart || continue; port=$RTD_PORT ;;
+            node) start_node sio-sweep sio.mjs "$NODE_SIO_PORT" || continue; port=$NODE_SIO_PORT pid=$NODE_PID ;;
+        esac
+        for n in $SWEEP_NS; do
+            f=$OUT/raw/sweep-$srv-$n.txt
+            "$OUT/loadgen" --mode fanout --port "$port" --users-from 1 --count "$n" --msgs 20 \
+                --rounds 1 --sustain 0 --inflight 256 --src-ips "$NSRC" --connect-timeout "$CONNECT_TIMEOUT" \
+                --secret-file "$TMP/var/jwt_secret" --db "host=$TMP/var/run port=$PG_PORT dbname=chat user=chat" \
+                --room "$CHAT_TEAM0:10" >"$f" 2>>"$OUT/raw/loadgen.err"
+            if [ "$(kv "$f" connected)" = "$n" ]; then
+                put "sweep_${srv}_${n}_p50" "$(kvd "$f" r0_room0_each_p50_ms)"
+                put "sweep_${srv}_${n}_p99" "$(kvd "$f" r0_room0_each_p99_ms)"
+            else
+                put "sweep_${srv}_${n}_p50" "-"
+                put "sweep_${srv}_${n}_p99" "-"
+                say "sweep $srv: $(kv "$f" connected) of $n connected"
+            fi
+        done
+        [ -n "$pid" ] && stop_pid "$pid"
+    done
+    put sweep_ns "$SWEEP_NS"
+}
+
+sec_storm() {
+    say "reconnect storm: $FAN_N sockets, the server restarted, rtd / Node"
+    local srv f
+    for srv in rtd node; do
+        [ "$srv" = rtd ] && [ "$HAVE_RTD" != 1 ] && continue
+        [ "$srv" = node ] && [ "$NODE_OK" != 1 ] && continue
+        local back=() recv=() msg=() rate=()
+        for ((run = 1; run <= RUNS; run++)); do
+            storm_srv "$srv"
+            f=$OUT/raw/storm-$srv.txt
+            cp "$f" "$OUT/raw/storm-$srv-$run.txt" 2>/dev/null
+            if [ "$(kv "$f" storm_back)" = 1 ]; then
+                back+=("$(kv "$f" storm_back_s)")
+                recv+=("$(kvd "$f" storm_all_receiving_s)")
+                msg+=("$(kvd "$f" storm_msg_ms)")
+                rate+=("$(awk -v n="$(kv "$f" storm_n)" -v s="$(kv "$f" storm_back_s)" 'BEGIN { if (s > 0) printf "%.0f", n / s }')")
+            else
+                back+=(-); recv+=(-); msg+=(-); rate+=(-)
+                say "storm $srv run $run: not every socket came back ($(kv "$f" storm_connected) of $(kv "$f" storm_n))"
+            fi
+        done
+        sample "storm_${srv}_back_s" "${back[@]}"
+        sample "storm_${srv}_recv_s" "${recv[@]}"
+        sample "storm_${srv}_msg_ms" "${msg[@]}"
+        sample "storm_${srv}_rate" "${rate[@]}"
+    done
+    [ "$HAVE_RTD" = 1 ] && rtd_restart
+}
+
 sec_e2e() {
     say "end to end: POST through nginx to the other member's socket"
     local run f rargs=() r
@@ -738,12 +838,13 @@ report() {
 main() {
     if [ "$QUICK" = 1 ]; then
         IDLE_SIZES=${BENCH_IDLE_SIZES:-"500 2000"}; IDLE_MAX=2000; IDLE_TARGET=2000
-        FAN_N=2000; FAN_MSGS=5; SUSTAIN=2; HOLD=3; PING_MS=2000
+        FAN_N=2000; FAN_MSGS=5; SUSTAIN=2; HOLD=3; PING_MS=2000; SWEEP_NS="100 1000 2000"
         E2E_RATES="100 500"; E2E_SECS=3; WRK_SECS=3; WRK_CONNS=16; PGB_SECS=3
         CONNECT_TIMEOUT=60; CAP_PROCS=3; CAP_PER=1000
     else
         IDLE_SIZES=${BENCH_IDLE_SIZES:-"1000 10000 19000"}; IDLE_MAX=19000; IDLE_TARGET=10000
         FAN_N=10000; FAN_MSGS=15; SUSTAIN=5; HOLD=3; PING_MS=2000
+        SWEEP_NS=${BENCH_SWEEP_NS:-"100 1000 5000 10000 19000"}
         E2E_RATES="100 250 500 1000 2000 4000"; E2E_SECS=5; WRK_SECS=6; WRK_CONNS=32; PGB_SECS=6
         CONNECT_TIMEOUT=240; CAP_PROCS=3; CAP_PER=17000
     fi
@@ -843,6 +944,8 @@ main() {
     want search && budget search && sec_search
     want capacity && budget capacity && sec_capacity
     want fanout && budget fanout && sec_fanout
+    want storm && budget storm && sec_storm
+    want sweep && budget sweep && sec_sweep
     want idle && budget idle && sec_idle
     put m_load_end "$(cut -d' ' -f1-3 /proc/loadavg)"
     say "measured in $((SECONDS - T_START)) s; writing $MD"

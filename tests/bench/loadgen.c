@@ -16,6 +16,11 @@
  *           each --rate R POST R messages/s for --secs seconds from
  *           --senders threads, one sender user and chat each; latency from
  *           the POST to the receiver's socket
+ *   storm   open --count sockets, create --ready-file (the bench then
+ *           restarts the server), reconnect each dropped socket with
+ *           socket.io-client's default backoff (1 s doubling to 5 s, +-50%),
+ *           and time until all are back and until one message to --room
+ *           reaches them all
  * --echo: the server is tests/bench/echo (no database): fan-out is
  * triggered by connection 0 sending the event, which echo broadcasts.
  *
@@ -27,6 +32,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <jwt.h>
+#include <math.h>
 #include <libpq-fe.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -97,13 +103,15 @@ struct opts {
     int nsteps;
     int rounds;
     int pairs;
+    const char *ready_file;     /* storm: created once every socket is connected */
+    double storm_timeout;       /* storm: seconds to wait for the drop and the return */
 };
 
 static struct opts O = {
     .mode = "idle", .host = "127.0.0.1", .port = 8081, .path = "/chat/socket.io/",
     .http_host = "127.0.0.1", .http_port = 8080, .users_from = 1, .count = 100, .nsrc = 16,
     .inflight = 200, .hold = 5, .msgs = 20, .sustain = 5, .window = 4, .secs = 5,
-    .senders = 4, .connect_timeout = 120, .rounds = 1, .pairs = 0,
+    .senders = 4, .connect_timeout = 120, .rounds = 1, .pairs = 0, .storm_timeout = 120,
 };
 
 static volatile sig_atomic_t stop_flag;
@@ -771,6 +779,118 @@ static void fanout_round(int round)
     }
 }
 
+/* ---- storm: the server restarts under every socket -------------------------- */
+
+/* socket.io-client's default reconnection delay for attempt k (0-based):
+ * 1 s doubled per attempt, at most 5 s, +-50% at random. */
+static double storm_delay(int k)
+{
+    double ms = 1000.0;
+    for (int i = 0; i < k && ms < 5000; i++)
+        ms *= 2;
+    double r = (double)random() / RAND_MAX;
+    double dev = floor(r * 0.5 * ms);
+    ms = ((long)floor(r * 10) & 1) == 0 ? ms - dev : ms + dev;
+    return (ms < 5000 ? ms : 5000) / 1000.0;
+}
+
+/* Every socket connected; --ready-file tells the bench to restart the
+ * server; each dropped socket reconnects on its own backoff, as the stock
+ * client does; once all are back, one message to the room holding them all
+ * (--room), timed to the last socket. */
+static void mode_storm(void)
+{
+    if (O.nrooms < 1)
+        die("storm needs --room CHAT:SIZE holding every socket");
+    trig_db = PQconnectdb(O.db);
+    if (PQstatus(trig_db) != CONNECTION_OK)
+        die(PQerrorMessage(trig_db));
+    if (pipe(trig_pipe) < 0)
+        die("pipe");
+    pthread_t th;
+    pthread_create(&th, NULL, trigger_main, NULL);
+    pthread_detach(th);
+    srandom((unsigned)now_ns());
+    long n = O.count;
+    double *retry_at = calloc((size_t)n, sizeof(*retry_at));
+    uint8_t *dropped = calloc((size_t)n, 1);
+    uint8_t *tries = calloc((size_t)n, 1);
+    if (!retry_at || !dropped || !tries)
+        die("out of memory");
+    if (O.ready_file) {
+        FILE *f = fopen(O.ready_file, "w");
+        if (!f)
+            die("cannot write --ready-file");
+        fclose(f);
+    }
+    double t_drop = 0, t_back = 0, t0 = now_s();
+    long ndropped = 0, attempts = 0;
+    while (!stop_flag) {
+        loop_once(2);
+        double now = now_s();
+        long back = 0;
+        for (long i = 0; i < n; i++) {
+            struct conn *c = &conns[i];
+            if (c->state == C_CONNECTED) {
+                back += dropped[i];
+                tries[i] = 0;
+                continue;
+            }
+            if (c->state != C_CLOSED && c->state != C_FREE)
+                continue; /* an attempt in progress */
+            if (!dropped[i]) {
+                dropped[i] = 1;
+                ndropped++;
+                if (!t_drop)
+                    t_drop = now;
+            }
+            if (retry_at[i] == 0) {
+                retry_at[i] = now + storm_delay(tries[i] < 20 ? tries[i] : 20);
+            } else if (now >= retry_at[i] && nopen < O.inflight) {
+                retry_at[i] = 0;
+                if (tries[i] < 255)
+                    tries[i]++;
+                attempts++;
+                if (conn_open(c, i) < 0)
+                    c->state = C_CLOSED;
+            }
+        }
+        if (ndropped == n && back == n) {
+            t_back = now;
+            break;
+        }
+        if (now - (t_drop ? t_drop : t0) > O.storm_timeout) {
+            fprintf(stderr, "loadgen: storm: %ld of %ld back after %.0f s\n", back, n, O.storm_timeout);
+            break;
+        }
+    }
+    printf("storm_n=%ld\nstorm_dropped=%ld\nstorm_attempts=%ld\nstorm_connected=%ld\n", n, ndropped,
+           attempts, nconnected);
+    if (!t_back) {
+        printf("storm_back=0\n");
+        fflush(stdout);
+        return;
+    }
+    printf("storm_back=1\nstorm_back_s=%.3f\n", t_back - t_drop);
+    fflush(stdout);
+    /* one message to everyone, from the moment the last socket was back */
+    long chat = O.rooms[0].chat, size = O.rooms[0].size < n ? O.rooms[0].size : n;
+    long seq = trig_seq;
+    run_for(0.2); /* rooms joined on the server's side */
+    trigger(chat);
+    double until = now_s() + 30;
+    while (!stop_flag && got[seq] < (uint32_t)size && now_s() < until)
+        loop_once(1);
+    int64_t tm = atomic_load(&t0_ns[seq]);
+    if (got[seq] >= (uint32_t)size && tm) {
+        printf("storm_msg_ms=%.3f\nstorm_all_receiving_s=%.3f\n", (double)(last_ns[seq] - tm) / 1e6,
+               (double)last_ns[seq] / 1e9 - t_drop);
+    } else {
+        printf("storm_msg_received=%u\n", got[seq]);
+    }
+    fflush(stdout);
+}
+
 /* ---- e2e: POST through nginx ----------------------------------------------- */
 
 struct sender {
@@ -989,10 +1109,11 @@ static void on_signal(int sig)
 static void usage(void)
 {
     fprintf(stderr,
-            "usage: loadgen --mode idle|fanout|e2e [--echo] --port P [--path /chat/socket.io/]\n"
+            "usage: loadgen --mode idle|fanout|e2e|storm [--echo] --port P [--path /chat/socket.io/]\n"
             "  --secret-file F --db CONNINFO --users-from N --count N --src-ips N --inflight N\n"
             "  --hold S --pid PID --room CHAT:SIZE ... --msgs N --sustain S --window N\n"
-            "  --http-port P --rate R ... --secs S --senders N --sender-from U --chat-from C\n");
+            "  --http-port P --rate R ... --secs S --senders N --sender-from U --chat-from C\n"
+            "  --ready-file F --storm-timeout S (storm)\n");
     exit(2);
 }
 
@@ -1036,6 +1157,8 @@ int main(int argc, char **argv)
         }
         else if (ARG("--rounds")) O.rounds = atoi(v);
         else if (ARG("--pairs")) O.pairs = atoi(v);
+        else if (ARG("--ready-file")) O.ready_file = v;
+        else if (ARG("--storm-timeout")) O.storm_timeout = atof(v);
         else if (strcmp(a, "--echo") == 0) O.echo = true;
         else usage();
 #undef ARG
@@ -1105,6 +1228,8 @@ int main(int argc, char **argv)
         mode_fanout();
     } else if (strcmp(O.mode, "e2e") == 0) {
         mode_e2e();
+    } else if (strcmp(O.mode, "storm") == 0) {
+        mode_storm();
     } else {
         usage();
     }

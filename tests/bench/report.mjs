@@ -69,6 +69,22 @@ function div(a, b) {
 }
 const r = (k) => R[k] ?? '';
 
+// The room of 10 against the sockets held (sec_sweep in bench.sh).
+function sweepTop() {
+    const ns = (r('sweep_ns') || '').split(/\s+/).filter(Boolean);
+    return ns.length ? ns[ns.length - 1] : '?';
+}
+function sweepTable() {
+    const ns = (r('sweep_ns') || '').split(/\s+/).filter(Boolean);
+    if (!ns.length) return NM.sweep ? `not measured: ${NM.sweep}` : 'not measured in this run';
+    const cell = (srv, n) => {
+        const a = r(`sweep_${srv}_${n}_p50`), b = r(`sweep_${srv}_${n}_p99`);
+        return a && a !== '-' ? `${a} / ${b}` : 'not connected';
+    };
+    return `| sockets connected | rtd p50 / p99 ms | Node p50 / p99 ms |\n|---|---|---|\n` +
+        ns.map((n) => `| ${Number(n).toLocaleString('en-US')} | ${cell('rtd', n)} | ${cell('node', n)} |`).join('\n');
+}
+
 // Where a POST's time goes (sec_breakdown in bench.sh): per-request parts
 // from chat-fcgi's log_timing line joined to nginx's access log.
 function breakdownSection() {
@@ -282,7 +298,9 @@ measure of the client's own CPU use; the ratios are the meaningful part.
 | idle connection ≤ 8 KB | rtd ${mmm(`idle_rtd_${IDLE_TARGET}_bpc`)} B at ${IDLE_TARGET} connections | ${verdict(bpc10k, '<=', 8192)} |
 | idle connection ≤ 1/10 of the reference | rtd / Node = ${bpc_ratio} at ${IDLE_TARGET} | ${verdict(bpc_ratio, '<=', 0.1)} |
 | fan-out to ${FAN_N} members p99 ≤ 100 ms | rtd ${mmm('fan_rtd_big_p99')} ms | ${verdict(med('fan_rtd_big_p99'), '<=', 100)} |
-| fan-out deliveries/s ≥ 5× the reference | rtd / Node = ${mmm('fan_dps_ratio')} | ${verdict(med('fan_dps_ratio'), '>=', 5)} |
+| room of 10: p99 ≤ 10 ms with ${sweepTop()} sockets connected | rtd ${r(`sweep_rtd_${sweepTop()}_p99`) || '-'} ms (Node ${r(`sweep_node_${sweepTop()}_p99`) || '-'} ms) | ${verdict(Number(r(`sweep_rtd_${sweepTop()}_p99`)) || NaN, '<=', 10)} |
+| reconnect storm of ${FAN_N} sockets: all back and receiving within 10 s | rtd ${mmm('storm_rtd_recv_s')} s (Node ${mmm('storm_node_recv_s')} s) | ${verdict(med('storm_rtd_recv_s'), '<=', 10)} |
+| fan-out deliveries/s ≥ 5× the reference | ${mmm('fan_dps_ratio')} | ${verdict(med('fan_dps_ratio'), '>=', 5)} |
 | end-to-end p99 ≤ 10 ms at 500 messages/s | ${mmm('e2e_500_p99')} ms | ${verdict(med('e2e_500_p99'), '<=', 10)} |
 | send-message throughput ≥ 70% of the pgbench ceiling | ${s_frac_best} of the best pgbench figure (${ceil_best} TPS) | ${verdict(s_frac_best, '>=', 0.7)} |
 | send-message throughput ≥ 3× the Node reference | ${mmm('rest_send_ratio')} | ${verdict(med('rest_send_ratio'), '>=', 3)} |
@@ -452,6 +470,32 @@ lws's writeable callbacks, and the TCP send path; the issue's targets (room of 1
 p99 ≤ 10 ms at 10,000 sockets, ≥ 5,000 connects/s) are **not met** in this run, which
 had 5–9 runnable processes per core beside it; a \`make bench\` on a quiet machine is
 needed to tell how far the remaining gap is rtd's.
+
+## 2b. Reconnect storm
+
+${FAN_N} stock-protocol sockets (the load generator, one user each, all in the chat of
+${FAN_N}) connected; then the server is restarted under them (chat-rtd: SIGTERM, which
+closes every socket with "going away", and a new start; Node: the same), and each socket
+reconnects on socket.io-client's default backoff (1 s, doubling to 5 s, ±50% at random).
+Timed from the first drop: until every socket is connected again (JWT checked, rooms
+joined), and until one message to the chat of ${FAN_N} has reached all of them.
+
+| | all back, s | all back and receiving, s | the message's last delivery, ms | connects/s over the storm |
+|---|---|---|---|---|
+| rtd | ${nm_or('storm', mmm('storm_rtd_back_s'))} | ${mmm('storm_rtd_recv_s')} | ${mmm('storm_rtd_msg_ms')} | ${mmm('storm_rtd_rate')} |
+| Node (Socket.IO 4) | ${mmm('storm_node_back_s')} | ${mmm('storm_node_recv_s')} | ${mmm('storm_node_msg_ms')} | ${mmm('storm_node_rate')} |
+
+The clients' own backoff sets the floor: the first attempts come 0.5–1.5 s after the drop,
+and a socket that finds the server not yet listening waits 1–3 s more, so "all back" is
+mostly the restart time plus that wait; what the server adds shows in the connects/s.
+
+## 2c. A room of 10 while N sockets are connected
+
+The same room of 10 (20 messages, one at a time; time from the NOTIFY to each member's
+socket) while N sockets in all are connected to the server: what a delivery costs should
+be the room's business, not the number of sockets held.
+
+${sweepTable()}
 
 ## 3. End to end: POST through nginx + FastCGI to the other member's socket
 

@@ -9,7 +9,7 @@ import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import {
-    RUN, mint, userId, makeChat, emit, connect, waitFor, collect, ask, sleep, startRtd,
+    RUN, mint, userId, makeChat, emit, connect, waitFor, collect, ask, sleep, startRtd, sql,
 } from "./lib.mjs";
 
 async function freePort() {
@@ -126,7 +126,11 @@ test("presence counts sockets across instances", async () => {
     const px = await sock(p, x);
     assert.equal((await on).estatus, "en_linea");
     const py = await sock(p, y);
-    await sleep(300); // y writes its count right after the CONNECT answer
+    // y writes its count in its next presence batch, after the CONNECT
+    // answer: wait for it (a loaded machine may take longer than a moment)
+    const held = () => Number(sql(`SELECT coalesce(sum(sockets), 0) FROM presencia_conexiones WHERE usuario_id = ${p.id}`)[0][0]);
+    for (let i = 0; i < 100 && held() < 2; i++) await sleep(100);
+    assert.equal(held(), 2, "both instances counted their socket");
     await ask(px, "presence:status", { estatus: "inactivo" });
     await sleep(500);
     assert.deepEqual(mine(), ["en_linea"], "idle on one instance, active on the other: en_linea");
