@@ -292,6 +292,15 @@ static const char *chat_names(struct db *d, struct arena *a, const long long *id
     return s ? s : "";
 }
 
+/* A JSON array of ids (new object). */
+static json_object *chat_ids_json(const long long *ids, size_t n)
+{
+    json_object *arr = json_object_new_array();
+    for (size_t i = 0; i < n; i++)
+        json_object_array_add(arr, json_object_new_int64(ids[i]));
+    return arr;
+}
+
 /* A sistema message with datos {accion, actor_id, usuario_ids}. */
 static int chat_system(struct db *d, struct arena *a, long long chat_id, long long actor,
                        const char *accion, const long long *ids, size_t n, const char *texto,
@@ -300,20 +309,8 @@ static int chat_system(struct db *d, struct arena *a, long long chat_id, long lo
     json_object *datos = jsonx_own(a, json_object_new_object());
     json_object_object_add(datos, "accion", json_object_new_string(accion));
     json_object_object_add(datos, "actor_id", actor ? json_object_new_int64(actor) : NULL);
-    json_object *arr = json_object_new_array();
-    for (size_t i = 0; i < n; i++)
-        json_object_array_add(arr, json_object_new_int64(ids[i]));
-    json_object_object_add(datos, "usuario_ids", arr);
+    json_object_object_add(datos, "usuario_ids", chat_ids_json(ids, n));
     return msg_insert_system(d, a, chat_id, actor, texto, datos, e) < 0 ? -1 : 0;
-}
-
-/* A JSON array of ids (new object). */
-static json_object *chat_ids_json(const long long *ids, size_t n)
-{
-    json_object *arr = json_object_new_array();
-    for (size_t i = 0; i < n; i++)
-        json_object_array_add(arr, json_object_new_int64(ids[i]));
-    return arr;
 }
 
 /* One audit row about chat_id with an object {key: value...} built by the
