@@ -13,7 +13,7 @@
 // same KEY=VALUE lines, in the order of samples.txt), the gnuplot plots and
 // BENCHMARKS.md. It takes its parameters from the environment (BENCH_R_*),
 // set by bench.sh; BENCH_REPORT_ONLY=1 in bench.sh reruns only this.
-import { readFileSync, writeFileSync, renameSync, copyFileSync, existsSync, statSync, appendFileSync } from 'node:fs';
+import { readFileSync, writeFileSync, renameSync, copyFileSync, existsSync, statSync, appendFileSync, readdirSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
 
 const env = (k, d) => process.env[`BENCH_R_${k}`] ?? d;
@@ -68,6 +68,16 @@ function div(a, b) {
     return (Number(a) / Number(b)).toFixed(2);
 }
 const r = (k) => R[k] ?? '';
+
+// Findings measured by hand (profiles, a statement's cost with pgbench):
+// tests/bench/notes/*.md, in name order, each a "## ..." section, copied
+// in as they are so that regenerating the report keeps them.
+function notas() {
+    const dir = new URL('./notes/', import.meta.url);
+    if (!existsSync(dir)) return '';
+    const files = readdirSync(dir).filter((f) => f.endsWith('.md')).sort();
+    return files.map((f) => '\n' + readFileSync(new URL(f, dir), 'utf8').trimEnd() + '\n').join('');
+}
 
 // The room of 10 against the sockets held (sec_sweep in bench.sh).
 function sweepTop() {
@@ -613,10 +623,10 @@ Each answer holds up to 20 full Mensaje objects with excerpts. **What limits it:
 word ranks only the newest 2,000 matches (\`BUSQ_CANDIDATES\`), read backwards along the
 primary key; a rare word is a GIN index lookup on \`(chat_id, busqueda)\`; the rest is
 loading the page (Mensaje objects, \`ts_headline\` on 20 texts).
-
+${notas()}
 ## How to reproduce
 
-\`make bench\` (about 15 minutes; it needs nothing running; ports are picked at random).
+\`make bench\` (about 30 minutes; it needs nothing running; ports are picked at random).
 \`BENCH_QUICK=1 BENCH_RUNS=1 make bench\` is a smoke run of a few minutes with small counts.
 Sources: \`scripts/bench.sh\`, \`tests/bench/\` (\`loadgen.c\` the Socket.IO load generator,
 \`echo.c\` the bare lws ceiling, \`ref/\` the Node servers, \`seed.sql\`, \`*.pgbench\`,
