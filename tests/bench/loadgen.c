@@ -667,6 +667,19 @@ static void *trigger_main(void *arg)
 
 static long trig_seq;
 
+/* The trigger thread and its database connection (--db). */
+static void trigger_start(void)
+{
+    trig_db = PQconnectdb(O.db);
+    if (PQstatus(trig_db) != CONNECTION_OK)
+        die(PQerrorMessage(trig_db));
+    if (pipe(trig_pipe) < 0)
+        die("pipe");
+    pthread_t th;
+    pthread_create(&th, NULL, trigger_main, NULL);
+    pthread_detach(th);
+}
+
 static void trigger(long chat)
 {
     long seq = trig_seq++;
@@ -700,16 +713,8 @@ static void fanout_round(int round);
 
 static void mode_fanout(void)
 {
-    if (!O.echo) {
-        trig_db = PQconnectdb(O.db);
-        if (PQstatus(trig_db) != CONNECTION_OK)
-            die(PQerrorMessage(trig_db));
-        if (pipe(trig_pipe) < 0)
-            die("pipe");
-        pthread_t th;
-        pthread_create(&th, NULL, trigger_main, NULL);
-        pthread_detach(th);
-    }
+    if (!O.echo)
+        trigger_start();
     run_for(1.0);
     for (int round = 0; round < O.rounds && !stop_flag; round++)
         fanout_round(round);
@@ -802,14 +807,7 @@ static void mode_storm(void)
 {
     if (O.nrooms < 1)
         die("storm needs --room CHAT:SIZE holding every socket");
-    trig_db = PQconnectdb(O.db);
-    if (PQstatus(trig_db) != CONNECTION_OK)
-        die(PQerrorMessage(trig_db));
-    if (pipe(trig_pipe) < 0)
-        die("pipe");
-    pthread_t th;
-    pthread_create(&th, NULL, trigger_main, NULL);
-    pthread_detach(th);
+    trigger_start();
     srandom((unsigned)now_ns());
     long n = O.count;
     double *retry_at = calloc((size_t)n, sizeof(*retry_at));

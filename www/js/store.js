@@ -51,6 +51,16 @@ export function createStore() {
     return b;
   }
 
+  // A page of messages into a chat's bucket (any order), their authors into
+  // the name cache.
+  function merge(b, list) {
+    for (const m of list) {
+      if (!b.byId.has(m.id)) insertId(b.ids, m.id);
+      b.byId.set(m.id, newer(b.byId.get(m.id), m));
+      if (m.autor) state.usuarios.set(m.autor.id, Object.assign({}, state.usuarios.get(m.autor.id) || {}, m.autor));
+    }
+  }
+
   // Which of two states of one message to keep: deletion and later edits win.
   function newer(a, b) {
     if (!a) return b;
@@ -156,11 +166,7 @@ export function createStore() {
     /** addPage(chatId, mensajes newest first, hayMas): older history. */
     addPage(chatId, list, hayMas) {
       const b = bucket(chatId);
-      for (const m of list) {
-        if (!b.byId.has(m.id)) insertId(b.ids, m.id);
-        b.byId.set(m.id, newer(b.byId.get(m.id), m));
-        if (m.autor) state.usuarios.set(m.autor.id, Object.assign({}, state.usuarios.get(m.autor.id) || {}, m.autor));
-      }
+      merge(b, list);
       b.hayMas = !!hayMas;
       b.cargado = true;
       emit('chat:' + chatId);
@@ -171,11 +177,7 @@ export function createStore() {
       const b = bucket(chatId);
       b.byId = new Map();
       b.ids = [];
-      for (const m of list) {
-        if (!b.byId.has(m.id)) insertId(b.ids, m.id);
-        b.byId.set(m.id, m);
-        if (m.autor) state.usuarios.set(m.autor.id, Object.assign({}, state.usuarios.get(m.autor.id) || {}, m.autor));
-      }
+      merge(b, list);
       b.hayMas = !!hayMas;
       b.hayDespues = !!hayDespues;
       b.cargado = true;
@@ -184,11 +186,7 @@ export function createStore() {
     /** addNewer(chatId, mensajes, hayDespues): the next newer page of a window. */
     addNewer(chatId, list, hayDespues) {
       const b = bucket(chatId);
-      for (const m of list) {
-        if (!b.byId.has(m.id)) insertId(b.ids, m.id);
-        b.byId.set(m.id, newer(b.byId.get(m.id), m));
-        if (m.autor) state.usuarios.set(m.autor.id, Object.assign({}, state.usuarios.get(m.autor.id) || {}, m.autor));
-      }
+      merge(b, list);
       b.hayDespues = !!hayDespues;
       emit('chat:' + chatId);
     },
