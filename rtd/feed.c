@@ -2,6 +2,8 @@
  * socket adopted as a raw descriptor), reading eventos by the (xid, id)
  * cursor on every NOTIFY and on a 1 s timer, delivering each row to its
  * room; chat_efimeros notifications are delivered as they come. */
+#include "feed.h"
+
 #include <json-c/json.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,7 +13,6 @@
 
 #include "core/log.h"
 #include "core/sha256.h"
-#include "rt.h"
 
 #define FEED_BATCH 500
 #define FEED_TICK_US (1000 * LWS_US_PER_MS)
@@ -43,110 +44,110 @@ static const char feed_sql_ahead[] =
 
 #define FEED_NOTIFIED_MAX 1024
 
-static void feed_schedule_reconnect(struct rt *rt);
+static void feed_schedule_reconnect(struct feed *f);
 
-static void feed_lost(struct rt *rt, const char *why)
+static void feed_lost(struct feed *f, const char *why)
 {
-    if (!rt->lconn)
+    if (!f->lconn)
         return;
     log_warn("event=db_listen ok=0 reason=\"%s\"", why);
-    if (rt->lwsi) {
-        lws_set_timeout(rt->lwsi, PENDING_TIMEOUT_KILLED_BY_PARENT, LWS_TO_KILL_ASYNC);
-        rt->lwsi = NULL;
+    if (f->lwsi) {
+        lws_set_timeout(f->lwsi, PENDING_TIMEOUT_KILLED_BY_PARENT, LWS_TO_KILL_ASYNC);
+        f->lwsi = NULL;
     }
-    PQfinish(rt->lconn);
-    rt->lconn = NULL;
-    rt->query_busy = rt->query_again = false;
-    feed_schedule_reconnect(rt);
+    PQfinish(f->lconn);
+    f->lconn = NULL;
+    f->query_busy = f->query_again = false;
+    feed_schedule_reconnect(f);
 }
 
-static bool feed_send(struct rt *rt, const char *sql, int n, const char *const *params)
+static bool feed_send(struct feed *f, const char *sql, int n, const char *const *params)
 {
-    if (!PQsendQueryParams(rt->lconn, sql, n, NULL, params, NULL, NULL, 0)) {
-        feed_lost(rt, PQerrorMessage(rt->lconn));
+    if (!PQsendQueryParams(f->lconn, sql, n, NULL, params, NULL, NULL, 0)) {
+        feed_lost(f, PQerrorMessage(f->lconn));
         return false;
     }
-    PQflush(rt->lconn);
-    rt->query_busy = true;
+    PQflush(f->lconn);
+    f->query_busy = true;
     return true;
 }
 
-static void feed_read(struct rt *rt)
+static void feed_read(struct feed *f)
 {
-    if (!rt->lconn || rt->stopping)
+    if (!f->lconn || f->stopping)
         return;
-    if (rt->query_busy) {
-        rt->query_again = true;
+    if (f->query_busy) {
+        f->query_again = true;
         return;
     }
     char x[24], i[24], n[16];
-    snprintf(x, sizeof(x), "%lld", rt->cur_xid);
-    snprintf(i, sizeof(i), "%lld", rt->cur_id);
+    snprintf(x, sizeof(x), "%lld", f->cur_xid);
+    snprintf(i, sizeof(i), "%lld", f->cur_id);
     snprintf(n, sizeof(n), "%d", FEED_BATCH);
     const char *params[3] = { x, i, n };
-    if (feed_send(rt, feed_sql, 3, params)) {
-        rt->query_ahead = false;
-        rt->query_again = false;
+    if (feed_send(f, feed_sql, 3, params)) {
+        f->query_ahead = false;
+        f->query_again = false;
     }
 }
 
 /* Fetches the announced rows the cursor has not delivered. */
-static void feed_read_ahead(struct rt *rt)
+static void feed_read_ahead(struct feed *f)
 {
-    if (!rt->lconn || rt->stopping || rt->query_busy || !rt->nnotified ||
-        rt->nahead >= RT_AHEAD_MAX) {
-        rt->nnotified = 0;
+    if (!f->lconn || f->stopping || f->query_busy || !f->nnotified ||
+        f->nahead >= FEED_AHEAD_MAX) {
+        f->nnotified = 0;
         return;
     }
-    char *arr = malloc(rt->nnotified * 21 + 3), *w = arr, x[24], i[24];
+    char *arr = malloc(f->nnotified * 21 + 3), *w = arr, x[24], i[24];
     if (!arr)
         abort();
     *w++ = '{';
-    for (size_t k = 0; k < rt->nnotified; k++)
-        w += sprintf(w, "%s%lld", k ? "," : "", rt->notified[k]);
+    for (size_t k = 0; k < f->nnotified; k++)
+        w += sprintf(w, "%s%lld", k ? "," : "", f->notified[k]);
     *w++ = '}';
     *w = '\0';
-    rt->nnotified = 0;
-    snprintf(x, sizeof(x), "%lld", rt->cur_xid);
-    snprintf(i, sizeof(i), "%lld", rt->cur_id);
+    f->nnotified = 0;
+    snprintf(x, sizeof(x), "%lld", f->cur_xid);
+    snprintf(i, sizeof(i), "%lld", f->cur_id);
     const char *params[3] = { arr, x, i };
-    if (feed_send(rt, feed_sql_ahead, 3, params))
-        rt->query_ahead = true;
+    if (feed_send(f, feed_sql_ahead, 3, params))
+        f->query_ahead = true;
     free(arr);
 }
 
 /* Remembers the id of a chat_eventos NOTIFY ({"id":N,...}). */
-static void feed_notified(struct rt *rt, const char *payload)
+static void feed_notified(struct feed *f, const char *payload)
 {
     const char *p = strstr(payload, "\"id\":");
     if (!p)
         return;
     long long id = strtoll(p + 5, NULL, 10);
-    if (id <= 0 || rt->nnotified >= FEED_NOTIFIED_MAX)
+    if (id <= 0 || f->nnotified >= FEED_NOTIFIED_MAX)
         return;
-    if (!rt->notified) {
-        rt->notified = calloc(FEED_NOTIFIED_MAX, sizeof(*rt->notified));
-        if (!rt->notified)
+    if (!f->notified) {
+        f->notified = calloc(FEED_NOTIFIED_MAX, sizeof(*f->notified));
+        if (!f->notified)
             abort();
     }
-    rt->notified[rt->nnotified++] = id;
+    f->notified[f->nnotified++] = id;
 }
 
-static void feed_forget_notified(struct rt *rt, long long id)
+static void feed_forget_notified(struct feed *f, long long id)
 {
-    for (size_t k = 0; k < rt->nnotified; k++)
-        if (rt->notified[k] == id) {
-            rt->notified[k] = rt->notified[--rt->nnotified];
+    for (size_t k = 0; k < f->nnotified; k++)
+        if (f->notified[k] == id) {
+            f->notified[k] = f->notified[--f->nnotified];
             return;
         }
 }
 
 /* True (and forgotten) when the row was already delivered ahead. */
-static bool feed_was_ahead(struct rt *rt, long long id)
+static bool feed_was_ahead(struct feed *f, long long id)
 {
-    for (size_t k = 0; k < rt->nahead; k++)
-        if (rt->ahead[k].id == id) {
-            rt->ahead[k] = rt->ahead[--rt->nahead];
+    for (size_t k = 0; k < f->nahead; k++)
+        if (f->ahead[k].id == id) {
+            f->ahead[k] = f->ahead[--f->nahead];
             return true;
         }
     return false;
@@ -176,51 +177,51 @@ static long long *feed_ids(const char *text, size_t *n)
     return ids;
 }
 
-static void feed_deliver_row(struct rt *rt, PGresult *r, int k)
+static void feed_deliver_row(struct feed *f, PGresult *r, int k)
 {
     size_t nchats = 0;
     long long *chats = feed_ids(PQgetisnull(r, k, 5) ? NULL : PQgetvalue(r, k, 5), &nchats);
-    hub_deliver(rt, PQgetvalue(r, k, 2), PQgetvalue(r, k, 3), PQgetvalue(r, k, 4), chats, nchats,
+    hub_deliver(f->hub, PQgetvalue(r, k, 2), PQgetvalue(r, k, 3), PQgetvalue(r, k, 4), chats, nchats,
                 0, strtoll(PQgetvalue(r, k, 6), NULL, 10));
     free(chats);
 }
 
 /* Delivers the rows of one cursor read, skipping those that went out
  * ahead; returns how many rows there were. */
-static int feed_rows(struct rt *rt, PGresult *r)
+static int feed_rows(struct feed *f, PGresult *r)
 {
     int n = PQntuples(r);
-    rt->stats.feed_rows += (uint64_t)n;
+    f->stats->feed_rows += (uint64_t)n;
     for (int k = 0; k < n; k++) {
         long long id = strtoll(PQgetvalue(r, k, 0), NULL, 10);
-        if (!rt->nahead || !feed_was_ahead(rt, id))
-            feed_deliver_row(rt, r, k);
-        if (rt->nnotified)
-            feed_forget_notified(rt, id);
-        rt->cur_id = id;
-        rt->cur_xid = strtoll(PQgetvalue(r, k, 1), NULL, 10);
+        if (!f->nahead || !feed_was_ahead(f, id))
+            feed_deliver_row(f, r, k);
+        if (f->nnotified)
+            feed_forget_notified(f, id);
+        f->cur_id = id;
+        f->cur_xid = strtoll(PQgetvalue(r, k, 1), NULL, 10);
     }
     return n;
 }
 
 /* Delivers announced rows ahead of the cursor and remembers them. */
-static void feed_rows_ahead(struct rt *rt, PGresult *r)
+static void feed_rows_ahead(struct feed *f, PGresult *r)
 {
     int n = PQntuples(r);
-    for (int k = 0; k < n && rt->nahead < RT_AHEAD_MAX; k++) {
+    for (int k = 0; k < n && f->nahead < FEED_AHEAD_MAX; k++) {
         long long id = strtoll(PQgetvalue(r, k, 0), NULL, 10);
         bool dup = false;
-        for (size_t q = 0; q < rt->nahead && !dup; q++)
-            dup = rt->ahead[q].id == id;
+        for (size_t q = 0; q < f->nahead && !dup; q++)
+            dup = f->ahead[q].id == id;
         if (dup)
             continue;
-        if (!rt->ahead) {
-            rt->ahead = calloc(RT_AHEAD_MAX, sizeof(*rt->ahead));
-            if (!rt->ahead)
+        if (!f->ahead) {
+            f->ahead = calloc(FEED_AHEAD_MAX, sizeof(*f->ahead));
+            if (!f->ahead)
                 abort();
         }
-        feed_deliver_row(rt, r, k);
-        rt->ahead[rt->nahead++] = (struct rt_seen){ strtoll(PQgetvalue(r, k, 1), NULL, 10), id };
+        feed_deliver_row(f, r, k);
+        f->ahead[f->nahead++] = (struct feed_seen){ strtoll(PQgetvalue(r, k, 1), NULL, 10), id };
     }
 }
 
@@ -229,10 +230,10 @@ static void feed_rows_ahead(struct rt *rt, PGresult *r)
 #define EFIMERO_MAC_HEX 64
 #define EFIMERO_MAX_AGE_S 60
 
-char *feed_sign_ephemeral(const struct rt *rt, const char *json)
+char *feed_sign_ephemeral(const struct feed *f, const char *json)
 {
     char mac[EFIMERO_MAC_HEX + 1], *out;
-    hmac_sha256_hex(rt->efimeros_key, sizeof(rt->efimeros_key), json, strlen(json), mac);
+    hmac_sha256_hex(f->efimeros_key, sizeof(f->efimeros_key), json, strlen(json), mac);
     if (asprintf(&out, "%s.%s", mac, json) < 0)
         abort();
     return out;
@@ -240,31 +241,31 @@ char *feed_sign_ephemeral(const struct rt *rt, const char *json)
 
 /* The JSON of a signed payload, or NULL (counted, and logged at most once
  * a minute) when its signature is missing or wrong. */
-static const char *feed_verify_ephemeral(struct rt *rt, const char *text)
+static const char *feed_verify_ephemeral(struct feed *f, const char *text)
 {
     size_t n = strlen(text);
     if (n > EFIMERO_MAC_HEX + 1 && text[EFIMERO_MAC_HEX] == '.') {
         char mac[EFIMERO_MAC_HEX + 1];
         const char *json = text + EFIMERO_MAC_HEX + 1;
-        hmac_sha256_hex(rt->efimeros_key, sizeof(rt->efimeros_key), json, strlen(json), mac);
+        hmac_sha256_hex(f->efimeros_key, sizeof(f->efimeros_key), json, strlen(json), mac);
         if (digest_equal(mac, text, EFIMERO_MAC_HEX))
             return json;
     }
-    rt->stats.efimeros_rejected++;
+    f->stats->efimeros_rejected++;
     time_t now = time(NULL);
-    if (now - rt->efimeros_warned_at >= 60) {
-        rt->efimeros_warned_at = now;
+    if (now - f->efimeros_warned_at >= 60) {
+        f->efimeros_warned_at = now;
         log_warn("event=efimero_rechazado reason=firma total=%llu",
-                 (unsigned long long)rt->stats.efimeros_rejected);
+                 (unsigned long long)f->stats->efimeros_rejected);
     }
     return NULL;
 }
 
 /* An ephemeral event from chat_efimeros, once its signature checked out:
  * {"tipo":...,"sala":...,"excluir":<usuario_id>,"t":<unix s>,"payload":{...}}. */
-static void feed_ephemeral(struct rt *rt, const char *signed_text)
+static void feed_ephemeral(struct feed *f, const char *signed_text)
 {
-    const char *text = feed_verify_ephemeral(rt, signed_text);
+    const char *text = feed_verify_ephemeral(f, signed_text);
     if (!text)
         return;
     json_object *o = json_tokener_parse(text), *t, *s, *p, *x, *at;
@@ -272,14 +273,14 @@ static void feed_ephemeral(struct rt *rt, const char *signed_text)
                         ? (long long)time(NULL) - json_object_get_int64(at) : EFIMERO_MAX_AGE_S + 1;
     if (age > EFIMERO_MAX_AGE_S || age < -EFIMERO_MAX_AGE_S) {
         /* a genuine one replayed later: stale news at best */
-        rt->stats.efimeros_rejected++;
+        f->stats->efimeros_rejected++;
         json_object_put(o);
         return;
     }
     if (o && json_object_object_get_ex(o, "tipo", &t) && json_object_object_get_ex(o, "sala", &s) &&
         json_object_object_get_ex(o, "payload", &p)) {
         long long skip = json_object_object_get_ex(o, "excluir", &x) ? json_object_get_int64(x) : 0;
-        hub_deliver(rt, json_object_get_string(t), json_object_get_string(s),
+        hub_deliver(f->hub, json_object_get_string(t), json_object_get_string(s),
                     json_object_to_json_string_ext(p, JSON_C_TO_STRING_PLAIN |
                                                           JSON_C_TO_STRING_NOSLASHESCAPE),
                     NULL, 0, skip, 0);
@@ -289,24 +290,24 @@ static void feed_ephemeral(struct rt *rt, const char *signed_text)
     json_object_put(o);
 }
 
-static void feed_readable(struct rt *rt)
+static void feed_readable(struct feed *f)
 {
-    if (!PQconsumeInput(rt->lconn)) {
-        feed_lost(rt, PQerrorMessage(rt->lconn));
+    if (!PQconsumeInput(f->lconn)) {
+        feed_lost(f, PQerrorMessage(f->lconn));
         return;
     }
     bool want = false, finished = false;
-    while (rt->query_busy && !PQisBusy(rt->lconn)) {
-        PGresult *r = PQgetResult(rt->lconn);
+    while (f->query_busy && !PQisBusy(f->lconn)) {
+        PGresult *r = PQgetResult(f->lconn);
         if (!r) {
-            rt->query_busy = false;
+            f->query_busy = false;
             finished = true;
             break;
         }
         if (PQresultStatus(r) == PGRES_TUPLES_OK) {
-            if (rt->query_ahead)
-                feed_rows_ahead(rt, r);
-            else if (feed_rows(rt, r) >= FEED_BATCH)
+            if (f->query_ahead)
+                feed_rows_ahead(f, r);
+            else if (feed_rows(f, r) >= FEED_BATCH)
                 want = true;
         } else {
             log_warn("event=feed_read ok=0 reason=\"%s\"", PQresultErrorMessage(r));
@@ -314,28 +315,28 @@ static void feed_readable(struct rt *rt)
         PQclear(r);
     }
     PGnotify *note;
-    while ((note = PQnotifies(rt->lconn)) != NULL) {
+    while ((note = PQnotifies(f->lconn)) != NULL) {
         if (strcmp(note->relname, "chat_efimeros") == 0) {
-            feed_ephemeral(rt, note->extra);
+            feed_ephemeral(f, note->extra);
         } else {
-            rt->stats.feed_notifies++;
-            feed_notified(rt, note->extra);
+            f->stats->feed_notifies++;
+            feed_notified(f, note->extra);
             want = true;
         }
         PQfreemem(note);
     }
-    if (PQstatus(rt->lconn) != CONNECTION_OK) {
-        feed_lost(rt, "connection closed");
+    if (PQstatus(f->lconn) != CONNECTION_OK) {
+        feed_lost(f, "connection closed");
         return;
     }
-    if (rt->query_busy) {
+    if (f->query_busy) {
         if (want)
-            rt->query_again = true;
-    } else if (want || rt->query_again) {
-        feed_read(rt);
-    } else if (finished && !rt->query_ahead && rt->nnotified) {
+            f->query_again = true;
+    } else if (want || f->query_again) {
+        feed_read(f);
+    } else if (finished && !f->query_ahead && f->nnotified) {
         /* the cursor read is done and some announced rows did not come */
-        feed_read_ahead(rt);
+        feed_read_ahead(f);
     }
 }
 
@@ -345,16 +346,20 @@ int feed_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user,
     (void)user;
     (void)in;
     (void)len;
-    struct rt *rt = rt_of(wsi);
+    /* the feed rides on the adopted descriptor; other callbacks of the
+     * protocol (vhost-wide ones) have none */
+    struct feed *f = lws_get_opaque_user_data(wsi);
+    if (!f)
+        return 0;
     switch (reason) {
     case LWS_CALLBACK_RAW_RX_FILE:
-        if (rt->lwsi == wsi && rt->lconn)
-            feed_readable(rt);
+        if (f->lwsi == wsi && f->lconn)
+            feed_readable(f);
         return 0;
     case LWS_CALLBACK_RAW_CLOSE_FILE:
-        if (rt->lwsi == wsi) {
-            rt->lwsi = NULL;
-            feed_lost(rt, "descriptor closed");
+        if (f->lwsi == wsi) {
+            f->lwsi = NULL;
+            feed_lost(f, "descriptor closed");
         }
         return 0;
     default:
@@ -364,106 +369,132 @@ int feed_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user,
 
 static void feed_tick(lws_sorted_usec_list_t *sul)
 {
-    struct rt *rt = lws_container_of(sul, struct rt, sul_feed);
-    if (rt->stopping)
+    struct feed *f = lws_container_of(sul, struct feed, sul_tick);
+    if (f->stopping)
         return;
-    if (rt->lconn) {
+    if (f->lconn) {
         /* a lost NOTIFY only delays; this also notices a dead server */
-        if (rt->query_busy) {
-            feed_readable(rt);
+        if (f->query_busy) {
+            feed_readable(f);
         } else {
-            rt->stats.feed_timer_reads++;
-            feed_read(rt);
+            f->stats->feed_timer_reads++;
+            feed_read(f);
         }
     }
-    lws_sul_schedule(rt->ctx, 0, &rt->sul_feed, feed_tick, FEED_TICK_US);
+    lws_sul_schedule(f->ctx, 0, &f->sul_tick, feed_tick, FEED_TICK_US);
 }
 
 static void feed_connect(lws_sorted_usec_list_t *sul)
 {
-    struct rt *rt = lws_container_of(sul, struct rt, sul_reconnect);
-    if (rt->stopping || rt->lconn || rt->listen_pending)
+    struct feed *f = lws_container_of(sul, struct feed, sul_reconnect);
+    if (f->stopping || f->lconn || f->listen_pending)
         return;
-    rt->listen_pending = true;
+    f->listen_pending = true;
     struct rt_job *j = job_new(JOB_LISTEN);
-    j->want_cursor = !rt->cursor_set;
-    pool_submit(rt->pool, j);
+    j->want_cursor = !f->cursor_set;
+    pool_submit(f->pool, j);
 }
 
-static void feed_schedule_reconnect(struct rt *rt)
+static void feed_schedule_reconnect(struct feed *f)
 {
-    if (rt->stopping)
+    if (f->stopping)
         return;
-    rt->backoff_ms = rt->backoff_ms ? rt->backoff_ms * 2 : 250;
-    if (rt->backoff_ms > FEED_BACKOFF_MAX_MS)
-        rt->backoff_ms = FEED_BACKOFF_MAX_MS;
-    lws_sul_schedule(rt->ctx, 0, &rt->sul_reconnect, feed_connect,
-                     (lws_usec_t)rt->backoff_ms * LWS_US_PER_MS);
+    f->backoff_ms = f->backoff_ms ? f->backoff_ms * 2 : 250;
+    if (f->backoff_ms > FEED_BACKOFF_MAX_MS)
+        f->backoff_ms = FEED_BACKOFF_MAX_MS;
+    lws_sul_schedule(f->ctx, 0, &f->sul_reconnect, feed_connect,
+                     (lws_usec_t)f->backoff_ms * LWS_US_PER_MS);
 }
 
-void feed_listen_done(struct rt *rt, struct rt_job *j)
+/* JOB_LISTEN came back. */
+static void feed_listen_done(void *arg, struct rt_job *j)
 {
-    rt->listen_pending = false;
-    if (j->status < 0 || rt->stopping) {
-        if (!rt->stopping)
-            rt->stats.db_listen_failures++;
-        if (!rt->stopping)
+    struct feed *f = arg;
+    f->listen_pending = false;
+    if (j->status < 0 || f->stopping) {
+        if (!f->stopping)
+            f->stats->db_listen_failures++;
+        if (!f->stopping)
             log_warn("event=db_listen ok=0 reason=\"%s\"", j->result ? j->result : "?");
-        feed_schedule_reconnect(rt);
+        feed_schedule_reconnect(f);
         return;
     }
     PGconn *conn = j->conn;
     j->conn = NULL;
-    if (!rt->cursor_set) {
-        rt->cur_xid = j->xid;
-        rt->cur_id = 0;
-        rt->cursor_set = true;
+    if (!f->cursor_set) {
+        f->cur_xid = j->xid;
+        f->cur_id = 0;
+        f->cursor_set = true;
     }
     int fd = dup(PQsocket(conn));
-    lws_sock_file_fd_type u;
-    u.filefd = fd;
-    struct lws *w = fd < 0 ? NULL
-                           : lws_adopt_descriptor_vhost(rt->vh, LWS_ADOPT_RAW_FILE_DESC, u,
-                                                        "chat-pg", NULL);
+    lws_adopt_desc_t ad;
+    memset(&ad, 0, sizeof(ad));
+    ad.vh = f->vh;
+    ad.type = LWS_ADOPT_RAW_FILE_DESC;
+    ad.fd.filefd = fd;
+    ad.vh_prot_name = "chat-pg";
+    ad.opaque = f;
+    struct lws *w = fd < 0 ? NULL : lws_adopt_descriptor_vhost_via_info(&ad);
     if (!w) {
         log_warn("event=db_listen ok=0 reason=\"cannot adopt the descriptor\"");
         PQfinish(conn);
-        feed_schedule_reconnect(rt);
+        feed_schedule_reconnect(f);
         return;
     }
     PQsetnonblocking(conn, 1);
-    rt->lconn = conn;
-    rt->lwsi = w;
-    rt->backoff_ms = 0;
-    log_info("event=db_listen ok=1 cursor=%lld:%lld", rt->cur_xid, rt->cur_id);
-    if (rt->ever_listened) {
-        rt->stats.db_reconnects++;
-        pres_resync_all(rt);
+    f->lconn = conn;
+    f->lwsi = w;
+    f->backoff_ms = 0;
+    log_info("event=db_listen ok=1 cursor=%lld:%lld", f->cur_xid, f->cur_id);
+    if (f->ever_listened) {
+        f->stats->db_reconnects++;
+        pres_resync_all(f->pres);
     }
-    rt->ever_listened = true;
-    feed_read(rt); /* whatever was written while we were away */
+    f->ever_listened = true;
+    feed_read(f); /* whatever was written while we were away */
 }
 
-void feed_start(struct rt *rt)
+void feed_init(struct feed *f, struct lws_context *ctx, struct lws_vhost *vh,
+               struct rt_pool *pool, struct hub *hub, struct presence *pres,
+               struct rt_stats *stats, const unsigned char key[32])
 {
-    lws_sul_schedule(rt->ctx, 0, &rt->sul_reconnect, feed_connect, 1);
-    lws_sul_schedule(rt->ctx, 0, &rt->sul_feed, feed_tick, FEED_TICK_US);
+    memset(f, 0, sizeof(*f));
+    f->ctx = ctx;
+    f->vh = vh;
+    f->pool = pool;
+    f->hub = hub;
+    f->pres = pres;
+    f->stats = stats;
+    memcpy(f->efimeros_key, key, sizeof(f->efimeros_key));
+    pool_on_done(pool, JOB_LISTEN, feed_listen_done, f);
 }
 
-void feed_stop(struct rt *rt)
+bool feed_up(const struct feed *f)
 {
-    free(rt->notified);
-    rt->notified = NULL;
-    free(rt->ahead);
-    rt->ahead = NULL;
-    lws_sul_cancel(&rt->sul_feed);
-    lws_sul_cancel(&rt->sul_reconnect);
-    if (rt->lwsi) {
-        lws_set_timeout(rt->lwsi, PENDING_TIMEOUT_KILLED_BY_PARENT, LWS_TO_KILL_ASYNC);
-        rt->lwsi = NULL;
+    return f->lconn && PQstatus(f->lconn) == CONNECTION_OK;
+}
+
+void feed_start(struct feed *f)
+{
+    lws_sul_schedule(f->ctx, 0, &f->sul_reconnect, feed_connect, 1);
+    lws_sul_schedule(f->ctx, 0, &f->sul_tick, feed_tick, FEED_TICK_US);
+}
+
+void feed_stop(struct feed *f)
+{
+    f->stopping = true;
+    free(f->notified);
+    f->notified = NULL;
+    free(f->ahead);
+    f->ahead = NULL;
+    lws_sul_cancel(&f->sul_tick);
+    lws_sul_cancel(&f->sul_reconnect);
+    if (f->lwsi) {
+        lws_set_timeout(f->lwsi, PENDING_TIMEOUT_KILLED_BY_PARENT, LWS_TO_KILL_ASYNC);
+        f->lwsi = NULL;
     }
-    if (rt->lconn) {
-        PQfinish(rt->lconn);
-        rt->lconn = NULL;
+    if (f->lconn) {
+        PQfinish(f->lconn);
+        f->lconn = NULL;
     }
 }

@@ -1,11 +1,12 @@
 /* hub.c: rooms (chat:<id>), users (user:<id>) and delivery to sockets. */
+#include "hub.h"
+
 #include <json-c/json.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "core/log.h"
 #include "domain/evt.h"
-#include "rt.h"
 
 void hub_drop_queue(struct rt_conn *c)
 {
@@ -20,18 +21,17 @@ void hub_drop_queue(struct rt_conn *c)
     c->qbytes = 0;
 }
 
-void hub_send(struct rt *rt, struct rt_conn *c, struct rt_buf *b)
+void hub_send(struct hub *h, struct rt_conn *c, struct rt_buf *b)
 {
-    (void)rt;
     if (c->state == RT_CLOSING)
         return;
     /* past rtd_queue_max_bytes a socket is a slow consumer: its backlog is
      * dropped now (not drained first) and it is closed; a frame into an
      * empty queue always goes */
-    if (c->qbytes && (uint64_t)c->qbytes + b->len > (uint64_t)rt->cfg->rtd_queue_max_bytes) {
-        rt->stats.slow_consumers++;
+    if (c->qbytes && (uint64_t)c->qbytes + b->len > (uint64_t)h->cfg->rtd_queue_max_bytes) {
+        h->stats->slow_consumers++;
         hub_drop_queue(c);
-        hub_close(rt, c, "slow_consumer", false);
+        hub_close(c, "slow_consumer", false);
         return;
     }
     struct rt_out *o = malloc(sizeof(*o));
@@ -50,9 +50,8 @@ void hub_send(struct rt *rt, struct rt_conn *c, struct rt_buf *b)
     lws_callback_on_writable(c->wsi);
 }
 
-void hub_close(struct rt *rt, struct rt_conn *c, const char *reason, bool goaway)
+void hub_close(struct rt_conn *c, const char *reason, bool goaway)
 {
-    (void)rt;
     if (c->state == RT_CLOSING)
         return;
     c->state = RT_CLOSING;
@@ -61,25 +60,25 @@ void hub_close(struct rt *rt, struct rt_conn *c, const char *reason, bool goaway
     lws_callback_on_writable(c->wsi);
 }
 
-static struct rt_room *hub_room(struct rt *rt, long long chat_id, bool create)
+static struct rt_room *hub_room(struct hub *h, long long chat_id, bool create)
 {
-    struct rt_room *r = rt_map_get(&rt->rooms, (uint64_t)chat_id);
+    struct rt_room *r = rt_map_get(&h->rooms, (uint64_t)chat_id);
     if (!r && create) {
         r = calloc(1, sizeof(*r));
         if (!r)
             abort();
         r->chat_id = chat_id;
-        rt_map_put(&rt->rooms, (uint64_t)chat_id, r);
+        rt_map_put(&h->rooms, (uint64_t)chat_id, r);
     }
     return r;
 }
 
-void hub_join(struct rt *rt, struct rt_conn *c, long long chat_id)
+void hub_join(struct hub *h, struct rt_conn *c, long long chat_id)
 {
     for (uint32_t i = 0; i < c->nrooms; i++)
         if (c->rooms[i].room->chat_id == chat_id)
             return;
-    struct rt_room *r = hub_room(rt, chat_id, true);
+    struct rt_room *r = hub_room(h, chat_id, true);
     if (r->n == r->cap) {
         r->cap = r->cap ? r->cap * 2 : 4;
         r->m = realloc(r->m, r->cap * sizeof(*r->m));
@@ -100,7 +99,7 @@ void hub_join(struct rt *rt, struct rt_conn *c, long long chat_id)
 
 /* Removes c's slot s from its room and from c, both by swapping the last
  * entry into the hole. */
-static void hub_unslot(struct rt *rt, struct rt_conn *c, uint32_t s)
+static void hub_unslot(struct hub *h, struct rt_conn *c, uint32_t s)
 {
     struct rt_room *r = c->rooms[s].room;
     uint32_t idx = c->rooms[s].idx;
@@ -111,33 +110,33 @@ static void hub_unslot(struct rt *rt, struct rt_conn *c, uint32_t s)
     if (s < c->nrooms)
         c->rooms[s].room->m[c->rooms[s].idx].slot = s;
     if (r->n == 0) {
-        rt_map_del(&rt->rooms, (uint64_t)r->chat_id);
+        rt_map_del(&h->rooms, (uint64_t)r->chat_id);
         free(r->m);
         free(r);
     }
 }
 
-void hub_leave(struct rt *rt, struct rt_conn *c, long long chat_id)
+void hub_leave(struct hub *h, struct rt_conn *c, long long chat_id)
 {
     for (uint32_t i = 0; i < c->nrooms; i++)
         if (c->rooms[i].room->chat_id == chat_id) {
-            hub_unslot(rt, c, i);
+            hub_unslot(h, c, i);
             return;
         }
 }
 
-void hub_leave_all(struct rt *rt, struct rt_conn *c)
+void hub_leave_all(struct hub *h, struct rt_conn *c)
 {
     while (c->nrooms)
-        hub_unslot(rt, c, c->nrooms - 1);
+        hub_unslot(h, c, c->nrooms - 1);
     free(c->rooms);
     c->rooms = NULL;
     c->caprooms = 0;
 }
 
-void hub_room_send(struct rt *rt, long long chat_id, struct rt_buf *b, long long skip_user)
+void hub_room_send(struct hub *h, long long chat_id, struct rt_buf *b, long long skip_user)
 {
-    struct rt_room *r = hub_room(rt, chat_id, false);
+    struct rt_room *r = hub_room(h, chat_id, false);
     if (!r)
         return;
     /* hub_send may close (not free) a socket: the array stays intact */
@@ -145,29 +144,34 @@ void hub_room_send(struct rt *rt, long long chat_id, struct rt_buf *b, long long
         struct rt_conn *c = r->m[i].c;
         if (skip_user && c->user && c->user->id == skip_user)
             continue;
-        hub_send(rt, c, b);
+        hub_send(h, c, b);
     }
 }
 
-void hub_user_send(struct rt *rt, long long user_id, struct rt_buf *b)
+void hub_user_send(struct hub *h, long long user_id, struct rt_buf *b)
 {
-    struct rt_user *u = rt_map_get(&rt->users, (uint64_t)user_id);
+    struct rt_user *u = rt_map_get(&h->users, (uint64_t)user_id);
     if (!u)
         return;
     for (struct rt_conn *c = u->conns; c; c = c->unext)
-        hub_send(rt, c, b);
+        hub_send(h, c, b);
 }
 
-void hub_user_attach(struct rt *rt, struct rt_conn *c, long long user_id)
+struct rt_user *hub_user(struct hub *h, long long user_id)
 {
-    struct rt_user *u = rt_map_get(&rt->users, (uint64_t)user_id);
+    return rt_map_get(&h->users, (uint64_t)user_id);
+}
+
+void hub_user_attach(struct hub *h, struct rt_conn *c, long long user_id)
+{
+    struct rt_user *u = rt_map_get(&h->users, (uint64_t)user_id);
     if (!u) {
         u = calloc(1, sizeof(*u));
         if (!u)
             abort();
         u->id = user_id;
-        u->rt = rt;
-        rt_map_put(&rt->users, (uint64_t)user_id, u);
+        pres_user_add(h->pres, &u->pres, user_id);
+        rt_map_put(&h->users, (uint64_t)user_id, u);
     }
     c->user = u;
     c->uprev = NULL;
@@ -175,13 +179,13 @@ void hub_user_attach(struct rt *rt, struct rt_conn *c, long long user_id)
     if (u->conns)
         u->conns->uprev = c;
     u->conns = c;
-    u->sockets++;
+    u->pres.sockets++;
     if (c->inactive)
-        u->inactive++;
-    pres_changed(rt, u);
+        u->pres.inactive++;
+    pres_changed(h->pres, &u->pres);
 }
 
-void hub_user_detach(struct rt *rt, struct rt_conn *c)
+void hub_user_detach(struct hub *h, struct rt_conn *c)
 {
     struct rt_user *u = c->user;
     if (!u)
@@ -193,20 +197,38 @@ void hub_user_detach(struct rt *rt, struct rt_conn *c)
     if (c->unext)
         c->unext->uprev = c->uprev;
     c->user = NULL;
-    u->sockets--;
+    u->pres.sockets--;
     if (c->inactive)
-        u->inactive--;
-    pres_changed(rt, u);
+        u->pres.inactive--;
+    pres_changed(h->pres, &u->pres);
 }
 
-void hub_user_maybe_free(struct rt *rt, struct rt_user *u)
+/* Presence let go of a user: the record goes once nothing refers to it
+ * (no socket; presence does not hold it). */
+static void hub_user_release(void *arg, struct pres_user *pu)
 {
-    if (u->sockets || tq_armed(&u->grace) || u->sync_inflight || u->sync_dirty ||
-        u->pres_queued || rt->stopping)
+    struct hub *h = arg;
+    struct rt_user *u = lws_container_of(pu, struct rt_user, pres);
+    if (u->pres.sockets || pres_user_held(&u->pres) || h->stopping)
         return;
-    rt_map_del(&rt->users, (uint64_t)u->id);
-    tq_cancel(&u->grace);
+    rt_map_del(&h->users, (uint64_t)u->id);
+    pres_user_remove(&u->pres);
     free(u);
+}
+
+void hub_init(struct hub *h, const struct cfg *cfg, struct rt_stats *stats,
+              struct presence *pres)
+{
+    memset(h, 0, sizeof(*h));
+    h->cfg = cfg;
+    h->stats = stats;
+    h->pres = pres;
+    pres_on_release(pres, hub_user_release, h);
+}
+
+void hub_stop(struct hub *h)
+{
+    h->stopping = true;
 }
 
 /* "user:12" -> 12; 0 when s does not start with prefix or is no id. */
@@ -258,19 +280,19 @@ static long long hub_json_id(json_object *o, const char *key)
 /* Brings the room of chat_id in line with a members list: before the
  * event goes out, local sockets of members join (so newcomers hear of it);
  * after, sockets of anyone else leave (so the removed hear of it too). */
-static void hub_sync_members(struct rt *rt, long long chat_id, const long long *ids, size_t n,
+static void hub_sync_members(struct hub *h, long long chat_id, const long long *ids, size_t n,
                              bool before)
 {
     if (before) {
         for (size_t k = 0; k < n; k++) {
-            struct rt_user *u = rt_map_get(&rt->users, (uint64_t)ids[k]);
+            struct rt_user *u = rt_map_get(&h->users, (uint64_t)ids[k]);
             for (struct rt_conn *c = u ? u->conns : NULL; c; c = c->unext)
                 if (c->state == RT_CONNECTED)
-                    hub_join(rt, c, chat_id);
+                    hub_join(h, c, chat_id);
         }
         return;
     }
-    struct rt_room *r = hub_room(rt, chat_id, false);
+    struct rt_room *r = hub_room(h, chat_id, false);
     for (uint32_t i = r ? r->n : 0; i-- > 0;) {
         struct rt_conn *c = r->m[i].c;
         bool keep = false;
@@ -278,56 +300,62 @@ static void hub_sync_members(struct rt *rt, long long chat_id, const long long *
             keep = c->user && c->user->id == ids[k];
         if (!keep) {
             bool last = r->n == 1;
-            hub_leave(rt, c, chat_id);
+            hub_leave(h, c, chat_id);
             if (last)
                 break; /* the room is gone */
         }
     }
 }
 
-static void hub_recent_add(struct rt *rt, uint8_t op, long long user, long long chat,
+static void hub_recent_add(struct hub *h, uint8_t op, long long user, long long chat,
                            long long *ids, size_t nids)
 {
-    struct rt_recent *r = &rt->recent[rt->recent_next++ % RT_RECENT];
+    struct rt_recent *r = &h->recent[h->recent_next++ % RT_RECENT];
     free(r->ids);
     *r = (struct rt_recent){ lws_now_usecs(), op, user, chat, ids, nids };
 }
 
-void hub_recent_release(struct rt *rt)
+void hub_release(struct hub *h)
 {
+    for (size_t i = 0; i < h->users.cap; i++)
+        if (rt_map_live(&h->users, i))
+            free(h->users.e[i].val);
+    rt_map_release(&h->users);
+    /* rooms are freed with their last socket */
+    rt_map_release(&h->rooms);
     for (unsigned i = 0; i < RT_RECENT; i++) {
-        free(rt->recent[i].ids);
-        rt->recent[i].ids = NULL;
+        free(h->recent[i].ids);
+        h->recent[i].ids = NULL;
     }
 }
 
-void hub_replay(struct rt *rt, struct rt_conn *c, long long user, lws_usec_t since)
+void hub_replay(struct hub *h, struct rt_conn *c, long long user, lws_usec_t since)
 {
-    unsigned n = rt->recent_next < RT_RECENT ? rt->recent_next : RT_RECENT;
-    for (unsigned k = rt->recent_next - n; k != rt->recent_next; k++) {
-        const struct rt_recent *r = &rt->recent[k % RT_RECENT];
+    unsigned n = h->recent_next < RT_RECENT ? h->recent_next : RT_RECENT;
+    for (unsigned k = h->recent_next - n; k != h->recent_next; k++) {
+        const struct rt_recent *r = &h->recent[k % RT_RECENT];
         if (r->at < since)
             continue;
         switch (r->op) {
         case RT_RECENT_JOIN:
             if (r->user == user)
-                hub_join(rt, c, r->chat);
+                hub_join(h, c, r->chat);
             break;
         case RT_RECENT_LEAVE:
             if (r->user == user)
-                hub_leave(rt, c, r->chat);
+                hub_leave(h, c, r->chat);
             break;
         case RT_RECENT_GONE:
-            hub_leave(rt, c, r->chat);
+            hub_leave(h, c, r->chat);
             break;
         case RT_RECENT_MEMBERS: {
             bool member = false;
             for (size_t i = 0; i < r->nids && !member; i++)
                 member = r->ids[i] == user;
             if (member)
-                hub_join(rt, c, r->chat);
+                hub_join(h, c, r->chat);
             else
-                hub_leave(rt, c, r->chat);
+                hub_leave(h, c, r->chat);
             break;
         }
         }
@@ -336,7 +364,7 @@ void hub_replay(struct rt *rt, struct rt_conn *c, long long user, lws_usec_t sin
 
 /* Applies what a membership event means for the rooms. before: run before
  * the event is delivered (joins), else after (leaves). */
-static void hub_membership(struct rt *rt, const char *tipo, const char *sala, json_object *p,
+static void hub_membership(struct hub *h, const char *tipo, const char *sala, json_object *p,
                            bool before)
 {
     long long uid = hub_sala_id(sala, "user:");
@@ -344,39 +372,39 @@ static void hub_membership(struct rt *rt, const char *tipo, const char *sala, js
     if (before && uid && strcmp(tipo, "chat:nuevo") == 0) {
         long long chat = hub_json_id(p, "id");
         if (chat)
-            hub_recent_add(rt, RT_RECENT_JOIN, uid, chat, NULL, 0);
-        struct rt_user *u = rt_map_get(&rt->users, (uint64_t)uid);
+            hub_recent_add(h, RT_RECENT_JOIN, uid, chat, NULL, 0);
+        struct rt_user *u = rt_map_get(&h->users, (uint64_t)uid);
         for (struct rt_conn *c = u && chat ? u->conns : NULL; c; c = c->unext)
             if (c->state == RT_CONNECTED)
-                hub_join(rt, c, chat);
+                hub_join(h, c, chat);
     } else if (!before && uid &&
                strcmp(tipo, "chat:eliminado") == 0) {
         long long chat = hub_json_id(p, "chat_id");
         if (chat)
-            hub_recent_add(rt, RT_RECENT_LEAVE, uid, chat, NULL, 0);
-        struct rt_user *u = rt_map_get(&rt->users, (uint64_t)uid);
+            hub_recent_add(h, RT_RECENT_LEAVE, uid, chat, NULL, 0);
+        struct rt_user *u = rt_map_get(&h->users, (uint64_t)uid);
         for (struct rt_conn *c = u && chat ? u->conns : NULL; c; c = c->unext)
-            hub_leave(rt, c, chat);
+            hub_leave(h, c, chat);
     } else if (!before && cid && strcmp(tipo, "chat:eliminado") == 0) {
         struct rt_room *r;
-        hub_recent_add(rt, RT_RECENT_GONE, 0, cid, NULL, 0);
-        while ((r = hub_room(rt, cid, false)) != NULL)
-            hub_leave(rt, r->m[r->n - 1].c, cid);
+        hub_recent_add(h, RT_RECENT_GONE, 0, cid, NULL, 0);
+        while ((r = hub_room(h, cid, false)) != NULL)
+            hub_leave(h, r->m[r->n - 1].c, cid);
     } else if (cid && strcmp(tipo, "chat:miembros") == 0) {
         size_t n;
         long long *ids = hub_member_ids(p, &n);
         if (ids)
-            hub_sync_members(rt, cid, ids, n, before);
+            hub_sync_members(h, cid, ids, n, before);
         if (ids && !before)
-            hub_recent_add(rt, RT_RECENT_MEMBERS, 0, cid, ids, n);
+            hub_recent_add(h, RT_RECENT_MEMBERS, 0, cid, ids, n);
         else
             free(ids);
     } else if (!before && uid && strcmp(tipo, "usuario:desactivado") == 0) {
-        struct rt_user *u = rt_map_get(&rt->users, (uint64_t)uid);
+        struct rt_user *u = rt_map_get(&h->users, (uint64_t)uid);
         struct rt_buf *bye = rt_buf_new("41", 2);
         for (struct rt_conn *c = u ? u->conns : NULL; c; c = c->unext) {
-            hub_send(rt, c, bye);
-            hub_close(rt, c, "deactivated", false);
+            hub_send(h, c, bye);
+            hub_close(c, "deactivated", false);
         }
         rt_buf_unref(bye);
     }
@@ -390,51 +418,51 @@ static bool hub_is_membership(const char *tipo)
     return k && (k->flags & EVT_F_MEMBERSHIP);
 }
 
-void hub_deliver(struct rt *rt, const char *tipo, const char *sala, const char *payload,
+void hub_deliver(struct hub *h, const char *tipo, const char *sala, const char *payload,
                  const long long *chats, size_t nchats, long long skip_user, int64_t at_us)
 {
     json_object *p = NULL;
     bool member = hub_is_membership(tipo);
     if (member) {
         p = json_tokener_parse(payload);
-        hub_membership(rt, tipo, sala, p, true);
+        hub_membership(h, tipo, sala, p, true);
     }
     struct rt_buf *b = rt_buf_event(tipo, payload);
     b->at_us = at_us;
-    rt_stats_event(&rt->stats, tipo);
+    rt_stats_event(h->stats, tipo);
     long long id;
     if ((id = hub_sala_id(sala, "chat:")) != 0) {
-        hub_room_send(rt, id, b, skip_user);
+        hub_room_send(h, id, b, skip_user);
     } else if ((id = hub_sala_id(sala, "user:")) != 0) {
-        hub_user_send(rt, id, b);
+        hub_user_send(h, id, b);
     } else if ((id = hub_sala_id(sala, "presencia:")) != 0) {
         /* everyone sharing a chat with the user, each socket once */
-        uint32_t stamp = ++rt->stamp;
+        uint32_t stamp = ++h->stamp;
         for (size_t k = 0; k < nchats; k++) {
-            struct rt_room *r = hub_room(rt, chats[k], false);
+            struct rt_room *r = hub_room(h, chats[k], false);
             for (uint32_t i = 0; r && i < r->n; i++) {
                 struct rt_conn *c = r->m[i].c;
                 if (c->stamp == stamp)
                     continue;
                 c->stamp = stamp;
-                hub_send(rt, c, b);
+                hub_send(h, c, b);
             }
         }
     } else if (strcmp(sala, "todos") == 0) {
         /* e.g. an announcement to everyone: every authenticated socket */
-        for (size_t i = 0; i < rt->users.cap; i++) {
-            if (!rt_map_live(&rt->users, i))
+        for (size_t i = 0; i < h->users.cap; i++) {
+            if (!rt_map_live(&h->users, i))
                 continue;
-            struct rt_user *u = rt->users.e[i].val;
+            struct rt_user *u = h->users.e[i].val;
             for (struct rt_conn *c = u->conns; c; c = c->unext)
-                hub_send(rt, c, b);
+                hub_send(h, c, b);
         }
     } else {
         log_debug("event=deliver_skip sala=%s tipo=%s", sala, tipo);
     }
     rt_buf_unref(b);
     if (member)
-        hub_membership(rt, tipo, sala, p, false);
+        hub_membership(h, tipo, sala, p, false);
     json_object_put(p);
-    rt->delivered++;
+    h->delivered++;
 }

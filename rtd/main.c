@@ -10,7 +10,13 @@
 #include "core/app.h"
 #include "core/log.h"
 #include "core/sha256.h"
-#include "rt.h"
+#include "feed.h"
+#include "hub.h"
+#include "metrics.h"
+#include "presence.h"
+#include "timer.h"
+#include "work.h"
+#include "ws.h"
 
 #define RT_WORKERS 4
 #define RT_DRAIN_US (2 * LWS_US_PER_SEC)
@@ -28,30 +34,31 @@ static void rt_on_signal(int sig)
         lws_cancel_service(rt_signal_ctx);
 }
 
-void rt_job_done(struct rt *rt, struct rt_job *j)
-{
-    switch (j->kind) {
-    case JOB_AUTH:
-        rt_auth_done(rt, j);
-        break;
-    case JOB_NOTIFY:
-    case JOB_MARK_READ:
-    case JOB_REACT:
-        rt_ack(rt, j->conn_id, j->ack, j->result ? j->result : "{\"ok\":true}");
-        break;
-    case JOB_PRESENCE:
-        pres_done(rt, j);
-        break;
-    case JOB_HEARTBEAT:
-        pres_heartbeat_done(rt, j);
-        break;
-    case JOB_LISTEN:
-        feed_listen_done(rt, j);
-        break;
-    case JOB_SHUTDOWN:
-        break;
-    }
-}
+/* The daemon, put together here: each part is set up with the parts it
+ * uses (ws -> feed -> hub -> presence -> work) and nothing else. */
+struct rt {
+    const struct cfg *cfg;
+    struct token_keys *keys;
+    struct lws_context *ctx;
+    struct ev_loop *loop;   /* libev loop lws runs on; NULL: lws's poll() */
+    char instance[160];     /* rtd_instancias.id */
+    char host[128];
+    struct presence_instance me;    /* instance, host, pid */
+    struct rt_pool *pool;
+    struct timers timers;   /* every per-socket and per-user timer (timer.h) */
+    struct ws ws;
+    struct feed feed;
+    struct hub hub;
+    struct presence pres;
+    struct rt_stats stats;  /* GET /chat/rtd/metrics (metrics.c) */
+    lws_sorted_usec_list_t sul_drain;
+};
+
+static const struct lws_protocols rt_protocols[] = {
+    { "chat-rtd", ws_callback, sizeof(struct rt_conn), WS_RX_BUFFER, 0, NULL, 0 },
+    { "chat-pg", feed_callback, 0, 0, 0, NULL, 0 },
+    { NULL, NULL, 0, 0, 0, NULL, 0 },
+};
 
 static void rt_lws_log(int level, const char *line)
 {
@@ -68,8 +75,8 @@ static void rt_lws_log(int level, const char *line)
  * timeout). */
 static void rt_drain_tick(lws_sorted_usec_list_t *sul)
 {
-    struct rt *rt = lws_container_of(sul, struct rt, sul_feed);
-    lws_sul_schedule(rt->ctx, 0, &rt->sul_feed, rt_drain_tick, 50 * LWS_US_PER_MS);
+    struct rt *rt = lws_container_of(sul, struct rt, sul_drain);
+    lws_sul_schedule(rt->ctx, 0, &rt->sul_drain, rt_drain_tick, 50 * LWS_US_PER_MS);
 }
 
 /* One turn of the loop: libev's (epoll) when we have it, else lws's own
@@ -85,19 +92,17 @@ static int rt_turn(struct rt *rt)
 
 static void rt_shutdown(struct rt *rt)
 {
-    rt->stopping = true;
-    log_info("event=stopping conexiones=%zu", rt->nconns);
-    feed_stop(rt);
-    pres_stop(rt);
-    for (size_t i = 0; i < rt->conns.cap; i++)
-        if (rt_map_live(&rt->conns, i))
-            hub_close(rt, rt->conns.e[i].val, "server_shutdown", true);
-    lws_sul_schedule(rt->ctx, 0, &rt->sul_feed, rt_drain_tick, 50 * LWS_US_PER_MS);
+    log_info("event=stopping conexiones=%zu", rt->ws.nconns);
+    feed_stop(&rt->feed);
+    pres_stop(&rt->pres);
+    hub_stop(&rt->hub);
+    ws_stop(&rt->ws);
+    lws_sul_schedule(rt->ctx, 0, &rt->sul_drain, rt_drain_tick, 50 * LWS_US_PER_MS);
     lws_usec_t deadline = lws_now_usecs() + RT_DRAIN_US;
-    while (rt->nconns && lws_now_usecs() < deadline)
+    while (rt->ws.nconns && lws_now_usecs() < deadline)
         if (rt_turn(rt) < 0)
             break;
-    lws_sul_cancel(&rt->sul_feed);
+    lws_sul_cancel(&rt->sul_drain);
     /* this instance's presence rows go; the survivors (or the next start)
      * mark its users desconectado after the grace period */
     struct rt_job *j = job_new(JOB_SHUTDOWN);
@@ -111,6 +116,7 @@ int main(int argc, char **argv)
     char why[512];
     struct rt rt;
     memset(&rt, 0, sizeof(rt));
+    unsigned char efimeros_key[32];
     rt.cfg = c;
     rt.keys = token_keys_load(c, why, sizeof(why));
     if (!rt.keys) {
@@ -130,9 +136,9 @@ int main(int argc, char **argv)
     }
     if (c->efimeros_secreto[0])
         hmac_sha256(c->efimeros_secreto, strlen(c->efimeros_secreto), "chat_efimeros", 13,
-                    rt.efimeros_key);
+                    efimeros_key);
     else
-        hmac_sha256(c->jwt_secret, strlen(c->jwt_secret), "chat_efimeros", 13, rt.efimeros_key);
+        hmac_sha256(c->jwt_secret, strlen(c->jwt_secret), "chat_efimeros", 13, efimeros_key);
     /* migrations (and a first check that the database is there) */
     db_close(app_db(c, c->migrate_on_start));
 
@@ -148,7 +154,7 @@ int main(int argc, char **argv)
     info.port = c->rtd_port;
     info.iface = c->rtd_bind[0] ? c->rtd_bind : NULL;
     info.protocols = rt_protocols;
-    info.user = &rt;
+    info.user = &rt.ws;    /* ws.c reaches its state from any wsi */
     info.vhost_name = "default";
     /* an IPv6 rtd_bind (has a ':') needs IPv6 left on */
     info.options = strchr(c->rtd_bind, ':') ? 0 : LWS_SERVER_OPTION_DISABLE_IPV6;
@@ -182,15 +188,15 @@ int main(int argc, char **argv)
         cfg_free(c);
         return 1;
     }
-    rt.vh = lws_get_vhost_by_name(rt.ctx, "default");
+    struct lws_vhost *vh = lws_get_vhost_by_name(rt.ctx, "default");
     timers_init(&rt.timers, rt.ctx);
-    tq_init(&rt.timers, &rt.q_ping, (lws_usec_t)c->rtd_ping_interval_ms * LWS_US_PER_MS,
-            ws_ping_due);
-    tq_init(&rt.timers, &rt.q_pong, (lws_usec_t)c->rtd_ping_timeout_ms * LWS_US_PER_MS,
-            ws_pong_due);
-    tq_init(&rt.timers, &rt.q_grace, (lws_usec_t)c->presence_grace_seconds * LWS_US_PER_SEC,
-            pres_grace_due);
-    rt.pool = pool_start(&rt, RT_WORKERS);
+    struct work_env env = { c, rt.keys, &rt.me, rt.ctx };
+    rt.pool = pool_start(&env, RT_WORKERS);
+    pres_init(&rt.pres, rt.ctx, &rt.timers, (lws_usec_t)c->presence_grace_seconds * LWS_US_PER_SEC,
+              rt.pool, &rt.stats);
+    hub_init(&rt.hub, c, &rt.stats, &rt.pres);
+    feed_init(&rt.feed, rt.ctx, vh, rt.pool, &rt.hub, &rt.pres, &rt.stats, efimeros_key);
+    ws_init(&rt.ws, c, rt.instance, &rt.timers, rt.pool, &rt.hub, &rt.pres, &rt.feed, &rt.stats);
     rt_signal_ctx = rt.ctx;
     struct sigaction sa;
     memset(&sa, 0, sizeof(sa));
@@ -199,8 +205,8 @@ int main(int argc, char **argv)
     sigaction(SIGINT, &sa, NULL);
     signal(SIGPIPE, SIG_IGN);
 
-    feed_start(&rt);
-    pres_start(&rt);
+    feed_start(&rt.feed);
+    pres_start(&rt.pres);
     log_info("event=start instancia=%s bind=%s port=%d version=%s", rt.instance,
              c->rtd_bind[0] ? c->rtd_bind : "*", c->rtd_port, CHAT_VERSION);
 
@@ -215,14 +221,9 @@ int main(int argc, char **argv)
     lws_context_destroy(rt.ctx);
     if (rt.loop)
         ev_loop_destroy(rt.loop);
-    for (size_t i = 0; i < rt.users.cap; i++)
-        if (rt_map_live(&rt.users, i))
-            free(rt.users.e[i].val);
-    rt_map_release(&rt.users);
-    rt_map_release(&rt.conns);
-    rt_map_release(&rt.rooms);
-    hub_recent_release(&rt);
-    free(rt.pres_q);
+    hub_release(&rt.hub);
+    ws_release(&rt.ws);
+    pres_release(&rt.pres);
     token_keys_free(rt.keys);
     log_info("event=stopped");
     cfg_free(c);

@@ -5,7 +5,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "rt.h"
 
 static const double lag_le[RT_LAG_BUCKETS] = { 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5,
                                                1,     2.5,  5,     10,   30,  60 };
@@ -61,43 +60,29 @@ static void gauge(FILE *f, const char *name, const char *help, double v)
     fprintf(f, "# HELP %s %s\n# TYPE %s gauge\n%s %.17g\n", name, help, name, name, v);
 }
 
-char *rt_metrics_text(struct rt *rt, size_t *len)
+char *rt_metrics_text(const struct rt_stats *s, const struct rt_gauges *g, size_t *len)
 {
-    const struct rt_stats *s = &rt->stats;
     char *buf = NULL;
     FILE *f = open_memstream(&buf, len);
     if (!f)
         return NULL;
 
-    /* gauges from the live state */
-    uint64_t by_state[4] = { 0 }, qbytes = 0, qframes = 0;
-    for (size_t i = 0; i < rt->conns.cap; i++) {
-        if (!rt_map_live(&rt->conns, i))
-            continue;
-        const struct rt_conn *c = rt->conns.e[i].val;
-        if (c->state < 4)
-            by_state[c->state]++;
-        for (const struct rt_out *o = c->qhead; o; o = o->next) {
-            qbytes += o->b->len;
-            qframes++;
-        }
-    }
     static const char *const state_name[4] = { "abierta", "autenticando", "conectada",
                                                "cerrando" };
     fprintf(f, "# HELP chat_rtd_connections Websocket sessions on this instance, by state.\n"
                "# TYPE chat_rtd_connections gauge\n");
     for (int i = 0; i < 4; i++)
         fprintf(f, "chat_rtd_connections{state=\"%s\"} %llu\n", state_name[i],
-                (unsigned long long)by_state[i]);
+                (unsigned long long)g->conns_by_state[i]);
     gauge(f, "chat_rtd_users", "Users with at least one socket here (or in their grace period).",
-          (double)rt->users.n);
-    gauge(f, "chat_rtd_rooms", "Chat rooms with at least one local socket.", (double)rt->rooms.n);
+          (double)g->users);
+    gauge(f, "chat_rtd_rooms", "Chat rooms with at least one local socket.", (double)g->rooms);
     gauge(f, "chat_rtd_send_queue_bytes", "Bytes of frames queued for sockets, not yet written.",
-          (double)qbytes);
+          (double)g->queue_bytes);
     gauge(f, "chat_rtd_send_queue_frames", "Frames queued for sockets, not yet written.",
-          (double)qframes);
+          (double)g->queue_frames);
     gauge(f, "chat_rtd_db_up", "1 while the LISTEN connection to PostgreSQL is up.",
-          rt->lconn && PQstatus(rt->lconn) == CONNECTION_OK ? 1 : 0);
+          g->db_up ? 1 : 0);
 
     counter(f, "chat_rtd_connects_total", "Websocket sessions opened.", s->connects);
     fprintf(f, "# HELP chat_rtd_auth_failures_total Socket.IO CONNECTs refused, by reason.\n"

@@ -5,6 +5,7 @@
 #ifndef CHAT_RTD_METRICS_H
 #define CHAT_RTD_METRICS_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -47,7 +48,13 @@ struct rt_stats {
     uint64_t ev_other;
 };
 
-struct rt;
+/* What the scrape reads from the live state (computed when scraped). */
+struct rt_gauges {
+    uint64_t conns_by_state[4];     /* enum rt_conn_state (hub.h) */
+    uint64_t users, rooms;
+    uint64_t queue_bytes, queue_frames;
+    bool db_up;
+};
 
 /* Counts one event delivered (once per eventos row or ephemeral event,
  * however many sockets it reached). */
@@ -56,8 +63,8 @@ void rt_stats_event(struct rt_stats *s, const char *name);
 /* One frame of an event written to a socket, lag seconds after the event. */
 void rt_stats_lag(struct rt_stats *s, double lag);
 
-/* The Prometheus text of rt's counters and gauges, malloc'd (free it);
- * NULL when out of memory. */
-char *rt_metrics_text(struct rt *rt, size_t *len);
+/* The Prometheus text of the counters s and gauges g, malloc'd (free
+ * it); NULL when out of memory. */
+char *rt_metrics_text(const struct rt_stats *s, const struct rt_gauges *g, size_t *len);
 
 #endif

@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "rt.h"
+#include "util.h"
 
 struct rt_buf *rt_buf_new(const char *text, size_t len)
 {

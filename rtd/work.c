@@ -1,6 +1,7 @@
 /* work.c: the worker pool: threads with their own database connection
  * doing what would block the loop (auth, writes, presence), handing each
- * finished job back through a queue and lws_cancel_service. */
+ * finished job back through a queue and lws_cancel_service; the job
+ * table (what each kind runs, in which queue). */
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,11 +16,27 @@
 #include "core/log.h"
 #include "domain/msg.h"
 #include "domain/presence.h"
-#include "rt.h"
 #include "domain/usr.h"
+#include "work.h"
+
+/* Runs on a worker: 0, or -1 with e. A kind without db opens its own
+ * connection (d is NULL) and sets j->result itself on failure. */
+typedef int (*job_run_fn)(const struct work_env *env, struct db *d, struct arena *a,
+                          struct rt_job *j, struct err *e);
+
+/* One row per kind of job. */
+struct job_row {
+    enum rt_job_kind kind;
+    job_run_fn run;
+    bool db;                /* runs on the worker's connection */
+    bool background;        /* waits behind what a client waits for */
+    job_done_fn done;       /* on the loop, registered by the kind's owner */
+    void *done_arg;
+};
 
 struct rt_pool {
-    struct rt *rt;
+    struct work_env env;
+    struct job_row rows[JOB__COUNT];
     pthread_mutex_t mu;
     pthread_cond_t cv;
     /* two queues: what a client waits for (CONNECT, acks) goes before
@@ -57,14 +74,14 @@ void job_free(struct rt_job *j)
 
 /* ---- the jobs (worker threads) -------------------------------------------- */
 
-static int job_auth(struct rt *rt, struct db *d, struct arena *a, struct rt_job *j,
-                    struct err *e)
+static int job_auth(const struct work_env *env, struct db *d, struct arena *a,
+                    struct rt_job *j, struct err *e)
 {
     struct token_claims claims;
     struct principal p;
     const long long *chats = NULL;
     size_t n = 0;
-    if (token_verify(rt->cfg, rt->keys, j->text, (long long)time(NULL), a, &claims, e) < 0)
+    if (token_verify(env->cfg, env->keys, j->text, (long long)time(NULL), a, &claims, e) < 0)
         return -1;
     if (claims.service)
         return err_set(e, ERR_TOKEN, "un token de servicio no abre sockets");
@@ -72,7 +89,7 @@ static int job_auth(struct rt *rt, struct db *d, struct arena *a, struct rt_job 
         return -1;
     /* each socket login costs a login and the chat list: rate-limited */
     int retry_after;
-    if (limite_tomar(d, a, rt->cfg, p.id, LIMITE_SESIONES, &retry_after, e) < 0)
+    if (limite_tomar(d, a, env->cfg, p.id, LIMITE_SESIONES, &retry_after, e) < 0)
         return -1;
     j->user_id = p.id;
     j->exp = claims.exp;
@@ -84,8 +101,10 @@ static int job_auth(struct rt *rt, struct db *d, struct arena *a, struct rt_job 
     return 0;
 }
 
-static int job_notify(struct db *d, struct arena *a, struct rt_job *j, struct err *e)
+static int job_notify(const struct work_env *env, struct db *d, struct arena *a,
+                      struct rt_job *j, struct err *e)
 {
+    (void)env;
     const char *params[1] = { j->text };
     if (!db_exec(d, a, "SELECT pg_notify('chat_efimeros', $1)", 1, params, e))
         return -1;
@@ -109,8 +128,10 @@ static char *job_ok(json_object *extra)
 }
 
 /* chat:marcar_leido {chat_id, mensaje_id} */
-static int job_mark_read(struct db *d, struct arena *a, struct rt_job *j, struct err *e)
+static int job_mark_read(const struct work_env *env, struct db *d, struct arena *a,
+                         struct rt_job *j, struct err *e)
 {
+    (void)env;
     struct principal p;
     json_object *in = jsonx_parse_object(a, j->text, strlen(j->text), e), *out = NULL;
     long long chat_id = 0, mensaje_id = 0;
@@ -129,8 +150,10 @@ static int job_mark_read(struct db *d, struct arena *a, struct rt_job *j, struct
 
 /* chat:reaccionar {mensaje_id, emoji}: adds the reaction, or removes it
  * when it was already there (a toggle). */
-static int job_react(struct db *d, struct arena *a, struct rt_job *j, struct err *e)
+static int job_react(const struct work_env *env, struct db *d, struct arena *a,
+                     struct rt_job *j, struct err *e)
 {
+    (void)env;
     struct principal p;
     json_object *in = jsonx_parse_object(a, j->text, strlen(j->text), e), *out = NULL;
     long long mensaje_id = 0;
@@ -152,17 +175,21 @@ static int job_react(struct db *d, struct arena *a, struct rt_job *j, struct err
     return 0;
 }
 
-static void job_listen(struct rt *rt, struct rt_job *j)
+/* Opens the LISTEN connection (blocking), handed to the loop in j->conn. */
+static int job_listen(const struct work_env *env, struct db *d, struct arena *a,
+                      struct rt_job *j, struct err *e)
 {
-    j->status = -1;
-    PGconn *conn = PQconnectdb(rt->cfg->db_conninfo);
+    (void)d;
+    (void)a;
+    (void)e;
+    PGconn *conn = PQconnectdb(env->cfg->db_conninfo);
     if (PQstatus(conn) != CONNECTION_OK) {
         char *msg = PQerrorMessage(conn), *nl;
         j->result = strdup(msg);
         if ((nl = strchr(j->result, '\n')) != NULL)
             *nl = '\0';
         PQfinish(conn);
-        return;
+        return -1;
     }
     PGresult *r = PQexec(conn, "SET TimeZone = 'UTC'; LISTEN chat_eventos; LISTEN chat_efimeros");
     bool ok = PQresultStatus(r) == PGRES_COMMAND_OK;
@@ -177,55 +204,60 @@ static void job_listen(struct rt *rt, struct rt_job *j)
     if (!ok) {
         j->result = strdup(PQerrorMessage(conn));
         PQfinish(conn);
-        return;
+        return -1;
     }
     j->conn = conn;
-    j->status = 0;
+    return 0;
 }
 
-static int job_run_once(struct rt *rt, struct db *d, struct arena *a, struct rt_job *j,
-                        struct err *e)
+static int job_presence(const struct work_env *env, struct db *d, struct arena *a,
+                        struct rt_job *j, struct err *e)
 {
-    int rc = -1;
-    switch (j->kind) {
-    case JOB_AUTH:
-        rc = job_auth(rt, d, a, j, e);
-        break;
-    case JOB_NOTIFY:
-        rc = job_notify(d, a, j, e);
-        break;
-    case JOB_PRESENCE:
-        rc = presence_apply(d, a, &rt->me, j->pres, j->npres, &j->changed, e);
-        break;
-    case JOB_HEARTBEAT:
-        rc = presence_heartbeat(d, a, &rt->me, rt->cfg->presence_grace_seconds,
-                                &j->lost_instance, e);
-        break;
-    case JOB_SHUTDOWN:
-        rc = presence_leave(d, a, &rt->me, e);
-        break;
-    case JOB_MARK_READ:
-        rc = job_mark_read(d, a, j, e);
-        break;
-    case JOB_REACT:
-        rc = job_react(d, a, j, e);
-        break;
-    case JOB_LISTEN:
-        break;
-    }
-    return rc;
+    return presence_apply(d, a, env->me, j->pres, j->npres, &j->changed, e);
 }
 
-static void job_run(struct rt *rt, struct db **dp, struct arena *a, struct rt_job *j)
+static int job_heartbeat(const struct work_env *env, struct db *d, struct arena *a,
+                         struct rt_job *j, struct err *e)
 {
+    return presence_heartbeat(d, a, env->me, env->cfg->presence_grace_seconds,
+                              &j->lost_instance, e);
+}
+
+static int job_shutdown(const struct work_env *env, struct db *d, struct arena *a,
+                        struct rt_job *j, struct err *e)
+{
+    (void)j;
+    return presence_leave(d, a, env->me, e);
+}
+
+/* The job table. Background jobs (presence writes, which come in storms
+ * at a mass connect, and the shutdown cleanup) wait behind what a client
+ * waits for (CONNECT, acks); the heartbeat goes with the urgent ones: behind
+ * a presence backlog it would miss its 30 s and the instance would look
+ * dead. */
+static const struct job_row job_table[JOB__COUNT] = {
+    [JOB_AUTH] = { JOB_AUTH, job_auth, true, false, NULL, NULL },
+    [JOB_NOTIFY] = { JOB_NOTIFY, job_notify, true, false, NULL, NULL },
+    [JOB_PRESENCE] = { JOB_PRESENCE, job_presence, true, true, NULL, NULL },
+    [JOB_HEARTBEAT] = { JOB_HEARTBEAT, job_heartbeat, true, false, NULL, NULL },
+    [JOB_LISTEN] = { JOB_LISTEN, job_listen, false, false, NULL, NULL },
+    [JOB_MARK_READ] = { JOB_MARK_READ, job_mark_read, true, false, NULL, NULL },
+    [JOB_REACT] = { JOB_REACT, job_react, true, false, NULL, NULL },
+    [JOB_SHUTDOWN] = { JOB_SHUTDOWN, job_shutdown, true, true, NULL, NULL },
+};
+
+static void job_run(struct rt_pool *p, struct db **dp, struct arena *a, struct rt_job *j)
+{
+    const struct job_row *row = &p->rows[j->kind];
+    const struct work_env *env = &p->env;
     struct err e = { 0 };
-    if (j->kind == JOB_LISTEN) {
-        job_listen(rt, j);
+    if (!row->db) {
+        j->status = row->run(env, NULL, a, j, &e);
         return;
     }
     if (!*dp) {
         char why[256];
-        *dp = db_open(rt->cfg->db_conninfo, 0, why, sizeof(why));
+        *dp = db_open(env->cfg->db_conninfo, 0, why, sizeof(why));
     }
     struct db *d = *dp;
     int rc = -1;
@@ -234,7 +266,7 @@ static void job_run(struct rt *rt, struct db **dp, struct arena *a, struct rt_jo
         goto done;
     }
     for (int attempt = 0; attempt < 2; attempt++) {
-        rc = job_run_once(rt, d, a, j, &e);
+        rc = row->run(env, d, a, j, &e);
         /* a connection the server dropped (a restart) is only noticed when
          * used: reset it and try once more (failed jobs rolled back) */
         if (rc == 0 || e.code != ERR_UNAVAILABLE || db_ensure(d) < 0)
@@ -277,7 +309,7 @@ static void *pool_main(void *arg)
             p->todo_tail[q] = NULL;
         pthread_mutex_unlock(&p->mu);
         j->next = NULL;
-        job_run(p->rt, &d, a, j);
+        job_run(p, &d, a, j);
         pthread_mutex_lock(&p->mu);
         if (p->done_tail)
             p->done_tail->next = j;
@@ -285,19 +317,20 @@ static void *pool_main(void *arg)
             p->done_head = j;
         p->done_tail = j;
         pthread_mutex_unlock(&p->mu);
-        lws_cancel_service(p->rt->ctx);
+        lws_cancel_service(p->env.ctx);
     }
     db_close(d);
     arena_free(a);
     return NULL;
 }
 
-struct rt_pool *pool_start(struct rt *rt, int n)
+struct rt_pool *pool_start(const struct work_env *env, int n)
 {
     struct rt_pool *p = calloc(1, sizeof(*p));
     if (!p)
         abort();
-    p->rt = rt;
+    p->env = *env;
+    memcpy(p->rows, job_table, sizeof(p->rows));
     p->n = n;
     pthread_mutex_init(&p->mu, NULL);
     pthread_cond_init(&p->cv, NULL);
@@ -312,9 +345,7 @@ struct rt_pool *pool_start(struct rt *rt, int n)
 
 void pool_submit(struct rt_pool *p, struct rt_job *j)
 {
-    /* the heartbeat goes with the urgent queue: behind a presence backlog
-     * it would miss its 30 s and the instance would look dead */
-    int q = j->kind == JOB_PRESENCE || j->kind == JOB_SHUTDOWN;
+    int q = p->rows[j->kind].background;
     j->next = NULL;
     pthread_mutex_lock(&p->mu);
     if (p->todo_tail[q])
@@ -326,19 +357,32 @@ void pool_submit(struct rt_pool *p, struct rt_job *j)
     pthread_mutex_unlock(&p->mu);
 }
 
-struct rt_job *pool_take_done(struct rt_pool *p)
+void pool_on_done(struct rt_pool *p, enum rt_job_kind kind, job_done_fn done, void *arg)
+{
+    p->rows[kind].done = done;
+    p->rows[kind].done_arg = arg;
+}
+
+void pool_finish(struct rt_pool *p)
 {
     pthread_mutex_lock(&p->mu);
     struct rt_job *j = p->done_head;
     p->done_head = p->done_tail = NULL;
     pthread_mutex_unlock(&p->mu);
-    return j;
+    while (j) {
+        struct rt_job *next = j->next;
+        const struct job_row *row = &p->rows[j->kind];
+        if (row->done)
+            row->done(row->done_arg, j);
+        job_free(j);
+        j = next;
+    }
 }
 
 void pool_run_now(struct rt_pool *p, struct rt_job *j)
 {
     struct arena *a = arena_new();
-    job_run(p->rt, &p->spare, a, j);
+    job_run(p, &p->spare, a, j);
     arena_free(a);
 }
 

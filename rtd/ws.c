@@ -11,15 +11,17 @@
 #include "core/jsonx.h"
 #include "core/log.h"
 #include "domain/evt.h"
-#include "rt.h"
 #include "wire/sio.h"
+#include "ws.h"
 
-/* lws allocates this per websocket: clients send small frames (typing,
- * acks), so keep it small for idle memory; larger frames arrive in pieces
- * and are reassembled up to rtd_max_payload. */
-#define RT_RX_BUFFER 1024
+/* Before CONNECT: seconds a socket has to send it, the largest frame
+ * (jwt_max_bytes plus this), and for everyone the largest ping payload a
+ * client may send ("probe"). */
+#define RT_CONNECT_DEADLINE_S 45
+#define RT_PREAUTH_SLACK 1024
+#define RT_PING_MAX 16
 
-struct rt *rt_of(struct lws *wsi)
+static struct ws *ws_of(struct lws *wsi)
 {
     return lws_context_user(lws_get_context(wsi));
 }
@@ -53,10 +55,26 @@ static int ws_http_reply(struct lws *wsi, unsigned status, const char *body)
     return ws_http_send(wsi, status, "application/json", body, strlen(body));
 }
 
-static int ws_metrics(struct lws *wsi, struct rt *rt)
+static int ws_metrics(struct lws *wsi, struct ws *w)
 {
+    struct rt_gauges g;
+    memset(&g, 0, sizeof(g));
+    for (size_t i = 0; i < w->conns.cap; i++) {
+        if (!rt_map_live(&w->conns, i))
+            continue;
+        const struct rt_conn *c = w->conns.e[i].val;
+        if (c->state < 4)
+            g.conns_by_state[c->state]++;
+        for (const struct rt_out *o = c->qhead; o; o = o->next) {
+            g.queue_bytes += o->b->len;
+            g.queue_frames++;
+        }
+    }
+    g.users = w->hub->users.n;
+    g.rooms = w->hub->rooms.n;
+    g.db_up = feed_up(w->feed);
     size_t len = 0;
-    char *text = rt_metrics_text(rt, &len);
+    char *text = rt_metrics_text(w->stats, &g, &len);
     if (!text)
         return -1;
     int r = ws_http_send(wsi, 200, "text/plain; version=0.0.4; charset=utf-8", text, len);
@@ -64,17 +82,17 @@ static int ws_metrics(struct lws *wsi, struct rt *rt)
     return r;
 }
 
-static int ws_salud(struct lws *wsi, struct rt *rt)
+static int ws_salud(struct lws *wsi, struct ws *w)
 {
-    bool up = rt->lconn && PQstatus(rt->lconn) == CONNECTION_OK;
+    bool up = feed_up(w->feed);
     json_object *o = json_object_new_object();
     json_object_object_add(o, "estado", json_object_new_string(up ? "ok" : "degradado"));
     json_object_object_add(o, "db", json_object_new_string(up ? "ok" : "inaccesible"));
-    json_object_object_add(o, "conexiones", json_object_new_int64((int64_t)rt->nconns));
-    json_object_object_add(o, "usuarios", json_object_new_int64((int64_t)rt->users.n));
-    json_object_object_add(o, "salas", json_object_new_int64((int64_t)rt->rooms.n));
-    json_object_object_add(o, "instancia", json_object_new_string(rt->instance));
-    json_object_object_add(o, "eventos_entregados", json_object_new_int64((int64_t)rt->delivered));
+    json_object_object_add(o, "conexiones", json_object_new_int64((int64_t)w->nconns));
+    json_object_object_add(o, "usuarios", json_object_new_int64((int64_t)w->hub->users.n));
+    json_object_object_add(o, "salas", json_object_new_int64((int64_t)w->hub->rooms.n));
+    json_object_object_add(o, "instancia", json_object_new_string(w->instance));
+    json_object_object_add(o, "eventos_entregados", json_object_new_int64((int64_t)w->hub->delivered));
     json_object_object_add(o, "version", json_object_new_string(CHAT_VERSION));
     int r = ws_http_reply(wsi, up ? 200 : 503,
                           json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN |
@@ -89,12 +107,12 @@ static bool ws_is_sio_path(const char *uri)
            strcmp(uri, "/chat/socket.io") == 0 || strcmp(uri, "/socket.io") == 0;
 }
 
-static int ws_http(struct lws *wsi, struct rt *rt, const char *uri)
+static int ws_http(struct lws *wsi, struct ws *w, const char *uri)
 {
     if (strcmp(uri, "/chat/rtd/salud") == 0 || strcmp(uri, "/rtd/salud") == 0)
-        return ws_salud(wsi, rt);
+        return ws_salud(wsi, w);
     if (strcmp(uri, "/chat/rtd/metrics") == 0 || strcmp(uri, "/rtd/metrics") == 0)
-        return ws_metrics(wsi, rt);
+        return ws_metrics(wsi, w);
     if (ws_is_sio_path(uri)) {
         char buf[64];
         const char *eio = lws_get_urlarg_by_name(wsi, "EIO=", buf, sizeof(buf));
@@ -127,7 +145,7 @@ static const char *ws_header(struct lws *wsi, enum lws_token_indexes tok, const 
  * or one in origenes_permitidos (the same rule as REST writes, API.md §9).
  * Our own origin: X-Forwarded-Proto (else http) and the Host the proxy
  * passed on. */
-static bool ws_origin_ok(struct rt *rt, struct lws *wsi)
+static bool ws_origin_ok(struct ws *w, struct lws *wsi)
 {
     char origin[ORIGIN_MAX], host[ORIGIN_MAX], proto[16], site[32], own[ORIGIN_MAX];
     const char *o = ws_header(wsi, WSI_TOKEN_ORIGIN, NULL, origin, sizeof(origin));
@@ -143,7 +161,7 @@ static bool ws_origin_ok(struct rt *rt, struct lws *wsi)
     if (!o)
         return true;
     return origin_request_allowed(o, sfs, NULL, have_own ? own : NULL,
-                                  rt->cfg->origenes_permitidos);
+                                  w->cfg->origenes_permitidos);
 }
 
 /* Accepts the upgrade only at the Socket.IO path with EIO=4 and the
@@ -151,7 +169,7 @@ static bool ws_origin_ok(struct rt *rt, struct lws *wsi)
  * allowed origin. */
 static char *ws_cookie(struct lws *wsi, const char *name);
 
-static int ws_filter(struct rt *rt, struct lws *wsi)
+static int ws_filter(struct ws *w, struct lws *wsi)
 {
     char uri[128], buf[64];
     if (lws_hdr_copy(wsi, uri, sizeof(uri), WSI_TOKEN_GET_URI) <= 0 || !ws_is_sio_path(uri))
@@ -162,11 +180,11 @@ static int ws_filter(struct rt *rt, struct lws *wsi)
     v = lws_get_urlarg_by_name(wsi, "transport=", buf, sizeof(buf));
     if (!v || strcmp(v, "websocket") != 0)
         return -1;
-    if (rt->cfg->jwt_cookie[0]) {
-        char *ck = ws_cookie(wsi, rt->cfg->jwt_cookie);
+    if (w->cfg->jwt_cookie[0]) {
+        char *ck = ws_cookie(wsi, w->cfg->jwt_cookie);
         bool cookie = ck && *ck;
         free(ck);
-        if (cookie && !ws_origin_ok(rt, wsi)) {
+        if (cookie && !ws_origin_ok(w, wsi)) {
             char origin[ORIGIN_MAX];
             const char *o = ws_header(wsi, WSI_TOKEN_ORIGIN, NULL, origin, sizeof(origin));
             log_warn("event=upgrade_refused reason=origen_no_permitido origin=\"%.100s\"", o ? o : "-");
@@ -219,75 +237,75 @@ static void ws_sid(char out[21])
     out[20] = '\0';
 }
 
-static void ws_send_text(struct rt *rt, struct rt_conn *c, const char *text)
+static void ws_send_text(struct ws *w, struct rt_conn *c, const char *text)
 {
     struct rt_buf *b = rt_buf_new(text, strlen(text));
-    hub_send(rt, c, b);
+    hub_send(w->hub, c, b);
     rt_buf_unref(b);
 }
 
 /* q_ping fired: ping, and wait pingTimeout for the pong. */
-void ws_ping_due(struct tq_node *n)
+static void ws_ping_due(struct tq_node *n)
 {
     struct rt_conn *c = lws_container_of(n, struct rt_conn, tn);
-    struct rt *rt = rt_of(c->wsi);
+    struct ws *w = ws_of(c->wsi);
     if (c->state == RT_CLOSING)
         return;
     if (c->state != RT_CONNECTED &&
         lws_now_usecs() - c->opened > (lws_usec_t)RT_CONNECT_DEADLINE_S * LWS_US_PER_SEC) {
-        hub_close(rt, c, "connect_timeout", false);
+        hub_close(c, "connect_timeout", false);
         return;
     }
     /* the token that opened the socket has expired: the socket ends with
      * it (checked at each ping, so within one ping interval of exp plus
      * the leeway); the client fetches a fresh token and reconnects */
     if (c->state == RT_CONNECTED && c->exp &&
-        (long long)time(NULL) > c->exp + rt->cfg->jwt_leeway) {
-        ws_send_text(rt, c, "42[\"sesion:expirada\",{}]");
+        (long long)time(NULL) > c->exp + w->cfg->jwt_leeway) {
+        ws_send_text(w, c, "42[\"sesion:expirada\",{}]");
         log_info("event=session_expired conn=%llu", (unsigned long long)c->id);
-        hub_close(rt, c, "token_expired", false);
+        hub_close(c, "token_expired", false);
         return;
     }
-    ws_send_text(rt, c, "2");
+    ws_send_text(w, c, "2");
     c->pong_wait = true;
-    tq_arm(&rt->q_pong, &c->tn);
+    tq_arm(&w->q_pong, &c->tn);
 }
 
 /* q_pong fired: no pong within pingTimeout. */
-void ws_pong_due(struct tq_node *n)
+static void ws_pong_due(struct tq_node *n)
 {
     struct rt_conn *c = lws_container_of(n, struct rt_conn, tn);
-    struct rt *rt = rt_of(c->wsi);
     if (c->state == RT_CLOSING)
         return;
-    hub_close(rt, c, "ping_timeout", false);
+    hub_close(c, "ping_timeout", false);
 }
 
-void rt_ack(struct rt *rt, uint64_t conn_id, long long ack, const char *json)
+/* The ack frame 43<id>[<json>] for connection conn_id, if still there. */
+static void ws_ack(struct ws *w, uint64_t conn_id, long long ack, const char *json)
 {
     if (ack < 0)
         return;
-    struct rt_conn *c = rt_map_get(&rt->conns, conn_id);
+    struct rt_conn *c = rt_map_get(&w->conns, conn_id);
     if (!c || c->state != RT_CONNECTED)
         return;
     struct rt_buf *b = rt_buf_printf("43%lld[%s]", ack, json);
-    hub_send(rt, c, b);
+    hub_send(w->hub, c, b);
     rt_buf_unref(b);
 }
 
-static void ws_ack_err(struct rt *rt, struct rt_conn *c, long long ack, const char *codigo)
+static void ws_ack_err(struct ws *w, struct rt_conn *c, long long ack, const char *codigo)
 {
     char buf[128];
     snprintf(buf, sizeof(buf), "{\"ok\":false,\"error\":\"%s\"}", codigo);
-    rt_ack(rt, c->id, ack, buf);
+    ws_ack(w, c->id, ack, buf);
 }
 
-static void ws_on_connect(struct rt *rt, struct rt_conn *c, const struct sio_packet *p)
+static void ws_on_connect(struct ws *w, struct rt_conn *c, const struct sio_packet *p)
 {
     if (!sio_nsp_main(p)) {
         struct rt_buf *b = rt_buf_printf("44%.*s,{\"message\":\"Invalid namespace\"}",
                                          (int)p->nsp_len, p->nsp);
-        hub_send(rt, c, b);
+        hub_send(w->hub, c, b);
         rt_buf_unref(b);
         return;
     }
@@ -296,7 +314,7 @@ static void ws_on_connect(struct rt *rt, struct rt_conn *c, const struct sio_pac
     char *token = NULL;
     const char *why = NULL;
     if (sio_connect_parse(p->data, p->data_len, &token, &why) < 0) {
-        hub_close(rt, c, "protocol_error", false);
+        hub_close(c, "protocol_error", false);
         return;
     }
     if (!token && c->cookie_token) {
@@ -306,9 +324,9 @@ static void ws_on_connect(struct rt *rt, struct rt_conn *c, const struct sio_pac
     free(c->cookie_token);
     c->cookie_token = NULL;
     if (!token) {
-        rt->stats.auth_fail[RT_AUTH_NO_TOKEN]++;
-        ws_send_text(rt, c, "44{\"message\":\"token_invalido\"}");
-        hub_close(rt, c, "auth_failed", false);
+        w->stats->auth_fail[RT_AUTH_NO_TOKEN]++;
+        ws_send_text(w, c, "44{\"message\":\"token_invalido\"}");
+        hub_close(c, "auth_failed", false);
         return;
     }
     c->state = RT_AUTH;
@@ -316,12 +334,14 @@ static void ws_on_connect(struct rt *rt, struct rt_conn *c, const struct sio_pac
     j->conn_id = c->id;
     j->submitted = lws_now_usecs();
     j->text = token;
-    pool_submit(rt->pool, j);
+    pool_submit(w->pool, j);
 }
 
-void rt_auth_done(struct rt *rt, struct rt_job *j)
+/* JOB_AUTH came back: join the rooms and answer the CONNECT. */
+static void ws_auth_done(void *arg, struct rt_job *j)
 {
-    struct rt_conn *c = rt_map_get(&rt->conns, j->conn_id);
+    struct ws *w = arg;
+    struct rt_conn *c = rt_map_get(&w->conns, j->conn_id);
     if (!c || c->state != RT_AUTH)
         return;
     if (j->status < 0 && j->err == ERR_UNAVAILABLE) {
@@ -330,8 +350,8 @@ void rt_auth_done(struct rt *rt, struct rt_job *j)
          * own backoff instead of giving up */
         log_info("event=connect_deferred conn=%llu codigo=%s", (unsigned long long)c->id,
                  err_codigo(j->err));
-        rt->stats.auth_fail[RT_AUTH_DB]++;
-        hub_close(rt, c, "db_unavailable", true);
+        w->stats->auth_fail[RT_AUTH_DB]++;
+        hub_close(c, "db_unavailable", true);
         return;
     }
     if (j->status < 0) {
@@ -339,38 +359,38 @@ void rt_auth_done(struct rt *rt, struct rt_job *j)
                              : j->err == ERR_INTERNAL  ? "error_interno"
                              : j->err == ERR_RATE      ? "limite_excedido"
                                                        : "token_invalido";
-        rt->stats.auth_fail[j->err == ERR_DEACTIVATED ? RT_AUTH_DEACTIVATED
+        w->stats->auth_fail[j->err == ERR_DEACTIVATED ? RT_AUTH_DEACTIVATED
                             : j->err == ERR_INTERNAL  ? RT_AUTH_INTERNAL
                                                       : RT_AUTH_BAD_TOKEN]++;
         struct rt_buf *b = rt_buf_printf("44{\"message\":\"%s\"}", codigo);
-        hub_send(rt, c, b);
+        hub_send(w->hub, c, b);
         rt_buf_unref(b);
         log_info("event=connect_refused conn=%llu codigo=%s", (unsigned long long)c->id, codigo);
-        hub_close(rt, c, "auth_failed", false);
+        hub_close(c, "auth_failed", false);
         return;
     }
-    struct rt_user *held = rt_map_get(&rt->users, (uint64_t)j->user_id);
-    if (held && held->sockets >= (uint32_t)rt->cfg->rtd_max_sockets_per_user) {
+    struct rt_user *held = hub_user(w->hub, j->user_id);
+    if (held && held->pres.sockets >= (uint32_t)w->cfg->rtd_max_sockets_per_user) {
         /* a page opening sockets in a loop must not take every descriptor */
-        rt->stats.auth_fail[RT_AUTH_SOCKET_CAP]++;
+        w->stats->auth_fail[RT_AUTH_SOCKET_CAP]++;
         struct rt_buf *b = rt_buf_printf("44{\"message\":\"limite_excedido\"}");
-        hub_send(rt, c, b);
+        hub_send(w->hub, c, b);
         rt_buf_unref(b);
         log_info("event=connect_refused conn=%llu usuario=%lld codigo=limite_excedido sockets=%u",
-                 (unsigned long long)c->id, j->user_id, (unsigned)held->sockets);
-        hub_close(rt, c, "socket_cap", false);
+                 (unsigned long long)c->id, j->user_id, (unsigned)held->pres.sockets);
+        hub_close(c, "socket_cap", false);
         return;
     }
     c->state = RT_CONNECTED;
     c->exp = j->exp;
     for (size_t i = 0; i < j->nids; i++)
-        hub_join(rt, c, j->ids[i]);
-    hub_replay(rt, c, j->user_id, j->submitted);
-    hub_user_attach(rt, c, j->user_id);
+        hub_join(w->hub, c, j->ids[i]);
+    hub_replay(w->hub, c, j->user_id, j->submitted);
+    hub_user_attach(w->hub, c, j->user_id);
     char sid[21];
     ws_sid(sid);
     struct rt_buf *b = rt_buf_printf("40{\"sid\":\"%s\"}", sid);
-    hub_send(rt, c, b);
+    hub_send(w->hub, c, b);
     rt_buf_unref(b);
     log_info("event=connect conn=%llu usuario=%lld salas=%zu", (unsigned long long)c->id,
              j->user_id, j->nids);
@@ -378,7 +398,7 @@ void rt_auth_done(struct rt *rt, struct rt_job *j)
 
 /* chat:typing {chat_id, escribiendo}: only members (sockets in the room)
  * may type; the event reaches every instance through chat_efimeros. */
-static void ws_typing(struct rt *rt, struct rt_conn *c, json_object *arg, long long ack)
+static void ws_typing(struct ws *w, struct rt_conn *c, json_object *arg, long long ack)
 {
     long long chat_id = 0;
     bool escribiendo = true;
@@ -386,14 +406,14 @@ static void ws_typing(struct rt *rt, struct rt_conn *c, json_object *arg, long l
     if (!arg || !json_object_is_type(arg, json_type_object) ||
         jsonx_get_id(arg, "chat_id", &chat_id, &e) != 0 ||
         jsonx_get_bool(arg, "escribiendo", &escribiendo, &e) < 0) {
-        ws_ack_err(rt, c, ack, "solicitud_invalida");
+        ws_ack_err(w, c, ack, "solicitud_invalida");
         return;
     }
     bool member = false;
     for (uint32_t i = 0; i < c->nrooms && !member; i++)
         member = c->rooms[i].room->chat_id == chat_id;
     if (!member) {
-        ws_ack_err(rt, c, ack, "no_encontrado");
+        ws_ack_err(w, c, ack, "no_encontrado");
         return;
     }
     struct rt_job *j = job_new(JOB_NOTIFY);
@@ -407,39 +427,39 @@ static void ws_typing(struct rt *rt, struct rt_conn *c, json_object *arg, long l
                  chat_id, c->user->id, (long long)time(NULL), chat_id, c->user->id,
                  escribiendo ? "true" : "false") < 0)
         abort();
-    j->text = feed_sign_ephemeral(rt, body);
+    j->text = feed_sign_ephemeral(w->feed, body);
     free(body);
-    pool_submit(rt->pool, j);
+    pool_submit(w->pool, j);
 }
 
-static void ws_status(struct rt *rt, struct rt_conn *c, json_object *arg, long long ack)
+static void ws_status(struct ws *w, struct rt_conn *c, json_object *arg, long long ack)
 {
     const char *estatus = NULL;
     struct err e;
     if (!arg || !json_object_is_type(arg, json_type_object) ||
         jsonx_get_str(arg, "estatus", &estatus, &e) != 0 ||
         (strcmp(estatus, "en_linea") != 0 && strcmp(estatus, "inactivo") != 0)) {
-        ws_ack_err(rt, c, ack, "solicitud_invalida");
+        ws_ack_err(w, c, ack, "solicitud_invalida");
         return;
     }
     bool idle = strcmp(estatus, "inactivo") == 0;
     if (idle != c->inactive) {
         c->inactive = idle;
         if (idle)
-            c->user->inactive++;
+            c->user->pres.inactive++;
         else
-            c->user->inactive--;
-        pres_changed(rt, c->user);
+            c->user->pres.inactive--;
+        pres_changed(w->pres, &c->user->pres);
     }
-    rt_ack(rt, c->id, ack, "{\"ok\":true}");
+    ws_ack(w, c->id, ack, "{\"ok\":true}");
 }
 
 /* chat:marcar_leido / chat:reaccionar run shared domain code on a worker. */
-static void ws_domain(struct rt *rt, struct rt_conn *c, enum rt_job_kind kind, json_object *arg,
+static void ws_domain(struct ws *w, struct rt_conn *c, enum rt_job_kind kind, json_object *arg,
                       long long ack)
 {
     if (!arg || !json_object_is_type(arg, json_type_object)) {
-        ws_ack_err(rt, c, ack, "solicitud_invalida");
+        ws_ack_err(w, c, ack, "solicitud_invalida");
         return;
     }
     struct rt_job *j = job_new(kind);
@@ -447,7 +467,7 @@ static void ws_domain(struct rt *rt, struct rt_conn *c, enum rt_job_kind kind, j
     j->user_id = c->user->id;
     j->ack = ack;
     j->text = strdup(json_object_to_json_string_ext(arg, JSON_C_TO_STRING_PLAIN));
-    pool_submit(rt->pool, j);
+    pool_submit(w->pool, j);
 }
 
 /* Inbound events that cost a database round trip, per socket and second:
@@ -481,13 +501,13 @@ static bool ws_rate_ok(struct rt_conn *c)
     return true;
 }
 
-static void ws_on_event(struct rt *rt, struct rt_conn *c, const struct sio_packet *p)
+static void ws_on_event(struct ws *w, struct rt_conn *c, const struct sio_packet *p)
 {
     json_object *arr, *arg;
     const char *name, *why;
     if (c->state != RT_CONNECTED || !sio_nsp_main(p) ||
         sio_event_parse(p->data, p->data_len, &arr, &name, &arg, &why) < 0) {
-        hub_close(rt, c, "protocol_error", false);
+        hub_close(c, "protocol_error", false);
         return;
     }
     /* the client -> server rows of the vocabulary (domain/evt.h) */
@@ -495,20 +515,20 @@ static void ws_on_event(struct rt *rt, struct rt_conn *c, const struct sio_packe
     if (k && k->path != EVT_INBOUND)
         k = NULL;
     if (k && (k->flags & EVT_F_COSTLY) && !ws_rate_ok(c)) {
-        ws_ack_err(rt, c, p->ack, "limite_excedido");
+        ws_ack_err(w, c, p->ack, "limite_excedido");
     } else {
         switch (k ? k->id : EVT__COUNT) {
-        case EVT_CHAT_TYPING: ws_typing(rt, c, arg, p->ack); break;
-        case EVT_PRESENCE_STATUS: ws_status(rt, c, arg, p->ack); break;
-        case EVT_CHAT_MARCAR_LEIDO: ws_domain(rt, c, JOB_MARK_READ, arg, p->ack); break;
-        case EVT_CHAT_REACCIONAR: ws_domain(rt, c, JOB_REACT, arg, p->ack); break;
-        default: ws_ack_err(rt, c, p->ack, "evento_desconocido"); break;
+        case EVT_CHAT_TYPING: ws_typing(w, c, arg, p->ack); break;
+        case EVT_PRESENCE_STATUS: ws_status(w, c, arg, p->ack); break;
+        case EVT_CHAT_MARCAR_LEIDO: ws_domain(w, c, JOB_MARK_READ, arg, p->ack); break;
+        case EVT_CHAT_REACCIONAR: ws_domain(w, c, JOB_REACT, arg, p->ack); break;
+        default: ws_ack_err(w, c, p->ack, "evento_desconocido"); break;
         }
     }
     json_object_put(arr);
 }
 
-static void ws_on_frame(struct rt *rt, struct rt_conn *c, const char *buf, size_t len)
+static void ws_on_frame(struct ws *w, struct rt_conn *c, const char *buf, size_t len)
 {
     struct sio_packet p;
     const char *why = NULL;
@@ -516,14 +536,14 @@ static void ws_on_frame(struct rt *rt, struct rt_conn *c, const char *buf, size_
         return;
     if (sio_parse(buf, len, &p, &why) < 0) {
         log_info("event=bad_frame conn=%llu reason=\"%s\"", (unsigned long long)c->id, why);
-        hub_close(rt, c, "protocol_error", false);
+        hub_close(c, "protocol_error", false);
         return;
     }
     switch (p.eio) {
     case SIO_EIO_PONG:
         if (c->pong_wait) {
             c->pong_wait = false;
-            tq_arm(&rt->q_ping, &c->tn);
+            tq_arm(&w->q_ping, &c->tn);
         }
         return;
     case SIO_EIO_PING: {
@@ -531,72 +551,72 @@ static void ws_on_frame(struct rt *rt, struct rt_conn *c, const char *buf, size_
          * a bigger payload is not echoed, so nobody makes rtd queue copies
          * of what they send */
         if (p.data_len > RT_PING_MAX) {
-            hub_close(rt, c, "protocol_error", false);
+            hub_close(c, "protocol_error", false);
             return;
         }
         struct rt_buf *b = rt_buf_printf("3%.*s", (int)p.data_len, p.data);
-        hub_send(rt, c, b);
+        hub_send(w->hub, c, b);
         rt_buf_unref(b);
         return;
     }
     case SIO_EIO_NOOP:
         return;
     case SIO_EIO_CLOSE:
-        hub_close(rt, c, "client_close", false);
+        hub_close(c, "client_close", false);
         return;
     case SIO_EIO_MESSAGE:
         break;
     default:
-        hub_close(rt, c, "protocol_error", false);
+        hub_close(c, "protocol_error", false);
         return;
     }
     switch (p.type) {
     case SIO_CONNECT:
-        ws_on_connect(rt, c, &p);
+        ws_on_connect(w, c, &p);
         break;
     case SIO_DISCONNECT:
         if (sio_nsp_main(&p))
-            hub_close(rt, c, "client_disconnect", false);
+            hub_close(c, "client_disconnect", false);
         break;
     case SIO_EVENT:
-        ws_on_event(rt, c, &p);
+        ws_on_event(w, c, &p);
         break;
     case SIO_ACK:
         break; /* the server never asks for acks */
     default:
-        hub_close(rt, c, "protocol_error", false);
+        hub_close(c, "protocol_error", false);
         break;
     }
 }
 
-static void ws_established(struct lws *wsi, struct rt *rt, struct rt_conn *c)
+static void ws_established(struct lws *wsi, struct ws *w, struct rt_conn *c)
 {
     memset(c, 0, sizeof(*c));
     c->wsi = wsi;
-    c->id = ++rt->next_conn_id;
+    c->id = ++w->next_conn_id;
     c->state = RT_OPEN;
     c->opened = lws_now_usecs();
     c->reason = "transport_close";
-    if (rt->cfg->jwt_cookie[0])
-        c->cookie_token = ws_cookie(wsi, rt->cfg->jwt_cookie);
-    rt_map_put(&rt->conns, c->id, c);
-    rt->nconns++;
-    rt->stats.connects++;
+    if (w->cfg->jwt_cookie[0])
+        c->cookie_token = ws_cookie(wsi, w->cfg->jwt_cookie);
+    rt_map_put(&w->conns, c->id, c);
+    w->nconns++;
+    w->stats->connects++;
     char sid[21];
     ws_sid(sid);
     struct rt_buf *b = rt_buf_printf(
         "0{\"sid\":\"%s\",\"upgrades\":[],\"pingInterval\":%d,\"pingTimeout\":%d,"
         "\"maxPayload\":%d}",
-        sid, rt->cfg->rtd_ping_interval_ms, rt->cfg->rtd_ping_timeout_ms,
-        rt->cfg->rtd_max_payload);
-    hub_send(rt, c, b);
+        sid, w->cfg->rtd_ping_interval_ms, w->cfg->rtd_ping_timeout_ms,
+        w->cfg->rtd_max_payload);
+    hub_send(w->hub, c, b);
     rt_buf_unref(b);
-    tq_arm(&rt->q_ping, &c->tn);
-    if (rt->stopping)
-        hub_close(rt, c, "server_shutdown", true);
+    tq_arm(&w->q_ping, &c->tn);
+    if (w->stopping)
+        hub_close(c, "server_shutdown", true);
 }
 
-static void ws_closed(struct rt *rt, struct rt_conn *c)
+static void ws_closed(struct ws *w, struct rt_conn *c)
 {
     if (!c->id)
         return;
@@ -605,17 +625,17 @@ static void ws_closed(struct rt *rt, struct rt_conn *c)
         log_info("event=disconnect conn=%llu usuario=%lld reason=%s duracion_ms=%lld",
                  (unsigned long long)c->id, c->user->id, c->reason,
                  (long long)((lws_now_usecs() - c->opened) / 1000));
-    hub_leave_all(rt, c);
-    hub_user_detach(rt, c);
+    hub_leave_all(w->hub, c);
+    hub_user_detach(w->hub, c);
     hub_drop_queue(c);
     free(c->cookie_token);
     free(c->rx);
-    rt_map_del(&rt->conns, c->id);
-    rt->nconns--;
+    rt_map_del(&w->conns, c->id);
+    w->nconns--;
     c->id = 0;
 }
 
-static int ws_writeable(struct rt *rt, struct rt_conn *c)
+static int ws_writeable(struct ws *w, struct rt_conn *c)
 {
     struct rt_out *o = c->qhead;
     if (!o) {
@@ -637,7 +657,7 @@ static int ws_writeable(struct rt *rt, struct rt_conn *c)
         struct timespec now;
         clock_gettime(CLOCK_REALTIME, &now);
         int64_t us = (int64_t)now.tv_sec * 1000000 + now.tv_nsec / 1000;
-        rt_stats_lag(&rt->stats, (double)(us - o->b->at_us) / 1e6);
+        rt_stats_lag(w->stats, (double)(us - o->b->at_us) / 1e6);
     }
     rt_buf_unref(o->b);
     free(o);
@@ -648,21 +668,21 @@ static int ws_writeable(struct rt *rt, struct rt_conn *c)
     return 0;
 }
 
-static int ws_receive(struct rt *rt, struct rt_conn *c, const char *in, size_t len)
+static int ws_receive(struct ws *w, struct rt_conn *c, const char *in, size_t len)
 {
     if (lws_frame_is_binary(c->wsi)) {
-        hub_close(rt, c, "protocol_error", false);
+        hub_close(c, "protocol_error", false);
         return 0;
     }
     bool final = lws_is_final_fragment(c->wsi) && lws_remaining_packet_payload(c->wsi) == 0;
     if (final && !c->rx && (c->state == RT_CONNECTED ||
-                            len <= (size_t)rt->cfg->jwt_max_bytes + RT_PREAUTH_SLACK)) {
-        ws_on_frame(rt, c, in, len);
+                            len <= (size_t)w->cfg->jwt_max_bytes + RT_PREAUTH_SLACK)) {
+        ws_on_frame(w, c, in, len);
         return 0;
     }
     /* before CONNECT a client may send little more than its token */
-    size_t max = c->state == RT_CONNECTED ? (size_t)rt->cfg->rtd_max_payload
-                                          : (size_t)rt->cfg->jwt_max_bytes + RT_PREAUTH_SLACK;
+    size_t max = c->state == RT_CONNECTED ? (size_t)w->cfg->rtd_max_payload
+                                          : (size_t)w->cfg->jwt_max_bytes + RT_PREAUTH_SLACK;
     if (c->rxlen + len > max) {
         free(c->rx);
         c->rx = NULL;
@@ -683,51 +703,44 @@ static int ws_receive(struct rt *rt, struct rt_conn *c, const char *in, size_t l
         size_t n = c->rxlen;
         c->rx = NULL;
         c->rxlen = 0;
-        ws_on_frame(rt, c, buf, n);
+        ws_on_frame(w, c, buf, n);
         free(buf);
     }
     return 0;
 }
 
-static int ws_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
+int ws_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
                        size_t len)
 {
-    struct rt *rt = rt_of(wsi);
+    struct ws *w = ws_of(wsi);
     struct rt_conn *c = user;
     switch (reason) {
     case LWS_CALLBACK_HTTP:
-        return ws_http(wsi, rt, (const char *)in);
+        return ws_http(wsi, w, (const char *)in);
     case LWS_CALLBACK_FILTER_PROTOCOL_CONNECTION:
-        return rt->stopping ? -1 : ws_filter(rt, wsi);
+        return w->stopping ? -1 : ws_filter(w, wsi);
     case LWS_CALLBACK_ESTABLISHED:
-        ws_established(wsi, rt, c);
+        ws_established(wsi, w, c);
         return 0;
     case LWS_CALLBACK_RECEIVE:
         if (!c || !c->id)
             return -1;
-        return ws_receive(rt, c, in, len);
+        return ws_receive(w, c, in, len);
     case LWS_CALLBACK_SERVER_WRITEABLE:
         if (!c || !c->id)
             return 0;
-        return ws_writeable(rt, c);
+        return ws_writeable(w, c);
     case LWS_CALLBACK_WS_PEER_INITIATED_CLOSE:
         if (c && c->id && c->state != RT_CLOSING)
             c->reason = "transport_close";
         return 0;
     case LWS_CALLBACK_CLOSED:
         if (c)
-            ws_closed(rt, c);
+            ws_closed(w, c);
         return 0;
     case LWS_CALLBACK_EVENT_WAIT_CANCELLED:
-        if (rt && rt->pool) {
-            struct rt_job *j = pool_take_done(rt->pool);
-            while (j) {
-                struct rt_job *next = j->next;
-                rt_job_done(rt, j);
-                job_free(j);
-                j = next;
-            }
-        }
+        if (w && w->pool)
+            pool_finish(w->pool);
         return 0;
     default:
         break;
@@ -735,14 +748,41 @@ static int ws_callback(struct lws *wsi, enum lws_callback_reasons reason, void *
     return lws_callback_http_dummy(wsi, reason, user, in, len);
 }
 
-static int ws_pg_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user,
-                          void *in, size_t len)
+/* JOB_NOTIFY, JOB_MARK_READ, JOB_REACT came back: the ack. */
+static void ws_ack_done(void *arg, struct rt_job *j)
 {
-    return feed_callback(wsi, reason, user, in, len);
+    ws_ack(arg, j->conn_id, j->ack, j->result ? j->result : "{\"ok\":true}");
 }
 
-const struct lws_protocols rt_protocols[] = {
-    { "chat-rtd", ws_callback, sizeof(struct rt_conn), RT_RX_BUFFER, 0, NULL, 0 },
-    { "chat-pg", ws_pg_callback, 0, 0, 0, NULL, 0 },
-    { NULL, NULL, 0, 0, 0, NULL, 0 },
-};
+void ws_init(struct ws *w, const struct cfg *cfg, const char *instance, struct timers *t,
+             struct rt_pool *pool, struct hub *hub, struct presence *pres, struct feed *feed,
+             struct rt_stats *stats)
+{
+    memset(w, 0, sizeof(*w));
+    w->cfg = cfg;
+    w->instance = instance;
+    w->pool = pool;
+    w->hub = hub;
+    w->pres = pres;
+    w->feed = feed;
+    w->stats = stats;
+    tq_init(t, &w->q_ping, (lws_usec_t)cfg->rtd_ping_interval_ms * LWS_US_PER_MS, ws_ping_due);
+    tq_init(t, &w->q_pong, (lws_usec_t)cfg->rtd_ping_timeout_ms * LWS_US_PER_MS, ws_pong_due);
+    pool_on_done(pool, JOB_AUTH, ws_auth_done, w);
+    pool_on_done(pool, JOB_NOTIFY, ws_ack_done, w);
+    pool_on_done(pool, JOB_MARK_READ, ws_ack_done, w);
+    pool_on_done(pool, JOB_REACT, ws_ack_done, w);
+}
+
+void ws_stop(struct ws *w)
+{
+    w->stopping = true;
+    for (size_t i = 0; i < w->conns.cap; i++)
+        if (rt_map_live(&w->conns, i))
+            hub_close(w->conns.e[i].val, "server_shutdown", true);
+}
+
+void ws_release(struct ws *w)
+{
+    rt_map_release(&w->conns);
+}
