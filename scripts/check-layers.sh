@@ -2,7 +2,9 @@
 # check-layers.sh: fails when an #include goes the wrong way between the
 # layers of shared/ (core <- wire <- domain <- programs), when a shared/
 # file includes a header by a bare name (every include names its layer),
-# or when one program includes another program's headers.
+# when one program includes another program's headers, or when the files
+# of a program include each other in a circle (x.c and x.h count as one
+# part, x; so part a depends on part b when a.c or a.h includes b.h).
 # Run by `make check`, which `make test` runs first.
 set -u -o pipefail
 cd "$(dirname "$0")/.." || exit 1
@@ -57,7 +59,21 @@ for prog in fcgi rtd cron; do
     done
 done
 
+# Inside a program, dependencies go one way: tsort finds any circle.
+for prog in fcgi rtd cron; do
+    edges=$(for f in $prog/*.[ch]; do
+                [ -e "$f" ] || continue
+                a=$(basename "${f%.*}")
+                sed -n 's/^#[[:space:]]*include[[:space:]]*"\([^"/]*\)\.h".*/\1/p' "$f" |
+                    while IFS= read -r b; do [ "$a" != "$b" ] && echo "$a $b"; done
+            done | sort -u)
+    [ -n "$edges" ] || continue
+    if ! out=$(printf '%s\n' "$edges" | tsort 2>&1 >/dev/null); then
+        report "$prog/: its files include each other in a circle: $(printf '%s\n' "$out" | grep -v 'input contains a loop' | sed 's/^tsort: //' | tr '\n' ' ')"
+    fi
+done
+
 if [ "$bad" = 0 ]; then
-    echo "check-layers: ok (core <- wire <- domain <- fcgi, rtd, cron)"
+    echo "check-layers: ok (core <- wire <- domain <- fcgi, rtd, cron; no include circles)"
 fi
 exit $bad
