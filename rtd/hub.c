@@ -364,12 +364,12 @@ void hub_replay(struct hub *h, struct rt_conn *c, long long user, lws_usec_t sin
 
 /* Applies what a membership event means for the rooms. before: run before
  * the event is delivered (joins), else after (leaves). */
-static void hub_membership(struct hub *h, const char *tipo, const char *sala, json_object *p,
+static void hub_membership(struct hub *h, enum evt_id id, const char *sala, json_object *p,
                            bool before)
 {
     long long uid = hub_sala_id(sala, "user:");
     long long cid = hub_sala_id(sala, "chat:");
-    if (before && uid && strcmp(tipo, "chat:nuevo") == 0) {
+    if (before && uid && id == EVT_CHAT_NUEVO) {
         long long chat = hub_json_id(p, "id");
         if (chat)
             hub_recent_add(h, RT_RECENT_JOIN, uid, chat, NULL, 0);
@@ -377,20 +377,19 @@ static void hub_membership(struct hub *h, const char *tipo, const char *sala, js
         for (struct rt_conn *c = u && chat ? u->conns : NULL; c; c = c->unext)
             if (c->state == RT_CONNECTED)
                 hub_join(h, c, chat);
-    } else if (!before && uid &&
-               strcmp(tipo, "chat:eliminado") == 0) {
+    } else if (!before && uid && id == EVT_CHAT_ELIMINADO) {
         long long chat = hub_json_id(p, "chat_id");
         if (chat)
             hub_recent_add(h, RT_RECENT_LEAVE, uid, chat, NULL, 0);
         struct rt_user *u = rt_map_get(&h->users, (uint64_t)uid);
         for (struct rt_conn *c = u && chat ? u->conns : NULL; c; c = c->unext)
             hub_leave(h, c, chat);
-    } else if (!before && cid && strcmp(tipo, "chat:eliminado") == 0) {
+    } else if (!before && cid && id == EVT_CHAT_ELIMINADO) {
         struct rt_room *r;
         hub_recent_add(h, RT_RECENT_GONE, 0, cid, NULL, 0);
         while ((r = hub_room(h, cid, false)) != NULL)
             hub_leave(h, r->m[r->n - 1].c, cid);
-    } else if (cid && strcmp(tipo, "chat:miembros") == 0) {
+    } else if (cid && id == EVT_CHAT_MIEMBROS) {
         size_t n;
         long long *ids = hub_member_ids(p, &n);
         if (ids)
@@ -399,7 +398,7 @@ static void hub_membership(struct hub *h, const char *tipo, const char *sala, js
             hub_recent_add(h, RT_RECENT_MEMBERS, 0, cid, ids, n);
         else
             free(ids);
-    } else if (!before && uid && strcmp(tipo, "usuario:desactivado") == 0) {
+    } else if (!before && uid && id == EVT_USUARIO_DESACTIVADO) {
         struct rt_user *u = rt_map_get(&h->users, (uint64_t)uid);
         struct rt_buf *bye = rt_buf_new("41", 2);
         for (struct rt_conn *c = u ? u->conns : NULL; c; c = c->unext) {
@@ -410,22 +409,17 @@ static void hub_membership(struct hub *h, const char *tipo, const char *sala, js
     }
 }
 
-/* The events hub_membership acts on: the EVT_F_MEMBERSHIP rows of the
- * vocabulary (domain/evt.h). */
-static bool hub_is_membership(const char *tipo)
-{
-    const struct evt_kind *k = evt_find(tipo);
-    return k && (k->flags & EVT_F_MEMBERSHIP);
-}
-
 void hub_deliver(struct hub *h, const char *tipo, const char *sala, const char *payload,
                  const long long *chats, size_t nchats, long long skip_user, int64_t at_us)
 {
     json_object *p = NULL;
-    bool member = hub_is_membership(tipo);
+    /* the events that move sockets between rooms: the EVT_F_MEMBERSHIP
+     * rows of the vocabulary (domain/evt.h) */
+    const struct evt_kind *kind = evt_find(tipo);
+    bool member = kind && (kind->flags & EVT_F_MEMBERSHIP);
     if (member) {
         p = json_tokener_parse(payload);
-        hub_membership(h, tipo, sala, p, true);
+        hub_membership(h, kind->id, sala, p, true);
     }
     struct rt_buf *b = rt_buf_event(tipo, payload);
     b->at_us = at_us;
@@ -462,7 +456,7 @@ void hub_deliver(struct hub *h, const char *tipo, const char *sala, const char *
     }
     rt_buf_unref(b);
     if (member)
-        hub_membership(h, tipo, sala, p, false);
+        hub_membership(h, kind->id, sala, p, false);
     json_object_put(p);
     h->delivered++;
 }

@@ -261,7 +261,9 @@ static void ws_ping_due(struct tq_node *n)
      * the leeway); the client fetches a fresh token and reconnects */
     if (c->state == RT_CONNECTED && c->exp &&
         (long long)time(NULL) > c->exp + w->cfg->jwt_leeway) {
-        ws_send_text(w, c, "42[\"sesion:expirada\",{}]");
+        struct rt_buf *b = rt_buf_event(evt_kind(EVT_SESION_EXPIRADA)->name, "{}");
+        hub_send(w->hub, c, b);
+        rt_buf_unref(b);
         log_info("event=session_expired conn=%llu", (unsigned long long)c->id);
         hub_close(c, "token_expired", false);
         return;
@@ -421,10 +423,11 @@ static void ws_typing(struct ws *w, struct rt_conn *c, json_object *arg, long lo
     j->ack = ack;
     char *body;
     if (asprintf(&body,
-                 "{\"tipo\":\"chat:escribiendo\",\"sala\":\"chat:%lld\",\"excluir\":%lld,"
+                 "{\"tipo\":\"%s\",\"sala\":\"chat:%lld\",\"excluir\":%lld,"
                  "\"t\":%lld,"
                  "\"payload\":{\"chat_id\":%lld,\"usuario_id\":%lld,\"escribiendo\":%s}}",
-                 chat_id, c->user->id, (long long)time(NULL), chat_id, c->user->id,
+                 evt_kind(EVT_CHAT_ESCRIBIENDO)->name, chat_id, c->user->id, (long long)time(NULL),
+                 chat_id, c->user->id,
                  escribiendo ? "true" : "false") < 0)
         abort();
     j->text = feed_sign_ephemeral(w->feed, body);

@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # check-events.sh: the event vocabulary has one table, EVT_LIST in
 # shared/domain/evt.h. Fails when the browser client handles an event name
-# that is not in it (or is not a server -> client event), or when code
+# that is not in it (or is not a server -> client event), when code
 # outside evt.c writes an event by its name (evt_add) instead of by its
-# row (evt_emit). Run by `make check`.
+# row (evt_emit), or when rtd spells an event's name instead of taking it
+# from its row. Run by `make check`.
 set -u -o pipefail
 cd "$(dirname "$0")/.." || exit 1
 
@@ -28,6 +29,24 @@ for h in $handlers; do
         report "www/js/client.js handles '$h', a client -> server event"
     fi
 done
+
+# the names the socket layer (www/js/rt.js) acts on itself
+for h in $(grep -oE "name === '[a-z_]+:[a-z_]+'" www/js/rt.js | grep -oE "[a-z_]+:[a-z_]+"); do
+    path=$(printf '%s\n' "$table" | awk -v n="$h" '$1 == n { print $2 }')
+    if [ -z "$path" ]; then
+        report "www/js/rt.js handles '$h', which is not in EVT_LIST"
+    elif [ "$path" = EVT_INBOUND ]; then
+        report "www/js/rt.js handles '$h', a client -> server event"
+    fi
+done
+
+# rtd names events through the table (evt_kind, evt_find), never by a
+# string of its own: "name" in C, or \"name\" inside a JSON literal
+while read -r name _; do
+    while IFS= read -r hit; do
+        [ -n "$hit" ] && report "$hit: take '$name' from its EVT_LIST row (evt_kind)"
+    done < <(grep -nF -e "\"$name\"" -e "\\\"$name\\\"" rtd/*.c 2>/dev/null)
+done <<< "$table"
 
 # events are written by their row: evt_add only inside evt.c
 while IFS= read -r hit; do

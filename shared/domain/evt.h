@@ -13,10 +13,13 @@
  *                 replays it.
  *   EVT_EPHEMERAL NOTIFY chat_efimeros only (typing): never stored.
  *   EVT_INBOUND   client -> server over Socket.IO.
+ *   EVT_SOCKET    rtd writes it to one socket itself, about that socket
+ *                 (never stored, never NOTIFYed).
  * Rooms: chat:<id> (the members' sockets), user:<id> (one user's
  * sockets), presencia:<id> (rtd sends to everyone sharing a chat with
- * user <id>), todos (every socket), or each recipient's user room
- * (announcements, written by one statement in comunicado.c).
+ * user <id>), todos (every socket), each recipient's user room
+ * (announcements, written by one statement in comunicado.c), or the one
+ * socket an EVT_SOCKET event is about.
  * Flags:
  *   EVT_F_MEMBERSHIP rtd moves sockets between rooms (or closes them) when
  *                    it delivers this event.
@@ -33,7 +36,7 @@
 #include "core/db.h"
 #include "core/err.h"
 
-enum evt_path { EVT_STORED, EVT_EPHEMERAL, EVT_INBOUND };
+enum evt_path { EVT_STORED, EVT_EPHEMERAL, EVT_INBOUND, EVT_SOCKET };
 
 enum evt_room {
     EVT_ROOM_CHAT = 1,          /* chat:<id> */
@@ -41,6 +44,7 @@ enum evt_room {
     EVT_ROOM_PRESENCE = 4,      /* presencia:<id> */
     EVT_ROOM_ALL = 8,           /* todos */
     EVT_ROOM_RECIPIENTS = 16,   /* each recipient's user:<id> */
+    EVT_ROOM_SOCKET = 32,       /* the socket itself (rtd, EVT_SOCKET) */
 };
 
 enum { EVT_F_MEMBERSHIP = 1, EVT_F_COSTLY = 2, EVT_F_INTERNAL = 4 };
@@ -79,6 +83,8 @@ enum { EVT_F_MEMBERSHIP = 1, EVT_F_COSTLY = 2, EVT_F_INTERNAL = 4 };
     X(EVT_COMUNICADO_LEIDO, "comunicado:leido", EVT_U, EVT_STORED, 0, "the author")          \
     X(EVT_COMUNICADO_ELIMINADO, "comunicado:eliminado", EVT_ROOM_ALL | EVT_ROOM_RECIPIENTS,  \
       EVT_STORED, 0, "the author and each recipient")                                       \
+    X(EVT_SESION_EXPIRADA, "sesion:expirada", EVT_ROOM_SOCKET, EVT_SOCKET, 0,                \
+      "the socket whose token expired, just before rtd closes it")                          \
     X(EVT_CHAT_TYPING, "chat:typing", EVT_C, EVT_INBOUND, EVT_F_COSTLY,                      \
       "rtd: becomes chat:escribiendo")                                                      \
     X(EVT_PRESENCE_STATUS, "presence:status", EVT_U, EVT_INBOUND, EVT_F_COSTLY,              \
