@@ -19,6 +19,7 @@
 struct worker {
     const struct cfg *cfg;
     const struct token_keys *keys;
+    struct token_cache *tokens;     /* tokens this worker verified; may be NULL */
     struct db *db;
     struct arena *arena;
     unsigned long served;

@@ -48,6 +48,10 @@ static void shared_free(struct shared *sh, bool parent)
         metrics_unmap(sh->metrics);
 }
 
+/* Verified tokens a worker remembers: about one per user it serves at a
+ * time (a slot holds the claims, ~1.2 kB). */
+#define WORKER_TOKEN_SLOTS 256
+
 static int worker_run(const struct cfg *c, const struct token_keys *keys, int listen_fd,
                       const struct shared *sh)
 {
@@ -61,6 +65,7 @@ static int worker_run(const struct cfg *c, const struct token_keys *keys, int li
     /* the wake-up of a request's commit goes once its response is out */
     w.db->hold_wake = true;
     w.arena = arena_new();
+    w.tokens = token_cache_new(WORKER_TOKEN_SLOTS);
     FCGX_Request fx;
     if (FCGX_Init() != 0 || FCGX_InitRequest(&fx, listen_fd, FCGI_FAIL_ACCEPT_ON_INTR) != 0) {
         log_error("event=worker_failed reason=\"FCGX init\"");
@@ -87,6 +92,7 @@ static int worker_run(const struct cfg *c, const struct token_keys *keys, int li
     }
     FCGX_Free(&fx, 1);
     arena_free(w.arena);
+    token_cache_free(w.tokens);
     db_close(w.db);
     return 0;
 }

@@ -164,7 +164,8 @@ static int routes_auth(struct req *rq, const struct token_keys *keys, unsigned f
     if (!tok || !*tok)
         return err_set(e, ERR_TOKEN, "Falta el token de acceso");
     struct token_claims c;
-    if (token_verify(rq->cfg, keys, tok, (long long)time(NULL), rq->a, &c, e) < 0)
+    if (token_verify_cached(rq->w ? rq->w->tokens : NULL, rq->cfg, keys, tok, (long long)time(NULL),
+                            rq->a, &c, e) < 0)
         return -1;
     if ((flags & ROUTE_SERVICE) && !c.service)
         return err_set(e, ERR_FORBIDDEN, "Se requiere el token de servicio del ERP");

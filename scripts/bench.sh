@@ -948,6 +948,16 @@ main() {
     want sweep && budget sweep && sec_sweep
     want idle && budget idle && sec_idle
     put m_load_end "$(cut -d' ' -f1-3 /proc/loadavg)"
+    if [ "${BENCH_HOLD:-0}" = 1 ]; then
+        # for profiling by hand against the seeded stack (perf, wrk, psql)
+        {
+            echo "export URL=$URL TOK=$TOK_S1 CHAT_BIG=$CHAT_BIG CHAT_PAIR1=$CHAT_PAIR1"
+            echo "export BENCH_TOKEN=$TOK_S1 BENCH_LO=$BIG_LO BENCH_HI=$BIG_HI UID_S1=$UID_S1"
+            echo "export PGHOST=$TMP/var/run PGPORT=$PG_PORT PGUSER=chat PGDATABASE=chat"
+        } >"$OUT/hold.env"
+        say "holding the stack: source $OUT/hold.env; remove that file to go on"
+        while [ -e "$OUT/hold.env" ]; do sleep 2; done
+    fi
     say "measured in $((SECONDS - T_START)) s; writing $MD"
     local k
     for k in "${!NM[@]}"; do printf 'nm_%s=%s\n' "$k" "${NM[$k]}" >>"$OUT/samples.txt"; done

@@ -577,6 +577,12 @@ void db_notify_after_commit(struct db *d, const char *payload)
         db_notes_flush(d);
 }
 
+/* The NOTIFYs of a wake-up, prepared like the hot statements (it runs
+ * after every write). */
+static const struct db_stmt db_st_notify = {
+    "db_notify", "SELECT pg_notify('chat_eventos', x) FROM unnest($1::text[]) x"
+};
+
 /* The wake-up transaction in one round trip: BEGIN, SET LOCAL
  * synchronous_commit = off, the pg_notify()s and COMMIT go out together as
  * a libpq pipeline. Returns 0, or -1 with nothing left open. */
@@ -586,8 +592,7 @@ static int db_notes_send(struct db *d, const char *arr)
     struct db_op ops[4] = {
         { .sql = "BEGIN" },
         { .sql = "SET LOCAL synchronous_commit = off" },
-        { .sql = "SELECT pg_notify('chat_eventos', x) FROM unnest($1::text[]) x",
-          .n = 1, .params = params },
+        { .st = &db_st_notify, .n = 1, .params = params },
         { .sql = "COMMIT" },
     };
     long long t0 = db_now_us();

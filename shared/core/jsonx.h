@@ -63,6 +63,16 @@ int jsonx_get_object(json_object *obj, const char *key, json_object **out, struc
 int jsonx_ids(struct arena *a, json_object *arr, const char *key, long long **out,
               struct err *e);
 
+/* json_object_object_add for the builders of a fresh object: key is a
+ * string literal (kept by pointer, not copied) not yet in o, and v a new
+ * object o takes over (NULL: json null). Cheaper than the plain add in the
+ * hot projections (one Mensaje has ~20 keys). */
+static inline void jsonx_set(json_object *o, const char *key, json_object *v)
+{
+    json_object_object_add_ex(o, key, v,
+                              JSON_C_OBJECT_ADD_KEY_IS_NEW | JSON_C_OBJECT_ADD_CONSTANT_KEY);
+}
+
 /* A new string or json null for s == NULL. */
 json_object *jsonx_str(const char *s);
 

@@ -77,47 +77,46 @@ static json_object *msg_row_json(struct arena *a, const PGresult *r, int i)
 {
     json_object *o = json_object_new_object();
     bool eliminado = db_get_bool(r, i, MC_ELIMINADO);
-    json_object_object_add(o, "id", jsonx_id(db_get(r, i, MC_ID)));
-    json_object_object_add(o, "chat_id", jsonx_id(db_get(r, i, MC_CHAT)));
+    jsonx_set(o, "id", jsonx_id(db_get(r, i, MC_ID)));
+    jsonx_set(o, "chat_id", jsonx_id(db_get(r, i, MC_CHAT)));
     json_object *autor = NULL;
     if (db_get(r, i, MC_AUTOR)) {
         autor = json_object_new_object();
-        json_object_object_add(autor, "id", jsonx_id(db_get(r, i, MC_AUTOR)));
-        json_object_object_add(autor, "nombre", jsonx_str(db_get(r, i, MC_AUTOR_NOMBRE)));
-        json_object_object_add(autor, "imagen_url", jsonx_str(db_get(r, i, MC_AUTOR_IMAGEN)));
+        jsonx_set(autor, "id", jsonx_id(db_get(r, i, MC_AUTOR)));
+        jsonx_set(autor, "nombre", jsonx_str(db_get(r, i, MC_AUTOR_NOMBRE)));
+        jsonx_set(autor, "imagen_url", jsonx_str(db_get(r, i, MC_AUTOR_IMAGEN)));
     }
-    json_object_object_add(o, "autor", autor);
-    json_object_object_add(o, "tipo", jsonx_str(db_get(r, i, MC_TIPO)));
-    json_object_object_add(o, "contenido", eliminado ? NULL : jsonx_str(db_get(r, i, MC_CONTENIDO)));
+    jsonx_set(o, "autor", autor);
+    jsonx_set(o, "tipo", jsonx_str(db_get(r, i, MC_TIPO)));
+    jsonx_set(o, "contenido", eliminado ? NULL : jsonx_str(db_get(r, i, MC_CONTENIDO)));
     json_object *resp = NULL;
     if (db_get(r, i, MC_R_ID)) {
         bool r_del = db_get_bool(r, i, MC_R_ELIMINADO);
         resp = json_object_new_object();
-        json_object_object_add(resp, "id", jsonx_id(db_get(r, i, MC_R_ID)));
-        json_object_object_add(resp, "autor_nombre", jsonx_str(db_get(r, i, MC_R_NOMBRE)));
-        json_object_object_add(resp, "extracto", r_del ? NULL : jsonx_str(db_get(r, i, MC_R_EXTRACTO)));
-        json_object_object_add(resp, "tipo", jsonx_str(db_get(r, i, MC_R_TIPO)));
-        json_object_object_add(resp, "eliminado", json_object_new_boolean(r_del));
+        jsonx_set(resp, "id", jsonx_id(db_get(r, i, MC_R_ID)));
+        jsonx_set(resp, "autor_nombre", jsonx_str(db_get(r, i, MC_R_NOMBRE)));
+        jsonx_set(resp, "extracto", r_del ? NULL : jsonx_str(db_get(r, i, MC_R_EXTRACTO)));
+        jsonx_set(resp, "tipo", jsonx_str(db_get(r, i, MC_R_TIPO)));
+        jsonx_set(resp, "eliminado", json_object_new_boolean(r_del));
     }
-    json_object_object_add(o, "respuesta_a", resp);
+    jsonx_set(o, "respuesta_a", resp);
     jsonx_add(o, "media", eliminado ? NULL : media_json(a, r, i, MC_MEDIA));
     /* filled by msg_polls_fill for polls */
-    json_object_object_add(o, "encuesta", NULL);
+    jsonx_set(o, "encuesta", NULL);
     json_object *reac = NULL;
     const char *rt = db_get(r, i, MC_REAC);
-    if (rt)
+    if (rt && strcmp(rt, "[]") != 0)  /* most messages have none: no parse */
         reac = json_tokener_parse(rt);
     if (!reac || !json_object_is_type(reac, json_type_array)) {
         json_object_put(reac);
         reac = json_object_new_array();
     }
-    json_object_object_add(o, "reacciones", reac);
-    json_object_object_add(o, "created_at", jsonx_ts(db_get(r, i, MC_CREATED)));
-    json_object_object_add(o, "editado_at", jsonx_ts(db_get(r, i, MC_EDITADO)));
-    json_object_object_add(o, "eliminado", json_object_new_boolean(eliminado));
-    json_object_object_add(o, "client_id", jsonx_str(db_get(r, i, MC_CLIENT_ID)));
-    json_object_object_add(o, "leido_por_todos",
-                           json_object_new_boolean(db_get_bool(r, i, MC_LEIDO_TODOS)));
+    jsonx_set(o, "reacciones", reac);
+    jsonx_set(o, "created_at", jsonx_ts(db_get(r, i, MC_CREATED)));
+    jsonx_set(o, "editado_at", jsonx_ts(db_get(r, i, MC_EDITADO)));
+    jsonx_set(o, "eliminado", json_object_new_boolean(eliminado));
+    jsonx_set(o, "client_id", jsonx_str(db_get(r, i, MC_CLIENT_ID)));
+    jsonx_set(o, "leido_por_todos", json_object_new_boolean(db_get_bool(r, i, MC_LEIDO_TODOS)));
     return o;
 }
 
@@ -782,12 +781,23 @@ int msg_readers(struct db *d, struct arena *a, const struct principal *p, long l
 /* ---- history ------------------------------------------------------------ */
 
 /* The page and its Mensaje columns in one statement: limite + 1 rows ($4)
- * before ($3) or after the id, newest first or oldest first. */
+ * before ($3) or after the id, newest first or oldest first.
+ *
+ * The ids are collected first (an ARRAY sub-select: an init plan run once)
+ * and the rows joined to them by primary key. Written as a plain join with
+ * LIMIT $4, the generic plan PostgreSQL caches for a prepared statement
+ * knows neither the limit nor the range and merge-joins the whole table
+ * (500 ms, JIT-compiled), so it planned every execution instead (1.4 ms of
+ * planning for 0.7 ms of work). With a constant limit (the largest page, 200,
+ * plus one) and the page cut by ordinality, the generic plan is the good one
+ * and the plan cache keeps it: reading 201 ids from the index costs less than
+ * a plan. */
 #define MSG_SQL_HISTORY(CMP, DIR)                                               \
     "SELECT " MSG_COLS(MSG_REAC("$2::bigint"))                                  \
-    " FROM (SELECT id FROM mensajes WHERE chat_id = $1::bigint AND id " CMP " $3::bigint" \
-    "       ORDER BY id " DIR " LIMIT $4::bigint) q"                            \
-    " JOIN mensajes m ON m.id = q.id" MSG_FROM " ORDER BY m.id " DIR
+    " FROM unnest(ARRAY(SELECT id FROM mensajes"                                \
+    "   WHERE chat_id = $1::bigint AND id " CMP " $3::bigint"                   \
+    "   ORDER BY id " DIR " LIMIT 201)) WITH ORDINALITY q(id, ord)"             \
+    " JOIN mensajes m ON m.id = q.id" MSG_FROM " WHERE q.ord <= $4::bigint ORDER BY q.ord"
 
 static const struct db_stmt msg_st_before = { "msg_before", MSG_SQL_HISTORY("<", "DESC") };
 static const struct db_stmt msg_st_after = { "msg_after", MSG_SQL_HISTORY(">", "ASC") };
@@ -798,6 +808,8 @@ int msg_history(struct db *d, struct arena *a, const struct principal *p, long l
 {
     /* the access check goes with the page, in one round trip; the page is
      * used only once the check passed */
+    if (limite < 1 || limite > MSG_PAGE_MAX)
+        return err_set(e, ERR_INVALID, "limite debe ser un entero entre 1 y 200");
     struct chat_access_ahead ah;
     if (chat_access_defer(d, a, p, chat_id, &ah, e) < 0)
         return -1;

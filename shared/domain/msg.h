@@ -149,10 +149,14 @@ int msg_mark_read(struct db *d, struct arena *a, const struct principal *p, long
 int msg_readers(struct db *d, struct arena *a, const struct principal *p, long long mensaje_id,
                 json_object **out, struct err *e);
 
+/* The largest page msg_history gives (its SQL reads MSG_PAGE_MAX + 1 ids). */
+#define MSG_PAGE_MAX 200
+
 /* History of chat_id (member, or holder of 565): with antes, the limite
  * messages before it, newest first; with despues, those after it, oldest
  * first; with neither, the newest. *hay_mas tells whether more exist in
- * that direction. Index-backed at any depth. */
+ * that direction. Index-backed at any depth. limite outside 1..MSG_PAGE_MAX
+ * is ERR_INVALID. */
 int msg_history(struct db *d, struct arena *a, const struct principal *p, long long chat_id,
                 long long antes, long long despues, int limite, json_object **out_array,
                 bool *hay_mas, struct err *e);

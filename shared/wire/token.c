@@ -7,6 +7,7 @@
 #include <json-c/json.h>
 #include <jwt.h>
 #include <limits.h>
+#include <stddef.h>
 #include <math.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -14,6 +15,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "core/sha256.h"
 #include "wire/b64.h"
 #include "wire/pemkey.h"
 
@@ -199,6 +201,8 @@ static int token_claims_read(const struct cfg *c, json_object *o, long long now,
         return err_set(e, ERR_TOKEN, "claim nbf no válido");
     if (r > 0 && now + c->jwt_leeway < nbf)
         return err_set(e, ERR_TOKEN, "token aún no válido");
+    out->has_nbf = r > 0;
+    out->nbf = r > 0 ? nbf : 0;
     if (c->jwt_issuer[0]) {
         json_object *v;
         const char *iss = json_object_object_get_ex(o, "iss", &v) ? json_plain_str(v, NULL) : NULL;
@@ -340,6 +344,96 @@ cleanup:
     json_object_put(payload);
     free(raw);
     return ret;
+}
+
+/* ---- cache ----------------------------------------------------------- */
+
+struct token_cache_slot {
+    unsigned char key[32];          /* SHA-256 of the token */
+    bool used;
+    struct token_claims claims;     /* strings malloc'd, owned by the slot */
+};
+
+struct token_cache {
+    size_t n;
+    struct token_cache_slot slot[];
+};
+
+/* The claim strings of c, each as a pointer to its field. */
+#define CLAIM_FIELDS(c) { &(c)->id_erp, &(c)->nombre, &(c)->email, &(c)->imagen, \
+                          &(c)->puesto, &(c)->departamento, &(c)->scope }
+
+static void slot_clear(struct token_cache_slot *s)
+{
+    char **f[] = CLAIM_FIELDS(&s->claims);
+    for (size_t i = 0; i < sizeof(f) / sizeof(f[0]); i++)
+        free(*f[i]);
+    memset(s, 0, sizeof(*s));
+}
+
+struct token_cache *token_cache_new(size_t slots)
+{
+    struct token_cache *tc = calloc(1, sizeof(*tc) + slots * sizeof(tc->slot[0]));
+    if (tc)
+        tc->n = slots;
+    return tc;
+}
+
+void token_cache_free(struct token_cache *tc)
+{
+    if (!tc)
+        return;
+    for (size_t i = 0; i < tc->n; i++)
+        slot_clear(&tc->slot[i]);
+    free(tc);
+}
+
+int token_verify_cached(struct token_cache *tc, const struct cfg *c, const struct token_keys *k,
+                        const char *tok, long long now, struct arena *a,
+                        struct token_claims *out, struct err *e)
+{
+    if (!tc || !tc->n || !tok || strnlen(tok, (size_t)c->jwt_max_bytes + 1) > (size_t)c->jwt_max_bytes)
+        return token_verify(c, k, tok, now, a, out, e);
+    unsigned char key[32];
+    struct sha256 h;
+    sha256_init(&h);
+    sha256_update(&h, tok, strlen(tok));
+    sha256_final(&h, key);
+    struct token_cache_slot *s = &tc->slot[((size_t)key[0] << 8 | key[1]) % tc->n];
+    if (s->used && digest_equal((const char *)s->key, (const char *)key, sizeof(key))) {
+        const struct token_claims *cl = &s->claims;
+        if (now - c->jwt_leeway >= cl->exp) {
+            slot_clear(s);
+            memset(out, 0, sizeof(*out));
+            return err_set(e, ERR_TOKEN, "token expirado");
+        }
+        if (cl->has_nbf && now + c->jwt_leeway < cl->nbf) {
+            memset(out, 0, sizeof(*out));
+            return err_set(e, ERR_TOKEN, "token aún no válido");
+        }
+        *out = *cl;
+        char **f[] = CLAIM_FIELDS(out);
+        for (size_t i = 0; i < sizeof(f) / sizeof(f[0]); i++)
+            *f[i] = arena_strdup(a, *f[i]);
+        return 0;
+    }
+    if (token_verify(c, k, tok, now, a, out, e) < 0)
+        return -1;
+    slot_clear(s);
+    s->claims = *out;
+    char **f[] = CLAIM_FIELDS(&s->claims);
+    size_t nf = sizeof(f) / sizeof(f[0]);
+    for (size_t i = 0; i < nf; i++) {
+        if (*f[i] && !(*f[i] = strdup(*f[i]))) {
+            for (size_t j = i + 1; j < nf; j++)
+                *f[j] = NULL;      /* still the arena's copies: not ours to free */
+            slot_clear(s);
+            return 0;               /* verified; just not remembered */
+        }
+    }
+    memcpy(s->key, key, sizeof(key));
+    s->used = true;
+    return 0;
 }
 
 /* ---- keys ------------------------------------------------------------ */

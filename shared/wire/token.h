@@ -24,6 +24,8 @@ struct token_claims {
     int permisos[TOKEN_MAX_PERMISOS];
     size_t npermisos;
     long long exp;
+    long long nbf;          /* when has_nbf */
+    bool has_nbf;
     bool service;           /* scope == "chat:interno" */
 };
 
@@ -53,6 +55,28 @@ void token_keys_free(struct token_keys *k);
  * ERR_INTERNAL when k is NULL or was loaded for another jwt_alg. */
 int token_verify(const struct cfg *c, const struct token_keys *k, const char *tok,
                  long long now, struct arena *a, struct token_claims *out, struct err *e);
+
+/* A cache of tokens already verified, for one thread. The same token comes
+ * with every request of a session (the ERP's cookie or the widget's token
+ * lasts minutes or hours), and checking its signature and parsing its JSON
+ * twice cost more than the rest of a short request. Keyed by the SHA-256 of
+ * the whole token (compared in constant time), so a hit is exactly a token
+ * that passed token_verify with this cfg and these keys; a hit is still
+ * checked against exp and nbf (with jwt_leeway) at the time given, so a
+ * cached token expires like any other. Fixed size, direct-mapped: a newer
+ * token takes the slot of an older one. */
+struct token_cache;
+
+/* slots: how many tokens it holds (0: none, every call verifies). NULL
+ * when out of memory. */
+struct token_cache *token_cache_new(size_t slots);
+void token_cache_free(struct token_cache *tc);
+
+/* token_verify through tc (NULL: no cache): the same result and the same
+ * errors; a verified token is remembered, a refused one never is. */
+int token_verify_cached(struct token_cache *tc, const struct cfg *c, const struct token_keys *k,
+                        const char *tok, long long now, struct arena *a,
+                        struct token_claims *out, struct err *e);
 
 /* Mints a token signed with the configured algorithm (HS* with jwt_secret,
  * RS or ES algorithms with the PEM at jwt_private_key): claims as JSON object text

@@ -12,7 +12,8 @@
 -- connections) in 2.
 --   pair-<k>   b(30000+k) sends, b(30100+k) receives, k = 1..8 (end-to-end,
 --              REST send; pair-1 is the pgbench and wrk chat)
---   big        b30001, b30101 and 1,000,000 messages (history)
+--   big        b30001, b30101 and 1,000,000 messages (history; 2% with an
+--              image, 5% with reactions)
 --   sync-<k>   b30001, b30101, k = 1..50 (delta sync)
 \set ON_ERROR_STOP 1
 SET synchronous_commit = off;
@@ -59,6 +60,31 @@ SELECT (SELECT id FROM bc WHERE nombre = 'big'),
        'texto', 'Mensaje de prueba número ' || g || ' del historial largo',
        now() - (1000000 - g) * interval '1 second'
   FROM generate_series(1, 1000000) g;
+
+-- As in a real chat, some of those messages carry a file (one in 50, an
+-- image) and some have reactions (one in 20: a 👍 from the other member,
+-- and one in 60 also a ❤️ from the author), so the history read joins
+-- media and aggregates reactions as it does in use.
+CREATE TEMP TABLE bm ON COMMIT DROP AS
+SELECT id, autor_id, row_number() OVER (ORDER BY id) AS k
+  FROM mensajes WHERE chat_id = (SELECT id FROM bc WHERE nombre = 'big');
+CREATE TEMP TABLE bmd ON COMMIT DROP AS
+WITH ins AS (
+    INSERT INTO media (uploader_id, storage_key, nombre, mime, tamano, ancho, alto, sha256)
+    SELECT bm.autor_id, 'bench/' || bm.id, 'foto-' || bm.k || '.jpg', 'image/jpeg', 180000, 1600, 1200,
+           repeat('0', 64)
+      FROM bm WHERE bm.k % 50 = 0
+    RETURNING id, storage_key)
+SELECT id, substr(storage_key, 7)::bigint AS mensaje_id FROM ins;
+UPDATE mensajes m SET media_id = bmd.id, tipo = 'imagen' FROM bmd WHERE m.id = bmd.mensaje_id;
+INSERT INTO reacciones_mensajes (mensaje_id, usuario_id, emoji, created_at)
+SELECT bm.id, CASE WHEN bm.autor_id = (SELECT id FROM bu WHERE n = 30001)
+                   THEN (SELECT id FROM bu WHERE n = 30101) ELSE (SELECT id FROM bu WHERE n = 30001) END,
+       '👍', now() - (1000000 - bm.k) * interval '1 second' + interval '5 seconds'
+  FROM bm WHERE bm.k % 20 = 0;
+INSERT INTO reacciones_mensajes (mensaje_id, usuario_id, emoji, created_at)
+SELECT bm.id, bm.autor_id, '❤️', now() - (1000000 - bm.k) * interval '1 second' + interval '9 seconds'
+  FROM bm WHERE bm.k % 60 = 0;
 COMMIT;
 ANALYZE;
 CHECKPOINT;

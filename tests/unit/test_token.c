@@ -824,6 +824,65 @@ static void test_token__keys_config_mismatch(void)
     fx_close(&g);
 }
 
+/* The cache answers a token it verified exactly as token_verify does,
+ * expires it on time, and never remembers a refused one. */
+static void test_token__cache(void)
+{
+    struct fx f;
+    CU_ASSERT_FATAL(fx_open(&f, hs_env, 1) == 0);
+    struct token_cache *tc = token_cache_new(8);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(tc);
+    char *t = mint(&f, "{\"idErp\":\"u-17\",\"nombre\":\"Ana\",\"puesto\":null,"
+                   "\"permisos\":[565],\"nbf\":%lld,\"exp\":%lld}", NOW - 5, NOW + 600);
+    for (int round = 0; round < 2; round++) {   /* a miss, then a hit */
+        arena_reset(f.a);
+        CU_ASSERT_EQUAL(token_verify_cached(tc, f.c, f.k, t, NOW, f.a, &f.cl, &f.e), 0);
+        CU_ASSERT_STRING_EQUAL(f.cl.id_erp, "u-17");
+        CU_ASSERT_STRING_EQUAL(f.cl.nombre, "Ana");
+        CU_ASSERT_PTR_NULL(f.cl.puesto);
+        CU_ASSERT_EQUAL(f.cl.npermisos, 1);
+        CU_ASSERT_EQUAL(f.cl.permisos[0], 565);
+        CU_ASSERT_EQUAL(f.cl.exp, NOW + 600);
+        CU_ASSERT_FALSE(f.cl.service);
+    }
+    /* the claims handed out are the caller's copies */
+    f.cl.nombre[0] = 'X';
+    arena_reset(f.a);
+    CU_ASSERT_EQUAL(token_verify_cached(tc, f.c, f.k, t, NOW, f.a, &f.cl, &f.e), 0);
+    CU_ASSERT_STRING_EQUAL(f.cl.nombre, "Ana");
+    /* expiry and nbf are checked on a hit, with the leeway (30 s) */
+    CU_ASSERT_EQUAL(token_verify_cached(tc, f.c, f.k, t, NOW + 629, f.a, &f.cl, &f.e), 0);
+    CU_ASSERT_EQUAL(token_verify_cached(tc, f.c, f.k, t, NOW - 40, f.a, &f.cl, &f.e), -1);
+    CU_ASSERT_STRING_EQUAL(f.e.msg, "token aún no válido");
+    CU_ASSERT_EQUAL(token_verify_cached(tc, f.c, f.k, t, NOW + 630, f.a, &f.cl, &f.e), -1);
+    CU_ASSERT_EQUAL(f.e.code, ERR_TOKEN);
+    CU_ASSERT_STRING_EQUAL(f.e.msg, "token expirado");
+    CU_ASSERT_PTR_NULL(f.cl.id_erp);
+    /* a token that differs in one byte of its signature is checked, and refused */
+    char *bad = strdup(t);
+    bad[strlen(bad) - 2] = bad[strlen(bad) - 2] == 'A' ? 'B' : 'A';
+    CU_ASSERT_EQUAL(token_verify_cached(tc, f.c, f.k, bad, NOW, f.a, &f.cl, &f.e), -1);
+    CU_ASSERT_STRING_EQUAL(f.e.msg, "firma inválida");
+    CU_ASSERT_EQUAL(token_verify_cached(tc, f.c, f.k, bad, NOW, f.a, &f.cl, &f.e), -1);
+    /* many tokens through few slots: each still answers for itself */
+    for (int i = 0; i < 40; i++) {
+        char *ti = mint(&f, "{\"idErp\":\"u-%d\",\"exp\":%lld}", i, NOW + 600);
+        char want[16];
+        snprintf(want, sizeof(want), "u-%d", i);
+        for (int k = 0; k < 2; k++) {
+            CU_ASSERT_EQUAL(token_verify_cached(tc, f.c, f.k, ti, NOW, f.a, &f.cl, &f.e), 0);
+            CU_ASSERT_STRING_EQUAL(f.cl.id_erp, want);
+        }
+        free(ti);
+    }
+    /* no cache: plain verification */
+    CU_ASSERT_EQUAL(token_verify_cached(NULL, f.c, f.k, t, NOW, f.a, &f.cl, &f.e), 0);
+    free(bad);
+    free(t);
+    token_cache_free(tc);
+    fx_close(&f);
+}
+
 static void test_token__mint(void)
 {
     const char *env[] = { "CHAT_JWT_SECRET", SECRET, "CHAT_JWT_ISSUER", "erp",
@@ -967,6 +1026,7 @@ int main(void)
         { "test_token__public_key_refused", test_token__public_key_refused },
         { "test_token__keys_config_mismatch", test_token__keys_config_mismatch },
         { "test_token__mint", test_token__mint },
+        { "test_token__cache", test_token__cache },
         { NULL, NULL },
     };
     snprintf(dir, sizeof(dir), "/tmp/test_token.XXXXXX");
