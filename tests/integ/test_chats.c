@@ -395,11 +395,18 @@ static void test_chats__members(void)
     CU_ASSERT_STRING_EQUAL(it_get_str(r, "rol"), "miembro");
     it_free(r);
 
-    /* remove: b (admin) removes c; c gets chat:eliminado in its user room */
+    /* remove: b (admin) removes c; c gets chat:eliminado in its user room,
+     * after the new members list (which c, still in the room, hears) */
+    long long mark = it_db_ll("SELECT coalesce(max(id), 0) FROM eventos");
     r = it_req("DELETE", it_fmt("%s/%lld", path, c), tb, NULL);
     CU_ASSERT_EQUAL(r->status, 204);
     it_free(r);
     CU_ASSERT_EQUAL(events("chat:eliminado", it_fmt("user:%lld", c)), 1);
+    char *order = it_sql_str(NULL, "SELECT string_agg(tipo || ' ' || sala, ', ' ORDER BY id)"
+                                   " FROM eventos WHERE chat_id = %lld AND id > %lld", g, mark);
+    CU_ASSERT_STRING_EQUAL(order, it_fmt("mensaje:nuevo chat:%lld, chat:miembros chat:%lld, "
+                                         "chat:eliminado user:%lld", g, g, c));
+    free(order);
     it_expect(it_req("GET", it_fmt("/chats/%lld", g), tc, NULL), 404, "no_encontrado");
     it_expect(it_req("DELETE", it_fmt("%s/%lld", path, c), tb, NULL), 404, "no_encontrado");
 
@@ -407,10 +414,18 @@ static void test_chats__members(void)
     r = it_req("DELETE", it_fmt("%s/%lld", path, d), td, NULL);
     CU_ASSERT_EQUAL(r->status, 204);
     it_free(r);
-    /* the last admin (b) leaves: the longest-standing member (a) becomes admin */
+    /* the last admin (b) leaves: the longest-standing member (a) becomes
+     * admin, announced before the members list and b's chat:eliminado */
+    mark = it_db_ll("SELECT coalesce(max(id), 0) FROM eventos");
     r = it_req("DELETE", it_fmt("%s/%lld", path, b), tb, NULL);
     it_must(r, 204);
     it_free(r);
+    order = it_sql_str(NULL, "SELECT string_agg(tipo || ' ' || sala, ', ' ORDER BY id)"
+                             " FROM eventos WHERE chat_id = %lld AND id > %lld", g, mark);
+    CU_ASSERT_STRING_EQUAL(order, it_fmt("mensaje:nuevo chat:%lld, mensaje:nuevo chat:%lld, "
+                                         "chat:miembros chat:%lld, chat:eliminado user:%lld",
+                                         g, g, g, b));
+    free(order);
     r = it_req("GET", path, ta, NULL);
     CU_ASSERT_EQUAL(json_object_array_length(it_get(r, "miembros")), 1);
     CU_ASSERT_EQUAL(it_get_ll(r, "miembros.0.usuario.id"), a);

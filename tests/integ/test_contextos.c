@@ -118,11 +118,19 @@ static void test_contextos__update_members_and_title(void)
     CU_ASSERT_EQUAL(it_db_llf("SELECT count(*) FROM usuarios_chat WHERE chat_id = %lld", chat), 2);
     CU_ASSERT_EQUAL(it_db_llf("SELECT count(*) FROM eventos WHERE chat_id = %lld AND tipo = 'chat:actualizado'"
                               " AND id > 0", chat), 1);
-    /* members [a, c]: b leaves (chat:eliminado to b), c joins (chat:nuevo) */
+    /* members [a, c]: b leaves (chat:eliminado to b), c joins (chat:nuevo),
+     * then the members list to the room (which b has left by then) */
+    long long mark = it_db_ll("SELECT coalesce(max(id), 0) FROM eventos");
     r = it_req("PUT", path, svc, it_fmt("{\"miembros\":[\"%s\",\"%s\",\"%s\"]}", it_erp_of(a),
                                         it_erp_of(c), it_erp_of(a)));
     CU_ASSERT_EQUAL(r->status, 200);
     it_free(r);
+    char *order = it_sql_str(NULL, "SELECT string_agg(tipo || ' ' || sala, ', ' ORDER BY id)"
+                                   " FROM eventos WHERE chat_id = %lld AND id > %lld", chat, mark);
+    CU_ASSERT_STRING_EQUAL(order, it_fmt("mensaje:nuevo chat:%lld, chat:eliminado user:%lld, "
+                                         "chat:nuevo user:%lld, mensaje:nuevo chat:%lld, "
+                                         "chat:miembros chat:%lld", chat, b, c, chat, chat));
+    free(order);
     CU_ASSERT_EQUAL(it_db_llf("SELECT count(*) FROM usuarios_chat WHERE chat_id = %lld", chat), 2);
     CU_ASSERT_EQUAL(it_db_llf("SELECT count(*) FROM usuarios_chat WHERE chat_id = %lld AND usuario_id = %lld", chat, c), 1);
     CU_ASSERT_EQUAL(it_db_llf("SELECT count(*) FROM eventos WHERE chat_id = %lld AND tipo = 'chat:eliminado'"
