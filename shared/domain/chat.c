@@ -858,8 +858,8 @@ cleanup:
     return ret;
 }
 
-static const char chat_sql_member_del[] =
-    "DELETE FROM usuarios_chat WHERE chat_id = $1 AND usuario_id = $2 RETURNING rol";
+static const char chat_sql_members_del[] =
+    "DELETE FROM usuarios_chat WHERE chat_id = $1 AND usuario_id = ANY($2::bigint[]) RETURNING rol";
 
 /* When no admin is left, the longest-standing member becomes one. */
 static const char chat_sql_promote[] =
@@ -868,6 +868,65 @@ static const char chat_sql_promote[] =
     "  AND usuario_id = (SELECT usuario_id FROM usuarios_chat WHERE chat_id = $1"
     "                    ORDER BY joined_at, usuario_id LIMIT 1)"
     " RETURNING usuario_id";
+
+/* How a member leaves a chat.
+ * CHAT_LEAVE_ONE: one member leaves or an admin removes them; an
+ *   admin-less group gets its longest-standing member as admin, and
+ *   chat:miembros goes out before chat:eliminado, so the removed user
+ *   (still in the room) hears the new list too.
+ * CHAT_LEAVE_SYNC: a record's chat brought in step with the ERP's list;
+ *   chat:miembros is the caller's, once the joins are done too. */
+enum chat_leave { CHAT_LEAVE_ONE, CHAT_LEAVE_SYNC };
+
+/* How members leave a chat, written once for a member who leaves, one an
+ * admin removes, and a record's chat brought in step by the ERP. Inside
+ * the caller's transaction, removes users[0..n) from chat_id and, when
+ * any was a member, announces it: one sistema message by actor (0:
+ * nobody) with datos {accion, actor_id, usuario_ids: users} reading
+ * texto; for CHAT_LEAVE_ONE the promotion of a new admin (with its own
+ * sistema message; its id to *new_admin, else 0) and chat:miembros; then
+ * chat:eliminado {chat_id} to each user's room (rtd takes their sockets
+ * out of the chat's room). The first removed row's rol goes to *rol (in
+ * the arena) when rol is not NULL. Returns how many were members (0:
+ * nothing changed, nothing announced), or -1 with e. */
+static long chat_members_leave(struct db *d, struct arena *a, long long chat_id, long long actor,
+                               const long long *users, size_t n, enum chat_leave how,
+                               const char *accion, const char *texto, const char **rol,
+                               long long *new_admin, struct err *e)
+{
+    if (new_admin)
+        *new_admin = 0;
+    const char *params[2] = { db_ll(a, chat_id), db_ll_array(a, users, n) };
+    PGresult *r = db_exec(d, a, chat_sql_members_del, 2, params, e);
+    if (!r)
+        return -1;
+    long gone = PQntuples(r);
+    if (gone == 0)
+        return 0;
+    if (rol)
+        *rol = db_get(r, 0, 0) ? arena_strdup(a, db_get(r, 0, 0)) : NULL;
+    if (chat_system(d, a, chat_id, actor, accion, users, n, texto, e) < 0)
+        return -1;
+    if (how == CHAT_LEAVE_ONE) {
+        if (!(r = db_exec(d, a, chat_sql_promote, 1, params, e)))
+            return -1;
+        if (PQntuples(r) == 1) {
+            long long nu = db_get_ll(r, 0, 0);
+            const char *nn = chat_names(d, a, &nu, 1, e);
+            if (!nn || chat_system(d, a, chat_id, 0, "admin", &nu, 1,
+                                   arena_printf(a, "%s ahora es administrador", nn), e) < 0)
+                return -1;
+            if (new_admin)
+                *new_admin = nu;
+        }
+        if (chat_event_members(d, a, chat_id, actor, e) < 0)
+            return -1;
+    }
+    for (size_t i = 0; i < n; i++)
+        if (chat_event_gone(d, a, chat_id, EVT_ROOM_USER, users[i], actor, e) < 0)
+            return -1;
+    return gone;
+}
 
 int chat_member_remove(struct db *d, struct arena *a, const struct principal *p,
                        long long chat_id, long long usuario_id, struct err *e)
@@ -888,40 +947,26 @@ int chat_member_remove(struct db *d, struct arena *a, const struct principal *p,
     const char *name = chat_names(d, a, &usuario_id, 1, e);
     if (!name)
         goto cleanup;
-    const char *params[2] = { db_ll(a, chat_id), db_ll(a, usuario_id) };
-    PGresult *r = db_exec(d, a, chat_sql_member_del, 2, params, e);
-    if (!r)
+    const char *texto = self ? arena_printf(a, "%s salió del grupo", name)
+                             : arena_printf(a, "%s eliminó a %s del grupo", p->nombre, name);
+    const char *rol = NULL;
+    long long nuevo_admin = 0;
+    long gone = chat_members_leave(d, a, chat_id, p->id, &usuario_id, 1, CHAT_LEAVE_ONE,
+                                   self ? "salio" : "eliminado", texto, &rol, &nuevo_admin, e);
+    if (gone < 0)
         goto cleanup;
-    if (PQntuples(r) == 0) {
+    if (gone == 0) {
         err_set(e, ERR_NOT_FOUND, "Ese usuario no es miembro del chat");
         goto cleanup;
     }
-    const char *texto = self ? arena_printf(a, "%s salió del grupo", name)
-                             : arena_printf(a, "%s eliminó a %s del grupo", p->nombre, name);
-    if (chat_system(d, a, chat_id, p->id, self ? "salio" : "eliminado", &usuario_id, 1, texto,
-                    e) < 0)
-        goto cleanup;
     json_object *antes = jsonx_own(a, json_object_new_object());
     json_object_object_add(antes, "usuario_id", json_object_new_int64(usuario_id));
-    json_object_object_add(antes, "rol", jsonx_str(db_get(r, 0, 0)));
+    json_object_object_add(antes, "rol", jsonx_str(rol));
     json_object *desp = jsonx_own(a, json_object_new_object());
-    r = db_exec(d, a, chat_sql_promote, 1, params, e);
-    if (!r)
-        goto cleanup;
     json_object_object_add(desp, "nuevo_admin_id",
-                           PQntuples(r) == 1 ? jsonx_id(db_get(r, 0, 0)) : NULL);
+                           nuevo_admin ? json_object_new_int64(nuevo_admin) : NULL);
     if (chat_audit(d, a, p, self ? "miembro.salio" : "miembro.eliminado", chat_id, antes, desp,
-                   e) < 0)
-        goto cleanup;
-    if (PQntuples(r) == 1) {
-        long long nu = db_get_ll(r, 0, 0);
-        const char *nn = chat_names(d, a, &nu, 1, e);
-        if (!nn || chat_system(d, a, chat_id, 0, "admin", &nu, 1,
-                               arena_printf(a, "%s ahora es administrador", nn), e) < 0)
-            goto cleanup;
-    }
-    if (chat_event_members(d, a, chat_id, p->id, e) < 0 ||
-        chat_event_gone(d, a, chat_id, EVT_ROOM_USER, usuario_id, p->id, e) < 0 ||
+                   e) < 0 ||
         db_commit(d, e) < 0)
         goto cleanup;
     ret = 0;
@@ -997,9 +1042,6 @@ static const char chat_sql_ctx_update[] =
 static const char chat_sql_ctx_members[] =
     "SELECT usuario_id FROM usuarios_chat WHERE chat_id = $1";
 
-static const char chat_sql_ctx_members_del[] =
-    "DELETE FROM usuarios_chat WHERE chat_id = $1 AND usuario_id = ANY($2::bigint[])";
-
 static bool chat_ctx_has(const long long *ids, size_t n, long long id)
 {
     for (size_t i = 0; i < n; i++)
@@ -1059,7 +1101,7 @@ static long chat_ctx_users(struct db *d, struct arena *a, const struct chat_cont
 static int chat_ctx_sync_members(struct db *d, struct arena *a, long long chat_id,
                                  const long long *want, size_t nwant, struct err *e)
 {
-    const char *params[3] = { db_ll(a, chat_id), NULL, "0" };
+    const char *params[1] = { db_ll(a, chat_id) };
     PGresult *r = db_exec(d, a, chat_sql_ctx_members, 1, params, e);
     if (!r)
         return -1;
@@ -1079,14 +1121,11 @@ static int chat_ctx_sync_members(struct db *d, struct arena *a, long long chat_i
         return 0;
     if (ndel > 0) {
         const char *names = chat_names(d, a, del, ndel, e);
-        params[1] = db_ll_array(a, del, ndel);
-        if (!names || !db_exec(d, a, chat_sql_ctx_members_del, 2, params, e) ||
-            chat_system(d, a, chat_id, 0, "eliminado", del, ndel,
-                        arena_printf(a, "%s ya no participa en este registro", names), e) < 0)
+        if (!names ||
+            chat_members_leave(d, a, chat_id, 0, del, ndel, CHAT_LEAVE_SYNC, "eliminado",
+                               arena_printf(a, "%s ya no participa en este registro", names),
+                               NULL, NULL, e) < 0)
             return -1;
-        for (size_t i = 0; i < ndel; i++)
-            if (chat_event_gone(d, a, chat_id, EVT_ROOM_USER, del[i], 0, e) < 0)
-                return -1;
     }
     if (nadd > 0 && chat_members_join(d, a, chat_id, 0, 0, add, nadd, "agregado", NULL,
                                       "Se agregó a ", NULL, e) < 0)
