@@ -194,6 +194,11 @@ static int job_listen(const struct work_env *env, struct db *d, struct arena *a,
     PGresult *r = PQexec(conn, "SET TimeZone = 'UTC'; LISTEN chat_eventos; LISTEN chat_efimeros");
     bool ok = PQresultStatus(r) == PGRES_COMMAND_OK;
     PQclear(r);
+    for (size_t k = 0; ok && k < j->nprepare; k++) {
+        r = PQprepare(conn, j->prepare[k]->name, j->prepare[k]->sql, 0, NULL);
+        ok = PQresultStatus(r) == PGRES_COMMAND_OK;
+        PQclear(r);
+    }
     if (ok && j->want_cursor) {
         r = PQexec(conn, "SELECT eventos_horizonte()");
         ok = PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1;

@@ -19,6 +19,7 @@
 #include <stdint.h>
 
 #include "core/cfg.h"
+#include "core/db.h"
 #include "core/err.h"
 #include "domain/presence.h"
 #include "wire/token.h"
@@ -46,6 +47,8 @@ struct rt_job {
     size_t npres;
     int changed;            /* JOB_PRESENCE: statuses that changed */
     bool want_cursor;       /* JOB_LISTEN: also read eventos_horizonte() */
+    const struct db_stmt *const *prepare;   /* JOB_LISTEN: statements to prepare */
+    size_t nprepare;
     lws_usec_t submitted;   /* JOB_AUTH: when the CONNECT came */
     long long exp;          /* JOB_AUTH: the token's exp */
     /* results */

@@ -479,12 +479,16 @@ int busq_search(struct db *d, struct arena *a, const struct principal *p,
 
 /* ---- around one message --------------------------------------------------- */
 
+/* The message ($2, checked to be in chat $1: t) and up to $3 ids before it
+ * and $4 after it. The sides are bounded by $2 itself, not by t's row: a
+ * bound taken from another relation is a join filter, and the planner then
+ * walked the whole primary key (1 s in a chat of a million messages). */
 static const char busq_sql_around[] =
     "WITH t AS (SELECT id FROM mensajes WHERE id = $2 AND chat_id = $1),"
-    " older AS (SELECT m.id FROM mensajes m, t WHERE m.chat_id = $1 AND m.id < t.id"
-    "   ORDER BY m.id DESC LIMIT $3),"
-    " newer AS (SELECT m.id FROM mensajes m, t WHERE m.chat_id = $1 AND m.id > t.id"
-    "   ORDER BY m.id ASC LIMIT $4)"
+    " older AS (SELECT id FROM mensajes WHERE chat_id = $1 AND id < $2"
+    "   ORDER BY id DESC LIMIT $3),"
+    " newer AS (SELECT id FROM mensajes WHERE chat_id = $1 AND id > $2"
+    "   ORDER BY id ASC LIMIT $4)"
     " SELECT (SELECT count(*) FROM t), (SELECT count(*) FROM older), (SELECT count(*) FROM newer),"
     "  (SELECT coalesce(array_agg(id ORDER BY id DESC), '{}') FROM"
     "    (SELECT id FROM newer UNION ALL SELECT id FROM t UNION ALL SELECT id FROM older) z)::text";
