@@ -31,7 +31,7 @@ void hub_send(struct hub *h, struct rt_conn *c, struct rt_buf *b)
     if (c->qbytes && (uint64_t)c->qbytes + b->len > (uint64_t)h->cfg->rtd_queue_max_bytes) {
         h->stats->slow_consumers++;
         hub_drop_queue(c);
-        hub_close(c, "slow_consumer", false);
+        hub_close(c, "slow_consumer", HUB_CLOSE_DROP);
         return;
     }
     struct rt_out *o = malloc(sizeof(*o));
@@ -50,13 +50,13 @@ void hub_send(struct hub *h, struct rt_conn *c, struct rt_buf *b)
     lws_callback_on_writable(c->wsi);
 }
 
-void hub_close(struct rt_conn *c, const char *reason, bool goaway)
+void hub_close(struct rt_conn *c, const char *reason, enum hub_close_how how)
 {
     if (c->state == RT_CLOSING)
         return;
     c->state = RT_CLOSING;
     c->reason = reason;
-    c->goaway = goaway;
+    c->close_how = (uint8_t)how;
     lws_callback_on_writable(c->wsi);
 }
 
@@ -403,7 +403,7 @@ static void hub_membership(struct hub *h, enum evt_id id, const char *sala, json
         struct rt_buf *bye = rt_buf_new("41", 2);
         for (struct rt_conn *c = u ? u->conns : NULL; c; c = c->unext) {
             hub_send(h, c, bye);
-            hub_close(c, "deactivated", false);
+            hub_close(c, "deactivated", HUB_CLOSE_NORMAL);
         }
         rt_buf_unref(bye);
     }

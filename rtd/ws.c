@@ -253,7 +253,7 @@ static void ws_ping_due(struct tq_node *n)
         return;
     if (c->state != RT_CONNECTED &&
         lws_now_usecs() - c->opened > (lws_usec_t)RT_CONNECT_DEADLINE_S * LWS_US_PER_SEC) {
-        hub_close(c, "connect_timeout", false);
+        hub_close(c, "connect_timeout", HUB_CLOSE_NORMAL);
         return;
     }
     /* the token that opened the socket has expired: the socket ends with
@@ -265,7 +265,7 @@ static void ws_ping_due(struct tq_node *n)
         hub_send(w->hub, c, b);
         rt_buf_unref(b);
         log_info("event=session_expired conn=%llu", (unsigned long long)c->id);
-        hub_close(c, "token_expired", false);
+        hub_close(c, "token_expired", HUB_CLOSE_NORMAL);
         return;
     }
     ws_send_text(w, c, "2");
@@ -279,7 +279,7 @@ static void ws_pong_due(struct tq_node *n)
     struct rt_conn *c = lws_container_of(n, struct rt_conn, tn);
     if (c->state == RT_CLOSING)
         return;
-    hub_close(c, "ping_timeout", false);
+    hub_close(c, "ping_timeout", HUB_CLOSE_DROP);
 }
 
 /* The ack frame 43<id>[<json>] for connection conn_id, if still there. */
@@ -316,7 +316,7 @@ static void ws_on_connect(struct ws *w, struct rt_conn *c, const struct sio_pack
     char *token = NULL;
     const char *why = NULL;
     if (sio_connect_parse(p->data, p->data_len, &token, &why) < 0) {
-        hub_close(c, "protocol_error", false);
+        hub_close(c, "protocol_error", HUB_CLOSE_NORMAL);
         return;
     }
     if (!token && c->cookie_token) {
@@ -328,7 +328,7 @@ static void ws_on_connect(struct ws *w, struct rt_conn *c, const struct sio_pack
     if (!token) {
         w->stats->auth_fail[RT_AUTH_NO_TOKEN]++;
         ws_send_text(w, c, "44{\"message\":\"token_invalido\"}");
-        hub_close(c, "auth_failed", false);
+        hub_close(c, "auth_failed", HUB_CLOSE_NORMAL);
         return;
     }
     c->state = RT_AUTH;
@@ -353,7 +353,7 @@ static void ws_auth_done(void *arg, struct rt_job *j)
         log_info("event=connect_deferred conn=%llu codigo=%s", (unsigned long long)c->id,
                  err_codigo(j->err));
         w->stats->auth_fail[RT_AUTH_DB]++;
-        hub_close(c, "db_unavailable", true);
+        hub_close(c, "db_unavailable", HUB_CLOSE_GOAWAY);
         return;
     }
     if (j->status < 0) {
@@ -368,7 +368,7 @@ static void ws_auth_done(void *arg, struct rt_job *j)
         hub_send(w->hub, c, b);
         rt_buf_unref(b);
         log_info("event=connect_refused conn=%llu codigo=%s", (unsigned long long)c->id, codigo);
-        hub_close(c, "auth_failed", false);
+        hub_close(c, "auth_failed", HUB_CLOSE_NORMAL);
         return;
     }
     struct rt_user *held = hub_user(w->hub, j->user_id);
@@ -380,7 +380,7 @@ static void ws_auth_done(void *arg, struct rt_job *j)
         rt_buf_unref(b);
         log_info("event=connect_refused conn=%llu usuario=%lld codigo=limite_excedido sockets=%u",
                  (unsigned long long)c->id, j->user_id, (unsigned)held->pres.sockets);
-        hub_close(c, "socket_cap", false);
+        hub_close(c, "socket_cap", HUB_CLOSE_NORMAL);
         return;
     }
     c->state = RT_CONNECTED;
@@ -510,7 +510,7 @@ static void ws_on_event(struct ws *w, struct rt_conn *c, const struct sio_packet
     const char *name, *why;
     if (c->state != RT_CONNECTED || !sio_nsp_main(p) ||
         sio_event_parse(p->data, p->data_len, &arr, &name, &arg, &why) < 0) {
-        hub_close(c, "protocol_error", false);
+        hub_close(c, "protocol_error", HUB_CLOSE_NORMAL);
         return;
     }
     /* the client -> server rows of the vocabulary (domain/evt.h) */
@@ -539,7 +539,7 @@ static void ws_on_frame(struct ws *w, struct rt_conn *c, const char *buf, size_t
         return;
     if (sio_parse(buf, len, &p, &why) < 0) {
         log_info("event=bad_frame conn=%llu reason=\"%s\"", (unsigned long long)c->id, why);
-        hub_close(c, "protocol_error", false);
+        hub_close(c, "protocol_error", HUB_CLOSE_NORMAL);
         return;
     }
     switch (p.eio) {
@@ -554,7 +554,7 @@ static void ws_on_frame(struct ws *w, struct rt_conn *c, const char *buf, size_t
          * a bigger payload is not echoed, so nobody makes rtd queue copies
          * of what they send */
         if (p.data_len > RT_PING_MAX) {
-            hub_close(c, "protocol_error", false);
+            hub_close(c, "protocol_error", HUB_CLOSE_NORMAL);
             return;
         }
         struct rt_buf *b = rt_buf_printf("3%.*s", (int)p.data_len, p.data);
@@ -565,12 +565,12 @@ static void ws_on_frame(struct ws *w, struct rt_conn *c, const char *buf, size_t
     case SIO_EIO_NOOP:
         return;
     case SIO_EIO_CLOSE:
-        hub_close(c, "client_close", false);
+        hub_close(c, "client_close", HUB_CLOSE_NORMAL);
         return;
     case SIO_EIO_MESSAGE:
         break;
     default:
-        hub_close(c, "protocol_error", false);
+        hub_close(c, "protocol_error", HUB_CLOSE_NORMAL);
         return;
     }
     switch (p.type) {
@@ -579,7 +579,7 @@ static void ws_on_frame(struct ws *w, struct rt_conn *c, const char *buf, size_t
         break;
     case SIO_DISCONNECT:
         if (sio_nsp_main(&p))
-            hub_close(c, "client_disconnect", false);
+            hub_close(c, "client_disconnect", HUB_CLOSE_NORMAL);
         break;
     case SIO_EVENT:
         ws_on_event(w, c, &p);
@@ -587,7 +587,7 @@ static void ws_on_frame(struct ws *w, struct rt_conn *c, const char *buf, size_t
     case SIO_ACK:
         break; /* the server never asks for acks */
     default:
-        hub_close(c, "protocol_error", false);
+        hub_close(c, "protocol_error", HUB_CLOSE_NORMAL);
         break;
     }
 }
@@ -616,7 +616,7 @@ static void ws_established(struct lws *wsi, struct ws *w, struct rt_conn *c)
     rt_buf_unref(b);
     tq_arm(&w->q_ping, &c->tn);
     if (w->stopping)
-        hub_close(c, "server_shutdown", true);
+        hub_close(c, "server_shutdown", HUB_CLOSE_DROP);
 }
 
 static void ws_closed(struct ws *w, struct rt_conn *c)
@@ -643,9 +643,12 @@ static int ws_writeable(struct ws *w, struct rt_conn *c)
     struct rt_out *o = c->qhead;
     if (!o) {
         if (c->state == RT_CLOSING) {
-            lws_close_reason(c->wsi,
-                             c->goaway ? LWS_CLOSE_STATUS_GOINGAWAY : LWS_CLOSE_STATUS_NORMAL,
-                             NULL, 0);
+            /* without a reason lws closes at once (hub.h, hub_close_how) */
+            if (c->close_how != HUB_CLOSE_DROP)
+                lws_close_reason(c->wsi,
+                                 c->close_how == HUB_CLOSE_GOAWAY ? LWS_CLOSE_STATUS_GOINGAWAY
+                                                                  : LWS_CLOSE_STATUS_NORMAL,
+                                 NULL, 0);
             return -1;
         }
         return 0;
@@ -674,7 +677,7 @@ static int ws_writeable(struct ws *w, struct rt_conn *c)
 static int ws_receive(struct ws *w, struct rt_conn *c, const char *in, size_t len)
 {
     if (lws_frame_is_binary(c->wsi)) {
-        hub_close(c, "protocol_error", false);
+        hub_close(c, "protocol_error", HUB_CLOSE_NORMAL);
         return 0;
     }
     bool final = lws_is_final_fragment(c->wsi) && lws_remaining_packet_payload(c->wsi) == 0;
@@ -782,7 +785,7 @@ void ws_stop(struct ws *w)
     w->stopping = true;
     for (size_t i = 0; i < w->conns.cap; i++)
         if (rt_map_live(&w->conns, i))
-            hub_close(w->conns.e[i].val, "server_shutdown", true);
+            hub_close(w->conns.e[i].val, "server_shutdown", HUB_CLOSE_DROP);
 }
 
 void ws_release(struct ws *w)

@@ -954,6 +954,7 @@ main() {
             echo "export URL=$URL TOK=$TOK_S1 CHAT_BIG=$CHAT_BIG CHAT_PAIR1=$CHAT_PAIR1"
             echo "export BENCH_TOKEN=$TOK_S1 BENCH_LO=$BIG_LO BENCH_HI=$BIG_HI UID_S1=$UID_S1"
             echo "export PGHOST=$TMP/var/run PGPORT=$PG_PORT PGUSER=chat PGDATABASE=chat"
+            echo "export CHAT_VAR=$TMP/var HTTP_PORT=$HTTP_PORT RTD_PORT=$RTD_PORT CHAT_ALL=$CHAT_ALL"
         } >"$OUT/hold.env"
         say "holding the stack: source $OUT/hold.env; remove that file to go on"
         while [ -e "$OUT/hold.env" ]; do sleep 2; done
