@@ -9,6 +9,7 @@
 
 #include "domain/chat.h"
 #include "domain/comunicado.h"
+#include "domain/evt.h"
 #include "core/jsonx.h"
 #include "domain/msg.h"
 #include "core/route.h"
@@ -207,7 +208,7 @@ int sync_since(struct db *d, struct arena *a, const struct principal *p, const c
             sync_ids_add(&msgs, db_get_ll(r, i, SE_MSG));
         } else if (db_get(r, i, SE_COM)) {
             sync_ids_add(&coms, db_get_ll(r, i, SE_COM));
-        } else if (strcmp(tipo, "mensaje:leido") == 0) {
+        } else if (strcmp(tipo, evt_kind(EVT_MENSAJE_LEIDO)->name) == 0) {
             long long chat = db_get_ll(r, i, SE_CHAT), usr = db_get_ll(r, i, SE_L_USR);
             long long mid = db_get_ll(r, i, SE_L_MSG);
             json_object *prev = NULL;
