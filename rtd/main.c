@@ -160,6 +160,14 @@ int main(int argc, char **argv)
     info.options = strchr(c->rtd_bind, ':') ? 0 : LWS_SERVER_OPTION_DISABLE_IPV6;
     info.ka_time = 0;
     info.timeout_secs = 30;
+    /* lws's own idle check is off (a zero hang-up time): it keeps a timer
+     * per connection in its one sorted timer list and re-arms it on every
+     * frame received, a walk of that list each time (27% of the daemon
+     * while 10,000 sockets connected). Engine.IO's ping and pong already
+     * find dead peers, on our own timer queues (ws.c, timer.h). */
+    static const lws_retry_bo_t no_idle_check = { .secs_since_valid_ping = 0,
+                                                  .secs_since_valid_hangup = 0 };
+    info.retry_and_idle_policy = &no_idle_check;
     /* lws's own loop is poll(): every turn costs O(open sockets) in the
      * kernel, which at 10,000 sockets dominated delivery. libev (epoll)
      * costs O(ready sockets). Our loop, so we decide when a turn ends
