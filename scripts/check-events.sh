@@ -21,24 +21,26 @@ table=$(tr '\n' ' ' < shared/domain/evt.h | sed 's/\\//g' | tr -s ' ' |
 handlers=$(sed -n "/const eventHandlers = {/,/^  };/p" www/js/client.js |
            grep -oE "^    '[a-z_]+:[a-z_]+'" | tr -d "' ")
 [ -n "$handlers" ] || report "no eventHandlers map found in www/js/client.js"
-for h in $handlers; do
-    path=$(printf '%s\n' "$table" | awk -v n="$h" '$1 == n { print $2 }')
-    if [ -z "$path" ]; then
-        report "www/js/client.js handles '$h', which is not in EVT_LIST"
-    elif [ "$path" = EVT_INBOUND ]; then
-        report "www/js/client.js handles '$h', a client -> server event"
-    fi
-done
 
+# client_names FILE NAME...: each name a browser file acts on must be a
+# server -> client row of the table
+client_names() {
+    local file=$1 h path
+    shift
+    for h in "$@"; do
+        path=$(printf '%s\n' "$table" | awk -v n="$h" '$1 == n { print $2 }')
+        if [ -z "$path" ]; then
+            report "$file handles '$h', which is not in EVT_LIST"
+        elif [ "$path" = EVT_INBOUND ]; then
+            report "$file handles '$h', a client -> server event"
+        fi
+    done
+}
+# shellcheck disable=SC2086 # word-splitting the name lists is intended
+client_names www/js/client.js $handlers
 # the names the socket layer (www/js/rt.js) acts on itself
-for h in $(grep -oE "name === '[a-z_]+:[a-z_]+'" www/js/rt.js | grep -oE "[a-z_]+:[a-z_]+"); do
-    path=$(printf '%s\n' "$table" | awk -v n="$h" '$1 == n { print $2 }')
-    if [ -z "$path" ]; then
-        report "www/js/rt.js handles '$h', which is not in EVT_LIST"
-    elif [ "$path" = EVT_INBOUND ]; then
-        report "www/js/rt.js handles '$h', a client -> server event"
-    fi
-done
+# shellcheck disable=SC2046
+client_names www/js/rt.js $(grep -oE "name === '[a-z_]+:[a-z_]+'" www/js/rt.js | grep -oE "[a-z_]+:[a-z_]+")
 
 # rtd names events through the table (evt_kind, evt_find), never by a
 # string of its own: "name" in C, or \"name\" inside a JSON literal
