@@ -7,8 +7,8 @@
 #include <json-c/json.h>
 #include <jwt.h>
 #include <limits.h>
-#include <stddef.h>
 #include <math.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -183,6 +183,18 @@ static int claim_aud_ok(json_object *o, const char *want)
     return 0;
 }
 
+/* exp (required) and nbf (when present) against now, with jwt_leeway:
+ * the one time rule for a fresh token and for a cached one. */
+static int claims_in_time(const struct cfg *c, const struct token_claims *t, long long now,
+                          struct err *e)
+{
+    if (now - c->jwt_leeway >= t->exp)
+        return err_set(e, ERR_TOKEN, "token expirado");
+    if (t->has_nbf && now + c->jwt_leeway < t->nbf)
+        return err_set(e, ERR_TOKEN, "token aún no válido");
+    return 0;
+}
+
 /* Everything about the verified payload o: times, issuer, audience, then
  * the claims into out. */
 static int token_claims_read(const struct cfg *c, json_object *o, long long now,
@@ -194,22 +206,20 @@ static int token_claims_read(const struct cfg *c, json_object *o, long long now,
         return err_set(e, ERR_TOKEN, "claim exp no válido");
     if (r == 0)
         return err_set(e, ERR_TOKEN, "token sin expiración");
-    if (now - c->jwt_leeway >= exp)
-        return err_set(e, ERR_TOKEN, "token expirado");
     r = claim_time(o, "nbf", &nbf);
     if (r < 0)
         return err_set(e, ERR_TOKEN, "claim nbf no válido");
-    if (r > 0 && now + c->jwt_leeway < nbf)
-        return err_set(e, ERR_TOKEN, "token aún no válido");
+    out->exp = exp;
     out->has_nbf = r > 0;
     out->nbf = r > 0 ? nbf : 0;
+    if (claims_in_time(c, out, now, e) < 0)
+        return -1;
     if (c->jwt_issuer[0]) {
         json_object *v;
         const char *iss = json_object_object_get_ex(o, "iss", &v) ? json_plain_str(v, NULL) : NULL;
         if (!iss || strcmp(iss, c->jwt_issuer) != 0)
             return err_set(e, ERR_TOKEN, "emisor no válido");
     }
-    out->exp = exp;
 
     if (claim_str(a, o, c->jwt_claim_scope, &out->scope, e) < 0)
         return -1;
@@ -402,14 +412,11 @@ int token_verify_cached(struct token_cache *tc, const struct cfg *c, const struc
     struct token_cache_slot *s = &tc->slot[((size_t)key[0] << 8 | key[1]) % tc->n];
     if (s->used && digest_equal((const char *)s->key, (const char *)key, sizeof(key))) {
         const struct token_claims *cl = &s->claims;
-        if (now - c->jwt_leeway >= cl->exp) {
-            slot_clear(s);
+        if (claims_in_time(c, cl, now, e) < 0) {
+            if (now - c->jwt_leeway >= cl->exp)
+                slot_clear(s);      /* expired for good; not yet valid may come */
             memset(out, 0, sizeof(*out));
-            return err_set(e, ERR_TOKEN, "token expirado");
-        }
-        if (cl->has_nbf && now + c->jwt_leeway < cl->nbf) {
-            memset(out, 0, sizeof(*out));
-            return err_set(e, ERR_TOKEN, "token aún no válido");
+            return -1;
         }
         *out = *cl;
         char **f[] = CLAIM_FIELDS(out);
