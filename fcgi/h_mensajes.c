@@ -1,6 +1,7 @@
 /* h_mensajes.c: messages, reactions, read marks and receipts (API.md §4.3). */
 #include <string.h>
 
+#include "core/jsonw.h"
 #include "core/jsonx.h"
 #include "domain/busq.h"
 #include "domain/msg.h"
@@ -32,12 +33,17 @@ int h_mensajes_list(struct req *rq, struct err *e)
         json_object_object_add(o, "hay_mas_despues", json_object_new_boolean(newer));
         return http_json(rq, 200, o);
     }
-    if (msg_history(rq->db, rq->a, &rq->who, id, antes, despues, limite, &arr, &more, e) < 0)
+    /* the hot read: printed straight into one buffer, no json-c tree */
+    struct jsonw w;
+    jsonw_init(&w, rq->a, 32768);
+    jsonw_obj_begin(&w);
+    jsonw_key(&w, "mensajes");
+    if (msg_history_write(rq->db, rq->a, &rq->who, id, antes, despues, limite, &w, &more, e) < 0)
         return -1;
-    json_object *o = jsonx_new_object(rq->a);
-    jsonx_add(o, "mensajes", arr);
-    json_object_object_add(o, "hay_mas", json_object_new_boolean(more));
-    return http_json(rq, 200, o);
+    jsonw_key(&w, "hay_mas");
+    jsonw_bool(&w, more);
+    jsonw_obj_end(&w);
+    return http_json_text(rq, 200, w.buf, w.len);
 }
 
 int h_mensajes_send(struct req *rq, struct err *e)

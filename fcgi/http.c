@@ -211,6 +211,13 @@ int http_json(struct req *rq, int status, json_object *o)
     return 0;
 }
 
+int http_json_text(struct req *rq, int status, const char *json, size_t len)
+{
+    http_head(rq, status, "application/json; charset=utf-8");
+    FCGX_PutStr(json, (int)len, rq->fx->out);
+    return 0;
+}
+
 int http_error(struct req *rq, const struct err *e)
 {
     enum err_code code = e->code == ERR_NONE ? ERR_INTERNAL : e->code;

@@ -91,6 +91,10 @@ int http_id(struct req *rq, const char *name, long long *out, struct err *e);
  * jsonx_new_object. Returns 0. */
 int http_json(struct req *rq, int status, json_object *o);
 
+/* Writes status and len bytes of JSON text already printed (jsonw.h), with
+ * http_json's headers. Returns 0. */
+int http_json_text(struct req *rq, int status, const char *json, size_t len);
+
 /* Writes API.md's error body for e (its message, or the code's default). */
 int http_error(struct req *rq, const struct err *e);
 

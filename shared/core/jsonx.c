@@ -160,15 +160,14 @@ json_object *jsonx_id(const char *text)
     return text ? json_object_new_int64(strtoll(text, NULL, 10)) : NULL;
 }
 
-json_object *jsonx_ts(const char *pg)
+const char *jsonx_ts_text(const char *pg, char out[JSONX_TS_MAX])
 {
     if (!pg)
         return NULL;
     /* "YYYY-MM-DD HH:MM:SS[.ffffff]+00" */
-    char out[32];
     size_t n = strlen(pg);
     if (n < 19)
-        return json_object_new_string(pg);
+        return pg;
     memcpy(out, pg, 10);
     out[10] = 'T';
     memcpy(out + 11, pg + 11, 8);
@@ -176,8 +175,17 @@ json_object *jsonx_ts(const char *pg)
     if (n > 19 && pg[19] == '.')
         for (int i = 0; i < 3 && pg[20 + i] >= '0' && pg[20 + i] <= '9'; i++)
             ms[i] = pg[20 + i];
-    snprintf(out + 19, sizeof(out) - 19, ".%sZ", ms);
-    return json_object_new_string(out);
+    out[19] = '.';
+    memcpy(out + 20, ms, 3);
+    memcpy(out + 23, "Z", 2);
+    return out;
+}
+
+json_object *jsonx_ts(const char *pg)
+{
+    char out[JSONX_TS_MAX];
+    const char *t = jsonx_ts_text(pg, out);
+    return t ? json_object_new_string(t) : NULL;
 }
 
 long jsonx_utf8_chars(const char *s)

@@ -84,6 +84,11 @@ json_object *jsonx_id(const char *text);
  * null when pg_ts is NULL. */
 json_object *jsonx_ts(const char *pg_ts);
 
+/* The same timestamp as text: written into out and returned; pg_ts itself
+ * when it is not in that form; NULL for NULL. */
+#define JSONX_TS_MAX 32
+const char *jsonx_ts_text(const char *pg_ts, char out[JSONX_TS_MAX]);
+
 /* Counts the characters (code points) of a UTF-8 string; returns -1 when s
  * is not valid UTF-8 or holds a NUL/control character other than \t \n \r. */
 long jsonx_utf8_chars(const char *s);

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/jsonw.h"
 #include "core/jsonx.h"
 #include "core/log.h"
 
@@ -145,24 +146,47 @@ const char *media_disposition(struct arena *a, const char *mime, const char *nom
 
 /* ---- JSON --------------------------------------------------------------- */
 
-json_object *media_json(struct arena *a, const PGresult *r, int row, int col)
+void media_write(struct jsonw *w, const PGresult *r, int row, int col)
 {
     const char *id = db_get(r, row, col);
-    if (!id)
-        return NULL;
-    json_object *o = jsonx_new_object(a);
-    json_object_object_add(o, "id", jsonx_id(id));
+    if (!id) {
+        jsonw_null(w);
+        return;
+    }
     char url[64];
     snprintf(url, sizeof(url), "/chat/api/v1/media/%s", id);
-    json_object_object_add(o, "url", json_object_new_string(url));
-    json_object_object_add(o, "mime", jsonx_str(db_get(r, row, col + 1)));
-    json_object_object_add(o, "nombre", jsonx_str(db_get(r, row, col + 2)));
-    json_object_object_add(o, "tamano", jsonx_id(db_get(r, row, col + 3)));
-    json_object_object_add(o, "ancho", jsonx_id(db_get(r, row, col + 4)));
-    json_object_object_add(o, "alto", jsonx_id(db_get(r, row, col + 5)));
+    jsonw_obj_begin(w);
+    jsonw_key(w, "id");
+    jsonw_int_text(w, id);
+    jsonw_key(w, "url");
+    jsonw_str(w, url);
+    jsonw_key(w, "mime");
+    jsonw_str(w, db_get(r, row, col + 1));
+    jsonw_key(w, "nombre");
+    jsonw_str(w, db_get(r, row, col + 2));
+    jsonw_key(w, "tamano");
+    jsonw_int_text(w, db_get(r, row, col + 3));
+    jsonw_key(w, "ancho");
+    jsonw_int_text(w, db_get(r, row, col + 4));
+    jsonw_key(w, "alto");
+    jsonw_int_text(w, db_get(r, row, col + 5));
+    jsonw_key(w, "duracion");
     const char *dur = db_get(r, row, col + 6);
-    json_object_object_add(o, "duracion", dur ? json_object_new_double(strtod(dur, NULL)) : NULL);
-    return o;
+    if (dur)
+        jsonw_double(w, strtod(dur, NULL));
+    else
+        jsonw_null(w);
+    jsonw_obj_end(w);
+}
+
+json_object *media_json(struct arena *a, const PGresult *r, int row, int col)
+{
+    if (!db_get(r, row, col))
+        return NULL;
+    struct jsonw w;
+    jsonw_init(&w, a, 256);
+    media_write(&w, r, row, col);
+    return jsonx_own(a, json_tokener_parse(w.buf));
 }
 
 /* ---- rows --------------------------------------------------------------- */

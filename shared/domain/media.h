@@ -130,6 +130,11 @@ const char *media_disposition(struct arena *a, const char *mime, const char *nom
  * (jsonx.h); json null (NULL) when the id column is NULL (no media). */
 json_object *media_json(struct arena *a, const PGresult *r, int row, int col);
 
+/* The same Media printed into w (the one projection; media_json reads it
+ * back); json null when the id column is NULL. */
+struct jsonw;
+void media_write(struct jsonw *w, const PGresult *r, int row, int col);
+
 /* Inserts the row of a stored upload and returns its Media object in *out
  * (arena-owned). duracion < 0 stores NULL; sha256 is the hex digest of the
  * bytes, or NULL. */

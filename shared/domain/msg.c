@@ -11,6 +11,7 @@
 #include "domain/encuesta.h"
 #include "domain/audit.h"
 #include "domain/evt.h"
+#include "core/jsonw.h"
 #include "core/jsonx.h"
 #include "domain/push.h"
 
@@ -72,52 +73,88 @@ static const char msg_sql_load[] =
     " JOIN mensajes m ON m.id = q.id" MSG_FROM " ORDER BY q.ord";
 static const struct db_stmt msg_st_load = { "msg_load", msg_sql_load };
 
-/* The Mensaje of row i of a MSG_COLS result. */
-static json_object *msg_row_json(struct arena *a, const PGresult *r, int i)
+/* The Mensaje of row i of a MSG_COLS result, printed into w; poll is its
+ * Encuesta (NULL: null, filled later for msg_load by msg_polls_fill). This
+ * is the one projection of a Mensaje: the history page prints it straight
+ * into the response, msg_row_json reads it back as a json-c object. */
+static void msg_row_write(struct jsonw *w, const PGresult *r, int i, json_object *poll)
 {
-    json_object *o = json_object_new_object();
+    char ts[JSONX_TS_MAX];
     bool eliminado = db_get_bool(r, i, MC_ELIMINADO);
-    jsonx_set(o, "id", jsonx_id(db_get(r, i, MC_ID)));
-    jsonx_set(o, "chat_id", jsonx_id(db_get(r, i, MC_CHAT)));
-    json_object *autor = NULL;
+    jsonw_obj_begin(w);
+    jsonw_key(w, "id");
+    jsonw_int_text(w, db_get(r, i, MC_ID));
+    jsonw_key(w, "chat_id");
+    jsonw_int_text(w, db_get(r, i, MC_CHAT));
+    jsonw_key(w, "autor");
     if (db_get(r, i, MC_AUTOR)) {
-        autor = json_object_new_object();
-        jsonx_set(autor, "id", jsonx_id(db_get(r, i, MC_AUTOR)));
-        jsonx_set(autor, "nombre", jsonx_str(db_get(r, i, MC_AUTOR_NOMBRE)));
-        jsonx_set(autor, "imagen_url", jsonx_str(db_get(r, i, MC_AUTOR_IMAGEN)));
+        jsonw_obj_begin(w);
+        jsonw_key(w, "id");
+        jsonw_int_text(w, db_get(r, i, MC_AUTOR));
+        jsonw_key(w, "nombre");
+        jsonw_str(w, db_get(r, i, MC_AUTOR_NOMBRE));
+        jsonw_key(w, "imagen_url");
+        jsonw_str(w, db_get(r, i, MC_AUTOR_IMAGEN));
+        jsonw_obj_end(w);
+    } else {
+        jsonw_null(w);
     }
-    jsonx_set(o, "autor", autor);
-    jsonx_set(o, "tipo", jsonx_str(db_get(r, i, MC_TIPO)));
-    jsonx_set(o, "contenido", eliminado ? NULL : jsonx_str(db_get(r, i, MC_CONTENIDO)));
-    json_object *resp = NULL;
+    jsonw_key(w, "tipo");
+    jsonw_str(w, db_get(r, i, MC_TIPO));
+    jsonw_key(w, "contenido");
+    jsonw_str(w, eliminado ? NULL : db_get(r, i, MC_CONTENIDO));
+    jsonw_key(w, "respuesta_a");
     if (db_get(r, i, MC_R_ID)) {
         bool r_del = db_get_bool(r, i, MC_R_ELIMINADO);
-        resp = json_object_new_object();
-        jsonx_set(resp, "id", jsonx_id(db_get(r, i, MC_R_ID)));
-        jsonx_set(resp, "autor_nombre", jsonx_str(db_get(r, i, MC_R_NOMBRE)));
-        jsonx_set(resp, "extracto", r_del ? NULL : jsonx_str(db_get(r, i, MC_R_EXTRACTO)));
-        jsonx_set(resp, "tipo", jsonx_str(db_get(r, i, MC_R_TIPO)));
-        jsonx_set(resp, "eliminado", json_object_new_boolean(r_del));
+        jsonw_obj_begin(w);
+        jsonw_key(w, "id");
+        jsonw_int_text(w, db_get(r, i, MC_R_ID));
+        jsonw_key(w, "autor_nombre");
+        jsonw_str(w, db_get(r, i, MC_R_NOMBRE));
+        jsonw_key(w, "extracto");
+        jsonw_str(w, r_del ? NULL : db_get(r, i, MC_R_EXTRACTO));
+        jsonw_key(w, "tipo");
+        jsonw_str(w, db_get(r, i, MC_R_TIPO));
+        jsonw_key(w, "eliminado");
+        jsonw_bool(w, r_del);
+        jsonw_obj_end(w);
+    } else {
+        jsonw_null(w);
     }
-    jsonx_set(o, "respuesta_a", resp);
-    jsonx_add(o, "media", eliminado ? NULL : media_json(a, r, i, MC_MEDIA));
-    /* filled by msg_polls_fill for polls */
-    jsonx_set(o, "encuesta", NULL);
-    json_object *reac = NULL;
+    jsonw_key(w, "media");
+    if (eliminado)
+        jsonw_null(w);
+    else
+        media_write(w, r, i, MC_MEDIA);
+    jsonw_key(w, "encuesta");
+    jsonw_json(w, poll);
+    /* PostgreSQL's json_agg text, an array; most messages have none */
+    jsonw_key(w, "reacciones");
     const char *rt = db_get(r, i, MC_REAC);
-    if (rt && strcmp(rt, "[]") != 0)  /* most messages have none: no parse */
-        reac = json_tokener_parse(rt);
-    if (!reac || !json_object_is_type(reac, json_type_array)) {
-        json_object_put(reac);
-        reac = json_object_new_array();
-    }
-    jsonx_set(o, "reacciones", reac);
-    jsonx_set(o, "created_at", jsonx_ts(db_get(r, i, MC_CREATED)));
-    jsonx_set(o, "editado_at", jsonx_ts(db_get(r, i, MC_EDITADO)));
-    jsonx_set(o, "eliminado", json_object_new_boolean(eliminado));
-    jsonx_set(o, "client_id", jsonx_str(db_get(r, i, MC_CLIENT_ID)));
-    jsonx_set(o, "leido_por_todos", json_object_new_boolean(db_get_bool(r, i, MC_LEIDO_TODOS)));
-    return o;
+    if (rt && rt[0] == '[' && strcmp(rt, "[]") != 0)
+        jsonw_json_text(w, rt);
+    else
+        jsonw_json_text(w, "[]");
+    jsonw_key(w, "created_at");
+    jsonw_str(w, jsonx_ts_text(db_get(r, i, MC_CREATED), ts));
+    jsonw_key(w, "editado_at");
+    jsonw_str(w, jsonx_ts_text(db_get(r, i, MC_EDITADO), ts));
+    jsonw_key(w, "eliminado");
+    jsonw_bool(w, eliminado);
+    jsonw_key(w, "client_id");
+    jsonw_str(w, db_get(r, i, MC_CLIENT_ID));
+    jsonw_key(w, "leido_por_todos");
+    jsonw_bool(w, db_get_bool(r, i, MC_LEIDO_TODOS));
+    jsonw_obj_end(w);
+}
+
+/* The Mensaje of row i as a new json-c object (the caller owns it). */
+static json_object *msg_row_json(struct arena *a, const PGresult *r, int i)
+{
+    struct jsonw w;
+    jsonw_init(&w, a, 1024);
+    msg_row_write(&w, r, i, NULL);
+    return json_tokener_parse(w.buf);
 }
 
 /* Polls: every live message of tipo encuesta in arr gets its Encuesta as
@@ -802,9 +839,41 @@ int msg_readers(struct db *d, struct arena *a, const struct principal *p, long l
 static const struct db_stmt msg_st_before = { "msg_before", MSG_SQL_HISTORY("<", "DESC") };
 static const struct db_stmt msg_st_after = { "msg_after", MSG_SQL_HISTORY(">", "ASC") };
 
-int msg_history(struct db *d, struct arena *a, const struct principal *p, long long chat_id,
-                long long antes, long long despues, int limite, json_object **out_array,
-                bool *hay_mas, struct err *e)
+/* The live polls of a page get their Encuesta as viewer sees it: *out is
+ * NULL when the page has none, else one pointer per row (NULL where the row
+ * is no live poll). enc_load: at most two more queries, whatever n is. */
+static int msg_page_polls(struct db *d, struct arena *a, long long viewer, const PGresult *r,
+                          int n, json_object ***out, struct err *e)
+{
+    *out = NULL;
+    long long *ids = NULL;
+    int *rows = NULL, k = 0;
+    for (int i = 0; i < n; i++) {
+        const char *tipo = db_get(r, i, MC_TIPO);
+        if (!tipo || strcmp(tipo, "encuesta") != 0 || db_get_bool(r, i, MC_ELIMINADO))
+            continue;
+        if (!ids) {
+            ids = arena_alloc(a, sizeof(long long) * (size_t)n);
+            rows = arena_alloc(a, sizeof(int) * (size_t)n);
+        }
+        ids[k] = db_get_ll(r, i, MC_ID);
+        rows[k++] = i;
+    }
+    if (k == 0)
+        return 0;
+    json_object **polls = arena_alloc(a, sizeof(json_object *) * (size_t)k);
+    if (enc_load(d, a, viewer, ids, (size_t)k, polls, e) < 0)
+        return -1;
+    json_object **by_row = arena_alloc(a, sizeof(json_object *) * (size_t)n);
+    for (int j = 0; j < k; j++)
+        by_row[rows[j]] = polls[j];
+    *out = by_row;
+    return 0;
+}
+
+int msg_history_write(struct db *d, struct arena *a, const struct principal *p,
+                      long long chat_id, long long antes, long long despues, int limite,
+                      struct jsonw *w, bool *hay_mas, struct err *e)
 {
     /* the access check goes with the page, in one round trip; the page is
      * used only once the check passed */
@@ -829,9 +898,12 @@ int msg_history(struct db *d, struct arena *a, const struct principal *p, long l
     *hay_mas = n > limite;
     if (n > limite)
         n = limite;
-    json_object *arr = jsonx_own(a, json_object_new_array());
-    *out_array = arr;
+    json_object **polls;
+    if (msg_page_polls(d, a, p->id, r, n, &polls, e) < 0)
+        return -1;
+    jsonw_arr_begin(w);
     for (int i = 0; i < n; i++)
-        json_object_array_add(arr, msg_row_json(a, r, i));
-    return msg_polls_fill(d, a, p->id, arr, e);
+        msg_row_write(w, r, i, polls ? polls[i] : NULL);
+    jsonw_arr_end(w);
+    return 0;
 }

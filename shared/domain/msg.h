@@ -154,11 +154,14 @@ int msg_readers(struct db *d, struct arena *a, const struct principal *p, long l
 
 /* History of chat_id (member, or holder of 565): with antes, the limite
  * messages before it, newest first; with despues, those after it, oldest
- * first; with neither, the newest. *hay_mas tells whether more exist in
- * that direction. Index-backed at any depth. limite outside 1..MSG_PAGE_MAX
- * is ERR_INVALID. */
-int msg_history(struct db *d, struct arena *a, const struct principal *p, long long chat_id,
-                long long antes, long long despues, int limite, json_object **out_array,
-                bool *hay_mas, struct err *e);
+ * first; with neither, the newest. The page is printed into w as a JSON
+ * array of Mensajes (as msg_load would give them, straight from the rows:
+ * no json-c objects but the polls'); *hay_mas tells whether more exist in
+ * that direction. Index-backed at any depth. limite outside
+ * 1..MSG_PAGE_MAX is ERR_INVALID; on failure w holds a partial text. */
+struct jsonw;
+int msg_history_write(struct db *d, struct arena *a, const struct principal *p,
+                      long long chat_id, long long antes, long long despues, int limite,
+                      struct jsonw *w, bool *hay_mas, struct err *e);
 
 #endif
