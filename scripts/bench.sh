@@ -519,14 +519,14 @@ sec_fanout() {
 # every socket back (stock client backoff) and one message to all; output
 # in raw/storm-SERVER.txt.
 storm_srv() {
-    local srv=$1 out=$OUT/raw/storm-$1.txt port pid='' ready=$OUT/raw/storm-$1.ready i
+    local srv=$1 n=${2:-$FAN_N} out=$OUT/raw/storm-$1.txt port pid='' ready=$OUT/raw/storm-$1.ready i
     rm -f "$ready"
     case $srv in
         rtd) rtd_restart || return 1; port=$RTD_PORT ;;
         node) start_node sio-storm sio.mjs "$NODE_SIO_PORT" || return 1; port=$NODE_SIO_PORT pid=$NODE_PID ;;
     esac
     sleep 1
-    "$OUT/loadgen" --mode storm --port "$port" --users-from 1 --count "$FAN_N" --inflight 256 \
+    "$OUT/loadgen" --mode storm --port "$port" --users-from 1 --count "$n" --inflight 256 \
         --src-ips "$NSRC" --connect-timeout "$CONNECT_TIMEOUT" --ready-file "$ready" --storm-timeout 120 \
         --secret-file "$TMP/var/jwt_secret" --db "host=$TMP/var/run port=$PG_PORT dbname=chat user=chat" \
         --room "$CHAT_ALL:$FAN_N" >"$out" 2>>"$OUT/raw/loadgen.err" &
@@ -586,17 +586,30 @@ sec_sweep() {
     put sweep_ns "$SWEEP_NS"
 }
 
+# The storm at FAN_N sockets (keys storm_*), then at the most one process
+# holds here, STORM_MAX (keys stormmax_*; the message is timed to the
+# FAN_N members of the big chat among them).
 sec_storm() {
-    say "reconnect storm: $FAN_N sockets, the server restarted, rtd / Node"
-    local srv f
+    storm_n "$FAN_N" storm
+    if [ "$STORM_MAX" -gt "$FAN_N" ] 2>/dev/null && budget storm; then
+        put storm_max_n "$STORM_MAX"
+        storm_n "$STORM_MAX" stormmax
+    fi
+    [ "$HAVE_RTD" = 1 ] && rtd_restart
+}
+
+# storm_n N KEY: the storm of N sockets, RUNS times per server.
+storm_n() {
+    local n=$1 key=$2 srv f
+    say "reconnect storm: $n sockets, the server restarted, rtd / Node"
     for srv in rtd node; do
         [ "$srv" = rtd ] && [ "$HAVE_RTD" != 1 ] && continue
         [ "$srv" = node ] && [ "$NODE_OK" != 1 ] && continue
         local back=() recv=() msg=() rate=()
         for ((run = 1; run <= RUNS; run++)); do
-            storm_srv "$srv"
+            storm_srv "$srv" "$n"
             f=$OUT/raw/storm-$srv.txt
-            cp "$f" "$OUT/raw/storm-$srv-$run.txt" 2>/dev/null
+            cp "$f" "$OUT/raw/$key-$srv-$run.txt" 2>/dev/null
             if [ "$(kv "$f" storm_back)" = 1 ]; then
                 back+=("$(kv "$f" storm_back_s)")
                 recv+=("$(kvd "$f" storm_all_receiving_s)")
@@ -607,12 +620,11 @@ sec_storm() {
                 say "storm $srv run $run: not every socket came back ($(kv "$f" storm_connected) of $(kv "$f" storm_n))"
             fi
         done
-        sample "storm_${srv}_back_s" "${back[@]}"
-        sample "storm_${srv}_recv_s" "${recv[@]}"
-        sample "storm_${srv}_msg_ms" "${msg[@]}"
-        sample "storm_${srv}_rate" "${rate[@]}"
+        sample "${key}_${srv}_back_s" "${back[@]}"
+        sample "${key}_${srv}_recv_s" "${recv[@]}"
+        sample "${key}_${srv}_msg_ms" "${msg[@]}"
+        sample "${key}_${srv}_rate" "${rate[@]}"
     done
-    [ "$HAVE_RTD" = 1 ] && rtd_restart
 }
 
 sec_e2e() {
@@ -839,12 +851,15 @@ main() {
     if [ "$QUICK" = 1 ]; then
         IDLE_SIZES=${BENCH_IDLE_SIZES:-"500 2000"}; IDLE_MAX=2000; IDLE_TARGET=2000
         FAN_N=2000; FAN_MSGS=5; SUSTAIN=2; HOLD=3; PING_MS=2000; SWEEP_NS="100 1000 2000"
+        STORM_MAX=${BENCH_STORM_MAX:-3000}
         E2E_RATES="100 500"; E2E_SECS=3; WRK_SECS=3; WRK_CONNS=16; PGB_SECS=3
         CONNECT_TIMEOUT=60; CAP_PROCS=3; CAP_PER=1000
     else
         IDLE_SIZES=${BENCH_IDLE_SIZES:-"1000 10000 19000"}; IDLE_MAX=19000; IDLE_TARGET=10000
         FAN_N=10000; FAN_MSGS=15; SUSTAIN=5; HOLD=3; PING_MS=2000
         SWEEP_NS=${BENCH_SWEEP_NS:-"100 1000 5000 10000 19000"}
+        # the storm again at the most sockets one process holds here (0: not run)
+        STORM_MAX=${BENCH_STORM_MAX:-19000}
         E2E_RATES="100 250 500 1000 2000 4000"; E2E_SECS=5; WRK_SECS=6; WRK_CONNS=32; PGB_SECS=6
         CONNECT_TIMEOUT=240; CAP_PROCS=3; CAP_PER=17000
     fi
