@@ -74,30 +74,87 @@ void job_free(struct rt_job *j)
 
 /* ---- the jobs (worker threads) -------------------------------------------- */
 
+/* Socket logins taken by one worker at once: their users' rows and chat
+ * ids come back in one round trip (and their rate-limit units in one
+ * more), instead of one round trip (or two) per login. */
+#define AUTH_BATCH_MAX 64
+
+/* Several JOB_AUTH at once: each token checked here, then every verified
+ * login's user row and chat ids in one statement and their session units
+ * in one more; each job ends as job_auth would have ended it alone.
+ * Returns 0, or -1 with e when a batch statement failed (then every job
+ * not already refused by its token fails with e, as it would have alone). */
+static int job_auth_batch(const struct work_env *env, struct db *d, struct arena *a,
+                          struct rt_job **jobs, size_t n, struct err *e)
+{
+    struct token_claims *claims = arena_alloc(a, sizeof(*claims) * n);
+    struct usr_login_req *req = arena_alloc(a, sizeof(*req) * n);
+    size_t *of = arena_alloc(a, sizeof(*of) * n);     /* req -> job */
+    size_t nreq = 0;
+    long long now = (long long)time(NULL);
+    for (size_t i = 0; i < n; i++) {
+        struct rt_job *j = jobs[i];
+        struct err je = { 0 };
+        j->status = -1;
+        j->err = ERR_NONE;
+        if (token_verify(env->cfg, env->keys, j->text, now, a, &claims[i], &je) < 0 ||
+            (claims[i].service &&
+             err_set(&je, ERR_TOKEN, "un token de servicio no abre sockets") < 0)) {
+            j->err = je.code;
+            continue;
+        }
+        memset(&req[nreq], 0, sizeof(req[nreq]));
+        req[nreq].c = &claims[i];
+        of[nreq++] = i;
+    }
+    if (usr_login_chats_many(d, a, req, nreq, e) < 0)
+        return -1;
+    /* each socket login costs a login and the chat list: rate-limited */
+    long long *users = arena_alloc(a, sizeof(*users) * (nreq ? nreq : 1));
+    size_t *lim_of = arena_alloc(a, sizeof(*lim_of) * (nreq ? nreq : 1));
+    size_t nlim = 0;
+    for (size_t k = 0; k < nreq; k++) {
+        if (req[k].status < 0) {
+            jobs[of[k]]->err = req[k].e.code;
+            continue;
+        }
+        users[nlim] = req[k].p.id;
+        lim_of[nlim++] = k;
+    }
+    bool *ok = arena_alloc(a, sizeof(*ok) * (nlim ? nlim : 1));
+    int *retry = arena_alloc(a, sizeof(*retry) * (nlim ? nlim : 1));
+    if (limite_tomar_many(d, a, env->cfg, users, nlim, LIMITE_SESIONES, ok, retry, e) < 0)
+        return -1;
+    for (size_t l = 0; l < nlim; l++) {
+        struct usr_login_req *q = &req[lim_of[l]];
+        struct rt_job *j = jobs[of[lim_of[l]]];
+        if (!ok[l]) {
+            j->err = ERR_RATE;
+            continue;
+        }
+        j->status = 0;
+        j->err = ERR_NONE;
+        j->user_id = q->p.id;
+        j->exp = q->c->exp;
+        j->nids = q->nchats;
+        j->ids = calloc(q->nchats ? q->nchats : 1, sizeof(*j->ids));
+        if (!j->ids)
+            abort();
+        memcpy(j->ids, q->chats, q->nchats * sizeof(*j->ids));
+    }
+    return 0;
+}
+
+/* One login alone (the batch of one). */
 static int job_auth(const struct work_env *env, struct db *d, struct arena *a,
                     struct rt_job *j, struct err *e)
 {
-    struct token_claims claims;
-    struct principal p;
-    const long long *chats = NULL;
-    size_t n = 0;
-    if (token_verify(env->cfg, env->keys, j->text, (long long)time(NULL), a, &claims, e) < 0)
+    if (job_auth_batch(env, d, a, &j, 1, e) < 0)
         return -1;
-    if (claims.service)
-        return err_set(e, ERR_TOKEN, "un token de servicio no abre sockets");
-    if (usr_login_chats(d, a, &claims, &p, &chats, &n, e) < 0)
+    if (j->status < 0) {
+        e->code = j->err;
         return -1;
-    /* each socket login costs a login and the chat list: rate-limited */
-    int retry_after;
-    if (limite_tomar(d, a, env->cfg, p.id, LIMITE_SESIONES, &retry_after, e) < 0)
-        return -1;
-    j->user_id = p.id;
-    j->exp = claims.exp;
-    j->nids = n;
-    j->ids = calloc(n ? n : 1, sizeof(*j->ids));
-    if (!j->ids)
-        abort();
-    memcpy(j->ids, chats, n * sizeof(*j->ids));
+    }
     return 0;
 }
 
@@ -294,6 +351,55 @@ done:
     arena_reset(a);
 }
 
+/* JOB_AUTH jobs run as a batch (job_auth_batch), with job_run's retry:
+ * a batch that failed because the server dropped the connection is run
+ * once more after a reset. */
+static void job_run_auth(struct rt_pool *p, struct db **dp, struct arena *a,
+                         struct rt_job **jobs, size_t n)
+{
+    const struct work_env *env = &p->env;
+    struct err e = { 0 };
+    if (!*dp) {
+        char why[256];
+        *dp = db_open(env->cfg->db_conninfo, 0, why, sizeof(why));
+    }
+    struct db *d = *dp;
+    int rc = -1;
+    for (size_t i = 0; i < n; i++) {
+        jobs[i]->status = -1;
+        jobs[i]->err = ERR_NONE;
+    }
+    if (!d || db_ensure(d) < 0) {
+        err_set(&e, ERR_UNAVAILABLE, "base de datos inaccesible");
+    } else {
+        for (int attempt = 0; attempt < 2; attempt++) {
+            rc = job_auth_batch(env, d, a, jobs, n, &e);
+            if (rc == 0 || e.code != ERR_UNAVAILABLE || db_ensure(d) < 0)
+                break;
+            for (size_t i = 0; i < n; i++) {
+                free(jobs[i]->ids);
+                jobs[i]->ids = NULL;
+            }
+            arena_reset(a);
+        }
+    }
+    if (rc < 0) {
+        /* a batch statement failed (or the database is away): every login
+         * not answered before it (by its token, or its user row) fails with
+         * it; none has succeeded, that comes after the last statement */
+        for (size_t i = 0; i < n; i++) {
+            struct rt_job *j = jobs[i];
+            j->status = -1;
+            if (j->err == ERR_NONE)
+                j->err = e.code;
+        }
+        if (e.code == ERR_INTERNAL || e.code == ERR_UNAVAILABLE)
+            log_warn("event=job_failed kind=%d codigo=%s reason=\"%s\" jobs=%zu", (int)JOB_AUTH,
+                     err_codigo(e.code), e.msg, n);
+    }
+    arena_reset(a);
+}
+
 static void *pool_main(void *arg)
 {
     struct rt_pool *p = arg;
@@ -308,19 +414,32 @@ static void *pool_main(void *arg)
             break;
         }
         int q = p->todo_head[0] ? 0 : 1;
-        struct rt_job *j = p->todo_head[q];
-        p->todo_head[q] = j->next;
-        if (!p->todo_head[q])
-            p->todo_tail[q] = NULL;
+        /* the job at the head, and when it is a login, the logins right
+         * behind it too */
+        struct rt_job *batch[AUTH_BATCH_MAX];
+        size_t n = 0;
+        do {
+            struct rt_job *j = p->todo_head[q];
+            p->todo_head[q] = j->next;
+            if (!p->todo_head[q])
+                p->todo_tail[q] = NULL;
+            j->next = NULL;
+            batch[n++] = j;
+        } while (batch[0]->kind == JOB_AUTH && n < AUTH_BATCH_MAX && p->todo_head[q] &&
+                 p->todo_head[q]->kind == JOB_AUTH);
         pthread_mutex_unlock(&p->mu);
-        j->next = NULL;
-        job_run(p, &d, a, j);
-        pthread_mutex_lock(&p->mu);
-        if (p->done_tail)
-            p->done_tail->next = j;
+        if (batch[0]->kind == JOB_AUTH)
+            job_run_auth(p, &d, a, batch, n);
         else
-            p->done_head = j;
-        p->done_tail = j;
+            job_run(p, &d, a, batch[0]);
+        pthread_mutex_lock(&p->mu);
+        for (size_t i = 0; i < n; i++) {
+            if (p->done_tail)
+                p->done_tail->next = batch[i];
+            else
+                p->done_head = batch[i];
+            p->done_tail = batch[i];
+        }
         pthread_mutex_unlock(&p->mu);
         lws_cancel_service(p->env.ctx);
     }

@@ -4,6 +4,9 @@
 #ifndef CHAT_LIMITE_H
 #define CHAT_LIMITE_H
 
+#include <stdbool.h>
+#include <stddef.h>
+
 #include "core/arena.h"
 #include "core/cfg.h"
 #include "core/db.h"
@@ -31,6 +34,17 @@ int limite_por_minuto(const struct cfg *c, enum limite_clase k);
  * is -1 with its error (the caller refuses the request). */
 int limite_tomar(struct db *d, struct arena *a, const struct cfg *c, long long usuario,
                  enum limite_clase k, int *retry_after, struct err *e);
+
+/* limite_tomar for n requests of kind k at once (users[i] asks for one
+ * unit), in one statement for the first request of each user (rows locked
+ * in user id order, so two batches never deadlock) and one more statement
+ * for each further request of a user already in the batch, so that each
+ * request gets what calls one by one would have given it: ok[i], and when
+ * refused retry_after[i]. Returns 0, or -1 with e when a statement failed
+ * (then no request has a result). */
+int limite_tomar_many(struct db *d, struct arena *a, const struct cfg *c,
+                      const long long *users, size_t n, enum limite_clase k, bool *ok,
+                      int *retry_after, struct err *e);
 
 /* The upload quota: refuses (ERR_RATE, *retry_after) when user's uploads
  * of the last 24 hours plus incoming bytes would pass media_cuota_diaria.

@@ -104,6 +104,34 @@ static long long *usr_parse_ids(struct arena *a, const char *t, size_t *n)
     return ids;
 }
 
+/* Whether the stored row (the usr_sql_by_erp columns) is what claims c
+ * (permissions as text perms) would write. */
+static bool usr_row_same(const struct token_claims *c, const char *perms, const PGresult *r,
+                         int row)
+{
+    return usr_same(c->nombre, db_get(r, row, 2)) && usr_same(c->email, db_get(r, row, 3)) &&
+           usr_same(c->imagen, db_get(r, row, 4)) && usr_same(c->puesto, db_get(r, row, 5)) &&
+           usr_same(c->departamento, db_get(r, row, 6)) &&
+           strcmp(perms, db_get(r, row, 7) ? db_get(r, row, 7) : "") == 0;
+}
+
+/* The principal from a stored row (id, activo, nombre first) and claims
+ * c; ERR_DEACTIVATED for a deactivated user. Strings live in a. */
+static int usr_row_principal(struct arena *a, const struct token_claims *c, const PGresult *r,
+                             int row, struct principal *out, struct err *e)
+{
+    if (!db_get_bool(r, row, 1))
+        return err_set(e, ERR_DEACTIVATED, NULL);
+    out->id = db_get_ll(r, row, 0);
+    out->id_erp = arena_strdup(a, c->id_erp);
+    out->nombre = arena_strdup(a, db_get(r, row, 2));
+    int *pp = arena_alloc(a, sizeof(int) * (c->npermisos ? c->npermisos : 1));
+    memcpy(pp, c->permisos, sizeof(int) * c->npermisos);
+    out->permisos = pp;
+    out->npermisos = c->npermisos;
+    return 0;
+}
+
 static int usr_login_sql(struct db *d, struct arena *a, const struct token_claims *c,
                          struct principal *out, const long long **chats, size_t *nchats,
                          struct err *e)
@@ -118,12 +146,7 @@ static int usr_login_sql(struct db *d, struct arena *a, const struct token_claim
     PGresult *r = db_run(d, a, chats ? &usr_st_by_erp_chats : &usr_st_by_erp, 1, p1, e);
     if (!r)
         return -1;
-    bool need = PQntuples(r) == 0;
-    if (!need)
-        need = !usr_same(c->nombre, db_get(r, 0, 2)) || !usr_same(c->email, db_get(r, 0, 3)) ||
-               !usr_same(c->imagen, db_get(r, 0, 4)) || !usr_same(c->puesto, db_get(r, 0, 5)) ||
-               !usr_same(c->departamento, db_get(r, 0, 6)) ||
-               strcmp(perms, db_get(r, 0, 7) ? db_get(r, 0, 7) : "") != 0;
+    bool need = PQntuples(r) == 0 || !usr_row_same(c, perms, r, 0);
     const char *chat_text = !need && chats ? db_get(r, 0, 8) : NULL;
     if (need) {
         const char *p[7] = { c->id_erp, c->nombre, c->email, c->imagen, c->puesto,
@@ -132,15 +155,8 @@ static int usr_login_sql(struct db *d, struct arena *a, const struct token_claim
         if (!r)
             return -1;
     }
-    if (!db_get_bool(r, 0, 1))
-        return err_set(e, ERR_DEACTIVATED, NULL);
-    out->id = db_get_ll(r, 0, 0);
-    out->id_erp = arena_strdup(a, c->id_erp);
-    out->nombre = arena_strdup(a, db_get(r, 0, 2));
-    int *pp = arena_alloc(a, sizeof(int) * (c->npermisos ? c->npermisos : 1));
-    memcpy(pp, c->permisos, sizeof(int) * c->npermisos);
-    out->permisos = pp;
-    out->npermisos = c->npermisos;
+    if (usr_row_principal(a, c, r, 0, out, e) < 0)
+        return -1;
     if (chats) {
         if (!chat_text) {
             /* the row was just written: its chats in a second statement */
@@ -165,6 +181,77 @@ int usr_login_chats(struct db *d, struct arena *a, const struct token_claims *c,
                     struct err *e)
 {
     return usr_login_sql(d, a, c, out, chats, nchats, e);
+}
+
+/* The usr_sql_by_erp_chats columns for every id_erp of an array, with
+ * the element's position (1-based) last; absent users give no row. */
+static const char usr_sql_by_erp_chats_many[] =
+    "SELECT u.id, u.activo, u.nombre, u.email, u.imagen_url, u.puesto, u.departamento,"
+    " u.permisos::text, " USR_CHATS_OF("u.id") ", e.i"
+    " FROM unnest($1::text[]) WITH ORDINALITY AS e(id_erp, i)"
+    " JOIN usuarios u ON u.id_erp = e.id_erp";
+static const struct db_stmt usr_st_by_erp_chats_many = { "usr_by_erp_chats_many",
+                                                         usr_sql_by_erp_chats_many };
+
+/* A text[] literal of strs: every element quoted, '"' and '\\' escaped. */
+static const char *usr_text_array(struct arena *a, const char *const *strs, size_t n)
+{
+    size_t cap = 3;
+    for (size_t i = 0; i < n; i++)
+        cap += 3 + 2 * strlen(strs[i]);
+    char *s = arena_alloc(a, cap), *w = s;
+    *w++ = '{';
+    for (size_t i = 0; i < n; i++) {
+        if (i)
+            *w++ = ',';
+        *w++ = '"';
+        for (const char *q = strs[i]; *q; q++) {
+            if (*q == '"' || *q == '\\')
+                *w++ = '\\';
+            *w++ = *q;
+        }
+        *w++ = '"';
+    }
+    *w++ = '}';
+    *w = '\0';
+    return s;
+}
+
+int usr_login_chats_many(struct db *d, struct arena *a, struct usr_login_req *r, size_t n,
+                         struct err *e)
+{
+    if (!n)
+        return 0;
+    const char **erps = arena_alloc(a, sizeof(*erps) * n);
+    for (size_t i = 0; i < n; i++) {
+        erps[i] = r[i].c->id_erp;
+        r[i].status = 1;    /* not answered yet */
+        memset(&r[i].e, 0, sizeof(r[i].e));
+        memset(&r[i].p, 0, sizeof(r[i].p));
+        r[i].chats = NULL;
+        r[i].nchats = 0;
+    }
+    const char *p1[1] = { usr_text_array(a, erps, n) };
+    PGresult *res = db_run(d, a, &usr_st_by_erp_chats_many, 1, p1, e);
+    if (!res)
+        return -1;
+    for (int row = 0; row < PQntuples(res); row++) {
+        long long i = db_get_ll(res, row, 9) - 1;
+        if (i < 0 || (size_t)i >= n || r[i].status != 1)
+            continue;
+        struct usr_login_req *q = &r[i];
+        if (!usr_row_same(q->c, usr_perm_text(a, q->c->permisos, q->c->npermisos), res, row))
+            continue;   /* the profile changed: the upsert below */
+        q->status = usr_row_principal(a, q->c, res, row, &q->p, &q->e);
+        if (q->status == 0)
+            q->chats = usr_parse_ids(a, db_get(res, row, 8) ? db_get(res, row, 8) : "",
+                                     &q->nchats);
+    }
+    for (size_t i = 0; i < n; i++)
+        if (r[i].status == 1)
+            r[i].status = usr_login_chats(d, a, r[i].c, &r[i].p, &r[i].chats, &r[i].nchats,
+                                          &r[i].e);
+    return 0;
 }
 
 static const char usr_sql_principal[] =

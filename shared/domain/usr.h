@@ -75,6 +75,25 @@ int usr_login(struct db *d, struct arena *a, const struct token_claims *c,
 int usr_login_chats(struct db *d, struct arena *a, const struct token_claims *c,
                     struct principal *out, const long long **chats, size_t *nchats,
                     struct err *e);
+/* One socket login of a batch (usr_login_chats_many): c in; the rest out.
+ * status 0 with the principal and chat ids (in the arena), or -1 with e,
+ * exactly as usr_login_chats would have answered for c alone. */
+struct usr_login_req {
+    const struct token_claims *c;
+    int status;
+    struct err e;
+    struct principal p;
+    const long long *chats;
+    size_t nchats;
+};
+/* usr_login_chats for n user tokens (no service token) in one round trip:
+ * the users' rows and chat ids by one statement over the array of id_erp;
+ * a user not stored yet or whose claims changed goes through
+ * usr_login_chats alone (the upsert). Returns 0 with each
+ * request's own result, or -1 with e when the batch statement failed (then
+ * no request has a result). */
+int usr_login_chats_many(struct db *d, struct arena *a, struct usr_login_req *r, size_t n,
+                         struct err *e);
 /* The principal of user id as last seen in a token (permissions as stored),
  * for actions of an already authenticated socket; ERR_DEACTIVATED when the
  * user is gone or deactivated. Strings live in a. */
