@@ -826,15 +826,31 @@ int msg_readers(struct db *d, struct arena *a, const struct principal *p, long l
  * knows neither the limit nor the range and merge-joins the whole table
  * (500 ms, JIT-compiled), so it planned every execution instead (1.4 ms of
  * planning for 0.7 ms of work). With a constant limit (the largest page, 200,
- * plus one) and the page cut by ordinality, the generic plan is the good one
- * and the plan cache keeps it: reading 201 ids from the index costs less than
- * a plan. */
+ * plus one) and the page cut from the array, the generic plan is the good
+ * one and the plan cache keeps it: reading 201 ids from the index costs less
+ * than a plan.
+ *
+ * The reactions of the whole page are read and grouped once (one index scan
+ * for all its ids) and joined to the rows, instead of a sub-select run for
+ * every row (MSG_REAC, as msg_load does for a few ids): about a tenth less
+ * PostgreSQL time per 50-message page. Same text as MSG_REAC gives. */
 #define MSG_SQL_HISTORY(CMP, DIR)                                               \
-    "SELECT " MSG_COLS(MSG_REAC("$2::bigint"))                                  \
-    " FROM unnest(ARRAY(SELECT id FROM mensajes"                                \
+    "WITH p AS (SELECT (ARRAY(SELECT id FROM mensajes"                          \
     "   WHERE chat_id = $1::bigint AND id " CMP " $3::bigint"                   \
-    "   ORDER BY id " DIR " LIMIT 201)) WITH ORDINALITY q(id, ord)"             \
-    " JOIN mensajes m ON m.id = q.id" MSG_FROM " WHERE q.ord <= $4::bigint ORDER BY q.ord"
+    "   ORDER BY id " DIR " LIMIT 201))[1:$4::bigint] AS ids)"                  \
+    " SELECT " MSG_COLS("CASE WHEN m.deleted_at IS NULL THEN rx.reac END")      \
+    " FROM unnest((SELECT ids FROM p)) WITH ORDINALITY q(id, ord)"              \
+    " JOIN mensajes m ON m.id = q.id" MSG_FROM                                  \
+    " LEFT JOIN (SELECT x.mensaje_id, json_agg(json_build_object('emoji', x.emoji," \
+    "   'total', x.n, 'usuarios', x.ids, 'mia', x.mia) ORDER BY x.f, x.emoji)::text AS reac" \
+    "  FROM (SELECT rm.mensaje_id, rm.emoji, count(*) AS n,"                    \
+    "   array_agg(rm.usuario_id ORDER BY rm.created_at, rm.usuario_id) AS ids," \
+    "   bool_or(rm.usuario_id = $2::bigint) AS mia, min(rm.created_at) AS f"    \
+    "   FROM reacciones_mensajes rm"                                            \
+    "   WHERE rm.mensaje_id = ANY((SELECT ids FROM p)::bigint[])"               \
+    "   GROUP BY rm.mensaje_id, rm.emoji) x GROUP BY x.mensaje_id) rx"          \
+    "  ON rx.mensaje_id = m.id"                                                 \
+    " ORDER BY q.ord"
 
 static const struct db_stmt msg_st_before = { "msg_before", MSG_SQL_HISTORY("<", "DESC") };
 static const struct db_stmt msg_st_after = { "msg_after", MSG_SQL_HISTORY(">", "ASC") };

@@ -18,14 +18,6 @@ const FROM =
     ' LEFT JOIN mensajes r ON r.id = m.respuesta_a' +
     ' LEFT JOIN usuarios ru ON ru.id = r.autor_id' +
     ' LEFT JOIN media md ON md.id = m.media_id AND md.deleted_at IS NULL';
-const REAC = (v) =>
-    "COALESCE((SELECT json_agg(json_build_object('emoji', x.emoji, 'total', x.n," +
-    " 'usuarios', x.ids, 'mia', x.mia) ORDER BY x.f, x.emoji)::text" +
-    ' FROM (SELECT rm.emoji, count(*) AS n,' +
-    '  array_agg(rm.usuario_id ORDER BY rm.created_at, rm.usuario_id) AS ids,' +
-    `  bool_or(rm.usuario_id = ${v}) AS mia, min(rm.created_at) AS f` +
-    '  FROM reacciones_mensajes rm WHERE rm.mensaje_id = m.id AND m.deleted_at IS NULL' +
-    "  GROUP BY rm.emoji) x), '[]')";
 const COLS = (reac) =>
     'm.id, m.chat_id, m.autor_id, au.nombre, au.imagen_url, COALESCE(au.activo, true),' +
     ' m.tipo, m.contenido,' +
@@ -50,10 +42,20 @@ const sqlSend =
     '  ON CONFLICT (autor_id, client_id) WHERE client_id IS NOT NULL DO NOTHING' +
     '  RETURNING *)' +
     " SELECT " + COLS("'[]'") + ' FROM m' + FROM;
+// the page's reactions read and grouped once for all its ids, as
+// msg_history_write's statement does
 const sqlLoad =
-    'SELECT ' + COLS(REAC('$2::bigint')) +
+    'SELECT ' + COLS('CASE WHEN m.deleted_at IS NULL THEN rx.reac END') +
     ' FROM unnest($1::bigint[]) WITH ORDINALITY q(id, ord)' +
-    ' JOIN mensajes m ON m.id = q.id' + FROM + ' ORDER BY q.ord';
+    ' JOIN mensajes m ON m.id = q.id' + FROM +
+    " LEFT JOIN (SELECT x.mensaje_id, json_agg(json_build_object('emoji', x.emoji," +
+    "   'total', x.n, 'usuarios', x.ids, 'mia', x.mia) ORDER BY x.f, x.emoji)::text AS reac" +
+    '  FROM (SELECT rm.mensaje_id, rm.emoji, count(*) AS n,' +
+    '   array_agg(rm.usuario_id ORDER BY rm.created_at, rm.usuario_id) AS ids,' +
+    '   bool_or(rm.usuario_id = $2::bigint) AS mia, min(rm.created_at) AS f' +
+    '   FROM reacciones_mensajes rm WHERE rm.mensaje_id = ANY($1::bigint[])' +
+    '   GROUP BY rm.mensaje_id, rm.emoji) x GROUP BY x.mensaje_id) rx' +
+    '  ON rx.mensaje_id = m.id ORDER BY q.ord';
 const sqlBefore = 'SELECT id FROM mensajes WHERE chat_id = $1 AND id < $2 ORDER BY id DESC LIMIT $3';
 const sqlAccess =
     "SELECT c.tipo = 'directo', c.restringido, uc.usuario_id IS NOT NULL," +
@@ -88,7 +90,7 @@ function mensaje(row) {
         tamano: num(v[17]), ancho: num(v[18]), alto: num(v[19]), duracion: num(v[20]),
     };
     let reacciones = [];
-    try { reacciones = JSON.parse(v[26]); } catch { /* keep [] */ }
+    try { reacciones = JSON.parse(v[26] ?? '[]') ?? []; } catch { /* keep [] */ }
     return {
         id: num(v[0]), chat_id: num(v[1]), autor, tipo: v[6], contenido: elim ? null : v[7],
         respuesta_a: resp, media, encuesta: null, reacciones, created_at: v[21],
