@@ -529,7 +529,7 @@ storm_srv() {
     "$OUT/loadgen" --mode storm --port "$port" --users-from 1 --count "$n" --inflight 256 \
         --src-ips "$NSRC" --connect-timeout "$CONNECT_TIMEOUT" --ready-file "$ready" --storm-timeout 120 \
         --secret-file "$TMP/var/jwt_secret" --db "host=$TMP/var/run port=$PG_PORT dbname=chat user=chat" \
-        --room "$CHAT_ALL:$FAN_N" >"$out" 2>>"$OUT/raw/loadgen.err" &
+        --room "$CHAT_ALL:$((n < ALL_N ? n : ALL_N))" >"$out" 2>>"$OUT/raw/loadgen.err" &
     local lg=$!
     for ((i = 0; i < (CONNECT_TIMEOUT + 30) * 10; i++)); do
         [ -e "$ready" ] && break
@@ -588,11 +588,12 @@ sec_sweep() {
 
 # The storm at FAN_N sockets (keys storm_*), then at the most one process
 # holds here, STORM_MAX (keys stormmax_*; the message is timed to the
-# FAN_N members of the big chat among them).
+# members of the chat `all` among them).
 sec_storm() {
     storm_n "$FAN_N" storm
     if [ "$STORM_MAX" -gt "$FAN_N" ] 2>/dev/null && budget storm; then
         put storm_max_n "$STORM_MAX"
+        put storm_all_n "$((STORM_MAX < ALL_N ? STORM_MAX : ALL_N))"
         storm_n "$STORM_MAX" stormmax
     fi
     [ "$HAVE_RTD" = 1 ] && rtd_restart
@@ -930,6 +931,8 @@ main() {
     CHAT_TEAM0=$(psqlq -c "SELECT id FROM chats WHERE nombre = 'team-0'")
     CHAT_DEPT0=$(psqlq -c "SELECT id FROM chats WHERE nombre = 'dept-0'")
     CHAT_ALL=$(psqlq -c "SELECT id FROM chats WHERE nombre = 'all'")
+    ALL_N=$(psqlq -c "SELECT count(*) FROM usuarios_chat WHERE chat_id = $CHAT_ALL")
+    [ -n "$ALL_N" ] || ALL_N=$FAN_N
     CHAT_PAIR1=$(psqlq -c "SELECT id FROM chats WHERE nombre = 'pair-1'")
     CHAT_BIG=$(psqlq -c "SELECT id FROM chats WHERE nombre = 'big'")
     CHAT_SYNC1=$(psqlq -c "SELECT id FROM chats WHERE nombre = 'sync-1'")

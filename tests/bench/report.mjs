@@ -504,7 +504,7 @@ ${r('storm_max_n') ? `| rtd, ${r('storm_max_n')} sockets | ${mmm('stormmax_rtd_b
 
 At ${r('storm_max_n')} sockets (about the most one process may hold here: the open-file
 limit), the sockets are users 1…${r('storm_max_n')}, and "receiving" is timed on the
-message to the chat of ${FAN_N} (its members among them); "all back" counts every socket.
+message to the chat \`all\`, to its ${r('storm_all_n')} members among them; "all back" counts every socket.
 ` : ''}
 The clients' own backoff sets the floor: the first attempts come 0.5–1.5 s after the drop,
 and a socket that finds the server not yet listening waits 1–3 s more, so "all back" is

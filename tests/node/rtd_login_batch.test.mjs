@@ -13,7 +13,7 @@ test("a burst of socket logins: each gets its own answer, rooms and rate limit a
     const opened = [];
     try {
         // users already stored, in chats of their own
-        const n = 24;
+        const n = 12;
         const ids = [], toks = [];
         for (let i = 0; i < n; i++) {
             const erp = `lb-${RUN}-${i}`;
@@ -31,7 +31,10 @@ test("a burst of socket logins: each gets its own answer, rooms and rate limit a
         assert.equal(off.status, 200);
         const tokOff = mint(deact, "Apagado");
         const tokNew = mint(`lb-${RUN}-nuevo`, "Recién Llegado");
-        const tokRenamed = mint(`lb-${RUN}-0`, "Lote Cero Renombrado");
+        // (a user of its own: two logins of one user with different names
+        // race, and the last one written wins, one by one too)
+        const renId = userId(`lb-${RUN}-ren`, "Antes del Cambio");
+        const tokRenamed = mint(`lb-${RUN}-ren`, "Después del Cambio");
         // one user opening five sockets at once, over a limit of three
         const tokGreedy = mint(`lb-${RUN}-greedy`, "Muchas Pestañas");
 
@@ -63,8 +66,8 @@ test("a burst of socket logins: each gets its own answer, rooms and rate limit a
         for (const r of refused) assert.equal(r.reason.message, "limite_excedido");
 
         // the rename was stored
-        const me = await fetch(`${API}/usuarios/${ids[0]}`, { headers: { authorization: `Bearer ${toks[2]}` } });
-        assert.equal((await me.json()).nombre, "Lote Cero Renombrado");
+        const me = await fetch(`${API}/usuarios/${renId}`, { headers: { authorization: `Bearer ${toks[2]}` } });
+        assert.equal((await me.json()).nombre, "Después del Cambio");
 
         // each socket is in its own chat's room
         const socks = ok.map((r) => r.value);
