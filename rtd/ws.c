@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
+#include <sys/socket.h>
 #include <time.h>
 
 #include "core/origin.h"
@@ -802,6 +803,32 @@ void ws_stop(struct ws *w)
     for (size_t i = 0; i < w->conns.cap; i++)
         if (rt_map_live(&w->conns, i))
             hub_close(w->conns.e[i].val, "server_shutdown", HUB_CLOSE_DROP);
+}
+
+void ws_hold(struct ws *w)
+{
+    w->stopping = true;
+}
+
+size_t ws_queued(const struct ws *w)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < w->conns.cap; i++)
+        if (rt_map_live(&w->conns, i) && ((const struct rt_conn *)w->conns.e[i].val)->qhead)
+            n++;
+    return n;
+}
+
+void ws_cut_all(struct ws *w)
+{
+    for (size_t i = 0; i < w->conns.cap; i++) {
+        if (!rt_map_live(&w->conns, i))
+            continue;
+        struct rt_conn *c = w->conns.e[i].val;
+        int fd = (int)lws_get_socket_fd(c->wsi);
+        if (fd >= 0)
+            shutdown(fd, SHUT_RDWR);
+    }
 }
 
 void ws_release(struct ws *w)

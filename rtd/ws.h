@@ -51,6 +51,16 @@ void ws_init(struct ws *w, const struct cfg *cfg, const char *instance, struct t
 /* Shutdown: refuses new upgrades and closes every socket with 1001 once
  * its queue is flushed. */
 void ws_stop(struct ws *w);
+/* The fast shutdown (many sockets): ws_hold refuses new upgrades and
+ * closes what still opens, leaving the open sockets be; ws_queued counts
+ * sockets that still have frames queued (to let them flush); ws_cut_all
+ * ends every socket's TCP connection (shutdown(2)) without lws's close,
+ * which with lws 4.1 scans its whole descriptor table once per socket. The
+ * process must then exit without lws_context_destroy (which would close
+ * each one through lws again). */
+void ws_hold(struct ws *w);
+size_t ws_queued(const struct ws *w);
+void ws_cut_all(struct ws *w);
 /* Frees w's own memory (the sockets are lws's). */
 void ws_release(struct ws *w);
 /* The protocol callback (per-session data: struct rt_conn). */
