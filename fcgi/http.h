@@ -20,6 +20,7 @@ struct worker {
     const struct cfg *cfg;
     const struct token_keys *keys;
     struct token_cache *tokens;     /* tokens this worker verified; may be NULL */
+    struct usr_cache *users;        /* users this worker logged in; may be NULL */
     struct db *db;
     struct arena *arena;
     unsigned long served;
@@ -55,6 +56,9 @@ struct req {
     int err_code;                   /* enum err_code of a failed request */
     bool streamed;                  /* the handler read the body stream itself
                                        (it cannot run again) */
+    bool gated;                     /* the login check went with the handler's
+                                       first statement (ROUTE_GATED) */
+    int rate_kind;                  /* the route's enum limite_clase, -1: none */
 };
 
 #define HTTP_MAX_EXTRA 8

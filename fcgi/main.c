@@ -51,6 +51,9 @@ static void shared_free(struct shared *sh, bool parent)
 /* Verified tokens a worker remembers: about one per user it serves at a
  * time (a slot holds the claims, ~1.2 kB). */
 #define WORKER_TOKEN_SLOTS 256
+/* Users remembered per worker for logins without a round trip of their own
+ * (one slot per id_erp hash: a company's active users fit, ~40 bytes each) */
+#define WORKER_USER_SLOTS 8192
 
 static int worker_run(const struct cfg *c, const struct token_keys *keys, int listen_fd,
                       const struct shared *sh)
@@ -66,6 +69,7 @@ static int worker_run(const struct cfg *c, const struct token_keys *keys, int li
     w.db->hold_wake = true;
     w.arena = arena_new();
     w.tokens = token_cache_new(WORKER_TOKEN_SLOTS);
+    w.users = usr_cache_new(WORKER_USER_SLOTS);
     FCGX_Request fx;
     if (FCGX_Init() != 0 || FCGX_InitRequest(&fx, listen_fd, FCGI_FAIL_ACCEPT_ON_INTR) != 0) {
         log_error("event=worker_failed reason=\"FCGX init\"");
@@ -93,6 +97,7 @@ static int worker_run(const struct cfg *c, const struct token_keys *keys, int li
     FCGX_Free(&fx, 1);
     arena_free(w.arena);
     token_cache_free(w.tokens);
+    usr_cache_free(w.users);
     db_close(w.db);
     return 0;
 }

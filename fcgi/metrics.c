@@ -25,6 +25,7 @@ struct fcgi_metrics {
     size_t nroutes;                 /* slots: nroutes + 1 (the last: no route) */
     uint64_t worker_restarts;
     uint64_t rate_limited;
+    uint64_t logins[2];             /* looked up, gated */
     struct route_slot slot[];
 };
 
@@ -74,6 +75,12 @@ void metrics_request(struct fcgi_metrics *m, int route, int status, double secon
     add(&s->db_us, db_seconds > 0 ? (uint64_t)(db_seconds * 1e6) : 0);
     if (status == 429)
         add(&m->rate_limited, 1);
+}
+
+void metrics_login(struct fcgi_metrics *m, bool gated)
+{
+    if (m)
+        add(&m->logins[gated ? 1 : 0], 1);
 }
 
 void metrics_worker_restart(struct fcgi_metrics *m)
@@ -171,13 +178,19 @@ char *metrics_text(const struct fcgi_metrics *m, struct arena *a, const char *co
         "# HELP chat_fcgi_rate_limited_total Requests refused with 429 limite_excedido.\n"
         "# TYPE chat_fcgi_rate_limited_total counter\n"
         "chat_fcgi_rate_limited_total %llu\n"
+        "# HELP chat_fcgi_logins_total User logins: checked along with the request's first"
+        " statement (gated) or in a round trip of their own (looked_up).\n"
+        "# TYPE chat_fcgi_logins_total counter\n"
+        "chat_fcgi_logins_total{how=\"gated\"} %llu\n"
+        "chat_fcgi_logins_total{how=\"looked_up\"} %llu\n"
         "# HELP chat_fcgi_worker_restarts_total Workers that exited and were started again.\n"
         "# TYPE chat_fcgi_worker_restarts_total counter\n"
         "chat_fcgi_worker_restarts_total %llu\n"
         "# HELP chat_fcgi_workers Configured worker processes (fcgi_workers).\n"
         "# TYPE chat_fcgi_workers gauge\n"
         "chat_fcgi_workers %d\n",
-        (unsigned long long)get(&m->rate_limited), (unsigned long long)get(&m->worker_restarts),
+        (unsigned long long)get(&m->rate_limited), (unsigned long long)get(&m->logins[1]),
+        (unsigned long long)get(&m->logins[0]), (unsigned long long)get(&m->worker_restarts),
         workers);
     *len = o.len;
     return o.s;

@@ -6,6 +6,7 @@
 #ifndef CHAT_FCGI_METRICS_H
 #define CHAT_FCGI_METRICS_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "core/arena.h"
@@ -23,6 +24,10 @@ void metrics_unmap(struct fcgi_metrics *m);
  * db_seconds the part spent waiting for PostgreSQL. m may be NULL. */
 void metrics_request(struct fcgi_metrics *m, int route, int status, double seconds,
                      double db_seconds);
+
+/* Counts a user login: gated (checked along with the request's first
+ * statement, usr_login_gated) or looked up in a round trip of its own. */
+void metrics_login(struct fcgi_metrics *m, bool gated);
 
 /* Counts a worker that exited and was started again (parent only). */
 void metrics_worker_restart(struct fcgi_metrics *m);

@@ -45,10 +45,10 @@ const struct route routes[] = {
     { "DELETE", "/comunicados/{id}/reacciones/{emoji}", h_comunicados_unreact, ROUTE_USER },
     /* polls (h_encuestas.c) */
     { "POST", "/chats/{id}/encuestas",               h_encuestas_create,    ROUTE_USER | ROUTE_JSON | ROUTE_RATE_SEND },
-    { "PUT",  "/encuestas/{id}/voto",                h_encuestas_voto,      ROUTE_USER | ROUTE_JSON },
+    { "PUT",  "/encuestas/{id}/voto",                h_encuestas_voto,      ROUTE_USER | ROUTE_GATED | ROUTE_JSON },
     { "POST", "/encuestas/{id}/cerrar",              h_encuestas_cerrar,    ROUTE_USER | ROUTE_JSON_OPT },
     /* chats, members, messages, sync (issue 3) */
-    { "GET",    "/chats",                                h_chats_list,          ROUTE_USER },
+    { "GET",    "/chats",                                h_chats_list,          ROUTE_USER | ROUTE_GATED },
     { "POST",   "/chats/directo",                        h_chats_directo,       ROUTE_USER | ROUTE_JSON },
     { "POST",   "/chats",                                h_chats_create,        ROUTE_USER | ROUTE_JSON },
     { "GET",    "/chats/{id}",                           h_chats_get,           ROUTE_USER },
@@ -59,15 +59,15 @@ const struct route routes[] = {
     { "PATCH",  "/chats/{id}/miembros/{usuario_id}",     h_miembros_rol,        ROUTE_USER | ROUTE_JSON },
     { "DELETE", "/chats/{id}/miembros/{usuario_id}",     h_miembros_remove,     ROUTE_USER },
     { "PUT",    "/chats/{id}/silenciar",                 h_chats_silenciar,     ROUTE_USER | ROUTE_JSON },
-    { "GET",    "/chats/{id}/mensajes",                  h_mensajes_list,       ROUTE_USER },
-    { "POST",   "/chats/{id}/mensajes",                  h_mensajes_send,       ROUTE_USER | ROUTE_JSON | ROUTE_RATE_SEND },
-    { "POST",   "/chats/{id}/leido",                     h_chats_leido,         ROUTE_USER | ROUTE_JSON },
-    { "PATCH",  "/mensajes/{id}",                        h_mensajes_edit,       ROUTE_USER | ROUTE_JSON | ROUTE_RATE_SEND },
+    { "GET",    "/chats/{id}/mensajes",                  h_mensajes_list,       ROUTE_USER | ROUTE_GATED },
+    { "POST",   "/chats/{id}/mensajes",                  h_mensajes_send,       ROUTE_USER | ROUTE_GATED | ROUTE_JSON | ROUTE_RATE_SEND },
+    { "POST",   "/chats/{id}/leido",                     h_chats_leido,         ROUTE_USER | ROUTE_GATED | ROUTE_JSON },
+    { "PATCH",  "/mensajes/{id}",                        h_mensajes_edit,       ROUTE_USER | ROUTE_GATED | ROUTE_JSON | ROUTE_RATE_SEND },
     { "DELETE", "/mensajes/{id}",                        h_mensajes_delete,     ROUTE_USER },
-    { "POST",   "/mensajes/{id}/reacciones",             h_reacciones_add,      ROUTE_USER | ROUTE_JSON | ROUTE_RATE_SEND },
-    { "DELETE", "/mensajes/{id}/reacciones/{emoji}",     h_reacciones_remove,   ROUTE_USER },
+    { "POST",   "/mensajes/{id}/reacciones",             h_reacciones_add,      ROUTE_USER | ROUTE_GATED | ROUTE_JSON | ROUTE_RATE_SEND },
+    { "DELETE", "/mensajes/{id}/reacciones/{emoji}",     h_reacciones_remove,   ROUTE_USER | ROUTE_GATED },
     { "GET",    "/mensajes/{id}/lecturas",               h_mensajes_lecturas,   ROUTE_USER },
-    { "POST",   "/sync",                                 h_sync,                ROUTE_USER | ROUTE_JSON },
+    { "POST",   "/sync",                                 h_sync,                ROUTE_USER | ROUTE_GATED | ROUTE_JSON },
     { "GET",    "/sync/cursor",                          h_sync_cursor,         ROUTE_USER },
     /* chats tied to ERP records */
     { "PUT",    "/interno/contextos/{tipo}/{clave}",     h_interno_contexto,    ROUTE_SERVICE | ROUTE_JSON },
@@ -154,8 +154,22 @@ static int routes_cookie_rule(struct req *rq, unsigned flags, struct err *e)
     return 0;
 }
 
+/* The route's rate-limit kind (enum limite_clase), or -1. */
+static int routes_rate_kind(unsigned flags)
+{
+    if (flags & ROUTE_RATE_SEND)
+        return LIMITE_ENVIOS;
+    if (flags & ROUTE_RATE_UPLOAD)
+        return LIMITE_SUBIDAS;
+    if (flags & ROUTE_RATE_SEARCH)
+        return LIMITE_BUSQUEDAS;
+    return -1;
+}
+
+/* gated: the route may queue the login check (ROUTE_GATED) instead of
+ * running it now; rq->gated tells whether it did. */
 static int routes_auth(struct req *rq, const struct token_keys *keys, unsigned flags,
-                       struct err *e)
+                       bool gated, struct err *e)
 {
     bool cookie;
     const char *tok = routes_token(rq, &cookie);
@@ -171,10 +185,22 @@ static int routes_auth(struct req *rq, const struct token_keys *keys, unsigned f
         return err_set(e, ERR_FORBIDDEN, "Se requiere el token de servicio del ERP");
     if ((flags & ROUTE_USER) && c.service)
         return err_set(e, ERR_FORBIDDEN, "Se requiere el token de un usuario");
-    int ret = usr_login(rq->db, rq->a, &c, &rq->who, e);
+    int ret = 0;
+    rq->gated = false;
+    if (gated && rq->w) {
+        ret = usr_login_gated(rq->db, rq->a, rq->w->users, rq->cfg, &c, rq->rate_kind, &rq->who, e);
+        rq->gated = ret == 1;
+    }
+    if (ret == 0) {
+        ret = usr_login(rq->db, rq->a, &c, &rq->who, e);
+        if (ret == 0 && rq->w)
+            usr_cache_put(rq->w->users, &rq->who);
+    }
     rq->auth_us = routes_now_us() - rq->t0_us;
     if (ret < 0)
         return -1;
+    if (!c.service)
+        metrics_login(rq->w ? rq->w->metrics : NULL, rq->gated);
     rq->who.solicitud = rq->id;
     rq->who.ip = http_env(rq, "REMOTE_ADDR");
     return 0;
@@ -185,17 +211,9 @@ static int routes_auth(struct req *rq, const struct token_keys *keys, unsigned f
  * a byte of it is read. */
 static int routes_rate(struct req *rq, unsigned flags, struct err *e)
 {
-    if (!rq->who.id)
-        return 0;
-    enum limite_clase k;
-    if (flags & ROUTE_RATE_SEND)
-        k = LIMITE_ENVIOS;
-    else if (flags & ROUTE_RATE_UPLOAD)
-        k = LIMITE_SUBIDAS;
-    else if (flags & ROUTE_RATE_SEARCH)
-        k = LIMITE_BUSQUEDAS;
-    else
-        return 0;
+    if (!rq->who.id || rq->gated || routes_rate_kind(flags) < 0)
+        return 0;     /* a gated login takes the unit in its own check */
+    enum limite_clase k = (enum limite_clase)routes_rate_kind(flags);
     if (k != LIMITE_SUBIDAS)
         return limite_tomar(rq->db, rq->a, rq->cfg, rq->who.id, k, &rq->retry_after, e);
     const char *cl = http_env(rq, "CONTENT_LENGTH");
@@ -230,6 +248,87 @@ static const struct route *routes_find(struct req *rq, bool *method_mismatch)
     return NULL;
 }
 
+/* Reads and parses the route's JSON body. */
+static int routes_body(struct req *rq, const struct route *r, struct err *e)
+{
+    if (!(r->flags & (ROUTE_JSON | ROUTE_JSON_OPT)))
+        return 0;
+    if (http_read_body(rq, (size_t)rq->cfg->body_max_bytes, e) < 0)
+        return -1;
+    if (rq->body_len > 0 || (r->flags & ROUTE_JSON)) {
+        const char *ct = http_env(rq, "CONTENT_TYPE");
+        if (ct && *ct && strncasecmp(ct, "application/json", 16) != 0)
+            return err_set(e, ERR_INVALID, "Se esperaba Content-Type: application/json");
+        rq->json = jsonx_parse_object(rq->a, rq->body, rq->body_len, e);
+        if (!rq->json)
+            return -1;
+    }
+    return 0;
+}
+
+/* The handler, run once more when a plan went stale (below). */
+static int routes_handle(struct req *rq, const struct route *r, struct err *e)
+{
+    unsigned long commits = rq->db->commits;
+    if (r->fn(rq, e) == 0)
+        return 0;
+    /* A migration changed a result type under a prepared statement (or the
+     * server forgot them) after the transaction had done work: it was
+     * rolled back and every statement will be prepared afresh, so the
+     * request runs once more rather than answering 503. Not when an answer
+     * went out, a transaction of it committed, or the handler consumed the
+     * body stream. */
+    if (e->code == ERR_UNAVAILABLE && db_take_replanned(rq->db) && rq->status == 0 &&
+        !rq->streamed && rq->db->commits == commits) {
+        db_rollback(rq->db);
+        log_info("event=request_retry req=%s reason=replan", rq->id);
+        *e = (struct err){ ERR_NONE, "" };
+        return r->fn(rq, e);
+    }
+    return -1;
+}
+
+/* After a gated login (ROUTE_GATED) the request ran with its login check
+ * queued or sent with its first statement; ret is how it ended. The check
+ * decides first, as if it had run before everything else: a check still
+ * queued (the request failed before any statement) is sent now; its
+ * refusal replaces the request's outcome (a refused check let nothing of
+ * the request reach the server); a user whose row is gone is looked up
+ * again (usr_login) and the request runs once more, when r is given and
+ * nothing of it went out. */
+static int routes_gate_settle(struct req *rq, const struct token_keys *keys,
+                              const struct route *r, int ret, struct err *e)
+{
+    rq->gated = false;
+    struct err ge = { ERR_NONE, "" };
+    if (rq->db->gate.pending && db_gate_flush(rq->db, &ge) < 0 && !db_gate_failed(rq->db))
+        return ret;     /* the server is gone: the request's own outcome stands */
+    int g = usr_gate_error(rq->db, rq->cfg, rq->rate_kind, &rq->retry_after, &ge);
+    if (g == 0)
+        return ret;
+    db_rollback(rq->db);
+    db_gate_reset(rq->db);
+    if (ret == 0) {
+        /* a gated handler answered without running a statement: a route
+         * that must not be ROUTE_GATED */
+        log_error("req=%s event=gate_after_answer method=%s path=%s", rq->id, rq->method,
+                  rq->path);
+        return 0;
+    }
+    if (g == 1) {
+        *e = ge;
+        return -1;
+    }
+    usr_cache_forget(rq->w ? rq->w->users : NULL, rq->who.id_erp);
+    if (!r || rq->status != 0 || rq->streamed)
+        return ret;
+    log_info("event=request_retry req=%s reason=login", rq->id);
+    *e = (struct err){ ERR_NONE, "" };
+    if (routes_auth(rq, keys, r->flags, false, e) < 0 || routes_rate(rq, r->flags, e) < 0)
+        return -1;
+    return routes_handle(rq, r, e);
+}
+
 static int routes_run(struct req *rq, const struct token_keys *keys, struct err *e)
 {
     const char *uri = http_env(rq, "REQUEST_URI");
@@ -253,39 +352,16 @@ static int routes_run(struct req *rq, const struct token_keys *keys, struct err 
         }
         return err_set(e, ERR_NOT_FOUND, "Ruta desconocida");
     }
-    if ((r->flags & (ROUTE_USER | ROUTE_SERVICE)) && routes_auth(rq, keys, r->flags, e) < 0)
+    rq->rate_kind = routes_rate_kind(r->flags);
+    if ((r->flags & (ROUTE_USER | ROUTE_SERVICE)) &&
+        routes_auth(rq, keys, r->flags, (r->flags & ROUTE_GATED) != 0, e) < 0)
         return -1;
     if (routes_rate(rq, r->flags, e) < 0)
         return -1;
-    if (r->flags & (ROUTE_JSON | ROUTE_JSON_OPT)) {
-        if (http_read_body(rq, (size_t)rq->cfg->body_max_bytes, e) < 0)
-            return -1;
-        if (rq->body_len > 0 || (r->flags & ROUTE_JSON)) {
-            const char *ct = http_env(rq, "CONTENT_TYPE");
-            if (ct && *ct && strncasecmp(ct, "application/json", 16) != 0)
-                return err_set(e, ERR_INVALID, "Se esperaba Content-Type: application/json");
-            rq->json = jsonx_parse_object(rq->a, rq->body, rq->body_len, e);
-            if (!rq->json)
-                return -1;
-        }
-    }
-    unsigned long commits = rq->db->commits;
-    if (r->fn(rq, e) == 0)
-        return 0;
-    /* A migration changed a result type under a prepared statement (or the
-     * server forgot them) after the transaction had done work: it was
-     * rolled back and every statement will be prepared afresh, so the
-     * request runs once more rather than answering 503. Not when an answer
-     * went out, a transaction of it committed, or the handler consumed the
-     * body stream. */
-    if (e->code == ERR_UNAVAILABLE && db_take_replanned(rq->db) && rq->status == 0 &&
-        !rq->streamed && rq->db->commits == commits) {
-        db_rollback(rq->db);
-        log_info("event=request_retry req=%s reason=replan", rq->id);
-        *e = (struct err){ ERR_NONE, "" };
-        return r->fn(rq, e);
-    }
-    return -1;
+    if (routes_body(rq, r, e) < 0)
+        return rq->gated ? routes_gate_settle(rq, keys, NULL, -1, e) : -1;
+    int ret = routes_handle(rq, r, e);
+    return rq->gated ? routes_gate_settle(rq, keys, r, ret, e) : ret;
 }
 
 void routes_dispatch(struct req *rq, const struct token_keys *keys)
@@ -298,8 +374,12 @@ void routes_dispatch(struct req *rq, const struct token_keys *keys)
     /* copied: the log line is written after the request's variables are freed */
     const char *m = http_env(rq, "REQUEST_METHOD");
     rq->method = m ? arena_strdup(rq->a, m) : "GET";
+    rq->gated = false;
+    rq->rate_kind = -1;
+    db_gate_reset(rq->db);
     if (routes_run(rq, keys, &e) < 0)
         http_error(rq, &e);
+    db_gate_reset(rq->db);
     /* no request leaves a transaction open or a statement queued */
     db_rollback(rq->db);
     rq->err_code = e.code;

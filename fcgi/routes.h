@@ -14,6 +14,11 @@ enum {
     ROUTE_RATE_SEND = 1 << 4,
     ROUTE_RATE_UPLOAD = 1 << 5,
     ROUTE_RATE_SEARCH = 1 << 6,
+    /* for a user this worker logged in before, the login check (and the
+     * route's rate-limit unit) go with the handler's first statement
+     * (usr_login_gated): only for handlers that run a statement before
+     * they write a successful answer */
+    ROUTE_GATED = 1 << 7,
 };
 
 /* A handler writes its response and returns 0, or returns -1 with e and

@@ -256,6 +256,7 @@ struct db_op {
     const char *const *params;
     const char *label;  /* in the trace, for unnamed SQL ("commit"...) */
     bool sync_after;    /* a sync point after it: what follows runs even if it fails */
+    bool gate;          /* the request's check (db_gate) */
     bool prepare;       /* (set by db_pipe) a Parse went first */
     bool sent;          /* (set by db_pipe) the statement went out */
     PGresult *res;      /* its result (a failed Parse's when that failed), or NULL */
@@ -377,13 +378,15 @@ static bool db_stale_plan(const PGresult *r, const char *state)
            strstr(msg, "cached plan must not change result type") != NULL;
 }
 
-static void db_label(char *buf, size_t len, bool begin, const struct db *d,
+static void db_label(char *buf, size_t len, bool begin, const char *gate, const struct db *d,
                      const char *last)
 {
     size_t w = 0;
     buf[0] = '\0';
     if (begin)
         w += (size_t)snprintf(buf, len, "begin");
+    if (gate && w < len)
+        w += (size_t)snprintf(buf + w, len - w, "%s%s", w ? "+" : "", gate);
     for (size_t i = 0; i < d->ndefer && w < len; i++)
         w += (size_t)snprintf(buf + w, len - w, "%s%s", w ? "+" : "", d->defer[i].st->name);
     if (last && w < len)
@@ -408,6 +411,12 @@ static int db_call(struct db *d, struct db_op *last, PGresult **out, struct err 
     char *state = d->sqlstate;
     state[0] = '\0';
     *out = NULL;
+    if (d->gate.failed) {
+        /* the request's check refused it: nothing more reaches the server */
+        snprintf(state, 6, "%s", d->gate.sqlstate);
+        d->begin_pending = false;
+        return err_set(e, ERR_INTERNAL, NULL);
+    }
     for (int attempt = 0; attempt < 2; attempt++) {
         if (db_ensure(d) < 0)
             return err_set(e, ERR_UNAVAILABLE, NULL);
@@ -418,12 +427,19 @@ static int db_call(struct db *d, struct db_op *last, PGresult **out, struct err 
         struct db_op ops[DB_OPS_MAX];
         int nops = 0;
         bool begin = d->begin_pending;
-        if (d->ndefer + 2 > DB_OPS_MAX) {
+        if (d->ndefer + 3 > DB_OPS_MAX) {
             log_error("event=db_error msg=\"too many deferred statements\"");
             return err_set(e, ERR_INTERNAL, NULL);
         }
         if (begin)
             ops[nops++] = (struct db_op){ .sql = "BEGIN" };
+        int idx_gate = -1;
+        if (d->gate.pending && !last->gate) {
+            idx_gate = nops;
+            ops[nops++] = (struct db_op){ .st = d->gate.st, .n = d->gate.n,
+                                          .params = d->gate.params, .gate = true };
+        }
+        int first_defer = nops;
         for (size_t i = 0; i < d->ndefer; i++)
             ops[nops++] = (struct db_op){ .st = d->defer[i].st, .n = d->defer[i].n,
                                           .params = (const char *const *)d->defer[i].params };
@@ -431,15 +447,17 @@ static int db_call(struct db *d, struct db_op *last, PGresult **out, struct err 
         ops[nops++] = *last;
         char label[48] = "";
         if (d->trace.on)
-            db_label(label, sizeof(label), begin, d,
+            db_label(label, sizeof(label), begin, idx_gate >= 0 ? d->gate.st->name : NULL, d,
                      last->st ? last->st->name : last->label ? last->label : "sql");
         db_pipe(d, ops, nops, label);
         int bad = db_first_failure(ops, nops);
+        if (idx_gate >= 0 && !d->broken && db_res_ok(ops[idx_gate].res))
+            d->gate.pending = false;    /* it ran and passed */
         if (bad < 0 && !d->broken) {
             d->begin_pending = false;
             for (size_t i = 0; i < d->ndefer; i++)
                 if (d->defer[i].done)
-                    d->defer[i].done(d, ops[(begin ? 1 : 0) + (int)i].res, d->defer[i].ctx);
+                    d->defer[i].done(d, ops[first_defer + (int)i].res, d->defer[i].ctx);
             db_defer_clear(d);
             for (int i = 0; i < nops; i++)
                 if (i != idx_last)
@@ -458,6 +476,19 @@ static int db_call(struct db *d, struct db_op *last, PGresult **out, struct err 
                  br && PQresultErrorMessage(br)[0] ? PQresultErrorMessage(br)
                                                    : PQerrorMessage(d->conn));
         const char *what = bst ? bst->name : bad >= 0 && ops[bad].label ? ops[bad].label : "sql";
+        if (!lost && bad >= 0 && ops[bad].gate && state[0] == 'C' && state[1] == 'H') {
+            /* the check refused the request: a refusal, not a fault */
+            const char *det = PQresultErrorField(br, PG_DIAG_MESSAGE_DETAIL);
+            d->gate.pending = false;
+            d->gate.failed = true;
+            snprintf(d->gate.sqlstate, sizeof(d->gate.sqlstate), "%s", state);
+            snprintf(d->gate.detail, sizeof(d->gate.detail), "%s", det ? det : "");
+            for (int i = 0; i < nops; i++)
+                PQclear(ops[i].res);
+            d->begin_pending = false;
+            log_info("event=db_gate sqlstate=%s stmt=%s", state, what);
+            return err_set(e, ERR_INTERNAL, NULL);
+        }
         for (int i = 0; i < nops; i++)
             PQclear(ops[i].res);
         if (stale) {
@@ -538,6 +569,49 @@ int db_defer(struct db *d, struct arena *a, const struct db_stmt *st, int n,
         pp[i] = params[i];
     d->defer[d->ndefer++] = (struct db_deferred){ st, n, pp, done, ctx };
     return 0;
+}
+
+int db_gate(struct db *d, const struct db_stmt *st, int n, const char *const *params,
+            struct err *e)
+{
+    if (n < 0 || n > (int)(sizeof(d->gate.params) / sizeof(d->gate.params[0]))) {
+        log_error("event=db_error msg=\"check %s: %d parameters\"", st->name, n);
+        return err_set(e, ERR_INTERNAL, NULL);
+    }
+    d->gate = (struct db_gate){ .st = st, .n = n, .pending = true };
+    for (int i = 0; i < n; i++)
+        d->gate.params[i] = params[i];
+    return 0;
+}
+
+int db_gate_flush(struct db *d, struct err *e)
+{
+    if (d->gate.failed)
+        return -1;
+    if (!d->gate.pending)
+        return 0;
+    /* the check goes with the first statement, so a transaction still
+     * holding it has sent nothing: dropping it loses nothing */
+    db_rollback(d);
+    struct db_op op = { .st = d->gate.st, .n = d->gate.n, .params = d->gate.params,
+                        .gate = true };
+    PGresult *r;
+    int ret = db_call(d, &op, &r, e);
+    if (ret == 0) {
+        d->gate.pending = false;
+        PQclear(r);
+    }
+    return ret;
+}
+
+const struct db_gate *db_gate_failed(const struct db *d)
+{
+    return d->gate.failed ? &d->gate : NULL;
+}
+
+void db_gate_reset(struct db *d)
+{
+    d->gate = (struct db_gate){ 0 };
 }
 
 int db_begin(struct db *d, struct err *e)

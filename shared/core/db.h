@@ -38,6 +38,18 @@ struct db_trace {
 
 struct db_deferred;
 
+/* A check queued by db_gate: one statement that raises an error (SQLSTATE
+ * class CH, sql/021_entrada.sql) when the request must not go on. */
+struct db_gate {
+    const struct db_stmt *st;
+    int n;
+    const char *params[12];
+    bool pending;           /* queued, not answered yet */
+    bool failed;            /* it raised: nothing more is sent */
+    char sqlstate[6];       /* what it raised */
+    char detail[64];        /* its DETAIL ("" if none) */
+};
+
 struct db {
     PGconn *conn;
     char *conninfo;
@@ -58,6 +70,7 @@ struct db {
                                        that had done work (db_take_replanned) */
     struct db_deferred *defer;      /* statements queued by db_defer */
     size_t ndefer, capdefer;
+    struct db_gate gate;            /* the request's check (db_gate) */
     struct db_trace trace;
     unsigned long long wait_us; /* time spent waiting for the server, ever
                                    (for metrics: callers take differences) */
@@ -122,6 +135,34 @@ typedef void (*db_done_fn)(struct db *d, const PGresult *r, void *ctx);
  * must stay valid until then. Returns 0, or -1 with e (out of memory). */
 int db_defer(struct db *d, struct arena *a, const struct db_stmt *st, int n,
              const char *const *params, db_done_fn done, void *ctx, struct err *e);
+
+/* Queues a check that must pass before the request does anything: it goes
+ * out at the head of the next round trip (after a pending BEGIN, before
+ * the deferred statements and the statement run), so it costs no round
+ * trip of its own. st must raise an error when the check fails; PostgreSQL
+ * then skips what follows it in that round trip (a transaction is aborted,
+ * statements outside one are one implicit transaction), the call that
+ * carried it fails, and every later call fails at once without reaching
+ * the server until db_gate_reset: whatever the caller does with the
+ * failure, nothing runs after a failed check. A check that passes inside a
+ * transaction that is rolled back is undone with it. params (at most 12;
+ * the array is copied, the strings must outlive the request) stay queued
+ * across db_rollback. Returns 0, or -1 with e (too many parameters). */
+int db_gate(struct db *d, const struct db_stmt *st, int n, const char *const *params,
+            struct err *e);
+
+/* Sends a check still queued, alone (rolling back a transaction whose
+ * statements never reached the server; call it before anything of the
+ * request committed). Returns 0 when none was queued or it passed; -1 when
+ * it failed (db_gate_failed tells how) or the server could not be reached
+ * (e set). */
+int db_gate_flush(struct db *d, struct err *e);
+
+/* The check raised: its SQLSTATE and DETAIL, else NULL. */
+const struct db_gate *db_gate_failed(const struct db *d);
+
+/* Forgets the check, passed, failed or queued (at the start of a request). */
+void db_gate_reset(struct db *d);
 
 /* The SQLSTATE of the last failed statement ("" if none). */
 const char *db_last_sqlstate(const struct db *d);

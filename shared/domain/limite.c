@@ -27,24 +27,10 @@ int limite_por_minuto(const struct cfg *c, enum limite_clase k)
     }
 }
 
-/* The bucket refilled for the time since `at`, capped at the burst $3;
- * $4 is the refill per second. */
-#define LIMITE_LLENO                                                              \
-    "least($3::float8, limites_uso.fichas"                                       \
-    " + extract(epoch FROM clock_timestamp() - limites_uso.at) * $4::float8)"
-
-/* One statement: refill, then take a unit when there is one; `ok` tells
- * which happened and `fichas` what is left, from which the wait for the
- * next unit follows. ON CONFLICT locks the row, so concurrent workers
- * queue on it and no unit is handed out twice. */
-static const char limite_sql[] =
-    "INSERT INTO limites_uso (usuario_id, clase, fichas, at, ok)"
-    " VALUES ($1, $2, $3::float8 - 1, clock_timestamp(), true)"
-    " ON CONFLICT (usuario_id, clase) DO UPDATE SET"
-    "  fichas = " LIMITE_LLENO " - CASE WHEN " LIMITE_LLENO " >= 1 THEN 1 ELSE 0 END,"
-    "  ok = " LIMITE_LLENO " >= 1,"
-    "  at = clock_timestamp()"
-    " RETURNING ok, fichas";
+/* One statement: refill, then take a unit when there is one (LIMITE_TOMAR,
+ * limite.h); `ok` tells which happened and `fichas` what is left, from
+ * which the wait for the next unit follows. */
+static const char limite_sql[] = LIMITE_TOMAR("$1", "$2", "$3", "$4");
 static const struct db_stmt limite_st = { "limite_tomar", limite_sql };
 
 /* The whole seconds until one unit is back, from what is left. */
@@ -54,24 +40,41 @@ static int limite_espera(double left, double rate)
     return wait < 1 ? 1 : wait > 3600 ? 3600 : (int)wait;
 }
 
+int limite_params(struct arena *a, const struct cfg *c, enum limite_clase k,
+                  const char **burst, const char **rate)
+{
+    int per_min = limite_por_minuto(c, k);
+    if (per_min <= 0)
+        return 0;
+    *burst = arena_printf(a, "%d", per_min);
+    *rate = arena_printf(a, "%.9f", per_min / 60.0);
+    return per_min;
+}
+
+int limite_refused(const struct cfg *c, enum limite_clase k, const char *fichas,
+                   int *retry_after, struct err *e)
+{
+    int per_min = limite_por_minuto(c, k);
+    *retry_after = limite_espera(fichas ? strtod(fichas, NULL) : 0.0,
+                                 (per_min > 0 ? per_min : 1) / 60.0);
+    return err_set(e, ERR_RATE, "Demasiadas solicitudes de este tipo (%s): intente de nuevo en %d s",
+                   limite_nombre(k), *retry_after);
+}
+
 int limite_tomar(struct db *d, struct arena *a, const struct cfg *c, long long usuario,
                  enum limite_clase k, int *retry_after, struct err *e)
 {
     *retry_after = 0;
-    int per_min = limite_por_minuto(c, k);
-    if (per_min <= 0)
+    const char *burst, *rate;
+    if (limite_params(a, c, k, &burst, &rate) == 0)
         return 0;
-    double rate = per_min / 60.0;
-    const char *p[4] = { arena_printf(a, "%lld", usuario), limite_nombre(k),
-                         arena_printf(a, "%d", per_min), arena_printf(a, "%.9f", rate) };
+    const char *p[4] = { arena_printf(a, "%lld", usuario), limite_nombre(k), burst, rate };
     PGresult *r = db_run(d, a, &limite_st, 4, p, e);
     if (!r)
         return -1;
     if (db_get_bool(r, 0, 0))
         return 0;
-    *retry_after = limite_espera(strtod(db_get(r, 0, 1), NULL), rate);
-    return err_set(e, ERR_RATE, "Demasiadas solicitudes de este tipo (%s): intente de nuevo en %d s",
-                   limite_nombre(k), *retry_after);
+    return limite_refused(c, k, db_get(r, 0, 1), retry_after, e);
 }
 
 /* limite_sql over an array of distinct user ids, inserted (and so
@@ -81,8 +84,9 @@ static const char limite_sql_many[] =
     " SELECT u, $2, $3::float8 - 1, clock_timestamp(), true"
     "  FROM unnest($1::bigint[]) AS u ORDER BY u"
     " ON CONFLICT (usuario_id, clase) DO UPDATE SET"
-    "  fichas = " LIMITE_LLENO " - CASE WHEN " LIMITE_LLENO " >= 1 THEN 1 ELSE 0 END,"
-    "  ok = " LIMITE_LLENO " >= 1,"
+    "  fichas = " LIMITE_LLENO("$3", "$4") " - CASE WHEN " LIMITE_LLENO("$3", "$4")
+    " >= 1 THEN 1 ELSE 0 END,"
+    "  ok = " LIMITE_LLENO("$3", "$4") " >= 1,"
     "  at = clock_timestamp()"
     " RETURNING usuario_id, ok, fichas";
 static const struct db_stmt limite_st_many = { "limite_tomar_many", limite_sql_many };

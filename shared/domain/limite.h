@@ -20,11 +20,43 @@ enum limite_clase {
     LIMITE__COUNT
 };
 
+/* The bucket refilled for the time since `at`, capped at the burst B; R
+ * is the refill per second (SQL parameter placeholders, "$3"...). */
+#define LIMITE_LLENO(B, R)                                                       \
+    "least(" B "::float8, limites_uso.fichas"                                    \
+    " + extract(epoch FROM clock_timestamp() - limites_uso.at) * " R "::float8)"
+
+/* The statement that takes one unit of kind K for user U (placeholders):
+ * refill, then take a unit when there is one, RETURNING ok (a unit was
+ * taken) and fichas (what is left). ON CONFLICT locks the row, so
+ * concurrent workers queue on it and no unit is handed out twice. For
+ * statements that take a unit along with other work (usr.c's login check). */
+#define LIMITE_TOMAR(U, K, B, R)                                                 \
+    "INSERT INTO limites_uso (usuario_id, clase, fichas, at, ok)"              \
+    " VALUES (" U "::bigint, " K "::text, " B "::float8 - 1, clock_timestamp(), true)" \
+    " ON CONFLICT (usuario_id, clase) DO UPDATE SET"                             \
+    "  fichas = " LIMITE_LLENO(B, R) " - CASE WHEN " LIMITE_LLENO(B, R)          \
+    " >= 1 THEN 1 ELSE 0 END,"                                                   \
+    "  ok = " LIMITE_LLENO(B, R) " >= 1,"                                        \
+    "  at = clock_timestamp()"                                                   \
+    " RETURNING ok, fichas"
+
 /* The kind's name as stored ("envios"...). */
 const char *limite_nombre(enum limite_clase k);
 
 /* Per minute allowed by the config for kind k (0: unlimited). */
 int limite_por_minuto(const struct cfg *c, enum limite_clase k);
+
+/* The burst and refill-per-second parameters of kind k, as text in the
+ * arena, for LIMITE_TOMAR. Returns the per-minute figure (0: unlimited,
+ * and then *burst and *rate are not set). */
+int limite_params(struct arena *a, const struct cfg *c, enum limite_clase k,
+                  const char **burst, const char **rate);
+
+/* A refusal of kind k given what was left in the bucket (fichas, the text
+ * LIMITE_TOMAR returned): always -1 with ERR_RATE in e and *retry_after. */
+int limite_refused(const struct cfg *c, enum limite_clase k, const char *fichas,
+                   int *retry_after, struct err *e);
 
 /* Takes one unit of kind k for user: 0 when allowed; over the limit -1 with
  * ERR_RATE in e and *retry_after set to the whole seconds until one unit is

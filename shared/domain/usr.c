@@ -1,12 +1,14 @@
 /* usr.c: users, the principal, and the ERP's lifecycle operations. */
 #include "domain/usr.h"
 
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "domain/audit.h"
 #include "domain/evt.h"
+#include "domain/limite.h"
 #include "core/jsonx.h"
 
 bool usr_can(const struct principal *p, int code)
@@ -59,14 +61,19 @@ static const char usr_sql_by_erp[] =
     " FROM usuarios WHERE id_erp = $1";
 static const struct db_stmt usr_st_by_erp = { "usr_by_erp", usr_sql_by_erp };
 
+/* A token's claims over the stored row ($1 id_erp, $2 nombre, $3 email,
+ * $4 imagen_url, $5 puesto, $6 departamento, $7 permisos): an absent
+ * optional claim keeps what is stored (usr_same). */
+#define USR_SET_CLAIMS                                                                 \
+    "nombre = COALESCE($2, usuarios.nombre), email = COALESCE($3, usuarios.email),"    \
+    " imagen_url = COALESCE($4, usuarios.imagen_url), puesto = COALESCE($5, usuarios.puesto)," \
+    " departamento = COALESCE($6, usuarios.departamento), permisos = $7::int[],"     \
+    " updated_at = now()"
+
 static const char usr_sql_upsert[] =
     "INSERT INTO usuarios (id_erp, nombre, email, imagen_url, puesto, departamento, permisos)"
     " VALUES ($1, COALESCE($2, ''), $3, $4, $5, $6, $7::int[])"
-    " ON CONFLICT (id_erp) DO UPDATE SET"
-    "  nombre = COALESCE($2, usuarios.nombre), email = COALESCE($3, usuarios.email),"
-    "  imagen_url = COALESCE($4, usuarios.imagen_url), puesto = COALESCE($5, usuarios.puesto),"
-    "  departamento = COALESCE($6, usuarios.departamento), permisos = $7::int[],"
-    "  updated_at = now()"
+    " ON CONFLICT (id_erp) DO UPDATE SET " USR_SET_CLAIMS
     " RETURNING id, activo, nombre";
 static const struct db_stmt usr_st_upsert = { "usr_upsert", usr_sql_upsert };
 
@@ -533,4 +540,151 @@ cleanup:
     if (ret < 0)
         db_rollback(d);
     return ret;
+}
+
+/* ---- logins without a round trip of their own ------------------------------ */
+
+/* One slot per id_erp hash, the newest wins. */
+struct usr_cache_slot {
+    char *id_erp;
+    long long id;
+    char *nombre;
+};
+
+struct usr_cache {
+    size_t n;
+    struct usr_cache_slot *slots;
+};
+
+struct usr_cache *usr_cache_new(size_t slots)
+{
+    struct usr_cache *uc = calloc(1, sizeof(*uc));
+    if (!uc)
+        return NULL;
+    uc->n = slots ? slots : 1;
+    uc->slots = calloc(uc->n, sizeof(*uc->slots));
+    if (!uc->slots) {
+        free(uc);
+        return NULL;
+    }
+    return uc;
+}
+
+void usr_cache_free(struct usr_cache *uc)
+{
+    if (!uc)
+        return;
+    for (size_t i = 0; i < uc->n; i++) {
+        free(uc->slots[i].id_erp);
+        free(uc->slots[i].nombre);
+    }
+    free(uc->slots);
+    free(uc);
+}
+
+static struct usr_cache_slot *usr_cache_slot(struct usr_cache *uc, const char *id_erp)
+{
+    uint64_t h = 1469598103934665603ULL;    /* FNV-1a */
+    for (const unsigned char *p = (const unsigned char *)id_erp; *p; p++)
+        h = (h ^ *p) * 1099511628211ULL;
+    return &uc->slots[h % uc->n];
+}
+
+void usr_cache_put(struct usr_cache *uc, const struct principal *p)
+{
+    if (!uc || p->service || !p->id_erp || !p->id)
+        return;
+    struct usr_cache_slot *s = usr_cache_slot(uc, p->id_erp);
+    char *id_erp = strdup(p->id_erp), *nombre = strdup(p->nombre ? p->nombre : "");
+    if (!id_erp || !nombre) {
+        free(id_erp);
+        free(nombre);
+        return;
+    }
+    free(s->id_erp);
+    free(s->nombre);
+    *s = (struct usr_cache_slot){ id_erp, p->id, nombre };
+}
+
+void usr_cache_forget(struct usr_cache *uc, const char *id_erp)
+{
+    if (!uc || !id_erp)
+        return;
+    struct usr_cache_slot *s = usr_cache_slot(uc, id_erp);
+    if (s->id_erp && strcmp(s->id_erp, id_erp) == 0) {
+        free(s->id_erp);
+        free(s->nombre);
+        *s = (struct usr_cache_slot){ 0 };
+    }
+}
+
+/* The login check of a known user ($8 its id): the claims written when one
+ * changed (as usr_upsert would), then CH003 when no row has that id and
+ * id_erp, CH001 when it is deactivated (sql/021_entrada.sql). The row is
+ * read in the statement's snapshot: the update never changes activo. */
+#define USR_GATE_WITH                                                                   \
+    "WITH cambio AS (UPDATE usuarios SET " USR_SET_CLAIMS                               \
+    "  WHERE id = $8::bigint AND id_erp = $1 AND ("                                     \
+    "   ($2::text IS NOT NULL AND $2 IS DISTINCT FROM nombre)"                          \
+    "   OR ($3::text IS NOT NULL AND $3 IS DISTINCT FROM email)"                        \
+    "   OR ($4::text IS NOT NULL AND $4 IS DISTINCT FROM imagen_url)"                   \
+    "   OR ($5::text IS NOT NULL AND $5 IS DISTINCT FROM puesto)"                       \
+    "   OR ($6::text IS NOT NULL AND $6 IS DISTINCT FROM departamento)"                 \
+    "   OR permisos IS DISTINCT FROM $7::int[]) RETURNING id)"
+#define USR_GATE_ACTIVO \
+    "chat_exigir_activo((SELECT activo FROM usuarios WHERE id = $8::bigint AND id_erp = $1))"
+
+static const char usr_sql_gate[] = USR_GATE_WITH " SELECT " USR_GATE_ACTIVO;
+static const struct db_stmt usr_st_gate = { "usr_gate", usr_sql_gate };
+/* The same, and a unit of rate limit $9 taken (burst $10, refill $11 per
+ * second), CH002 when there was none. */
+static const char usr_sql_gate_limite[] =
+    USR_GATE_WITH ", ficha AS (" LIMITE_TOMAR("$8", "$9", "$10", "$11") ")"
+    " SELECT " USR_GATE_ACTIVO ", (SELECT chat_exigir_ficha(ok, fichas) FROM ficha)";
+static const struct db_stmt usr_st_gate_limite = { "usr_gate_limite", usr_sql_gate_limite };
+
+int usr_login_gated(struct db *d, struct arena *a, struct usr_cache *uc, const struct cfg *cfg,
+                    const struct token_claims *c, int kind, struct principal *out,
+                    struct err *e)
+{
+    if (!uc || c->service || !c->id_erp)
+        return 0;
+    struct usr_cache_slot *s = usr_cache_slot(uc, c->id_erp);
+    if (!s->id_erp || strcmp(s->id_erp, c->id_erp) != 0)
+        return 0;
+    memset(out, 0, sizeof(*out));
+    out->id = s->id;
+    out->id_erp = arena_strdup(a, c->id_erp);
+    out->nombre = arena_strdup(a, c->nombre ? c->nombre : s->nombre);
+    int *pp = arena_alloc(a, sizeof(int) * (c->npermisos ? c->npermisos : 1));
+    memcpy(pp, c->permisos, sizeof(int) * c->npermisos);
+    out->permisos = pp;
+    out->npermisos = c->npermisos;
+    const char *p[11] = { c->id_erp, c->nombre, c->email, c->imagen, c->puesto, c->departamento,
+                          usr_perm_text(a, c->permisos, c->npermisos), db_ll(a, s->id) };
+    const struct db_stmt *st = &usr_st_gate;
+    int n = 8;
+    if (kind >= 0 && limite_params(a, cfg, (enum limite_clase)kind, &p[9], &p[10]) > 0) {
+        p[8] = limite_nombre((enum limite_clase)kind);
+        st = &usr_st_gate_limite;
+        n = 11;
+    }
+    return db_gate(d, st, n, p, e) < 0 ? -1 : 1;
+}
+
+int usr_gate_error(struct db *d, const struct cfg *cfg, int kind, int *retry_after,
+                   struct err *e)
+{
+    const struct db_gate *g = db_gate_failed(d);
+    if (!g)
+        return 0;
+    if (strcmp(g->sqlstate, "CH001") == 0) {
+        err_set(e, ERR_DEACTIVATED, NULL);
+        return 1;
+    }
+    if (strcmp(g->sqlstate, "CH002") == 0 && kind >= 0) {
+        limite_refused(cfg, (enum limite_clase)kind, g->detail, retry_after, e);
+        return 1;
+    }
+    return 2;   /* CH003, or a refusal this caller did not ask for */
 }

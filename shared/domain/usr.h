@@ -144,4 +144,39 @@ int usr_set_vacation(struct db *d, struct arena *a, const struct principal *by,
  * periodically (chat-rtd's heartbeat). *ended (may be NULL) counts them. */
 int usr_expire_vacations(struct db *d, struct arena *a, int *ended, struct err *e);
 
+/* ---- logins without a round trip of their own ----------------------------
+ * A worker remembers the users it logged in (id_erp -> usuarios.id, which
+ * never changes for an id_erp). For one of them the login check (claims
+ * written when changed, deactivated refused) and the route's rate-limit
+ * unit go out with the request's first statement, as a db_gate: a refusal
+ * raised there stops the request before anything of it happens. */
+struct cfg;
+struct usr_cache;
+
+/* A cache of slots entries (one per id_erp hash, the newest wins), or NULL
+ * out of memory. Free with usr_cache_free (NULL accepted). */
+struct usr_cache *usr_cache_new(size_t slots);
+void usr_cache_free(struct usr_cache *uc);
+
+/* Remembers p after usr_login succeeded for it (service principals are
+ * not kept). usr_cache_forget drops id_erp's entry. */
+void usr_cache_put(struct usr_cache *uc, const struct principal *p);
+void usr_cache_forget(struct usr_cache *uc, const char *id_erp);
+
+/* For a user in uc: fills out from the cache and the claims (strings in a)
+ * and queues the login check, with a unit of rate limit kind (enum
+ * limite_clase; -1 for none, or a kind configured unlimited) taken in the
+ * same statement; returns 1. 0 when the user is not in uc (or c is a
+ * service token): use usr_login. -1 with e on failure. */
+int usr_login_gated(struct db *d, struct arena *a, struct usr_cache *uc, const struct cfg *cfg,
+                    const struct token_claims *c, int kind, struct principal *out,
+                    struct err *e);
+
+/* After a request failed: 0 when the queued check did not refuse it; 1
+ * when it did, with e set to the API's error (ERR_DEACTIVATED, or
+ * ERR_RATE with *retry_after for kind); 2 when the user must be looked up
+ * again with usr_login (the row with that id and id_erp is gone). */
+int usr_gate_error(struct db *d, const struct cfg *cfg, int kind, int *retry_after,
+                   struct err *e);
+
 #endif

@@ -325,6 +325,100 @@ static void test_users__provision_deactivate_reactivate(void)
     free(tv);
 }
 
+/* chat_fcgi_logins_total{how="gated"}: logins whose check went with the
+ * request's first statement. */
+static long long gated_logins(void)
+{
+    struct it_resp *r = it_req("GET", "/interno/metricas", svc, NULL);
+    const char *k = "chat_fcgi_logins_total{how=\"gated\"} ";
+    const char *p = r->body ? strstr(r->body, k) : NULL;
+    long long n = p ? strtoll(p + strlen(k), NULL, 10) : -1;
+    it_free(r);
+    return n;
+}
+
+/* n copies of one request at once (spread over the workers); returns how
+ * many answered status (and, for an error, with codigo). */
+static int burst(const char *method, const char *path, const char *tok, const char *body, int n,
+                 long status, const char *codigo)
+{
+    struct it_job jobs[32];
+    int hit = 0;
+    if (n > 32)
+        n = 32;
+    for (int i = 0; i < n; i++)
+        jobs[i] = (struct it_job){ .method = method, .path = path, .token = tok, .body = body };
+    it_parallel(jobs, (size_t)n);
+    for (int i = 0; i < n; i++) {
+        if (jobs[i].status == status &&
+            (!codigo || (jobs[i].out && strstr(jobs[i].out, it_fmt("\"%s\"", codigo)))))
+            hit++;
+        free(jobs[i].out);
+    }
+    return hit;
+}
+
+/* A worker that has logged a user in checks the login along with the
+ * request's first statement: the hot routes behave exactly as with the
+ * check run first. Claims that changed are written; a deactivated user is
+ * refused on every route at once, and nothing of the request happens. */
+static void test_users__gated_login_same_answers(void)
+{
+    char *ta, *tb;
+    long long a = it_user("gate", "Gina Gate", NULL, &ta);
+    long long b = it_user("gateb", "Gus Gate", NULL, &tb);
+    long long g = it_group(ta, "Puerta", &b, 1);
+    long long m = it_send_text(tb, g, "hola");
+    /* every worker meets the user */
+    CU_ASSERT_EQUAL(burst("GET", "/chats", ta, NULL, 32, 200, NULL), 32);
+    long long g0 = gated_logins();
+    CU_ASSERT_EQUAL(burst("POST", it_fmt("/chats/%lld/mensajes", g), ta, "{\"contenido\":\"rápido\"}",
+                          32, 201, NULL), 32);
+    CU_ASSERT(gated_logins() > g0);
+    CU_ASSERT_EQUAL(it_db_llf("SELECT count(*) FROM mensajes WHERE chat_id = %lld AND autor_id = %lld",
+                              g, a), 32);
+
+    /* a new token with another name: the row follows, on any worker */
+    char *erp = strdup(it_erp_of(a));
+    char *t2 = it_token(erp, "Gina Renombrada", "565", 600);
+    CU_ASSERT_EQUAL(burst("GET", it_fmt("/chats/%lld/mensajes", g), t2, NULL, 16, 200, NULL), 16);
+    CU_ASSERT_EQUAL(it_db_llf("SELECT count(*) FROM usuarios WHERE id = %lld AND nombre = 'Gina Renombrada'"
+                              " AND permisos = '{565}'", a), 1);
+
+    /* deactivated: refused at once on every gated route, nothing written */
+    struct it_resp *r = it_req("POST", it_fmt("/interno/usuarios/%s/desactivar", erp), svc, NULL);
+    it_must(r, 200);
+    it_free(r);
+    char *before = it_db_fingerprint();
+    long long reads = it_db_llf("SELECT ultimo_leido_id FROM usuarios_chat WHERE chat_id = %lld AND usuario_id = %lld", g, a);
+    const char *d = "usuario_desactivado";
+    CU_ASSERT_EQUAL(burst("POST", it_fmt("/chats/%lld/mensajes", g), t2, "{\"contenido\":\"no\"}", 16, 403, d), 16);
+    CU_ASSERT_EQUAL(burst("GET", it_fmt("/chats/%lld/mensajes", g), t2, NULL, 8, 403, d), 8);
+    CU_ASSERT_EQUAL(burst("GET", "/chats", t2, NULL, 8, 403, d), 8);
+    CU_ASSERT_EQUAL(burst("POST", it_fmt("/mensajes/%lld/reacciones", m), t2, "{\"emoji\":\"👍\"}", 8, 403, d), 8);
+    CU_ASSERT_EQUAL(burst("POST", it_fmt("/chats/%lld/leido", g), t2, it_fmt("{\"mensaje_id\":%lld}", m + 40), 8, 403, d), 8);
+    CU_ASSERT_EQUAL(burst("POST", "/sync", t2, "{\"chats\":{}}", 8, 403, d), 8);
+    /* the check decides before the body is looked at */
+    CU_ASSERT_EQUAL(burst("POST", it_fmt("/chats/%lld/mensajes", g), t2, "{\"contenido\":", 8, 403, d), 8);
+    char *after = it_db_fingerprint();
+    CU_ASSERT_STRING_EQUAL(before, after);
+    CU_ASSERT_EQUAL(it_db_llf("SELECT ultimo_leido_id FROM usuarios_chat WHERE chat_id = %lld AND usuario_id = %lld", g, a), reads);
+    free(before);
+    free(after);
+
+    /* back again: answered as before */
+    r = it_req("POST", it_fmt("/interno/usuarios/%s/reactivar", erp), svc, NULL);
+    it_must(r, 200);
+    it_free(r);
+    CU_ASSERT_EQUAL(burst("POST", it_fmt("/chats/%lld/mensajes", g), t2, "{\"contenido\":\"volví\"}", 16, 201, NULL), 16);
+    /* bad input from an active user is still bad input */
+    CU_ASSERT_EQUAL(burst("POST", it_fmt("/chats/%lld/mensajes", g), t2, "{\"contenido\":", 8, 400, NULL), 8);
+    free(t2);
+    free(erp);
+    free(ta);
+    free(tb);
+}
+
 static void test_users__vacaciones(void)
 {
     char *ta;
@@ -441,6 +535,7 @@ int main(void)
         { "presencia", test_users__presencia },
         { "interno_requires_service_token", test_users__interno_requires_service_token },
         { "provision_deactivate_reactivate", test_users__provision_deactivate_reactivate },
+        { "gated_login_same_answers", test_users__gated_login_same_answers },
         { "vacaciones", test_users__vacaciones },
         { "vacation_ends_by_itself", test_users__vacation_ends_by_itself },
         { "unknown_route_and_method", test_users__unknown_route_and_method },
