@@ -73,6 +73,16 @@ static struct rt_room *hub_room(struct hub *h, long long chat_id, bool create)
     return r;
 }
 
+void hub_reserve(struct rt_conn *c, size_t n)
+{
+    if (c->nrooms + n <= c->caprooms)
+        return;
+    c->caprooms = c->nrooms + (uint32_t)n;
+    c->rooms = realloc(c->rooms, c->caprooms * sizeof(*c->rooms));
+    if (!c->rooms)
+        abort();
+}
+
 void hub_join(struct hub *h, struct rt_conn *c, long long chat_id)
 {
     for (uint32_t i = 0; i < c->nrooms; i++)

@@ -135,6 +135,9 @@ enum hub_close_how {
 
 /* Closes c once its queue is flushed; reason is logged. */
 void hub_close(struct rt_conn *c, const char *reason, enum hub_close_how how);
+/* Makes room in c for n more rooms at once (its chat list at CONNECT), so
+ * an idle socket holds its slots without the slack of growing by doubling. */
+void hub_reserve(struct rt_conn *c, size_t n);
 void hub_join(struct hub *h, struct rt_conn *c, long long chat_id);
 void hub_leave(struct hub *h, struct rt_conn *c, long long chat_id);
 void hub_leave_all(struct hub *h, struct rt_conn *c);

@@ -224,16 +224,29 @@ static char *ws_cookie(struct lws *wsi, const char *name)
 
 /* ---- Engine.IO / Socket.IO ---------------------------------------------- */
 
-/* A random session id (base64url, 20 chars): sockets are never resumed,
- * so it only has to be unique. */
-static void ws_sid(char out[21])
+/* splitmix64's finalizer: a bijection of 64-bit values. */
+static uint64_t ws_mix(uint64_t x)
+{
+    x ^= x >> 30;
+    x *= 0xbf58476d1ce4e5b9ULL;
+    x ^= x >> 27;
+    x *= 0x94d049bb133111ebULL;
+    return x ^ (x >> 31);
+}
+
+/* A session id (base64url, 20 chars): sockets are never resumed, so it
+ * only has to be unique, which a counter is; mixed with a key drawn once at
+ * start so ids are not guessable from one another either. Two syscalls a
+ * socket less than drawing each from getrandom(). */
+static void ws_sid(struct ws *w, char out[21])
 {
     static const char b64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-    unsigned char r[20];
-    if (getrandom(r, sizeof(r), 0) != (ssize_t)sizeof(r))
-        memset(r, 0, sizeof(r));
-    for (int i = 0; i < 20; i++)
-        out[i] = b64[r[i] & 63];
+    uint64_t n = w->sid_next++;
+    uint64_t a = ws_mix(n ^ w->sid_key[0]), b = ws_mix(ws_mix(n) ^ w->sid_key[1]);
+    for (int i = 0; i < 10; i++) {
+        out[i] = b64[(a >> (6 * i)) & 63];
+        out[10 + i] = b64[(b >> (6 * i)) & 63];
+    }
     out[20] = '\0';
 }
 
@@ -385,12 +398,13 @@ static void ws_auth_done(void *arg, struct rt_job *j)
     }
     c->state = RT_CONNECTED;
     c->exp = j->exp;
+    hub_reserve(c, j->nids);
     for (size_t i = 0; i < j->nids; i++)
         hub_join(w->hub, c, j->ids[i]);
     hub_replay(w->hub, c, j->user_id, j->submitted);
     hub_user_attach(w->hub, c, j->user_id);
     char sid[21];
-    ws_sid(sid);
+    ws_sid(w, sid);
     struct rt_buf *b = rt_buf_printf("40{\"sid\":\"%s\"}", sid);
     hub_send(w->hub, c, b);
     rt_buf_unref(b);
@@ -606,7 +620,7 @@ static void ws_established(struct lws *wsi, struct ws *w, struct rt_conn *c)
     w->nconns++;
     w->stats->connects++;
     char sid[21];
-    ws_sid(sid);
+    ws_sid(w, sid);
     struct rt_buf *b = rt_buf_printf(
         "0{\"sid\":\"%s\",\"upgrades\":[],\"pingInterval\":%d,\"pingTimeout\":%d,"
         "\"maxPayload\":%d}",
@@ -765,6 +779,8 @@ void ws_init(struct ws *w, const struct cfg *cfg, const char *instance, struct t
              struct rt_stats *stats)
 {
     memset(w, 0, sizeof(*w));
+    if (getrandom(w->sid_key, sizeof(w->sid_key), 0) != (ssize_t)sizeof(w->sid_key))
+        w->sid_key[0] = (uint64_t)lws_now_usecs();
     w->cfg = cfg;
     w->instance = instance;
     w->pool = pool;

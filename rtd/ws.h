@@ -39,6 +39,9 @@ struct ws {
     struct tq q_ping;       /* next Engine.IO ping (pingInterval) */
     struct tq q_pong;       /* pong deadline (pingTimeout) */
     bool stopping;          /* refuses upgrades, closes what opens */
+    uint64_t sid_key[2];    /* random, drawn once: session ids without a
+                               getrandom() per socket */
+    uint64_t sid_next;
 };
 
 /* Sets w up: its timer queues in t, its job kinds' results in pool. */

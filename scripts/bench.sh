@@ -10,7 +10,8 @@
 # Environment: BENCH_RUNS (runs per figure, default 3), BENCH_QUICK=1 (small
 # counts and short runs, for development), BENCH_ONLY="pgbench rest idle
 # fanout storm sweep e2e breakdown sync search capacity" (a subset), BENCH_OUT (default build/bench),
-# BENCH_MD (default BENCHMARKS.md).
+# BENCH_MD (default BENCHMARKS.md), BENCH_BREAKDOWN_RATES (the rates of the
+# timed breakdown, default "100 500").
 [ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
 set -u -o pipefail
 
@@ -26,6 +27,7 @@ RUNS=${BENCH_RUNS:-3}
 BUDGET=${BENCH_BUDGET:-1500}
 QUICK=${BENCH_QUICK:-0}
 ONLY=${BENCH_ONLY:-pgbench rest idle fanout storm sweep e2e breakdown sync search capacity}
+BREAKDOWN_RATES=${BENCH_BREAKDOWN_RATES:-100 500}
 CHAT_BIN=${CHAT_BIN:-$ROOT/build/bin}
 T_START=$SECONDS
 
@@ -519,17 +521,17 @@ sec_fanout() {
 # every socket back (stock client backoff) and one message to all; output
 # in raw/storm-SERVER.txt.
 storm_srv() {
-    local srv=$1 out=$OUT/raw/storm-$1.txt port pid='' ready=$OUT/raw/storm-$1.ready i
+    local srv=$1 n=${2:-$FAN_N} out=$OUT/raw/storm-$1.txt port pid='' ready=$OUT/raw/storm-$1.ready i
     rm -f "$ready"
     case $srv in
         rtd) rtd_restart || return 1; port=$RTD_PORT ;;
         node) start_node sio-storm sio.mjs "$NODE_SIO_PORT" || return 1; port=$NODE_SIO_PORT pid=$NODE_PID ;;
     esac
     sleep 1
-    "$OUT/loadgen" --mode storm --port "$port" --users-from 1 --count "$FAN_N" --inflight 256 \
+    "$OUT/loadgen" --mode storm --port "$port" --users-from 1 --count "$n" --inflight 256 \
         --src-ips "$NSRC" --connect-timeout "$CONNECT_TIMEOUT" --ready-file "$ready" --storm-timeout 120 \
         --secret-file "$TMP/var/jwt_secret" --db "host=$TMP/var/run port=$PG_PORT dbname=chat user=chat" \
-        --room "$CHAT_ALL:$FAN_N" >"$out" 2>>"$OUT/raw/loadgen.err" &
+        --room "$CHAT_ALL:$((n < ALL_N ? n : ALL_N))" >"$out" 2>>"$OUT/raw/loadgen.err" &
     local lg=$!
     for ((i = 0; i < (CONNECT_TIMEOUT + 30) * 10; i++)); do
         [ -e "$ready" ] && break
@@ -586,17 +588,31 @@ sec_sweep() {
     put sweep_ns "$SWEEP_NS"
 }
 
+# The storm at FAN_N sockets (keys storm_*), then at the most one process
+# holds here, STORM_MAX (keys stormmax_*; the message is timed to the
+# members of the chat `all` among them).
 sec_storm() {
-    say "reconnect storm: $FAN_N sockets, the server restarted, rtd / Node"
-    local srv f
+    storm_n "$FAN_N" storm
+    if [ "$STORM_MAX" -gt "$FAN_N" ] 2>/dev/null && budget storm; then
+        put storm_max_n "$STORM_MAX"
+        put storm_all_n "$((STORM_MAX < ALL_N ? STORM_MAX : ALL_N))"
+        storm_n "$STORM_MAX" stormmax
+    fi
+    [ "$HAVE_RTD" = 1 ] && rtd_restart
+}
+
+# storm_n N KEY: the storm of N sockets, RUNS times per server.
+storm_n() {
+    local n=$1 key=$2 srv f
+    say "reconnect storm: $n sockets, the server restarted, rtd / Node"
     for srv in rtd node; do
         [ "$srv" = rtd ] && [ "$HAVE_RTD" != 1 ] && continue
         [ "$srv" = node ] && [ "$NODE_OK" != 1 ] && continue
         local back=() recv=() msg=() rate=()
         for ((run = 1; run <= RUNS; run++)); do
-            storm_srv "$srv"
+            storm_srv "$srv" "$n"
             f=$OUT/raw/storm-$srv.txt
-            cp "$f" "$OUT/raw/storm-$srv-$run.txt" 2>/dev/null
+            cp "$f" "$OUT/raw/$key-$srv-$run.txt" 2>/dev/null
             if [ "$(kv "$f" storm_back)" = 1 ]; then
                 back+=("$(kv "$f" storm_back_s)")
                 recv+=("$(kvd "$f" storm_all_receiving_s)")
@@ -607,12 +623,11 @@ sec_storm() {
                 say "storm $srv run $run: not every socket came back ($(kv "$f" storm_connected) of $(kv "$f" storm_n))"
             fi
         done
-        sample "storm_${srv}_back_s" "${back[@]}"
-        sample "storm_${srv}_recv_s" "${recv[@]}"
-        sample "storm_${srv}_msg_ms" "${msg[@]}"
-        sample "storm_${srv}_rate" "${rate[@]}"
+        sample "${key}_${srv}_back_s" "${back[@]}"
+        sample "${key}_${srv}_recv_s" "${recv[@]}"
+        sample "${key}_${srv}_msg_ms" "${msg[@]}"
+        sample "${key}_${srv}_rate" "${rate[@]}"
     done
-    [ "$HAVE_RTD" = 1 ] && rtd_restart
 }
 
 sec_e2e() {
@@ -678,33 +693,40 @@ fcgi_restart() {
 # to nginx's access log (tests/bench/breakdown.mjs); then chat-fcgi as
 # before. One run: the figures are per request, p50 and p99 over them.
 sec_breakdown() {
-    say "breakdown: a POST's time by part, log_timing = on, 100 messages/s"
-    local flog=$TMP/var/log/chat-fcgi.log nlog=$TMP/var/nginx/access.log f
+    say "breakdown: a POST's time by part, log_timing = on, at $BREAKDOWN_RATES messages/s"
+    local flog=$TMP/var/log/chat-fcgi.log nlog=$TMP/var/nginx/access.log f rate pre
     if ! STACK_LOG_LEVEL=info STACK_LOG_TIMING=on fcgi_restart; then
         NM[breakdown]="chat-fcgi did not come back with log_timing on"
         fcgi_restart
         return
     fi
-    local fo no
-    fo=$(stat -c %s "$flog" 2>/dev/null || echo 0)
-    no=$(stat -c %s "$nlog" 2>/dev/null || echo 0)
-    "$OUT/loadgen" --mode e2e --port "$HTTP_PORT" --path /chat/socket.io/ \
-        --secret-file "$TMP/var/jwt_secret" --users-from 30101 --count 8 \
-        --http-port "$HTTP_PORT" --senders 32 --pairs 8 --sender-from 30001 --chat-from "$CHAT_PAIR1" \
-        --secs "$E2E_SECS" --rate 100 >"$OUT/raw/breakdown-e2e.txt" 2>>"$OUT/raw/loadgen.err"
-    tail -c +"$((fo + 1))" "$flog" >"$OUT/raw/breakdown-fcgi.log"
-    tail -c +"$((no + 1))" "$nlog" >"$OUT/raw/breakdown-nginx.log"
+    for rate in $BREAKDOWN_RATES; do
+        # the first rate keeps the plain bd_ keys; the others bd<rate>_
+        if [ "$rate" = "${BREAKDOWN_RATES%% *}" ]; then pre=bd_; else pre=bd${rate}_; fi
+        local fo no
+        fo=$(stat -c %s "$flog" 2>/dev/null || echo 0)
+        no=$(stat -c %s "$nlog" 2>/dev/null || echo 0)
+        "$OUT/loadgen" --mode e2e --port "$HTTP_PORT" --path /chat/socket.io/ \
+            --secret-file "$TMP/var/jwt_secret" --users-from 30101 --count 8 \
+            --http-port "$HTTP_PORT" --senders 32 --pairs 8 --sender-from 30001 --chat-from "$CHAT_PAIR1" \
+            --secs "$E2E_SECS" --rate "$rate" >"$OUT/raw/breakdown-e2e-$rate.txt" 2>>"$OUT/raw/loadgen.err"
+        tail -c +"$((fo + 1))" "$flog" >"$OUT/raw/breakdown-fcgi-$rate.log"
+        tail -c +"$((no + 1))" "$nlog" >"$OUT/raw/breakdown-nginx-$rate.log"
+        f=$OUT/raw/breakdown-$rate.txt
+        node tests/bench/breakdown.mjs "$OUT/raw/breakdown-fcgi-$rate.log" "$OUT/raw/breakdown-nginx-$rate.log" >"$f" 2>>"$OUT/bench.log"
+        if [ "$(kv "$f" requests)" = "" ] || [ "$(kv "$f" requests)" = 0 ]; then
+            [ "$pre" = bd_ ] && NM[breakdown]="no timed POST in chat-fcgi's log"
+            continue
+        fi
+        local line
+        while IFS= read -r line; do
+            [ -n "$line" ] && put "${pre}${line%%=*}" "${line#*=}"
+        done <"$f"
+        # the same POSTs to the other member's socket, from the load generator
+        put "${pre}e2e_p50" "$(kv "$OUT/raw/breakdown-e2e-$rate.txt" rate0_e2e_p50_ms)"
+        put "${pre}e2e_p99" "$(kv "$OUT/raw/breakdown-e2e-$rate.txt" rate0_e2e_p99_ms)"
+    done
     fcgi_restart || say "warning: chat-fcgi did not come back after the breakdown"
-    f=$OUT/raw/breakdown.txt
-    node tests/bench/breakdown.mjs "$OUT/raw/breakdown-fcgi.log" "$OUT/raw/breakdown-nginx.log" >"$f" 2>>"$OUT/bench.log"
-    if [ "$(kv "$f" requests)" = "" ] || [ "$(kv "$f" requests)" = 0 ]; then
-        NM[breakdown]="no timed POST in chat-fcgi's log"
-        return
-    fi
-    local line
-    while IFS= read -r line; do
-        [ -n "$line" ] && put "bd_${line%%=*}" "${line#*=}"
-    done <"$f"
 }
 
 # Client capacity: several load generator processes (each capped by the
@@ -839,12 +861,15 @@ main() {
     if [ "$QUICK" = 1 ]; then
         IDLE_SIZES=${BENCH_IDLE_SIZES:-"500 2000"}; IDLE_MAX=2000; IDLE_TARGET=2000
         FAN_N=2000; FAN_MSGS=5; SUSTAIN=2; HOLD=3; PING_MS=2000; SWEEP_NS="100 1000 2000"
+        STORM_MAX=${BENCH_STORM_MAX:-3000}
         E2E_RATES="100 500"; E2E_SECS=3; WRK_SECS=3; WRK_CONNS=16; PGB_SECS=3
         CONNECT_TIMEOUT=60; CAP_PROCS=3; CAP_PER=1000
     else
         IDLE_SIZES=${BENCH_IDLE_SIZES:-"1000 10000 19000"}; IDLE_MAX=19000; IDLE_TARGET=10000
         FAN_N=10000; FAN_MSGS=15; SUSTAIN=5; HOLD=3; PING_MS=2000
         SWEEP_NS=${BENCH_SWEEP_NS:-"100 1000 5000 10000 19000"}
+        # the storm again at the most sockets one process holds here (0: not run)
+        STORM_MAX=${BENCH_STORM_MAX:-19000}
         E2E_RATES="100 250 500 1000 2000 4000"; E2E_SECS=5; WRK_SECS=6; WRK_CONNS=32; PGB_SECS=6
         CONNECT_TIMEOUT=240; CAP_PROCS=3; CAP_PER=17000
     fi
@@ -915,6 +940,8 @@ main() {
     CHAT_TEAM0=$(psqlq -c "SELECT id FROM chats WHERE nombre = 'team-0'")
     CHAT_DEPT0=$(psqlq -c "SELECT id FROM chats WHERE nombre = 'dept-0'")
     CHAT_ALL=$(psqlq -c "SELECT id FROM chats WHERE nombre = 'all'")
+    ALL_N=$(psqlq -c "SELECT count(*) FROM usuarios_chat WHERE chat_id = $CHAT_ALL")
+    [ -n "$ALL_N" ] || ALL_N=$FAN_N
     CHAT_PAIR1=$(psqlq -c "SELECT id FROM chats WHERE nombre = 'pair-1'")
     CHAT_BIG=$(psqlq -c "SELECT id FROM chats WHERE nombre = 'big'")
     CHAT_SYNC1=$(psqlq -c "SELECT id FROM chats WHERE nombre = 'sync-1'")

@@ -98,20 +98,29 @@ function sweepTable() {
 // Where a POST's time goes (sec_breakdown in bench.sh): per-request parts
 // from chat-fcgi's log_timing line joined to nginx's access log.
 function breakdownSection() {
-    const head = `### Where a POST's time goes (chat-fcgi with \`log_timing = on\`, 100 messages/s)`;
+    // the first rate's keys are bd_*, any other rate's bd<rate>_*
+    const extra = Object.keys(R).map((k) => /^bd(\d+)_requests$/.exec(k)).filter(Boolean)
+        .map((m) => m[1]).sort((a, b) => a - b);
+    const rates = ['100', ...extra];
+    const pre = (rt) => (rt === '100' ? 'bd_' : `bd${rt}_`);
+    const head = `### Where a POST's time goes (chat-fcgi with \`log_timing = on\`, ${rates.join(' and ')} messages/s)`;
     if (NM.breakdown) return `${head}\n\nnot measured: ${NM.breakdown}`;
     if (!r('bd_requests')) return `${head}\n\nnot measured in this run`;
-    const row = (what, k) => `| ${what} | ${r(`bd_${k}_p50`) || '-'} | ${r(`bd_${k}_p99`) || '-'} |`;
+    const row = (what, k) => `| ${what} | ` +
+        rates.map((rt) => `${r(`${pre(rt)}${k}_p50`) || '-'} | ${r(`${pre(rt)}${k}_p99`) || '-'}`).join(' | ') + ' |';
     const trips = [];
     for (let i = 1; r(`bd_trip${i}_label`); i++)
-        trips.push(`| round trip ${i}: \`${r(`bd_trip${i}_label`)}\` | ${r(`bd_trip${i}_p50`)} | ${r(`bd_trip${i}_p99`)} |`);
+        trips.push(`| round trip ${i}: \`${r(`bd_trip${i}_label`)}\` | ` +
+            rates.map((rt) => `${r(`${pre(rt)}trip${i}_p50`) || '-'} | ${r(`${pre(rt)}trip${i}_p99`) || '-'}`).join(' | ') + ' |');
     return `${head}
 
-${r('bd_requests')} POSTs (${r('bd_joined')} matched in nginx's log by request id). chat-fcgi's own
-parts add up to its time; \`wake\` (the NOTIFY after the response is written) is outside it.
+${rates.map((rt) => `${rt}/s: ${r(`${pre(rt)}requests`)} POSTs (${r(`${pre(rt)}joined`)} matched in nginx's log by request id)`).join('; ')}.
+chat-fcgi's own parts add up to its time; \`wake\` (the NOTIFY after the response is written) is
+outside it. The last row is the same POSTs timed to the other member's socket (the load
+generator's figure for this run), for comparison with the COMMIT above it.
 
-| part | p50 ms | p99 ms |
-|---|---|---|
+| part | ${rates.map((rt) => `${rt}/s p50 ms | ${rt}/s p99 ms`).join(' | ')} |
+|---|${rates.map(() => '---|---|').join('')}
 ${row('nginx: the whole request', 'nginx')}
 ${row('nginx: waiting for chat-fcgi', 'upstream')}
 ${row('chat-fcgi: the whole request', 'fcgi')}
@@ -121,7 +130,8 @@ ${row('of which the COMMIT', 'commit')}
 ${row('chat-fcgi itself (parse, JSON, write)', 'app')}
 ${row('wake-up NOTIFY after the response', 'wake')}
 ${row('round trips per request', 'rt')}
-${trips.join('\n')}`;
+${trips.join('\n')}
+${row('POST → the other member\'s socket', 'e2e')}`;
 }
 const get = (k) => (R[k] === undefined || R[k] === '' ? '-' : R[k]);
 // mmm: "median (min–max)" of a figure.
@@ -310,7 +320,8 @@ measure of the client's own CPU use; the ratios are the meaningful part.
 | fan-out to ${FAN_N} members p99 ≤ 100 ms | rtd ${mmm('fan_rtd_big_p99')} ms | ${verdict(med('fan_rtd_big_p99'), '<=', 100)} |
 | room of 10: p99 ≤ 10 ms with ${sweepTop()} sockets connected | rtd ${r(`sweep_rtd_${sweepTop()}_p99`) || '-'} ms (Node ${r(`sweep_node_${sweepTop()}_p99`) || '-'} ms) | ${verdict(Number(r(`sweep_rtd_${sweepTop()}_p99`)) || NaN, '<=', 10)} |
 | reconnect storm of ${FAN_N} sockets: all back and receiving within 10 s | rtd ${mmm('storm_rtd_recv_s')} s (Node ${mmm('storm_node_recv_s')} s) | ${verdict(med('storm_rtd_recv_s'), '<=', 10)} |
-| fan-out deliveries/s ≥ 5× the reference | ${mmm('fan_dps_ratio')} | ${verdict(med('fan_dps_ratio'), '>=', 5)} |
+${r('storm_max_n') ? `| reconnect storm of ${r('storm_max_n')} sockets (the most held): all back and receiving within 10 s | rtd ${mmm('stormmax_rtd_recv_s')} s (Node ${mmm('stormmax_node_recv_s')} s) | ${verdict(med('stormmax_rtd_recv_s'), '<=', 10)} |
+` : ''}| fan-out deliveries/s ≥ 5× the reference | ${mmm('fan_dps_ratio')} | ${verdict(med('fan_dps_ratio'), '>=', 5)} |
 | end-to-end p99 ≤ 10 ms at 500 messages/s | ${mmm('e2e_500_p99')} ms | ${verdict(med('e2e_500_p99'), '<=', 10)} |
 | send-message throughput ≥ 70% of the pgbench ceiling | ${s_frac_best} of the best pgbench figure (${ceil_best} TPS) | ${verdict(s_frac_best, '>=', 0.7)} |
 | send-message throughput ≥ 3× the Node reference | ${mmm('rest_send_ratio')} | ${verdict(med('rest_send_ratio'), '>=', 3)} |
@@ -337,9 +348,13 @@ handshake, Engine.IO open, CONNECT with a JWT minted for a seeded user, joined t
 department chat of 1,000). Each run starts the server afresh and ramps through the
 sizes; at each size it holds ${HOLD} s so that every socket answers at least one ping
 (ping interval ${PING_MS} ms for both servers, shortened from the default 25 s so that a
-ping round fits in the hold), then reads the server's VmRSS. Bytes per
-connection = (VmRSS at that size − VmRSS before the first connection) / connections
-held. The largest size is ramped to in the first run only (its ramp is the slowest),
+ping round fits in the hold), then reads the server's private anonymous memory
+(\`RssAnon\` in /proc/PID/status: heap, thread arenas, buffers). Bytes per
+connection = (RssAnon at that size − RssAnon before the first connection) / connections
+held. VmRSS would also count shared library code paged in on first use (for rtd,
+libcrypto's ~2 MB at the first token check: ~200 B per connection at 10,000 that no
+connection costs); the VmRSS figures stay in the raw outputs (\`stepN_bpc_vmrss\`).
+The largest size is ramped to in the first run only (its ramp is the slowest),
 so its row is one run. Connections go straight to the server's port (not through
 nginx), from ${NSRC} source addresses 127.0.0.2…
 
@@ -494,7 +509,13 @@ joined), and until one message to the chat of ${FAN_N} has reached all of them.
 |---|---|---|---|---|
 | rtd | ${nm_or('storm', mmm('storm_rtd_back_s'))} | ${mmm('storm_rtd_recv_s')} | ${mmm('storm_rtd_msg_ms')} | ${mmm('storm_rtd_rate')} |
 | Node (Socket.IO 4) | ${mmm('storm_node_back_s')} | ${mmm('storm_node_recv_s')} | ${mmm('storm_node_msg_ms')} | ${mmm('storm_node_rate')} |
+${r('storm_max_n') ? `| rtd, ${r('storm_max_n')} sockets | ${mmm('stormmax_rtd_back_s')} | ${mmm('stormmax_rtd_recv_s')} | ${mmm('stormmax_rtd_msg_ms')} | ${mmm('stormmax_rtd_rate')} |
+| Node, ${r('storm_max_n')} sockets | ${mmm('stormmax_node_back_s')} | ${mmm('stormmax_node_recv_s')} | ${mmm('stormmax_node_msg_ms')} | ${mmm('stormmax_node_rate')} |
 
+At ${r('storm_max_n')} sockets (about the most one process may hold here: the open-file
+limit), the sockets are users 1…${r('storm_max_n')}, and "receiving" is timed on the
+message to the chat \`all\`, to its ${r('storm_all_n')} members among them; "all back" counts every socket.
+` : ''}
 The clients' own backoff sets the floor: the first attempts come 0.5–1.5 s after the drop,
 and a socket that finds the server not yet listening waits 1–3 s more, so "all back" is
 mostly the restart time plus that wait; what the server adds shows in the connects/s.
@@ -566,13 +587,12 @@ The same database work without HTTP (pgbench, 4 clients, \`tests/bench/history.p
 ![rest](tests/bench/results/rest.png)
 
 **What limits it.** Send: the durable commit (one WAL flush per message; the workers'
-commits share flushes) — chat-fcgi sends a message in three round trips (the user look-up;
-BEGIN with the insert and its access check; the \`eventos\` row, the push queue and COMMIT
-together) and the wake-up NOTIFY after the response, every statement prepared once per
-connection. History: two round trips (the user look-up; the access check with the page and
-its Mensaje columns), so what is left is PostgreSQL's work on the 50-message statement (the
-Mensaje columns, the read-receipt \`NOT EXISTS\` and the reactions subquery per row) and
-the CPU the load generator shares. \`log_timing = on\` shows each request's round trips in
+commits share flushes) — chat-fcgi sends a message in two round trips (BEGIN, the login
+check of a user the worker knows, and the insert with its access check; the \`eventos\` row,
+the push queue and COMMIT together) and the wake-up NOTIFY after the response, every
+statement prepared once per connection. History: one round trip (the login check, the
+access check and the page with its Mensaje columns), so what is left is PostgreSQL's work on
+the 50-message statement and the CPU the load generator shares. \`log_timing = on\` shows each request's round trips in
 chat-fcgi's log. **What would move it:** a faster WAL disk (send); the Mensaje projection's
 per-row subqueries (history).
 
