@@ -202,6 +202,26 @@ int msg_load(struct db *d, struct arena *a, long long viewer, const long long *i
     return msg_polls_fill(d, a, viewer, arr, e);
 }
 
+/* Commits the open transaction and loads message id as viewer sees it,
+ * the load sent just before the COMMIT in the same round trip (it sees
+ * what the transaction wrote, as a load after the commit would). */
+static int msg_commit_load_one(struct db *d, struct arena *a, long long viewer, long long id,
+                               json_object **out, struct err *e)
+{
+    const char *params[2] = { db_ll_array(a, &id, 1), db_ll(a, viewer) };
+    PGresult *r = db_commit_read(d, a, &msg_st_load, 2, params, e);
+    if (!r)
+        return -1;
+    if (PQntuples(r) == 0)
+        return err_set(e, ERR_NOT_FOUND, "Mensaje no encontrado");
+    json_object *arr = jsonx_own(a, json_object_new_array());
+    json_object_array_add(arr, msg_row_json(a, r, 0));
+    if (msg_polls_fill(d, a, viewer, arr, e) < 0)
+        return -1;
+    *out = json_object_array_get_idx(arr, 0);
+    return 0;
+}
+
 int msg_load_one(struct db *d, struct arena *a, long long viewer, long long id,
                  json_object **out, struct err *e)
 {
@@ -562,7 +582,7 @@ int msg_edit(struct db *d, struct arena *a, const struct principal *p, long long
             msg_event(d, a, EVT_MENSAJE_EDITADO, acc.chat_id, p->id, ev, e) < 0)
             goto cleanup;
     }
-    if (db_commit(d, e) < 0 || msg_load_one(d, a, p->id, mensaje_id, out, e) < 0)
+    if (msg_commit_load_one(d, a, p->id, mensaje_id, out, e) < 0)
         goto cleanup;
     ret = 0;
 cleanup:
@@ -680,7 +700,7 @@ static int msg_react_do(struct db *d, struct arena *a, const struct principal *p
             goto cleanup;
         *changed = true;
     }
-    if (db_commit(d, e) < 0 || msg_load_one(d, a, p->id, mensaje_id, out, e) < 0)
+    if (msg_commit_load_one(d, a, p->id, mensaje_id, out, e) < 0)
         goto cleanup;
     ret = 0;
 cleanup:
