@@ -10,7 +10,8 @@
 # Environment: BENCH_RUNS (runs per figure, default 3), BENCH_QUICK=1 (small
 # counts and short runs, for development), BENCH_ONLY="pgbench rest idle
 # fanout storm sweep e2e breakdown sync search capacity" (a subset), BENCH_OUT (default build/bench),
-# BENCH_MD (default BENCHMARKS.md).
+# BENCH_MD (default BENCHMARKS.md), BENCH_BREAKDOWN_RATES (the rates of the
+# timed breakdown, default "100 500").
 [ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
 set -u -o pipefail
 
@@ -26,6 +27,7 @@ RUNS=${BENCH_RUNS:-3}
 BUDGET=${BENCH_BUDGET:-1500}
 QUICK=${BENCH_QUICK:-0}
 ONLY=${BENCH_ONLY:-pgbench rest idle fanout storm sweep e2e breakdown sync search capacity}
+BREAKDOWN_RATES=${BENCH_BREAKDOWN_RATES:-100 500}
 CHAT_BIN=${CHAT_BIN:-$ROOT/build/bin}
 T_START=$SECONDS
 
@@ -691,33 +693,40 @@ fcgi_restart() {
 # to nginx's access log (tests/bench/breakdown.mjs); then chat-fcgi as
 # before. One run: the figures are per request, p50 and p99 over them.
 sec_breakdown() {
-    say "breakdown: a POST's time by part, log_timing = on, 100 messages/s"
-    local flog=$TMP/var/log/chat-fcgi.log nlog=$TMP/var/nginx/access.log f
+    say "breakdown: a POST's time by part, log_timing = on, at $BREAKDOWN_RATES messages/s"
+    local flog=$TMP/var/log/chat-fcgi.log nlog=$TMP/var/nginx/access.log f rate pre
     if ! STACK_LOG_LEVEL=info STACK_LOG_TIMING=on fcgi_restart; then
         NM[breakdown]="chat-fcgi did not come back with log_timing on"
         fcgi_restart
         return
     fi
-    local fo no
-    fo=$(stat -c %s "$flog" 2>/dev/null || echo 0)
-    no=$(stat -c %s "$nlog" 2>/dev/null || echo 0)
-    "$OUT/loadgen" --mode e2e --port "$HTTP_PORT" --path /chat/socket.io/ \
-        --secret-file "$TMP/var/jwt_secret" --users-from 30101 --count 8 \
-        --http-port "$HTTP_PORT" --senders 32 --pairs 8 --sender-from 30001 --chat-from "$CHAT_PAIR1" \
-        --secs "$E2E_SECS" --rate 100 >"$OUT/raw/breakdown-e2e.txt" 2>>"$OUT/raw/loadgen.err"
-    tail -c +"$((fo + 1))" "$flog" >"$OUT/raw/breakdown-fcgi.log"
-    tail -c +"$((no + 1))" "$nlog" >"$OUT/raw/breakdown-nginx.log"
+    for rate in $BREAKDOWN_RATES; do
+        # the first rate keeps the plain bd_ keys; the others bd<rate>_
+        if [ "$rate" = "${BREAKDOWN_RATES%% *}" ]; then pre=bd_; else pre=bd${rate}_; fi
+        local fo no
+        fo=$(stat -c %s "$flog" 2>/dev/null || echo 0)
+        no=$(stat -c %s "$nlog" 2>/dev/null || echo 0)
+        "$OUT/loadgen" --mode e2e --port "$HTTP_PORT" --path /chat/socket.io/ \
+            --secret-file "$TMP/var/jwt_secret" --users-from 30101 --count 8 \
+            --http-port "$HTTP_PORT" --senders 32 --pairs 8 --sender-from 30001 --chat-from "$CHAT_PAIR1" \
+            --secs "$E2E_SECS" --rate "$rate" >"$OUT/raw/breakdown-e2e-$rate.txt" 2>>"$OUT/raw/loadgen.err"
+        tail -c +"$((fo + 1))" "$flog" >"$OUT/raw/breakdown-fcgi-$rate.log"
+        tail -c +"$((no + 1))" "$nlog" >"$OUT/raw/breakdown-nginx-$rate.log"
+        f=$OUT/raw/breakdown-$rate.txt
+        node tests/bench/breakdown.mjs "$OUT/raw/breakdown-fcgi-$rate.log" "$OUT/raw/breakdown-nginx-$rate.log" >"$f" 2>>"$OUT/bench.log"
+        if [ "$(kv "$f" requests)" = "" ] || [ "$(kv "$f" requests)" = 0 ]; then
+            [ "$pre" = bd_ ] && NM[breakdown]="no timed POST in chat-fcgi's log"
+            continue
+        fi
+        local line
+        while IFS= read -r line; do
+            [ -n "$line" ] && put "${pre}${line%%=*}" "${line#*=}"
+        done <"$f"
+        # the same POSTs to the other member's socket, from the load generator
+        put "${pre}e2e_p50" "$(kv "$OUT/raw/breakdown-e2e-$rate.txt" rate0_e2e_p50_ms)"
+        put "${pre}e2e_p99" "$(kv "$OUT/raw/breakdown-e2e-$rate.txt" rate0_e2e_p99_ms)"
+    done
     fcgi_restart || say "warning: chat-fcgi did not come back after the breakdown"
-    f=$OUT/raw/breakdown.txt
-    node tests/bench/breakdown.mjs "$OUT/raw/breakdown-fcgi.log" "$OUT/raw/breakdown-nginx.log" >"$f" 2>>"$OUT/bench.log"
-    if [ "$(kv "$f" requests)" = "" ] || [ "$(kv "$f" requests)" = 0 ]; then
-        NM[breakdown]="no timed POST in chat-fcgi's log"
-        return
-    fi
-    local line
-    while IFS= read -r line; do
-        [ -n "$line" ] && put "bd_${line%%=*}" "${line#*=}"
-    done <"$f"
 }
 
 # Client capacity: several load generator processes (each capped by the

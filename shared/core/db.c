@@ -402,11 +402,13 @@ static void db_defer_clear(struct db *d)
 
 #define DB_OPS_MAX 40
 
-/* Runs the pending BEGIN, the deferred statements and then last as one
- * round trip, retrying once on a fresh connection (or after preparing
- * afresh) while nothing of the transaction has reached the server. Returns
- * 0 with *out = last's result (the caller's to PQclear), or -1 with e. */
-static int db_call(struct db *d, struct db_op *last, PGresult **out, struct err *e)
+/* Runs the pending BEGIN, the queued check, the deferred statements, pre
+ * (may be NULL) and then last as one round trip, retrying once on a fresh
+ * connection (or after preparing afresh) while nothing of the transaction
+ * has reached the server. Returns 0 with *out = last's result and, with
+ * pre, *pre_out = pre's (the caller's to PQclear), or -1 with e. */
+static int db_call_pre(struct db *d, struct db_op *pre, PGresult **pre_out, struct db_op *last,
+                       PGresult **out, struct err *e)
 {
     char *state = d->sqlstate;
     state[0] = '\0';
@@ -427,7 +429,7 @@ static int db_call(struct db *d, struct db_op *last, PGresult **out, struct err 
         struct db_op ops[DB_OPS_MAX];
         int nops = 0;
         bool begin = d->begin_pending;
-        if (d->ndefer + 3 > DB_OPS_MAX) {
+        if (d->ndefer + 4 > DB_OPS_MAX) {
             log_error("event=db_error msg=\"too many deferred statements\"");
             return err_set(e, ERR_INTERNAL, NULL);
         }
@@ -443,12 +445,21 @@ static int db_call(struct db *d, struct db_op *last, PGresult **out, struct err 
         for (size_t i = 0; i < d->ndefer; i++)
             ops[nops++] = (struct db_op){ .st = d->defer[i].st, .n = d->defer[i].n,
                                           .params = (const char *const *)d->defer[i].params };
+        int idx_pre = -1;
+        if (pre) {
+            idx_pre = nops;
+            ops[nops++] = *pre;
+        }
         int idx_last = nops;
         ops[nops++] = *last;
         char label[48] = "";
-        if (d->trace.on)
-            db_label(label, sizeof(label), begin, idx_gate >= 0 ? d->gate.st->name : NULL, d,
+        if (d->trace.on) {
+            char tail[32];
+            snprintf(tail, sizeof(tail), "%s%s%s", pre && pre->st ? pre->st->name : "",
+                     pre && pre->st ? "+" : "",
                      last->st ? last->st->name : last->label ? last->label : "sql");
+            db_label(label, sizeof(label), begin, idx_gate >= 0 ? d->gate.st->name : NULL, d, tail);
+        }
         db_pipe(d, ops, nops, label);
         int bad = db_first_failure(ops, nops);
         if (idx_gate >= 0 && !d->broken && db_res_ok(ops[idx_gate].res))
@@ -460,9 +471,11 @@ static int db_call(struct db *d, struct db_op *last, PGresult **out, struct err 
                     d->defer[i].done(d, ops[first_defer + (int)i].res, d->defer[i].ctx);
             db_defer_clear(d);
             for (int i = 0; i < nops; i++)
-                if (i != idx_last)
+                if (i != idx_last && i != idx_pre)
                     PQclear(ops[i].res);
             *out = ops[idx_last].res;
+            if (pre)
+                *pre_out = ops[idx_pre].res;
             return 0;
         }
         PGresult *br = bad >= 0 ? ops[bad].res : NULL;
@@ -526,6 +539,11 @@ static int db_call(struct db *d, struct db_op *last, PGresult **out, struct err 
     }
     d->begin_pending = false;
     return err_set(e, ERR_UNAVAILABLE, NULL);
+}
+
+static int db_call(struct db *d, struct db_op *last, PGresult **out, struct err *e)
+{
+    return db_call_pre(d, NULL, NULL, last, out, e);
 }
 
 PGresult *db_exec(struct db *d, struct arena *a, const char *sql, int n,
@@ -738,7 +756,9 @@ void db_wake_flush(struct db *d)
         db_notes_flush(d);
 }
 
-int db_commit(struct db *d, struct err *e)
+/* db_commit, with pre (may be NULL) run just before the COMMIT in the same
+ * round trip; *pre_out its result when the commit succeeded. */
+static int db_commit_pre(struct db *d, struct db_op *pre, PGresult **pre_out, struct err *e)
 {
     if (!d->depth) {
         log_error("event=db_error msg=\"commit without a transaction\"");
@@ -749,12 +769,13 @@ int db_commit(struct db *d, struct err *e)
         d->begin_pending = false;
         d->depth = 0;
         db_notes_clear(d);
-        return 0;
+        return pre ? db_call(d, pre, pre_out, e) : 0;
     }
     long long t0 = d->trace.on ? db_now_us() : 0;
     struct db_op commit = { .sql = "COMMIT", .label = "commit" };
     PGresult *r;
-    int ret = db_call(d, &commit, &r, e);
+    PGresult *pr = NULL;
+    int ret = db_call_pre(d, pre, &pr, &commit, &r, e);
     /* COMMIT of a transaction that failed earlier answers ROLLBACK */
     if (ret == 0 && strcmp(PQcmdStatus(r), "COMMIT") != 0) {
         log_error("event=db_error msg=\"commit answered %s\"", PQcmdStatus(r));
@@ -763,6 +784,10 @@ int db_commit(struct db *d, struct err *e)
     PQclear(r);
     if (ret == 0)
         d->commits++;
+    if (pre && ret == 0)
+        *pre_out = pr;
+    else
+        PQclear(pr);
     if (d->trace.on)
         d->trace.commit_us += db_now_us() - t0;
     if (ret < 0 && PQstatus(d->conn) == CONNECTION_OK &&
@@ -782,6 +807,22 @@ int db_commit(struct db *d, struct err *e)
     if (!d->hold_wake)
         db_notes_flush(d);
     return 0;
+}
+
+int db_commit(struct db *d, struct err *e)
+{
+    return db_commit_pre(d, NULL, NULL, e);
+}
+
+PGresult *db_commit_read(struct db *d, struct arena *a, const struct db_stmt *st, int n,
+                         const char *const *params, struct err *e)
+{
+    struct db_op op = { .st = st, .n = n, .params = params };
+    PGresult *r = NULL;
+    if (db_commit_pre(d, &op, &r, e) < 0)
+        return NULL;
+    arena_defer(a, db_clear_hook, r);
+    return r;
 }
 
 void db_rollback(struct db *d)

@@ -176,6 +176,13 @@ int db_begin(struct db *d, struct err *e);
 int db_commit(struct db *d, struct err *e);
 void db_rollback(struct db *d);
 
+/* db_commit with st run just before the COMMIT, in the same round trip: a
+ * read of what the transaction wrote, for the answer, without a round trip
+ * after the commit. Its result (registered in a) is returned only when the
+ * COMMIT succeeded; NULL with e otherwise (rolled back as db_commit does). */
+PGresult *db_commit_read(struct db *d, struct arena *a, const struct db_stmt *st, int n,
+                         const char *const *params, struct err *e);
+
 /* Queues a NOTIFY on channel chat_eventos with payload (copied) to be sent
  * after the current transaction commits, in a short transaction of its own
  * with synchronous_commit off: a NOTIFY inside the durable transaction would

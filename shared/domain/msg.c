@@ -202,6 +202,26 @@ int msg_load(struct db *d, struct arena *a, long long viewer, const long long *i
     return msg_polls_fill(d, a, viewer, arr, e);
 }
 
+/* Commits the open transaction and loads message id as viewer sees it,
+ * the load sent just before the COMMIT in the same round trip (it sees
+ * what the transaction wrote, as a load after the commit would). */
+static int msg_commit_load_one(struct db *d, struct arena *a, long long viewer, long long id,
+                               json_object **out, struct err *e)
+{
+    const char *params[2] = { db_ll_array(a, &id, 1), db_ll(a, viewer) };
+    PGresult *r = db_commit_read(d, a, &msg_st_load, 2, params, e);
+    if (!r)
+        return -1;
+    if (PQntuples(r) == 0)
+        return err_set(e, ERR_NOT_FOUND, "Mensaje no encontrado");
+    json_object *arr = jsonx_own(a, json_object_new_array());
+    json_object_array_add(arr, msg_row_json(a, r, 0));
+    if (msg_polls_fill(d, a, viewer, arr, e) < 0)
+        return -1;
+    *out = json_object_array_get_idx(arr, 0);
+    return 0;
+}
+
 int msg_load_one(struct db *d, struct arena *a, long long viewer, long long id,
                  json_object **out, struct err *e)
 {
@@ -562,7 +582,7 @@ int msg_edit(struct db *d, struct arena *a, const struct principal *p, long long
             msg_event(d, a, EVT_MENSAJE_EDITADO, acc.chat_id, p->id, ev, e) < 0)
             goto cleanup;
     }
-    if (db_commit(d, e) < 0 || msg_load_one(d, a, p->id, mensaje_id, out, e) < 0)
+    if (msg_commit_load_one(d, a, p->id, mensaje_id, out, e) < 0)
         goto cleanup;
     ret = 0;
 cleanup:
@@ -680,7 +700,7 @@ static int msg_react_do(struct db *d, struct arena *a, const struct principal *p
             goto cleanup;
         *changed = true;
     }
-    if (db_commit(d, e) < 0 || msg_load_one(d, a, p->id, mensaje_id, out, e) < 0)
+    if (msg_commit_load_one(d, a, p->id, mensaje_id, out, e) < 0)
         goto cleanup;
     ret = 0;
 cleanup:
@@ -884,6 +904,44 @@ static int msg_page_polls(struct db *d, struct arena *a, long long viewer, const
     for (int j = 0; j < k; j++)
         by_row[rows[j]] = polls[j];
     *out = by_row;
+    return 0;
+}
+
+/* json-c prints an array made by msg_load_printed through this: the text
+ * printed already (its userdata). */
+static int msg_printed_serializer(json_object *o, struct printbuf *pb, int level, int flags)
+{
+    (void)level;
+    (void)flags;
+    const char *text = json_object_get_userdata(o);
+    return printbuf_memappend(pb, text, (int)strlen(text)) < 0 ? -1 : 0;
+}
+
+int msg_load_printed(struct db *d, struct arena *a, long long viewer, const long long *ids,
+                     size_t n, json_object **out_array, struct err *e)
+{
+    PGresult *r = NULL;
+    int k = 0;
+    if (n > 0) {
+        const char *params[2] = { db_ll_array(a, ids, n), db_ll(a, viewer) };
+        r = db_run(d, a, &msg_st_load, 2, params, e);
+        if (!r)
+            return -1;
+        k = PQntuples(r);
+    }
+    json_object **polls = NULL;
+    if (k > 0 && msg_page_polls(d, a, viewer, r, k, &polls, e) < 0)
+        return -1;
+    struct jsonw w;
+    jsonw_init(&w, a, 1024 + (size_t)k * 512);
+    jsonw_arr_begin(&w);
+    for (int i = 0; i < k; i++)
+        msg_row_write(&w, r, i, polls ? polls[i] : NULL);
+    jsonw_arr_end(&w);
+    /* registered after the buffer, so put before it is freed at reset */
+    json_object *o = jsonx_own(a, json_object_new_array());
+    json_object_set_serializer(o, msg_printed_serializer, w.buf, NULL);
+    *out_array = o;
     return 0;
 }
 

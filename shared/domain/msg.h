@@ -31,6 +31,13 @@
 int msg_load(struct db *d, struct arena *a, long long viewer, const long long *ids, size_t n,
              json_object **out_array, struct err *e);
 
+/* The same array as msg_load, printed straight from the rows (no json-c
+ * object per Mensaje): *out_array is a json-c array, owned by the arena,
+ * that json-c prints as those Mensajes but that holds no elements. Only to
+ * nest in a response (jsonx_add) and print; never read it. */
+int msg_load_printed(struct db *d, struct arena *a, long long viewer, const long long *ids,
+                     size_t n, json_object **out_array, struct err *e);
+
 /* The Mensaje of one id (see msg_load); ERR_NOT_FOUND when it does not
  * exist. Borrowed from the arena. */
 int msg_load_one(struct db *d, struct arena *a, long long viewer, long long id,

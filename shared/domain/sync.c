@@ -134,7 +134,7 @@ static int sync_messages(struct db *d, struct arena *a, const struct principal *
                          const long long *ids, size_t n, json_object **out, struct err *e)
 {
     if (n == 0)
-        return msg_load(d, a, p->id, NULL, 0, out, e);
+        return msg_load_printed(d, a, p->id, NULL, 0, out, e);
     const char *params[2] = { db_ll_array(a, ids, n), db_ll(a, p->id) };
     PGresult *r = db_run(d, a, &sync_st_visible_msgs, 2, params, e);
     if (!r)
@@ -143,7 +143,7 @@ static int sync_messages(struct db *d, struct arena *a, const struct principal *
     long long *vis = arena_alloc(a, sizeof(long long) * (size_t)(k ? k : 1));
     for (int i = 0; i < k; i++)
         vis[i] = db_get_ll(r, i, 0);
-    return msg_load(d, a, p->id, vis, (size_t)k, out, e);
+    return msg_load_printed(d, a, p->id, vis, (size_t)k, out, e);
 }
 
 /* Splits chat ids into those p is still a member of (their Chat into
@@ -299,7 +299,7 @@ int sync_seed(struct db *d, struct arena *a, const struct principal *p, json_obj
     json_object *mensajes;
     bool hay_mas = false;
     if (n == 0) {
-        if (msg_load(d, a, p->id, NULL, 0, &mensajes, e) < 0)
+        if (msg_load_printed(d, a, p->id, NULL, 0, &mensajes, e) < 0)
             return -1;
     } else {
         const char *params[4] = { db_ll_array(a, cids, n), db_ll_array(a, last, n),
@@ -314,7 +314,7 @@ int sync_seed(struct db *d, struct arena *a, const struct principal *p, json_obj
         long long *ids = arena_alloc(a, sizeof(long long) * (size_t)(k + 1));
         for (int i = 0; i < k; i++)
             ids[i] = db_get_ll(r, i, 0);
-        if (msg_load(d, a, p->id, ids, (size_t)k, &mensajes, e) < 0)
+        if (msg_load_printed(d, a, p->id, ids, (size_t)k, &mensajes, e) < 0)
             return -1;
         const char *gp[2] = { params[0], params[2] };
         r = db_run(d, a, &sync_st_seed_gone, 2, gp, e);

@@ -98,20 +98,29 @@ function sweepTable() {
 // Where a POST's time goes (sec_breakdown in bench.sh): per-request parts
 // from chat-fcgi's log_timing line joined to nginx's access log.
 function breakdownSection() {
-    const head = `### Where a POST's time goes (chat-fcgi with \`log_timing = on\`, 100 messages/s)`;
+    // the first rate's keys are bd_*, any other rate's bd<rate>_*
+    const extra = Object.keys(R).map((k) => /^bd(\d+)_requests$/.exec(k)).filter(Boolean)
+        .map((m) => m[1]).sort((a, b) => a - b);
+    const rates = ['100', ...extra];
+    const pre = (rt) => (rt === '100' ? 'bd_' : `bd${rt}_`);
+    const head = `### Where a POST's time goes (chat-fcgi with \`log_timing = on\`, ${rates.join(' and ')} messages/s)`;
     if (NM.breakdown) return `${head}\n\nnot measured: ${NM.breakdown}`;
     if (!r('bd_requests')) return `${head}\n\nnot measured in this run`;
-    const row = (what, k) => `| ${what} | ${r(`bd_${k}_p50`) || '-'} | ${r(`bd_${k}_p99`) || '-'} |`;
+    const row = (what, k) => `| ${what} | ` +
+        rates.map((rt) => `${r(`${pre(rt)}${k}_p50`) || '-'} | ${r(`${pre(rt)}${k}_p99`) || '-'}`).join(' | ') + ' |';
     const trips = [];
     for (let i = 1; r(`bd_trip${i}_label`); i++)
-        trips.push(`| round trip ${i}: \`${r(`bd_trip${i}_label`)}\` | ${r(`bd_trip${i}_p50`)} | ${r(`bd_trip${i}_p99`)} |`);
+        trips.push(`| round trip ${i}: \`${r(`bd_trip${i}_label`)}\` | ` +
+            rates.map((rt) => `${r(`${pre(rt)}trip${i}_p50`) || '-'} | ${r(`${pre(rt)}trip${i}_p99`) || '-'}`).join(' | ') + ' |');
     return `${head}
 
-${r('bd_requests')} POSTs (${r('bd_joined')} matched in nginx's log by request id). chat-fcgi's own
-parts add up to its time; \`wake\` (the NOTIFY after the response is written) is outside it.
+${rates.map((rt) => `${rt}/s: ${r(`${pre(rt)}requests`)} POSTs (${r(`${pre(rt)}joined`)} matched in nginx's log by request id)`).join('; ')}.
+chat-fcgi's own parts add up to its time; \`wake\` (the NOTIFY after the response is written) is
+outside it. The last row is the same POSTs timed to the other member's socket (the load
+generator's figure for this run), for comparison with the COMMIT above it.
 
-| part | p50 ms | p99 ms |
-|---|---|---|
+| part | ${rates.map((rt) => `${rt}/s p50 ms | ${rt}/s p99 ms`).join(' | ')} |
+|---|${rates.map(() => '---|---|').join('')}
 ${row('nginx: the whole request', 'nginx')}
 ${row('nginx: waiting for chat-fcgi', 'upstream')}
 ${row('chat-fcgi: the whole request', 'fcgi')}
@@ -121,7 +130,8 @@ ${row('of which the COMMIT', 'commit')}
 ${row('chat-fcgi itself (parse, JSON, write)', 'app')}
 ${row('wake-up NOTIFY after the response', 'wake')}
 ${row('round trips per request', 'rt')}
-${trips.join('\n')}`;
+${trips.join('\n')}
+${row('POST → the other member\'s socket', 'e2e')}`;
 }
 const get = (k) => (R[k] === undefined || R[k] === '' ? '-' : R[k]);
 // mmm: "median (min–max)" of a figure.
@@ -577,13 +587,12 @@ The same database work without HTTP (pgbench, 4 clients, \`tests/bench/history.p
 ![rest](tests/bench/results/rest.png)
 
 **What limits it.** Send: the durable commit (one WAL flush per message; the workers'
-commits share flushes) — chat-fcgi sends a message in three round trips (the user look-up;
-BEGIN with the insert and its access check; the \`eventos\` row, the push queue and COMMIT
-together) and the wake-up NOTIFY after the response, every statement prepared once per
-connection. History: two round trips (the user look-up; the access check with the page and
-its Mensaje columns), so what is left is PostgreSQL's work on the 50-message statement (the
-Mensaje columns, the read-receipt \`NOT EXISTS\` and the reactions subquery per row) and
-the CPU the load generator shares. \`log_timing = on\` shows each request's round trips in
+commits share flushes) — chat-fcgi sends a message in two round trips (BEGIN, the login
+check of a user the worker knows, and the insert with its access check; the \`eventos\` row,
+the push queue and COMMIT together) and the wake-up NOTIFY after the response, every
+statement prepared once per connection. History: one round trip (the login check, the
+access check and the page with its Mensaje columns), so what is left is PostgreSQL's work on
+the 50-message statement and the CPU the load generator shares. \`log_timing = on\` shows each request's round trips in
 chat-fcgi's log. **What would move it:** a faster WAL disk (send); the Mensaje projection's
 per-row subqueries (history).
 
