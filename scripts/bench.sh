@@ -556,36 +556,58 @@ storm_srv() {
 
 # A room of 10 while N sockets are connected, N stepping up to the most
 # this machine holds: delivery should cost what the room costs, not what
-# the server holds. rtd and Node, each N once (20 messages).
+# the server holds. rtd and Node, each N once (SWEEP_MSGS messages), both
+# pinging at the shipped Engine.IO interval (SWEEP_PING_MS, 25 s: the
+# 2 s of the other sections is 12.5 times the ping traffic of a real
+# deployment, 9,500 pings and pongs a second at 19,000 sockets); then the
+# largest N again with the other sections' 2 s pings (keys sweep2s_*).
+sweep_one() { # SRV PORT N KEY
+    local f=$OUT/raw/$4.txt
+    "$OUT/loadgen" --mode fanout --port "$2" --users-from 1 --count "$3" --msgs "$SWEEP_MSGS" \
+        --rounds 1 --sustain 0 --inflight 256 --src-ips "$NSRC" --connect-timeout "$CONNECT_TIMEOUT" \
+        --secret-file "$TMP/var/jwt_secret" --db "host=$TMP/var/run port=$PG_PORT dbname=chat user=chat" \
+        --room "$CHAT_TEAM0:10" >"$f" 2>>"$OUT/raw/loadgen.err"
+    if [ "$(kv "$f" connected)" = "$3" ]; then
+        put "$4_p50" "$(kvd "$f" r0_room0_each_p50_ms)"
+        put "$4_p99" "$(kvd "$f" r0_room0_each_p99_ms)"
+    else
+        put "$4_p50" "-"
+        put "$4_p99" "-"
+        say "sweep $1: $(kv "$f" connected) of $3 connected"
+    fi
+}
+
 sec_sweep() {
-    say "room of 10 while N sockets are connected: N = $SWEEP_NS, rtd / Node"
-    local srv n f port pid
+    local base_ping=$PING_MS top=${SWEEP_NS##* }
+    say "room of 10 while N sockets are connected: N = $SWEEP_NS (pings every $SWEEP_PING_MS ms), then $top (every $base_ping ms), rtd / Node"
+    local srv n port pid ping
     for srv in rtd node; do
         [ "$srv" = rtd ] && [ "$HAVE_RTD" != 1 ] && continue
         [ "$srv" = node ] && [ "$NODE_OK" != 1 ] && continue
-        pid=''
-        case $srv in
-            rtd) rtd_restart || continue; port=$RTD_PORT ;;
-            node) start_node sio-sweep sio.mjs "$NODE_SIO_PORT" || continue; port=$NODE_SIO_PORT pid=$NODE_PID ;;
-        esac
-        for n in $SWEEP_NS; do
-            f=$OUT/raw/sweep-$srv-$n.txt
-            "$OUT/loadgen" --mode fanout --port "$port" --users-from 1 --count "$n" --msgs 20 \
-                --rounds 1 --sustain 0 --inflight 256 --src-ips "$NSRC" --connect-timeout "$CONNECT_TIMEOUT" \
-                --secret-file "$TMP/var/jwt_secret" --db "host=$TMP/var/run port=$PG_PORT dbname=chat user=chat" \
-                --room "$CHAT_TEAM0:10" >"$f" 2>>"$OUT/raw/loadgen.err"
-            if [ "$(kv "$f" connected)" = "$n" ]; then
-                put "sweep_${srv}_${n}_p50" "$(kvd "$f" r0_room0_each_p50_ms)"
-                put "sweep_${srv}_${n}_p99" "$(kvd "$f" r0_room0_each_p99_ms)"
+        for ping in "$SWEEP_PING_MS" "$base_ping"; do
+            [ "$ping" = "$base_ping" ] && [ "$base_ping" = "$SWEEP_PING_MS" ] && continue
+            # stack() and start_node read PING_MS when they start a server
+            PING_MS=$ping
+            pid=''
+            case $srv in
+                rtd) rtd_restart || continue; port=$RTD_PORT ;;
+                node) start_node "sio-sweep-$ping" sio.mjs "$NODE_SIO_PORT" || continue; port=$NODE_SIO_PORT pid=$NODE_PID ;;
+            esac
+            if [ "$ping" = "$SWEEP_PING_MS" ]; then
+                for n in $SWEEP_NS; do sweep_one "$srv" "$port" "$n" "sweep_${srv}_${n}"; done
             else
-                put "sweep_${srv}_${n}_p50" "-"
-                put "sweep_${srv}_${n}_p99" "-"
-                say "sweep $srv: $(kv "$f" connected) of $n connected"
+                sweep_one "$srv" "$port" "$top" "sweep2s_${srv}"
             fi
+            [ -n "$pid" ] && stop_pid "$pid"
         done
-        [ -n "$pid" ] && stop_pid "$pid"
     done
+    PING_MS=$base_ping
+    # the sections after this one expect rtd at the bench's ping interval
+    [ "$HAVE_RTD" = 1 ] && { rtd_restart || say "sweep: rtd did not come back"; }
     put sweep_ns "$SWEEP_NS"
+    put sweep_msgs "$SWEEP_MSGS"
+    put sweep_ping_ms "$SWEEP_PING_MS"
+    put sweep2s_ping_ms "$base_ping"
 }
 
 # The storm at FAN_N sockets (keys storm_*), then at the most one process
@@ -860,20 +882,22 @@ report() {
 main() {
     if [ "$QUICK" = 1 ]; then
         IDLE_SIZES=${BENCH_IDLE_SIZES:-"500 2000"}; IDLE_MAX=2000; IDLE_TARGET=2000
-        FAN_N=2000; FAN_MSGS=5; SUSTAIN=2; HOLD=3; PING_MS=2000; SWEEP_NS="100 1000 2000"
+        FAN_N=2000; FAN_MSGS=5; SUSTAIN=2; HOLD=3; PING_MS=2000; SWEEP_NS="100 1000 2000"; SWEEP_MSGS=20
         STORM_MAX=${BENCH_STORM_MAX:-3000}
         E2E_RATES="100 500"; E2E_SECS=3; WRK_SECS=3; WRK_CONNS=16; PGB_SECS=3
         CONNECT_TIMEOUT=60; CAP_PROCS=3; CAP_PER=1000
     else
         IDLE_SIZES=${BENCH_IDLE_SIZES:-"1000 10000 19000"}; IDLE_MAX=19000; IDLE_TARGET=10000
         FAN_N=10000; FAN_MSGS=15; SUSTAIN=5; HOLD=3; PING_MS=2000
-        SWEEP_NS=${BENCH_SWEEP_NS:-"100 1000 5000 10000 19000"}
+        SWEEP_NS=${BENCH_SWEEP_NS:-"100 1000 5000 10000 19000"}; SWEEP_MSGS=50
         # the storm again at the most sockets one process holds here (0: not run)
         STORM_MAX=${BENCH_STORM_MAX:-19000}
         E2E_RATES="100 250 500 1000 2000 4000"; E2E_SECS=5; WRK_SECS=6; WRK_CONNS=32; PGB_SECS=6
         CONNECT_TIMEOUT=240; CAP_PROCS=3; CAP_PER=17000
     fi
     NSRC=16
+    # the room-of-10 sweep pings at the shipped interval (etc/chat.conf)
+    SWEEP_PING_MS=${BENCH_SWEEP_PING_MS:-25000}
     # chat-fcgi's default worker count (fcgi_workers = 0: 4 per core, 4 to
     # 64); the Node reference gets a pool of as many connections
     FCGI_W=$(($(nproc) * 4))
