@@ -111,10 +111,15 @@ phase_unit() { # BUILDDIR
 
 port_free() { [ -z "$(ss -ltnH "sport = :$1" 2>/dev/null)" ]; }
 
+# Ports come from below the kernel's ephemeral range: the replica's port
+# (PG2_PORT) is only bound at the end of the run, after thousands of client
+# sockets, any of which could otherwise be holding it by then.
 pick_ports() {
-    local p picked=() n
+    local p picked=() n lo=32768 hi
+    read -r lo hi < /proc/sys/net/ipv4/ip_local_port_range 2>/dev/null || lo=32768
+    [ "$lo" -gt 21024 ] 2>/dev/null || lo=32768
     while [ "${#picked[@]}" -lt 4 ]; do
-        p=$((20000 + RANDOM % 40000))
+        p=$((20000 + RANDOM % (lo - 20000)))
         for n in "${picked[@]}"; do [ "$n" = "$p" ] && continue 2; done
         port_free "$p" && picked+=("$p")
     done

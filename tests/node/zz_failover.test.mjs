@@ -12,7 +12,7 @@
 import { test, after } from "node:test";
 import assert from "node:assert/strict";
 import { execFile as execFileCb } from "node:child_process";
-import { mkdirSync, realpathSync, existsSync } from "node:fs";
+import { mkdirSync, realpathSync, existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { API, VAR, RUN, mint, connect, sql, sleep } from "./lib.mjs";
@@ -71,8 +71,13 @@ test("failover to a synchronous replica loses no acknowledged message and delive
     await pgDir(REPLICA_RUN, "0755");
     await pg("pg_basebackup", ["-d", `host=127.0.0.1 port=${PG_PORT} user=chat`, "-D", REPLICA,
         "-R", "-X", "stream", "-c", "fast"]);
-    await pg("pg_ctl", ["-D", REPLICA, "-w", "-t", "60", "-l", join(REPLICA_RUN, "postgres.log"), "-o",
-        `-c listen_addresses=127.0.0.1 -p ${PG2_PORT} -k ${REPLICA_RUN} -c fsync=off`, "start"]);
+    const replicaLog = join(REPLICA_RUN, "postgres.log");
+    await pg("pg_ctl", ["-D", REPLICA, "-w", "-t", "60", "-l", replicaLog, "-o",
+        `-c listen_addresses=127.0.0.1 -p ${PG2_PORT} -k ${REPLICA_RUN} -c fsync=off`, "start"])
+        .catch((e) => {
+            const log = existsSync(replicaLog) ? readFileSync(replicaLog, "utf8").slice(-2000) : "(no log)";
+            throw new Error(`the replica did not start on port ${PG2_PORT}: ${e.message}\n${log}`);
+        });
     const primary = `host=127.0.0.1 port=${PG_PORT} dbname=chat user=chat`;
     const onPrimary = (q) => execFile("psql", [primary, "-X", "-q", "-A", "-t", "-c", q]);
     await onPrimary("ALTER SYSTEM SET synchronous_standby_names = '*'");
