@@ -153,6 +153,48 @@ function mmm(k) {
     return v[0];
 }
 const med = (k) => r(k).split(' ').filter(Boolean)[0] ?? '-';
+// The rtd-at-scale targets: every row from figures of this run.
+function rtdTargets() {
+    const top = sweepTop();
+    const p99 = (srv, n) => Number(r(`sweep_${srv}_${n}_p99`)) || NaN;
+    const tenK = (r('sweep_ns') || '').split(/\s+/).includes('10000') ? '10000' : '';
+    const big = med('fan_rtd_big_p99'), bigNode = med('fan_node_big_p99');
+    const bigRatio = div(big, bigNode);
+    const rates = IDLE_SIZES.map((n) => [n, med(`idle_rtd_${n}_rate`)]).filter(([, v]) => isNum(v));
+    const minRate = rates.length ? Math.min(...rates.map(([, v]) => Number(v))) : NaN;
+    const memRatio = div(med(`idle_rtd_${IDLE_TARGET}_bpc`), med(`idle_echo_${IDLE_TARGET}_bpc`));
+    const memTop = div(med(`idle_rtd_${IDLE_MAX}_bpc`), med(`idle_echo_${IDLE_MAX}_bpc`));
+    const both = (a, b) => (a === '**met**' && b === '**met**' ? a
+        : a === 'not measured' || b === 'not measured' ? 'not measured' : '**not met**');
+    const rows = [
+        ['room of 10: p99 ≤ 10 ms with 10,000 sockets connected',
+            tenK ? `rtd ${p99('rtd', tenK)} ms (Node ${p99('node', tenK)} ms)` : 'not measured',
+            tenK ? verdict(p99('rtd', tenK), '<=', 10) : 'not measured'],
+        [`room of 10: p99 ≤ 10 ms with the most sockets held (${top})`,
+            top ? `rtd ${p99('rtd', top)} ms (Node ${p99('node', top)} ms)` : 'not measured',
+            top ? verdict(p99('rtd', top), '<=', 10) : 'not measured'],
+        ['room of 1,000: p99 ≤ 30 ms', `rtd ${mmm('fan_rtd_1000_p99')} ms (Node ${mmm('fan_node_1000_p99')} ms)`,
+            verdict(med('fan_rtd_1000_p99'), '<=', 30)],
+        [`room of ${FAN_N}: p99 ≤ 100 ms and ≤ 0.7× Node's p99`,
+            `rtd ${mmm('fan_rtd_big_p99')} ms, ${bigRatio}× Node's ${mmm('fan_node_big_p99')} ms; the bare lws echo ${mmm('fan_echo_big_p99')} ms`,
+            both(verdict(big, '<=', 100), verdict(bigRatio, '<=', 0.7))],
+        [`sustained deliveries/s to a ${FAN_N} room ≥ 2× Node and ≥ 0.7× the bare lws echo`,
+            `${mmm('fan_dps_ratio')}× Node, ${mmm('fan_dps_frac_echo')}× the echo`,
+            both(verdict(med('fan_dps_ratio'), '>=', 2), verdict(med('fan_dps_frac_echo'), '>=', 0.7))],
+        ['connects/s (JWT checked, rooms joined) ≥ 5,000 at every size',
+            rates.length ? rates.map(([n, v]) => `${v} at ${n}`).join(', ') : 'not measured',
+            verdict(minRate, '>=', 5000)],
+        [`reconnect storm of the most sockets held (${r('storm_max_n') || FAN_N}): all back and receiving within 10 s`,
+            `rtd ${mmm(r('storm_max_n') ? 'stormmax_rtd_recv_s' : 'storm_rtd_recv_s')} s`,
+            verdict(med(r('storm_max_n') ? 'stormmax_rtd_recv_s' : 'storm_rtd_recv_s'), '<=', 10)],
+        ['idle memory per connection ≤ 1.3× the bare lws echo',
+            `${memRatio}× at ${IDLE_TARGET}${memTop !== '-' && IDLE_MAX !== IDLE_TARGET ? `, ${memTop}× at ${IDLE_MAX}` : ''} (private anonymous memory)`,
+            verdict(memRatio, '<=', 1.3)],
+    ];
+    return '| target | measured | verdict |\n|---|---|---|\n' +
+        rows.map((x) => `| ${x.join(' | ')} |`).join('\n');
+}
+
 // verdict: met / not met / not measured for VALUE OP LIMIT.
 function verdict(x, op, lim) {
     if (!isNum(x)) return 'not measured';
@@ -350,6 +392,10 @@ REST path targets:
 | a POST answered in p99 ≤ 15 ms at 100 messages/s | ${med('e2e_100_http99')} ms | ${verdict(med('e2e_100_http99'), '<=', 15)} |
 | POST → other member's socket p99 ≤ 10 ms at 500 messages/s | ${mmm('e2e_500_p99')} ms | ${verdict(med('e2e_500_p99'), '<=', 10)} |
 | highest rate held with p99 < 50 ms ≥ 0.8× the pgbench ceiling | ${med('e2e_best')} of ${ceil_best} TPS = ${e2e_frac} | ${verdict(e2e_frac, '>=', 0.8)} |
+
+rtd at scale targets:
+
+${rtdTargets()}
 
 ## 1. Connections: memory per idle connection
 
