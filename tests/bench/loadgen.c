@@ -996,7 +996,9 @@ static void *sender_main(void *arg)
     struct sender *s = arg;
     int fd = -1;
     double interval = 1.0 / s->rate;
-    double start = now_s();
+    /* the senders' schedules interleave (sender i starts i/N of an interval
+     * late), so R messages/s arrive one every 1/R s, not in bursts of N */
+    double start = now_s() + interval * (double)s->idx / (double)O.senders;
     long k = 0;
     while (!stop_flag) {
         double due = start + (double)k * interval;
