@@ -248,7 +248,10 @@ static int job_listen(const struct work_env *env, struct db *d, struct arena *a,
         PQfinish(conn);
         return -1;
     }
-    PGresult *r = PQexec(conn, "SET TimeZone = 'UTC'; LISTEN chat_eventos; LISTEN chat_efimeros");
+    /* The feed's reads are a few index-ordered rows each, on the delivery
+     * path: a parallel worker's start-up alone costs more than the read. */
+    PGresult *r = PQexec(conn, "SET TimeZone = 'UTC'; SET max_parallel_workers_per_gather = 0;"
+                               " LISTEN chat_eventos; LISTEN chat_efimeros");
     bool ok = PQresultStatus(r) == PGRES_COMMAND_OK;
     PQclear(r);
     for (size_t k = 0; ok && k < j->nprepare; k++) {
