@@ -13,52 +13,15 @@
 
 #include "core/log.h"
 #include "core/sha256.h"
+#include "domain/evt.h"
 
-/* Rows per cursor read. It is written into the statement's text (not a
- * parameter): the plan PostgreSQL caches for a prepared statement does not
- * know a $n limit, and once eventos holds some tens of thousands of rows
- * that generic plan sorts a third of the table's estimate behind a Gather
- * Merge, launching a parallel worker on every read (22-41 ms a read where
- * the index scan takes 0.06 ms, measured after the bench's pgbench
- * section). With the constant the cached plan is the ordered index scan. */
-#define FEED_BATCH 500
-#define FEED_STR_(x) #x
-#define FEED_STR(x) FEED_STR_(x)
 #define FEED_TICK_US (1000 * LWS_US_PER_MS)
 #define FEED_BACKOFF_MAX_MS 5000
 
-/* The columns of a row to deliver; for a presencia:<id> room also the
- * chats of that user (who should hear about them), resolved in the same
- * statement. */
-#define FEED_COLS                                                           \
-    "SELECT e.id, e.xid::text, e.tipo, e.sala, e.payload::text,"            \
-    "  CASE WHEN e.sala LIKE 'presencia:%' THEN"                            \
-    "    (SELECT coalesce(array_agg(uc.chat_id), '{}') FROM usuarios_chat uc" \
-    "      WHERE uc.usuario_id = substr(e.sala, 11)::bigint)::text END,"     \
-    "  (extract(epoch FROM e.created_at) * 1000000)::bigint"
-
-/* The rows after the cursor, below the horizon: complete and final. */
-static const struct db_stmt feed_st_read = {
-    "feed_read",
-    FEED_COLS " FROM eventos_despues($1::bigint, $2::bigint, " FEED_STR(FEED_BATCH) ") e"
-              " ORDER BY e.xid, e.id"
-};
-
-/* Rows a NOTIFY announced that the cursor read could not hand out yet
- * (an older transaction somewhere in the cluster is still open, so they
- * are above the horizon). They are committed (the NOTIFY follows the
- * commit), so they go out now and are remembered, and the cursor read
- * skips them when it reaches them: instant delivery without giving up the
- * commit-safe cursor (sql/002_eventos.sql). */
-static const struct db_stmt feed_st_ahead = {
-    "feed_ahead",
-    FEED_COLS " FROM eventos e WHERE e.id = ANY($1::bigint[])"
-    "  AND (e.xid, e.id) > ($2::text::xid8, $3::bigint) ORDER BY e.xid, e.id"
-};
 
 /* Both are prepared when the connection opens: they run on every NOTIFY,
  * and planning them took 40 times longer than running them. */
-static const struct db_stmt *const feed_statements[] = { &feed_st_read, &feed_st_ahead };
+static const struct db_stmt *const feed_statements[] = { &evt_st_feed_read, &evt_st_feed_ahead };
 
 #define FEED_NOTIFIED_MAX 1024
 
@@ -102,7 +65,7 @@ static void feed_read(struct feed *f)
     snprintf(x, sizeof(x), "%lld", f->cur_xid);
     snprintf(i, sizeof(i), "%lld", f->cur_id);
     const char *params[2] = { x, i };
-    if (feed_send(f, &feed_st_read, 2, params)) {
+    if (feed_send(f, &evt_st_feed_read, 2, params)) {
         f->query_ahead = false;
         f->query_again = false;
     }
@@ -128,7 +91,7 @@ static void feed_read_ahead(struct feed *f)
     snprintf(x, sizeof(x), "%lld", f->cur_xid);
     snprintf(i, sizeof(i), "%lld", f->cur_id);
     const char *params[3] = { arr, x, i };
-    if (feed_send(f, &feed_st_ahead, 3, params))
+    if (feed_send(f, &evt_st_feed_ahead, 3, params))
         f->query_ahead = true;
     free(arr);
 }
@@ -324,7 +287,7 @@ static void feed_readable(struct feed *f)
         if (PQresultStatus(r) == PGRES_TUPLES_OK) {
             if (f->query_ahead)
                 feed_rows_ahead(f, r);
-            else if (feed_rows(f, r) >= FEED_BATCH)
+            else if (feed_rows(f, r) >= EVT_FEED_BATCH)
                 want = true;
         } else {
             log_warn("event=feed_read ok=0 reason=\"%s\"", PQresultErrorMessage(r));

@@ -79,3 +79,45 @@ int evt_emit(struct db *d, struct arena *a, enum evt_id id, enum evt_room room,
         return err_set(e, ERR_INTERNAL, "evento %s: sala %d no prevista", k->name, (int)room);
     return evt_add(d, a, k->name, sala, payload, chat_id, usuario_id, e);
 }
+
+/* ---- rtd's feed ----------------------------------------------------------- */
+
+/* The batch is written into the statement's text, not passed as a
+ * parameter: the plan PostgreSQL caches for a prepared statement does not
+ * know a $n limit, and once eventos holds some tens of thousands of rows
+ * that generic plan sorts a third of the table (the default estimate for
+ * the row comparison) behind a Gather Merge, launching a parallel worker
+ * on every read: 22-41 ms a read where the ordered index scan takes
+ * 0.06 ms. With the constant the cached plan is the index scan;
+ * test_sync's feed_plans checks it with a table of 60,000 rows. */
+#define EVT_STR_(x) #x
+#define EVT_STR(x) EVT_STR_(x)
+
+/* The columns of a row to deliver; for a presencia:<id> room also the
+ * chats of that user (who should hear about them), resolved in the same
+ * statement. */
+#define EVT_FEED_COLS                                                       \
+    "SELECT e.id, e.xid::text, e.tipo, e.sala, e.payload::text,"            \
+    "  CASE WHEN e.sala LIKE 'presencia:%' THEN"                            \
+    "    (SELECT coalesce(array_agg(uc.chat_id), '{}') FROM usuarios_chat uc" \
+    "      WHERE uc.usuario_id = substr(e.sala, 11)::bigint)::text END,"     \
+    "  (extract(epoch FROM e.created_at) * 1000000)::bigint"
+
+/* The rows after the cursor, below the horizon: complete and final. */
+const struct db_stmt evt_st_feed_read = {
+    "feed_read",
+    EVT_FEED_COLS " FROM eventos_despues($1::bigint, $2::bigint, " EVT_STR(EVT_FEED_BATCH) ") e"
+                  " ORDER BY e.xid, e.id"
+};
+
+/* Rows a NOTIFY announced that the cursor read could not hand out yet
+ * (an older transaction somewhere in the cluster is still open, so they
+ * are above the horizon). They are committed (the NOTIFY follows the
+ * commit), so they go out now and are remembered, and the cursor read
+ * skips them when it reaches them: instant delivery without giving up the
+ * commit-safe cursor (sql/002_eventos.sql). */
+const struct db_stmt evt_st_feed_ahead = {
+    "feed_ahead",
+    EVT_FEED_COLS " FROM eventos e WHERE e.id = ANY($1::bigint[])"
+    "  AND (e.xid, e.id) > ($2::text::xid8, $3::bigint) ORDER BY e.xid, e.id"
+};

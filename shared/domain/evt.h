@@ -151,4 +151,14 @@ int evt_emit(struct db *d, struct arena *a, enum evt_id id, enum evt_room room,
 int evt_add(struct db *d, struct arena *a, const char *tipo, const char *sala,
             json_object *payload, long long chat_id, long long usuario_id, struct err *e);
 
+/* rtd's reading of the outbox (rtd/feed.c), prepared on its LISTEN
+ * connection: the rows after the cursor up to the horizon, EVT_FEED_BATCH
+ * at a time, in (xid, id) order ($1 xid, $2 id); and the rows a NOTIFY
+ * announced above the cursor ($1 ids as a bigint[] text, $2 xid, $3 id).
+ * Columns: id, xid, tipo, sala, payload, for a presencia:<id> room the
+ * user's chat ids ("{1,2}", else NULL), created_at in unix microseconds. */
+#define EVT_FEED_BATCH 500
+extern const struct db_stmt evt_st_feed_read;
+extern const struct db_stmt evt_st_feed_ahead;
+
 #endif
