@@ -304,7 +304,8 @@ int usr_get(struct db *d, struct arena *a, long long id, bool service_view,
     return 0;
 }
 
-/* Every word of q must appear in busqueda (name, email, puesto and
+/* Walks usuarios_nombre_idx (sql/022) in name order, a page at a time.
+ * Every word of q must appear in busqueda (name, email, puesto and
  * departamento, lower case without accents), in any order; LIKE wildcards
  * in q are taken literally. */
 static const char usr_sql_search[] =
