@@ -652,16 +652,31 @@ storm_n() {
     done
 }
 
+# e2e_load LOADGEN-ARGS...: the end-to-end load (32 senders POSTing through
+# nginx in the 8 pair chats, their other members connected to rtd through
+# nginx); the caller adds --secs and the --rate steps.
+e2e_load() {
+    "$OUT/loadgen" --mode e2e --port "$HTTP_PORT" --path /chat/socket.io/ \
+        --secret-file "$TMP/var/jwt_secret" --users-from 30101 --count 8 \
+        --http-port "$HTTP_PORT" --senders 32 --pairs 8 --sender-from 30001 --chat-from "$CHAT_PAIR1" "$@"
+}
+
+# e2e_warm: 3 s of that load, not measured. A chat-fcgi worker's first
+# requests open its PostgreSQL backend's caches and prepare its statements,
+# and at these rates those slow first requests queue the others behind them
+# (by hand: p99 233 ms in the first 5 s after a restart, 13-15 ms after).
+e2e_warm() {
+    e2e_load --secs 3 --rate 100 >/dev/null 2>>"$OUT/raw/loadgen.err"
+}
+
 sec_e2e() {
     say "end to end: POST through nginx to the other member's socket"
+    e2e_warm
     local run f rargs=() r
     for r in $E2E_RATES; do rargs+=(--rate "$r"); done
     for ((run = 1; run <= RUNS; run++)); do
         f=$OUT/raw/e2e-$run.txt
-        "$OUT/loadgen" --mode e2e --port "$HTTP_PORT" --path /chat/socket.io/ \
-            --secret-file "$TMP/var/jwt_secret" --users-from 30101 --count 8 \
-            --http-port "$HTTP_PORT" --senders 32 --pairs 8 --sender-from 30001 --chat-from "$CHAT_PAIR1" \
-            --secs "$E2E_SECS" "${rargs[@]}" >"$f" 2>>"$OUT/raw/loadgen.err"
+        e2e_load --secs "$E2E_SECS" "${rargs[@]}" >"$f" 2>>"$OUT/raw/loadgen.err"
     done
     # per target rate, one value per run ("-" where a run did not reach it)
     local i=0 matched
@@ -722,25 +737,14 @@ sec_breakdown() {
         fcgi_restart
         return
     fi
-    # Warm the new workers first (not measured): each one's first requests
-    # open its PostgreSQL backend's caches and prepare its statements, and
-    # at these rates those slow first requests queue the others behind
-    # them (by hand: p99 233 ms in the first 5 s after a restart, 13-15 ms
-    # after).
-    "$OUT/loadgen" --mode e2e --port "$HTTP_PORT" --path /chat/socket.io/ \
-        --secret-file "$TMP/var/jwt_secret" --users-from 30101 --count 8 \
-        --http-port "$HTTP_PORT" --senders 32 --pairs 8 --sender-from 30001 --chat-from "$CHAT_PAIR1" \
-        --secs 3 --rate 100 >/dev/null 2>>"$OUT/raw/loadgen.err"
+    e2e_warm
     for rate in $BREAKDOWN_RATES; do
         # the first rate keeps the plain bd_ keys; the others bd<rate>_
         if [ "$rate" = "${BREAKDOWN_RATES%% *}" ]; then pre=bd_; else pre=bd${rate}_; fi
         local fo no
         fo=$(stat -c %s "$flog" 2>/dev/null || echo 0)
         no=$(stat -c %s "$nlog" 2>/dev/null || echo 0)
-        "$OUT/loadgen" --mode e2e --port "$HTTP_PORT" --path /chat/socket.io/ \
-            --secret-file "$TMP/var/jwt_secret" --users-from 30101 --count 8 \
-            --http-port "$HTTP_PORT" --senders 32 --pairs 8 --sender-from 30001 --chat-from "$CHAT_PAIR1" \
-            --secs "$E2E_SECS" --rate "$rate" >"$OUT/raw/breakdown-e2e-$rate.txt" 2>>"$OUT/raw/loadgen.err"
+        e2e_load --secs "$E2E_SECS" --rate "$rate" >"$OUT/raw/breakdown-e2e-$rate.txt" 2>>"$OUT/raw/loadgen.err"
         tail -c +"$((fo + 1))" "$flog" >"$OUT/raw/breakdown-fcgi-$rate.log"
         tail -c +"$((no + 1))" "$nlog" >"$OUT/raw/breakdown-nginx-$rate.log"
         f=$OUT/raw/breakdown-$rate.txt
