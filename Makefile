@@ -84,6 +84,10 @@ $(B)/tests/test_%: tests/unit/test_%.c $(LIB) tests/unit/cu.h
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -Itests/unit $(ALL_LDFLAGS) -o $@ $< $(LIB) $(LDLIBS_ALL) -lcunit
 
+# unit tests that include a program's source file
+$(B)/tests/test_zipw: fcgi/zipw.c fcgi/zipw.h
+$(B)/tests/test_http: fcgi/http.c fcgi/http.h
+
 $(B)/tests/integ/test_%: tests/integ/test_%.c $(INTEG_LIB) $(LIB) $(wildcard tests/integ/*.h)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -Itests/unit -Itests/integ $(ALL_LDFLAGS) -o $@ $< $(INTEG_LIB) $(LIB) $(LDLIBS_ALL) -lcunit

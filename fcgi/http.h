@@ -6,6 +6,7 @@
 #include <fcgiapp.h>
 #include <json-c/json.h>
 #include <stdbool.h>
+#include <sys/types.h>
 
 #include "core/arena.h"
 #include "core/cfg.h"
@@ -24,6 +25,7 @@ struct worker {
     struct db *db;
     struct arena *arena;
     unsigned long served;
+    pid_t pid;
     struct fcgi_metrics *metrics;   /* shared with every worker; may be NULL */
     const char *const *route_names; /* "METHOD pattern" for each route */
 };
@@ -112,6 +114,11 @@ int http_text(struct req *rq, int status, const char *ctype, const char *body, s
 
 /* Writes a bodiless response (204). */
 int http_empty(struct req *rq, int status);
+
+/* Whether the request's input has been read to its end (a request without
+ * a body: its end is read here). Then the connection can be closed at
+ * once; otherwise libfcgi's close drains what the server still sends. */
+bool http_input_done(struct req *rq);
 
 /* Writes extra response headers before the body: call before http_json;
  * each line "Name: value" without CRLF. At most 8 per request. */

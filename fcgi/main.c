@@ -64,6 +64,7 @@ static int worker_run(const struct cfg *c, const struct token_keys *keys, int li
      * lets the leak checker run in sanitizer builds. */
     struct worker w = { .cfg = c, .keys = keys, .metrics = sh->metrics,
                         .route_names = sh->route_names };
+    w.pid = getpid();
     w.db = app_db(c, false);
     /* the wake-up of a request's commit goes once its response is out */
     w.db->hold_wake = true;
@@ -88,8 +89,17 @@ static int worker_run(const struct cfg *c, const struct token_keys *keys, int li
                                                               "0123456789-_.") == strlen(rid))
             snprintf(rq.id, sizeof(rq.id), "%s", rid);
         else
-            snprintf(rq.id, sizeof(rq.id), "%d-%lu", (int)getpid(), ++w.served);
+            snprintf(rq.id, sizeof(rq.id), "%d-%lu", (int)w.pid, ++w.served);
         routes_dispatch(&rq, keys);
+        /* libfcgi's close shuts the socket down and waits (up to 2 s) for
+         * the server to close its side first, reading what it still sends:
+         * needed only when the input was not read to its end (an answer
+         * given before an unread body). A Unix socket keeps what was
+         * written readable after a plain close. */
+        if (http_input_done(&rq))
+            FCGX_Detach(&fx);
+        else
+            FCGX_Attach(&fx);
         FCGX_Finish_r(&fx);
         routes_finish(&rq);
         arena_reset(w.arena);
