@@ -194,7 +194,7 @@ static int routes_auth(struct req *rq, const struct token_keys *keys, unsigned f
     if (ret == 0) {
         ret = usr_login(rq->db, rq->a, &c, &rq->who, e);
         if (ret == 0 && rq->w)
-            usr_cache_put(rq->w->users, &rq->who);
+            usr_cache_put(rq->w->users, rq->a, &rq->who, &c);
     }
     rq->auth_us = routes_now_us() - rq->t0_us;
     if (ret < 0)

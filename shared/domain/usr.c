@@ -153,6 +153,9 @@ static int usr_login_sql(struct db *d, struct arena *a, const struct token_claim
     PGresult *r = db_run(d, a, chats ? &usr_st_by_erp_chats : &usr_st_by_erp, 1, p1, e);
     if (!r)
         return -1;
+    /* a deactivated user is refused before anything is written */
+    if (PQntuples(r) > 0 && !db_get_bool(r, 0, 1))
+        return err_set(e, ERR_DEACTIVATED, NULL);
     bool need = PQntuples(r) == 0 || !usr_row_same(c, perms, r, 0);
     const char *chat_text = !need && chats ? db_get(r, 0, 8) : NULL;
     if (need) {
@@ -545,12 +548,34 @@ cleanup:
 
 /* ---- logins without a round trip of their own ------------------------------ */
 
-/* One slot per id_erp hash, the newest wins. */
+/* One slot per id_erp hash, the newest wins. claims: the token claims the
+ * row held when this worker last logged the user in (usr_claims_key). */
 struct usr_cache_slot {
     char *id_erp;
     long long id;
     char *nombre;
+    char *claims;
 };
+
+/* The claims usr_login writes, as one string that is equal for equal
+ * claims: each optional claim "-" when absent or its length and text, then
+ * the permissions (perms, usr_perm_text). In a. */
+static char *usr_claims_key(struct arena *a, const struct token_claims *c, const char *perms)
+{
+    const char *f[5] = { c->nombre, c->email, c->imagen, c->puesto, c->departamento };
+    size_t n = strlen(perms) + 1;
+    for (int i = 0; i < 5; i++)
+        n += f[i] ? strlen(f[i]) + 22 : 1;
+    char *k = arena_alloc(a, n), *w = k;
+    for (int i = 0; i < 5; i++) {
+        if (f[i])
+            w += sprintf(w, "%zu:%s", strlen(f[i]), f[i]);
+        else
+            *w++ = '-';
+    }
+    strcpy(w, perms);
+    return k;
+}
 
 struct usr_cache {
     size_t n;
@@ -578,6 +603,7 @@ void usr_cache_free(struct usr_cache *uc)
     for (size_t i = 0; i < uc->n; i++) {
         free(uc->slots[i].id_erp);
         free(uc->slots[i].nombre);
+        free(uc->slots[i].claims);
     }
     free(uc->slots);
     free(uc);
@@ -591,20 +617,25 @@ static struct usr_cache_slot *usr_cache_slot(struct usr_cache *uc, const char *i
     return &uc->slots[h % uc->n];
 }
 
-void usr_cache_put(struct usr_cache *uc, const struct principal *p)
+void usr_cache_put(struct usr_cache *uc, struct arena *a, const struct principal *p,
+                   const struct token_claims *c)
 {
     if (!uc || p->service || !p->id_erp || !p->id)
         return;
     struct usr_cache_slot *s = usr_cache_slot(uc, p->id_erp);
+    const char *perms = usr_perm_text(a, c->permisos, c->npermisos);
     char *id_erp = strdup(p->id_erp), *nombre = strdup(p->nombre ? p->nombre : "");
-    if (!id_erp || !nombre) {
+    char *claims = strdup(usr_claims_key(a, c, perms));
+    if (!id_erp || !nombre || !claims) {
         free(id_erp);
         free(nombre);
+        free(claims);
         return;
     }
     free(s->id_erp);
     free(s->nombre);
-    *s = (struct usr_cache_slot){ id_erp, p->id, nombre };
+    free(s->claims);
+    *s = (struct usr_cache_slot){ id_erp, p->id, nombre, claims };
 }
 
 void usr_cache_forget(struct usr_cache *uc, const char *id_erp)
@@ -615,32 +646,24 @@ void usr_cache_forget(struct usr_cache *uc, const char *id_erp)
     if (s->id_erp && strcmp(s->id_erp, id_erp) == 0) {
         free(s->id_erp);
         free(s->nombre);
+        free(s->claims);
         *s = (struct usr_cache_slot){ 0 };
     }
 }
 
-/* The login check of a known user ($8 its id): the claims written when one
- * changed (as usr_upsert would), then CH003 when no row has that id and
- * id_erp, CH001 when it is deactivated (sql/021_entrada.sql). The row is
- * read in the statement's snapshot: the update never changes activo. */
-#define USR_GATE_WITH                                                                   \
-    "WITH cambio AS (UPDATE usuarios SET " USR_SET_CLAIMS                               \
-    "  WHERE id = $8::bigint AND id_erp = $1 AND ("                                     \
-    "   ($2::text IS NOT NULL AND $2 IS DISTINCT FROM nombre)"                          \
-    "   OR ($3::text IS NOT NULL AND $3 IS DISTINCT FROM email)"                        \
-    "   OR ($4::text IS NOT NULL AND $4 IS DISTINCT FROM imagen_url)"                   \
-    "   OR ($5::text IS NOT NULL AND $5 IS DISTINCT FROM puesto)"                       \
-    "   OR ($6::text IS NOT NULL AND $6 IS DISTINCT FROM departamento)"                 \
-    "   OR permisos IS DISTINCT FROM $7::int[]) RETURNING id)"
+/* The login check of a known user ($2 its id) whose claims are the ones
+ * the row held at its last login here: CH003 when no row has that id and
+ * id_erp, CH001 when it is deactivated (sql/021_entrada.sql). It writes
+ * nothing: claims that changed take usr_login's way, which writes them. */
 #define USR_GATE_ACTIVO \
-    "chat_exigir_activo((SELECT activo FROM usuarios WHERE id = $8::bigint AND id_erp = $1))"
+    "chat_exigir_activo((SELECT activo FROM usuarios WHERE id = $2::bigint AND id_erp = $1))"
 
-static const char usr_sql_gate[] = USR_GATE_WITH " SELECT " USR_GATE_ACTIVO;
+static const char usr_sql_gate[] = "SELECT " USR_GATE_ACTIVO;
 static const struct db_stmt usr_st_gate = { "usr_gate", usr_sql_gate };
-/* The same, and a unit of rate limit $9 taken (burst $10, refill $11 per
+/* The same, and a unit of rate limit $3 taken (burst $4, refill $5 per
  * second), CH002 when there was none. */
 static const char usr_sql_gate_limite[] =
-    USR_GATE_WITH ", ficha AS (" LIMITE_TOMAR("$8", "$9", "$10", "$11") ")"
+    "WITH ficha AS (" LIMITE_TOMAR("$2", "$3", "$4", "$5") ")"
     " SELECT " USR_GATE_ACTIVO ", (SELECT chat_exigir_ficha(ok, fichas) FROM ficha)";
 static const struct db_stmt usr_st_gate_limite = { "usr_gate_limite", usr_sql_gate_limite };
 
@@ -653,6 +676,9 @@ int usr_login_gated(struct db *d, struct arena *a, struct usr_cache *uc, const s
     struct usr_cache_slot *s = usr_cache_slot(uc, c->id_erp);
     if (!s->id_erp || strcmp(s->id_erp, c->id_erp) != 0)
         return 0;
+    const char *perms = usr_perm_text(a, c->permisos, c->npermisos);
+    if (!s->claims || strcmp(s->claims, usr_claims_key(a, c, perms)) != 0)
+        return 0;   /* new claims: usr_login writes them */
     memset(out, 0, sizeof(*out));
     out->id = s->id;
     out->id_erp = arena_strdup(a, c->id_erp);
@@ -661,14 +687,13 @@ int usr_login_gated(struct db *d, struct arena *a, struct usr_cache *uc, const s
     memcpy(pp, c->permisos, sizeof(int) * c->npermisos);
     out->permisos = pp;
     out->npermisos = c->npermisos;
-    const char *p[11] = { c->id_erp, c->nombre, c->email, c->imagen, c->puesto, c->departamento,
-                          usr_perm_text(a, c->permisos, c->npermisos), db_ll(a, s->id) };
+    const char *p[5] = { c->id_erp, db_ll(a, s->id) };
     const struct db_stmt *st = &usr_st_gate;
-    int n = 8;
-    if (kind >= 0 && limite_params(a, cfg, (enum limite_clase)kind, &p[9], &p[10]) > 0) {
-        p[8] = limite_nombre((enum limite_clase)kind);
+    int n = 2;
+    if (kind >= 0 && limite_params(a, cfg, (enum limite_clase)kind, &p[3], &p[4]) > 0) {
+        p[2] = limite_nombre((enum limite_clase)kind);
         st = &usr_st_gate_limite;
-        n = 11;
+        n = 5;
     }
     return db_gate(d, st, n, p, e) < 0 ? -1 : 1;
 }

@@ -146,10 +146,11 @@ int usr_expire_vacations(struct db *d, struct arena *a, int *ended, struct err *
 
 /* ---- logins without a round trip of their own ----------------------------
  * A worker remembers the users it logged in (id_erp -> usuarios.id, which
- * never changes for an id_erp). For one of them the login check (claims
- * written when changed, deactivated refused) and the route's rate-limit
- * unit go out with the request's first statement, as a db_gate: a refusal
- * raised there stops the request before anything of it happens. */
+ * never changes for an id_erp) and the claims their row then held. For one
+ * of them, with the same claims, the login check (deactivated refused) and
+ * the route's rate-limit unit go out with the request's first statement,
+ * as a db_gate: a refusal raised there stops the request before anything
+ * of it happens. Changed claims take usr_login's way, which writes them. */
 struct cfg;
 struct usr_cache;
 
@@ -158,16 +159,18 @@ struct usr_cache;
 struct usr_cache *usr_cache_new(size_t slots);
 void usr_cache_free(struct usr_cache *uc);
 
-/* Remembers p after usr_login succeeded for it (service principals are
- * not kept). usr_cache_forget drops id_erp's entry. */
-void usr_cache_put(struct usr_cache *uc, const struct principal *p);
+/* Remembers p after usr_login succeeded for it with claims c (service
+ * principals are not kept); the row then holds c's claims. usr_cache_forget
+ * drops id_erp's entry. */
+void usr_cache_put(struct usr_cache *uc, struct arena *a, const struct principal *p,
+                   const struct token_claims *c);
 void usr_cache_forget(struct usr_cache *uc, const char *id_erp);
 
-/* For a user in uc: fills out from the cache and the claims (strings in a)
- * and queues the login check, with a unit of rate limit kind (enum
- * limite_clase; -1 for none, or a kind configured unlimited) taken in the
- * same statement; returns 1. 0 when the user is not in uc (or c is a
- * service token): use usr_login. -1 with e on failure. */
+/* For a user in uc with c's claims: fills out from the cache and the claims
+ * (strings in a) and queues the login check, with a unit of rate limit kind
+ * (enum limite_clase; -1 for none, or a kind configured unlimited) taken in
+ * the same statement; returns 1. 0 when the user is not in uc, its claims
+ * changed, or c is a service token: use usr_login. -1 with e on failure. */
 int usr_login_gated(struct db *d, struct arena *a, struct usr_cache *uc, const struct cfg *cfg,
                     const struct token_claims *c, int kind, struct principal *out,
                     struct err *e);

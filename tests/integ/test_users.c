@@ -371,12 +371,17 @@ static void test_users__gated_login_same_answers(void)
     long long m = it_send_text(tb, g, "hola");
     /* every worker meets the user */
     CU_ASSERT_EQUAL(burst("GET", "/chats", ta, NULL, 32, 200, NULL), 32);
+    const char *stamp_sql = "SELECT (extract(epoch FROM updated_at) * 1000000)::bigint"
+                            " FROM usuarios WHERE id = %lld";
+    long long stamp = it_db_llf(stamp_sql, a);
     long long g0 = gated_logins();
     CU_ASSERT_EQUAL(burst("POST", it_fmt("/chats/%lld/mensajes", g), ta, "{\"contenido\":\"rápido\"}",
                           32, 201, NULL), 32);
     CU_ASSERT(gated_logins() > g0);
     CU_ASSERT_EQUAL(it_db_llf("SELECT count(*) FROM mensajes WHERE chat_id = %lld AND autor_id = %lld",
                               g, a), 32);
+    /* the same claims: the user's row is not written */
+    CU_ASSERT_EQUAL(it_db_llf(stamp_sql, a), stamp);
 
     /* a new token with another name: the row follows, on any worker */
     char *erp = strdup(it_erp_of(a));
@@ -400,6 +405,11 @@ static void test_users__gated_login_same_answers(void)
     CU_ASSERT_EQUAL(burst("POST", "/sync", t2, "{\"chats\":{}}", 8, 403, d), 8);
     /* the check decides before the body is looked at */
     CU_ASSERT_EQUAL(burst("POST", it_fmt("/chats/%lld/mensajes", g), t2, "{\"contenido\":", 8, 403, d), 8);
+    /* new claims take the look-up's way: refused before they are written */
+    char *t3 = it_token(erp, "Gina Otra", "565", 600);
+    CU_ASSERT_EQUAL(burst("GET", it_fmt("/chats/%lld/mensajes", g), t3, NULL, 8, 403, d), 8);
+    CU_ASSERT_EQUAL(burst("POST", it_fmt("/chats/%lld/mensajes", g), t3, "{\"contenido\":\"no\"}", 8, 403, d), 8);
+    free(t3);
     char *after = it_db_fingerprint();
     CU_ASSERT_STRING_EQUAL(before, after);
     CU_ASSERT_EQUAL(it_db_llf("SELECT ultimo_leido_id FROM usuarios_chat WHERE chat_id = %lld AND usuario_id = %lld", g, a), reads);
