@@ -243,15 +243,21 @@ sec_pgbench() {
     for mode in extended prepared; do
         local v=()
         for ((run = 1; run <= RUNS; run++)); do
-            out=$OUT/raw/pgbench-hist-$mode-$run.txt
-            "$PGBIN/pgbench" -h "$TMP/var/run" -p "$PG_PORT" -U chat -n -M "$mode" -c 4 -j 2 \
-                -T "$PGB_SECS" -D chat="$CHAT_BIG" -D uid="$UID_S1" -D erp="'b30001'" \
-                -D lo="$BIG_LO" -D hi="$BIG_HI" -f tests/bench/history.pgbench chat >"$out" 2>&1
-            tps=$(sed -n 's/^tps = \([0-9.]*\).*/\1/p' "$out" | head -n 1)
-            [ -n "$tps" ] && v+=("$tps")
+            v+=("$(pgbh_tps "$mode" "$mode-$run")")
         done
         sample "pgbh_$mode" "${v[@]}"
     done
+}
+
+# pgbh_tps MODE NAME -> TPS of tests/bench/history.pgbench (4 clients, as
+# many as chat-fcgi had workers when it was written), or empty; raw output
+# in raw/pgbench-hist-NAME.txt.
+pgbh_tps() {
+    local out=$OUT/raw/pgbench-hist-$2.txt
+    "$PGBIN/pgbench" -h "$TMP/var/run" -p "$PG_PORT" -U chat -n -M "$1" -c 4 -j 2 \
+        -T "$PGB_SECS" -D chat="$CHAT_BIG" -D uid="$UID_S1" -D erp=b30001 \
+        -D lo="$BIG_LO" -D hi="$BIG_HI" -f tests/bench/history.pgbench chat >"$out" 2>&1
+    sed -n 's/^tps = \([0-9.]*\).*/\1/p' "$out" | head -n 1
 }
 
 # wrk_rps URL LUA -> requests/s (or empty); raw output kept.
@@ -344,7 +350,7 @@ sec_rest() {
             NM[rest_node_nginx]="the nginx in front of the Node reference did not start (build/bench/raw/nginx-node.log)"
         fi
     fi
-    local run a b c s_o=() s_n=() s_g=() h_o=() h_n=() h_g=()
+    local run a b c d s_o=() s_n=() s_g=() h_o=() h_n=() h_g=() h_p=()
     export BENCH_TOKEN=$TOK_S1 BENCH_LO=$BIG_LO BENCH_HI=$BIG_HI
     for ((run = 1; run <= RUNS; run++)); do
         if [ "$have_send" = 1 ]; then
@@ -361,7 +367,10 @@ sec_rest() {
             [ "$np" != 0 ] && b=$(wrk_rps "hist-node-$run" "$nurl/chats/$CHAT_BIG/mensajes" tests/bench/history.lua)
             c=-
             [ "$gp" != 0 ] && c=$(wrk_rps "hist-node-nginx-$run" "$gurl/chats/$CHAT_BIG/mensajes" tests/bench/history.lua)
-            h_o+=("$a"); h_n+=("$b"); h_g+=("$c")
+            # the database alone, right after ours: the machine's speed
+            # moves within minutes, so the ratio is taken round by round
+            d=$(pgbh_tps prepared "paired-$run")
+            h_o+=("$a"); h_n+=("$b"); h_g+=("$c"); h_p+=("$d")
         fi
     done
     [ "$gp" != 0 ] && stop_pid "$gp"
@@ -379,6 +388,8 @@ sec_rest() {
         derive rest_hist_ratio ratio rest_hist_ours rest_hist_node
         sample rest_hist_nodeng "${h_g[@]}"
         derive rest_hist_ratio_ng ratio rest_hist_ours rest_hist_nodeng
+        sample rest_hist_pgb "${h_p[@]}"
+        derive rest_hist_frac_pgb ratio rest_hist_ours rest_hist_pgb
     fi
 }
 
